@@ -1,0 +1,279 @@
+"""Ledger frames: the envelope, signing and verification, and the full decode.
+
+``frame = version u8 ‖ ttl u8 ‖ network prefix (4 B) ‖ body ‖ signature (64 B)``; the body is a
+msgpack array ``[kind, sender, nonce, prev, …fields]``.  Decoding is split exactly where the
+protocol splits its verdicts: :meth:`FrameCodec.open` checks the envelope and raises
+:class:`~protocol.errors.Rejected`; :meth:`FrameCodec.verify` checks the signature; then
+:func:`decode_body` checks the fields and raises :class:`~protocol.errors.Malformed`.  The
+signature always covers the body bytes exactly as received; nothing is re-encoded before verifying.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Final
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+
+from protocol.constants import (
+    FULL_HASH_LEN,
+    HASH_LEN,
+    HEADER_LEN,
+    LEDGER_TTL,
+    MAX_FRAME,
+    MAX_NONCE,
+    PREFIX_LEN,
+    PUBLIC_KEY_LEN,
+    SIGN_DOMAIN,
+    SIGNATURE_LEN,
+    TREASURY_KEY,
+    VERSION,
+    ZERO_PREV,
+)
+from protocol.errors import (
+    BadSignature,
+    EnvelopeNotCanonical,
+    EnvelopeRange,
+    EnvelopeType,
+    ForbiddenSender,
+    Malformed,
+    Oversize,
+    PacketError,
+    Truncated,
+    UnknownVersion,
+    WrongNetwork,
+)
+from protocol.kinds import Body, Kind, body_from_wire, body_to_wire
+from protocol.wire import NotShortest, Value, pack, parse_body
+
+__all__ = [
+    "MIN_FRAME",
+    "Envelope",
+    "FrameCodec",
+    "Packet",
+    "decode_body",
+    "encode_body",
+    "full_hash_of",
+    "is_acceptable_sender",
+]
+
+MIN_BODY: Final = 1 + 1 + (2 + PUBLIC_KEY_LEN) + 1 + (2 + HASH_LEN)
+"""Smallest body with a valid envelope: fixarray, kind, sender, nonce, prev."""
+MIN_FRAME: Final = HEADER_LEN + MIN_BODY + SIGNATURE_LEN
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """A decoded ledger packet: the envelope identity and a typed body."""
+
+    sender: bytes
+    nonce: int
+    prev: bytes
+    body: Body
+
+    @property
+    def kind(self) -> Kind:
+        return self.body.KIND
+
+
+@dataclass(slots=True)
+class Envelope:
+    """A frame whose envelope is valid; its signature is not yet verified.
+
+    Read-only by convention (not frozen: it is built once per received frame, on the hot path).
+
+    ``full_hash`` is SHA-256 of the signed message, the local identity of the packet (with
+    sender and nonce); ``h`` is its first 8 bytes, the wire reference.
+    """
+
+    ttl: int
+    kind: int
+    sender: bytes
+    nonce: int
+    prev: bytes
+    body: bytes
+    signature: bytes
+    fields: list[Value]
+    signed: bytes
+    full_hash: bytes
+
+    @property
+    def h(self) -> bytes:
+        return self.full_hash[:HASH_LEN]
+
+    def frame(self, ttl: int | None = None) -> bytes:
+        """The frame bytes (with the received TTL unless another is given)."""
+        prefix = self.signed[len(SIGN_DOMAIN) : len(SIGN_DOMAIN) + PREFIX_LEN]
+        head = bytes((VERSION, self.ttl if ttl is None else ttl))
+        return head + prefix + self.body + self.signature
+
+
+def full_hash_of(network_id: bytes, body: bytes) -> bytes:
+    """SHA-256 of the signed message of ``body`` on network ``network_id``."""
+    return hashlib.sha256(SIGN_DOMAIN + network_id + body).digest()
+
+
+def is_acceptable_sender(key: bytes) -> bool:
+    """A sender must be a canonical Ed25519 point in the prime-order subgroup, not the treasury.
+
+    libsodium's ``crypto_core_ed25519_is_valid_point`` refuses non-canonical encodings, small-order
+    points and points outside the main subgroup; an honest key always passes.
+    """
+    if len(key) != PUBLIC_KEY_LEN or key == TREASURY_KEY:
+        return False
+    return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(key))
+
+
+def _envelope_fault(value: object, what: str) -> PacketError:
+    if type(value) is NotShortest:
+        return EnvelopeNotCanonical(f"{what} is not in shortest msgpack encoding")
+    return EnvelopeType(f"{what} has the wrong type")
+
+
+class FrameCodec:
+    """Frames of one network: open, verify, seal.
+
+    It keeps a bounded memo of senders already found acceptable (a pure function of the key), so
+    the point check runs once per sender, not once per packet.
+    """
+
+    SENDER_MEMO: Final = 65_536
+
+    def __init__(self, network_id: bytes) -> None:
+        if len(network_id) != FULL_HASH_LEN:
+            raise ValueError(f"network_id must be {FULL_HASH_LEN} bytes, got {len(network_id)}")
+        self.network_id = network_id
+        self.prefix = network_id[:PREFIX_LEN]
+        self._sign_prefix = SIGN_DOMAIN + network_id
+        self._good_senders: set[bytes] = set()
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def open(self, frame: bytes) -> Envelope:
+        """Check the envelope of ``frame``; raise a :class:`Rejected` subclass on any fault.
+
+        The signature is not checked here (see :meth:`verify`), so duplicates can be dropped
+        by ``(sender, nonce, full_hash)`` before paying for verification.
+        """
+        size = len(frame)
+        if size > MAX_FRAME:
+            raise Oversize(f"frame of {size} bytes exceeds {MAX_FRAME}")
+        if size < MIN_FRAME:
+            raise Truncated(f"frame of {size} bytes is shorter than the minimum {MIN_FRAME}")
+        if frame[0] != VERSION:
+            raise UnknownVersion(f"frame version {frame[0]} is not {VERSION}")
+        if frame[2 : 2 + PREFIX_LEN] != self.prefix:
+            raise WrongNetwork(
+                f"network prefix {frame[2:6].hex()} is not this network's {self.prefix.hex()}"
+            )
+        body = bytes(frame[HEADER_LEN:-SIGNATURE_LEN])
+        value = parse_body(body)
+        if type(value) is not list:
+            raise _envelope_fault(value, "body array header")
+        if len(value) < 4:
+            raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
+        kind, sender, nonce, prev = value[0], value[1], value[2], value[3]
+        if type(kind) is not int:
+            raise _envelope_fault(kind, "kind")
+        if not 0 <= kind <= 0xFF:
+            raise EnvelopeRange(f"kind {kind} is not a u8")
+        if type(sender) is not bytes or len(sender) != PUBLIC_KEY_LEN:
+            raise _envelope_fault(sender, "sender (bin 32)")
+        if type(nonce) is not int:
+            raise _envelope_fault(nonce, "nonce")
+        if not 1 <= nonce <= MAX_NONCE:
+            raise EnvelopeRange(f"nonce {nonce} is outside 1..{MAX_NONCE}")
+        if type(prev) is not bytes or len(prev) != HASH_LEN:
+            raise _envelope_fault(prev, "prev (bin 8)")
+        if (prev == ZERO_PREV) != (nonce == 1):
+            raise EnvelopeRange(
+                f"prev must be all zeros exactly when nonce is 1 (nonce {nonce}, prev {prev.hex()})"
+            )
+        if sender not in self._good_senders:
+            if not is_acceptable_sender(sender):
+                raise ForbiddenSender(f"sender {sender.hex()} may not sign packets")
+            if len(self._good_senders) >= self.SENDER_MEMO:
+                self._good_senders.clear()
+            self._good_senders.add(sender)
+        signed = self._sign_prefix + body
+        return Envelope(
+            ttl=frame[1],
+            kind=kind,
+            sender=sender,
+            nonce=nonce,
+            prev=prev,
+            body=body,
+            signature=bytes(frame[-SIGNATURE_LEN:]),
+            fields=value[4:],
+            signed=signed,
+            full_hash=hashlib.sha256(signed).digest(),
+        )
+
+    @staticmethod
+    def verify(envelope: Envelope) -> None:
+        """Raise :class:`BadSignature` unless the signature verifies (libsodium's rules)."""
+        try:
+            nacl.bindings.crypto_sign_open(envelope.signature + envelope.signed, envelope.sender)
+        except nacl.exceptions.BadSignatureError:
+            raise BadSignature(
+                f"signature of ({envelope.sender.hex()[:8]}, {envelope.nonce}) does not verify"
+            ) from None
+
+    def decode(self, frame: bytes) -> Packet:
+        """Open, verify and decode ``frame``: raises Rejected, or Malformed under a good signature.
+
+        A :class:`Malformed` error carries the verified envelope as ``error.envelope``.
+        """
+        envelope = self.open(frame)
+        self.verify(envelope)
+        return decode_body(envelope)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def seal(
+        self,
+        key: nacl.signing.SigningKey,
+        nonce: int,
+        prev: bytes,
+        body: Body,
+        ttl: int = LEDGER_TTL,
+    ) -> bytes:
+        """Encode and sign a packet; raise ValueError if it would not decode as valid."""
+        sender = bytes(key.verify_key)
+        encoded = encode_body(sender, nonce, prev, body)
+        signature = key.sign(self._sign_prefix + encoded).signature
+        if not 0 <= ttl <= 0xFF:
+            raise ValueError(f"ttl {ttl} is not a u8")
+        frame = bytes((VERSION, ttl)) + self.prefix + encoded + signature
+        if len(frame) > MAX_FRAME:
+            raise ValueError(f"packet encodes to {len(frame)} bytes, over {MAX_FRAME}")
+        return frame
+
+
+def encode_body(sender: bytes, nonce: int, prev: bytes, body: Body) -> bytes:
+    """Canonical body bytes; raise ValueError for anything a receiver would not accept."""
+    if len(sender) != PUBLIC_KEY_LEN:
+        raise ValueError(f"sender must be {PUBLIC_KEY_LEN} bytes")
+    if not 1 <= nonce <= MAX_NONCE:
+        raise ValueError(f"nonce {nonce} is outside 1..{MAX_NONCE}")
+    if len(prev) != HASH_LEN or (prev == ZERO_PREV) != (nonce == 1):
+        raise ValueError("prev must be 8 bytes, all zeros exactly when nonce is 1")
+    fields = body_to_wire(body)
+    try:
+        body_from_wire(body.KIND, fields)
+    except Malformed as exc:
+        raise ValueError(f"invalid {body.KIND.name.lower()} body: {exc}") from None
+    return pack([int(body.KIND), bytes(sender), nonce, bytes(prev), *fields])
+
+
+def decode_body(envelope: Envelope) -> Packet:
+    """Check the fields after position 3; raise a :class:`Malformed` subclass on any fault."""
+    try:
+        body = body_from_wire(envelope.kind, envelope.fields)
+    except Malformed as exc:
+        exc.envelope = envelope  # type: ignore[attr-defined]
+        raise
+    return Packet(envelope.sender, envelope.nonce, envelope.prev, body)
