@@ -1,0 +1,231 @@
+"""The ``bitcraps`` command: the one entry point people type.
+
+Each subcommand parses its arguments, does its work through the library, and prints either its
+result (``--json`` for machines) or one readable line saying what went wrong — never a traceback
+for a user's mistake.  Exit codes: 0 done, 1 the input or the request was refused, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+from protocol.bets import PLACEMENT, BetType, all_cli_names, parse_bet_name
+from protocol.constants import MAX_FRAME
+from protocol.errors import Malformed, PacketError
+from protocol.frame import FrameCodec, decode_body
+from protocol.genesis import LOCAL, Genesis, GenesisError, load_genesis
+from protocol.jsonform import envelope_to_json, packet_to_json
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _genesis(path: str | None) -> Genesis:
+    if path is None:
+        return LOCAL
+    try:
+        return load_genesis(path)
+    except GenesisError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _parse_hex(text: str) -> bytes:
+    cleaned = "".join(text.split()).removeprefix("0x").removeprefix("0X")
+    if len(cleaned) > 2 * (MAX_FRAME + 1):
+        raise UserError(f"input is longer than a frame ({MAX_FRAME} bytes)")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise UserError("input is not hex (expected pairs of 0-9a-f, spaces allowed)") from None
+
+
+def cmd_packet_decode(args: argparse.Namespace, out: TextIO) -> int:
+    """Decode one frame given as hex; print JSON, or one line saying what is wrong."""
+    text = args.hex if args.hex != "-" else sys.stdin.read()
+    data = _parse_hex(text)
+    codec = FrameCodec(_genesis(args.genesis).network_id)
+    try:
+        envelope = codec.open(data)
+        codec.verify(envelope)
+        packet = decode_body(envelope)
+    except Malformed as exc:
+        env = envelope_to_json(exc.envelope)  # type: ignore[attr-defined]
+        raise UserError(
+            f"refused(malformed) {type(exc).__name__} [code {exc.code}]: {exc} — signed by "
+            f"{env['sender'][:8]} at nonce {env['nonce']}, so it is logged and uses up that nonce"
+        ) from None
+    except PacketError as exc:
+        raise UserError(f"rejected {type(exc).__name__} [code {exc.code}]: {exc}") from None
+    result = packet_to_json(envelope, packet)
+    result["verdict"] = "valid"
+    result["size"] = len(data)
+    json.dump(result, out, indent=None if args.compact else 2)
+    out.write("\n")
+    return EXIT_OK
+
+
+def cmd_bets(args: argparse.Namespace, out: TextIO) -> int:
+    """List every bet a player can name, with its wire code and when it may be placed."""
+    rows: list[dict[str, Any]] = []
+    for name in all_cli_names():
+        bet, point = parse_bet_name(name)
+        placement = PLACEMENT[bet]
+        rows.append(
+            {
+                "name": name,
+                "code": int(bet),
+                "type": bet.name,
+                "come_point": point,
+                "phase": placement.phase.value,
+                "backs": placement.backs.name if placement.backs is not None else None,
+            }
+        )
+    if args.json:
+        json.dump(rows, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    for row in rows:
+        backs = f", backs {BetType[row['backs']].name}" if row["backs"] else ""
+        out.write(f"{row['name']:<22} code {row['code']:>2}  {row['phase']}{backs}\n")
+    return EXIT_OK
+
+
+def cmd_network(args: argparse.Namespace, out: TextIO) -> int:
+    """Show the network a genesis defines (the built-in 'local' one by default)."""
+    g = _genesis(args.genesis)
+    info = {
+        "name": g.name,
+        "network_id": g.network_id.hex(),
+        "prefix": g.network_id[:4].hex(),
+        "play_money": g.play_money,
+        "faucet_amount": g.faucet_amount,
+        "min_account": g.min_account,
+        "treasury_reserve": g.treasury_reserve,
+        "house_key": g.house_key.hex() if g.house_key else None,
+        "grants": [[key.hex(), amount] for key, amount in g.grants],
+        "bounds": {
+            "min_bet": g.bounds.min_bet_lo,
+            "max_bet": g.bounds.max_bet_hi,
+            "max_players": g.bounds.max_players,
+            "bond": g.bounds.bond_lo,
+        },
+    }
+    if args.json:
+        json.dump(info, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"network {g.name}: id {info['network_id']} (prefix {info['prefix']})\n")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Placeholder until the daemon exists: say what the demo will do."""
+    sys.stderr.write(
+        "bitcraps demo: not available yet — it will start a small local mesh of daemons and play "
+        "a craps table end to end; today only the wire format exists (try 'bitcraps --help').\n"
+    )
+    return EXIT_REFUSED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, with help for every subcommand."""
+    parser = _Parser(
+        prog="bitcraps",
+        description=(
+            "BitCraps Mesh: a peer-to-peer craps table with its own token (CRAP). Every device "
+            "runs one node daemon that signs its packets and gossips them over UDP and "
+            "Bluetooth LE; this command talks to it and inspects the wire format."
+        ),
+        epilog="Run 'bitcraps COMMAND --help' for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    demo = sub.add_parser(
+        "demo",
+        help="start a small local mesh and play a table end to end",
+        description="Start a small local mesh of daemons and play a craps table end to end.",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    packet = sub.add_parser(
+        "packet",
+        help="inspect wire-format packets",
+        description="Inspect ledger frames as they travel on the wire.",
+    )
+    packet_sub = packet.add_subparsers(dest="packet_command", metavar="ACTION", required=True)
+    decode = packet_sub.add_parser(
+        "decode",
+        help="decode one frame given as hex",
+        description=(
+            "Decode one ledger frame given as hex (spaces allowed; '-' reads stdin). Prints the "
+            "packet as JSON when it is valid, or one line saying what is wrong with the bytes: "
+            "'rejected' (cannot be attributed to its sender) or 'refused(malformed)' (a body "
+            "fault under a valid signature). Exit status 0 when valid, 1 otherwise."
+        ),
+    )
+    decode.add_argument("hex", help="the frame as hex, or '-' to read it from stdin")
+    decode.add_argument(
+        "--genesis", metavar="FILE", help="genesis TOML of the network (default: built-in 'local')"
+    )
+    decode.add_argument("--compact", action="store_true", help="print JSON on one line")
+    decode.set_defaults(func=cmd_packet_decode)
+
+    bets = sub.add_parser(
+        "bets",
+        help="list bet names, wire codes and when each may be placed",
+        description="List every bet name the CLI accepts (case-insensitive), with its wire code.",
+    )
+    bets.add_argument("--json", action="store_true", help="print JSON")
+    bets.set_defaults(func=cmd_bets)
+
+    network = sub.add_parser(
+        "network",
+        help="show the network id a genesis defines",
+        description="Show a network's genesis values and its network id.",
+    )
+    network.add_argument(
+        "--genesis", metavar="FILE", help="genesis TOML (default: built-in 'local')"
+    )
+    network.add_argument("--json", action="store_true", help="print JSON")
+    network.set_defaults(func=cmd_network)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stream = out if out is not None else sys.stdout
+    func: Callable[[argparse.Namespace, TextIO], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(stream)
+        return EXIT_USAGE
+    try:
+        return func(args, stream)
+    except UserError as exc:
+        sys.stderr.write(f"bitcraps: {exc}\n")
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        sys.stderr.write("bitcraps: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
