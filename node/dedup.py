@@ -53,6 +53,15 @@ class SeenIndex:
             return (held,)
         return held
 
+    def forget_version(self, sender: bytes, nonce: int, full_hash: bytes) -> None:
+        """Drop one recorded version at ``(sender, nonce)``."""
+        key = (sender, nonce)
+        versions = tuple(v for v in self.versions(sender, nonce) if v != full_hash)
+        if not versions:
+            self._seen.pop(key, None)
+        else:
+            self._seen[key] = versions[0] if len(versions) == 1 else versions
+
     def forget(self, sender: bytes, nonce: int) -> None:
         """Drop what is recorded at ``(sender, nonce)`` (e.g. an evicted held packet)."""
         self._seen.pop((sender, nonce), None)

@@ -1,0 +1,633 @@
+"""The log and the ledger replica: the one ingest pipeline every frame goes through.
+
+Theory of operation (DESIGN.md section 4; docs/LEDGER.md has worked examples):
+
+    frame ─▶ envelope ─▶ fork/dedup/window checks ─▶ verify ─▶ body
+          ─▶ held (predecessor missing, or a fork witness)  ─┐
+          ─▶ logged (prev matches the logged predecessor) ◀──┘
+          ─▶ judged when predecessor and dependencies are judged: Applied / Refused(reason)
+
+A second logged version of ``(sender, nonce)`` is a fork proof: the sender's packets from that
+nonce on are Refused(equivocated), the two smallest full hashes are kept, everything else of that
+sender at or above it is dropped, and if the proof arrives after judging, only the forward cone
+is re-judged from the newest snapshot before it.  HWM, head, cumulative hash, digest and
+anti-entropy count judged packets only.  Sans-IO: no clock, socket or randomness.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from node.dedup import SeenIndex
+from node.holdback import WaitRoom
+from node.ledger import (
+    Effects,
+    Judgment,
+    LedgerState,
+    NoTables,
+    TableEngine,
+    apply,
+    judge,
+)
+from node.verdicts import Outcome, Reason
+from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW
+from protocol.errors import Malformed, Rejected
+from protocol.frame import Envelope, FrameCodec, Packet, decode_body, is_acceptable_sender
+from protocol.genesis import Genesis
+from protocol.kinds import Ack, ExtRef, Transfer
+
+__all__ = ["Entry", "Ingested", "Replica", "Revision", "Want", "first_difference"]
+
+UNJUDGED_TOTAL: Final = 20_000
+"""Most logged-but-unjudged packets across all senders (per sender, the window W bounds it)."""
+SNAPSHOT_EVERY: Final = 512
+"""Judged packets between snapshots (older ones are thinned to geometric spacing)."""
+
+Dep = tuple[bytes, int, bytes | None]
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """A verified packet: held, logged, then judged."""
+
+    sender: bytes
+    nonce: int
+    prev: bytes
+    full_hash: bytes
+    frame: bytes
+    packet: Packet | None
+    malformed: str | None
+    deps: tuple[Dep, ...]
+    bad_ref: bool
+    judgment: Judgment | None = None
+    seq: int = -1
+    removed: bool = False
+
+    @property
+    def h(self) -> bytes:
+        return self.full_hash[:HASH_LEN]
+
+    @property
+    def reason(self) -> Reason | None:
+        return None if self.judgment is None else self.judgment.reason
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """Packets to pull: ``sender``'s nonces ``lo..hi``, or the version named by ``h``."""
+
+    sender: bytes
+    lo: int
+    hi: int
+    h: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A verdict changed by a late fork proof (the CLI marks revised effects)."""
+
+    sender: bytes
+    nonce: int
+    before: Reason
+    after: Reason
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What ingesting one frame did, and every packet it got judged (in judge order)."""
+
+    outcome: Outcome
+    reason: Reason | None = None
+    error: Exception | None = None
+    why: str = ""
+    judged: list[Entry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Fork:
+    nonce: int
+    versions: list[Entry]
+
+
+@dataclass(slots=True)
+class _Chain:
+    """A sender's logged packets (index nonce − 1) and cumulative hashes of the judged ones."""
+
+    entries: list[Entry] = field(default_factory=list)
+    cumulative: list[bytes] = field(default_factory=list)
+
+
+class Replica:
+    """A node's log and ledger replica. Feed it frames with :meth:`ingest`."""
+
+    def __init__(
+        self,
+        genesis: Genesis,
+        *,
+        engine: TableEngine | None = None,
+        window: int = HOLDBACK_WINDOW,
+        held_cap: int = HOLDBACK_TOTAL,
+        unjudged_cap: int = UNJUDGED_TOTAL,
+        snapshot_every: int = SNAPSHOT_EVERY,
+        verify: bool = True,
+        audit: bool = False,
+        mutant_count_pending: bool = False,
+    ) -> None:
+        self.genesis = genesis
+        self.codec = FrameCodec(genesis.network_id)
+        self.engine: TableEngine = engine if engine is not None else NoTables()
+        self.window = window
+        self.unjudged_cap = unjudged_cap
+        self.snapshot_every = snapshot_every
+        self.verify = verify
+        self.audit = audit
+        self._mutant = mutant_count_pending
+        self.state = LedgerState(genesis)
+        self.chains: dict[bytes, _Chain] = {}
+        self.forks: dict[bytes, _Fork] = {}
+        self.seen = SeenIndex()
+        self.held: WaitRoom[Entry] = WaitRoom(held_cap, self._rank)
+        self.waiting: dict[bytes, dict[int, list[Entry]]] = {}
+        self.unjudged = 0
+        self.order: list[Entry] = []
+        self.snapshots: list[tuple[int, LedgerState]] = [(0, self.state.copy())]
+        self.revisions: list[Revision] = []
+        self.counters: dict[str, int] = {}
+        self._wants: list[Want] = []
+        self._requested: set[tuple[bytes, int, bytes | None]] = set()
+        self._ready: deque[Entry] = deque()
+        self._judged_now: list[Entry] = []
+        self._good_refs: set[bytes] = set()
+
+    # ------------------------------------------------------------------ reading the state
+
+    def digest(self) -> bytes:
+        return self.state.digest()
+
+    @property
+    def supply(self) -> int:
+        return self.state.supply
+
+    def spendable(self, key: bytes) -> int:
+        return self.state.spendable(key)
+
+    def hwm(self, sender: bytes) -> int:
+        s = self.state.senders.get(sender)
+        return s.hwm if s is not None else 0
+
+    def fork_point(self, sender: bytes) -> int:
+        fork = self.forks.get(sender)
+        return fork.nonce if fork is not None else 0
+
+    def judged(self, sender: bytes, nonce: int) -> Entry | None:
+        """The judged packet ``(sender, nonce)``, if this replica has judged it."""
+        chain = self.chains.get(sender)
+        if chain is None or not 1 <= nonce <= self.hwm(sender):
+            return None
+        return chain.entries[nonce - 1]
+
+    def ref(self, sender: bytes, nonce: int) -> ExtRef:
+        """An ext ref to a judged packet; an honest node names nothing else."""
+        entry = self.judged(sender, nonce)
+        if entry is None:
+            raise LookupError(f"({sender.hex()[:8]}, {nonce}) is not judged here; cannot name it")
+        return ExtRef(sender, nonce, entry.h)
+
+    def chain_hash(self, sender: bytes, nonce: int) -> bytes | None:
+        """``C(sender, nonce)`` over judged packets (for bisection), or None beyond the HWM."""
+        chain = self.chains.get(sender)
+        if chain is None or not 1 <= nonce <= len(chain.cumulative):
+            return None
+        return chain.cumulative[nonce - 1]
+
+    def summary(self) -> list[tuple[bytes, int, bytes, bytes]]:
+        """Anti-entropy entries: ``(sender, HWM, C[:16], b"")``, or for a forked sender
+        ``(sender, fork nonce, min(h1, h2), max(h1, h2))`` with 16-byte hashes."""
+        out = []
+        for sender, s in sorted(self.state.senders.items()):
+            fork = self.forks.get(sender)
+            if fork is not None:
+                hashes = sorted(v.full_hash[:16] for v in fork.versions)
+                out.append((sender, fork.nonce, hashes[0], hashes[-1]))
+            elif s.hwm:
+                out.append((sender, s.hwm, s.cumulative[:16], b""))
+        return out
+
+    def frame_of(self, sender: bytes, nonce: int, h: bytes | None = None) -> bytes | None:
+        """The frame to serve for ``(sender, nonce)`` (the version named by ``h`` if given):
+        judged packets and fork-proof versions only."""
+        fork = self.forks.get(sender)
+        if fork is not None and nonce >= fork.nonce:
+            if nonce != fork.nonce:
+                return None
+            for version in fork.versions:
+                if h is None or version.h == h:
+                    return version.frame
+            return None
+        entry = self.judged(sender, nonce)
+        if entry is None or (h is not None and entry.h != h):
+            return None
+        return entry.frame
+
+    def fork_frames(self, sender: bytes) -> list[bytes]:
+        fork = self.forks.get(sender)
+        return [v.frame for v in fork.versions] if fork is not None else []
+
+    def take_wants(self) -> list[Want]:
+        """Pulls to send (each asked once until the packet is logged)."""
+        wants, self._wants = self._wants, []
+        return wants
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest(self, frame: bytes) -> Ingested:
+        """Take one frame from the network (or from this node itself)."""
+        try:
+            env = self.codec.open(frame)
+        except Rejected as exc:
+            return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
+        sender, nonce = env.sender, env.nonce
+        fork = self.forks.get(sender)
+        if fork is not None and nonce >= fork.nonce:
+            if nonce > fork.nonce or any(v.full_hash == env.full_hash for v in fork.versions):
+                return self._count(Ingested(Outcome.DROPPED, why="above_fork"))
+            if env.full_hash > max(v.full_hash for v in fork.versions):
+                return self._count(Ingested(Outcome.DROPPED, why="fork_version_not_kept"))
+        elif self.seen.contains(sender, nonce, env.full_hash):
+            return self._count(Ingested(Outcome.DROPPED, why="duplicate"))
+        if nonce > self.hwm(sender) + self.window:
+            return self._count(Ingested(Outcome.DROPPED, why="beyond_window"))
+        if self.verify:
+            try:
+                self.codec.verify(env)
+            except Rejected as exc:
+                return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
+        entry = self._entry(env)
+        self._judged_now = []
+        result = self._place(entry)
+        self._drain()
+        result.judged = self._judged_now
+        self._judged_now = []
+        if result.judged and result.outcome is not Outcome.HELD:
+            own = next((e for e in result.judged if e is entry), None)
+            if own is not None and own.judgment is not None:
+                result.outcome = Outcome.JUDGED
+                result.reason = own.judgment.reason
+        return self._count(result)
+
+    def _count(self, result: Ingested) -> Ingested:
+        key = result.why or result.outcome.value
+        self.counters[key] = self.counters.get(key, 0) + 1
+        return result
+
+    def _entry(self, env: Envelope) -> Entry:
+        packet: Packet | None
+        try:
+            packet = decode_body(env)
+            malformed = None
+        except Malformed as exc:
+            packet, malformed = None, f"{type(exc).__name__}: {exc}"
+        deps: list[Dep] = []
+        bad = False
+        if packet is not None:
+            body = packet.body
+            if type(body) is Transfer or type(body) is Ack:
+                for ref in body.acks:
+                    if ref.sender == env.sender:
+                        if ref.nonce >= env.nonce:
+                            bad = True
+                        continue
+                    if not self._acceptable(ref.sender):
+                        bad = True
+                        continue
+                    deps.append((ref.sender, ref.nonce, ref.h))
+        frame = env.frame(ttl=0)
+        return Entry(
+            env.sender,
+            env.nonce,
+            env.prev,
+            env.full_hash,
+            frame,
+            packet,
+            malformed,
+            tuple(deps),
+            bad,
+        )
+
+    def _acceptable(self, key: bytes) -> bool:
+        if key in self._good_refs:
+            return True
+        if is_acceptable_sender(key):
+            self._good_refs.add(key)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ placing
+
+    def _place(self, entry: Entry) -> Ingested:
+        sender, nonce = entry.sender, entry.nonce
+        chain = self.chains.get(sender)
+        top = len(chain.entries) if chain is not None else 0
+        fork = self.forks.get(sender)
+        if fork is not None and nonce == fork.nonce:
+            self._add_version(sender, entry)
+            return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_version")
+        if nonce <= top:
+            assert chain is not None
+            if nonce == 1 or entry.prev == chain.entries[nonce - 2].h:
+                self._fork(sender, nonce, entry)
+                return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_proof")
+            return self._hold(entry, witness=True)
+        if nonce == top + 1:
+            if nonce == 1 or (chain is not None and entry.prev == chain.entries[-1].h):
+                if self.unjudged >= self.unjudged_cap and not self._make_room(entry):
+                    return self._hold(entry, witness=False)
+                self._log(entry)
+                return Ingested(Outcome.LOGGED)
+            return self._hold(entry, witness=True)
+        return self._hold(entry, witness=False)
+
+    def _hold(self, entry: Entry, *, witness: bool) -> Ingested:
+        sender, nonce = entry.sender, entry.nonce
+        key = (sender, nonce, entry.full_hash)
+        self.seen.add(sender, nonce, entry.full_hash)
+        for (s, n, h), _ in self.held.add(key, entry):
+            self.seen.forget_version(s, n, h)
+            self._requested.discard((s, n, None))
+            self.counters["evicted_held"] = self.counters.get("evicted_held", 0) + 1
+        if key not in self.held:
+            return Ingested(Outcome.DROPPED, why="evicted_on_arrival")
+        if witness:
+            self._want(sender, nonce - 1, nonce - 1, entry.prev)
+            return Ingested(Outcome.HELD, why="fork_witness")
+        chain = self.chains.get(sender)
+        top = len(chain.entries) if chain is not None else 0
+        self._want(sender, top + 1, nonce - 1)
+        return Ingested(Outcome.HELD)
+
+    def _rank(self, sender: bytes, nonce: int) -> tuple[int, bool]:
+        hwm = self.hwm(sender)
+        return nonce - hwm, hwm > 0
+
+    def _want(self, sender: bytes, lo: int, hi: int, h: bytes | None = None) -> None:
+        if h is not None:
+            key: tuple[bytes, int, bytes | None] = (sender, lo, h)
+            if key not in self._requested:
+                self._requested.add(key)
+                self._wants.append(Want(sender, lo, hi, h))
+            return
+        start = None
+        for n in range(lo, hi + 1):
+            key = (sender, n, None)  # one key type for both branches
+            fresh = key not in self._requested and not self.held.versions(sender, n)
+            if fresh:
+                self._requested.add(key)
+                if start is None:
+                    start = n
+            elif start is not None:
+                self._wants.append(Want(sender, start, n - 1))
+                start = None
+        if start is not None:
+            self._wants.append(Want(sender, start, hi))
+
+    def _make_room(self, entry: Entry) -> bool:
+        """Under the unjudged cap: evict the logged-but-unjudged suffix that is furthest ahead
+        (senders with no judged history first) if it ranks below ``entry``; True if room was
+        made.  Evicted packets are forgotten (they can arrive again) and never pulled."""
+        best: tuple[int, bool, bytes] | None = None
+        for sender, chain in self.chains.items():
+            hwm = self.hwm(sender)
+            if len(chain.entries) > hwm and sender != entry.sender:
+                rank = (len(chain.entries) - hwm, hwm == 0, sender)
+                if best is None or rank[:2] > best[:2]:
+                    best = rank
+        mine_hwm = self.hwm(entry.sender)
+        if best is None or best[:2] <= (entry.nonce - mine_hwm, mine_hwm == 0):
+            return False
+        victim = best[2]
+        chain = self.chains[victim]
+        hwm = self.hwm(victim)
+        for dropped in chain.entries[hwm:]:
+            dropped.removed = True
+            self.seen.forget_version(dropped.sender, dropped.nonce, dropped.full_hash)
+            self._requested.discard((dropped.sender, dropped.nonce, None))
+            self.unjudged -= 1
+        del chain.entries[hwm:]
+        self.counters["evicted_unjudged"] = self.counters.get("evicted_unjudged", 0) + 1
+        return True
+
+    # ------------------------------------------------------------------ logging
+
+    def _log(self, entry: Entry) -> None:
+        sender, nonce = entry.sender, entry.nonce
+        chain = self.chains.get(sender)
+        if chain is None:
+            chain = self.chains[sender] = _Chain()
+        chain.entries.append(entry)
+        self.seen.add(sender, nonce, entry.full_hash)
+        self._requested.discard((sender, nonce, None))
+        self._requested.discard((sender, nonce, entry.h))
+        self.unjudged += 1
+        self._check(entry)
+        for key, held in self.held.take(sender, nonce + 1):
+            del key
+            self._place(held)
+
+    def _check(self, entry: Entry) -> None:
+        """Queue ``entry`` for judging, or register it with its first blocker."""
+        blocker = self._blocker(entry)
+        if blocker is None:
+            self._ready.append(entry)
+        else:
+            sender, nonce = blocker
+            self.waiting.setdefault(sender, {}).setdefault(nonce, []).append(entry)
+
+    def _blocker(self, entry: Entry) -> tuple[bytes, int] | None:
+        senders = self.state.senders
+        if entry.nonce > 1:
+            own = senders.get(entry.sender)
+            if own is None or own.hwm < entry.nonce - 1:
+                return entry.sender, entry.nonce - 1
+        for sender, nonce, h in entry.deps:
+            fork = self.forks.get(sender)
+            if fork is not None and nonce >= fork.nonce:
+                continue
+            s = senders.get(sender)
+            hwm = s.hwm if s is not None else 0
+            if hwm < nonce:
+                logged = len(self.chains[sender].entries) if sender in self.chains else 0
+                if logged < nonce:
+                    self._want(sender, logged + 1, nonce)
+                return sender, nonce
+            if h is not None and self.chains[sender].entries[nonce - 1].h != h:
+                self._want(sender, nonce, nonce, h)
+                return sender, nonce
+        return None
+
+    def _drain(self) -> None:
+        ready = self._ready
+        while ready:
+            entry = ready.popleft()
+            if entry.removed or entry.judgment is not None:
+                continue
+            self._judge(entry)
+
+    def _judge(self, entry: Entry) -> None:
+        judgment = self._judgment(entry)
+        self._apply(entry, judgment)
+        self.unjudged -= 1
+        self._judged_now.append(entry)
+        waiters = self.waiting.get(entry.sender)
+        if waiters is not None:
+            woken = waiters.pop(entry.nonce, None)
+            if not waiters:
+                del self.waiting[entry.sender]
+            if woken:
+                for waiter in woken:
+                    if not waiter.removed and waiter.judgment is None:
+                        self._check(waiter)
+
+    def _judgment(self, entry: Entry) -> Judgment:
+        judgment = judge(
+            self.state,
+            entry.packet,
+            entry.sender,
+            entry.nonce,
+            self.engine,
+            count_pending=self._mutant,
+        )
+        if entry.bad_ref and judgment.reason is not Reason.MALFORMED:
+            judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
+        return judgment
+
+    def _apply(self, entry: Entry, judgment: Judgment) -> None:
+        entry.judgment = judgment
+        state = self.state
+        apply(state, entry.sender, entry.nonce, entry.full_hash, judgment)
+        chain = self.chains[entry.sender]
+        chain.cumulative.append(state.senders[entry.sender].cumulative)
+        entry.seq = len(self.order)
+        self.order.append(entry)
+        if len(self.order) % self.snapshot_every == 0:
+            self._snapshot()
+        if self.audit:
+            state.audit()
+
+    def _snapshot(self) -> None:
+        n = len(self.order)
+        self.snapshots.append((n, self.state.copy()))
+        keep: dict[int, tuple[int, LedgerState]] = {}
+        for seq, snap in self.snapshots[1:]:
+            bucket = (n - seq).bit_length()
+            if bucket not in keep or keep[bucket][0] < seq:
+                keep[bucket] = (seq, snap)
+        self.snapshots = [self.snapshots[0], *sorted(keep.values(), key=lambda s: s[0])]
+
+    # ------------------------------------------------------------------ forks
+
+    def _add_version(self, sender: bytes, entry: Entry) -> None:
+        """A further version at a proven fork point: keep the two smallest full hashes."""
+        fork = self.forks[sender]
+        versions = sorted([*fork.versions, entry], key=lambda e: e.full_hash)[:2]
+        fork.versions = versions
+        self.seen.add(sender, entry.nonce, entry.full_hash)
+        self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in versions)
+        for v in versions:
+            v.judgment = Judgment(Reason.EQUIVOCATED)
+
+    def _fork(self, sender: bytes, nonce: int, entry: Entry) -> None:
+        """``entry`` and the logged packet at ``nonce`` are two versions: a fork proof."""
+        chain = self.chains[sender]
+        existing = chain.entries[nonce - 1]
+        versions = sorted([existing, entry], key=lambda e: e.full_hash)
+        self.forks[sender] = _Fork(nonce, versions)
+        self.seen.add(sender, nonce, entry.full_hash)
+        removed = chain.entries[nonce - 1 :]
+        del chain.entries[nonce - 1 :]
+        first_seq = min((e.seq for e in removed if e.judgment is not None), default=None)
+        for e in removed:
+            e.removed = True
+            if e.judgment is None:
+                self.unjudged -= 1
+        del chain.cumulative[nonce - 1 :]
+        for v in versions:
+            v.judgment = Judgment(Reason.EQUIVOCATED)
+            v.removed = True
+        self.held.discard_from(sender, nonce)
+        if first_seq is not None:
+            self._rejudge(first_seq)
+        self._mark_fork(sender)
+        if self.audit:
+            self.state.audit()
+        waiters = self.waiting.get(sender)
+        if waiters:
+            for m in [m for m in waiters if m >= nonce]:
+                for waiter in waiters.pop(m):
+                    if not waiter.removed and waiter.judgment is None:
+                        self._check(waiter)
+            if not waiters:
+                del self.waiting[sender]
+        self.counters["forks"] = self.counters.get("forks", 0) + 1
+
+    def _mark_fork(self, sender: bytes) -> None:
+        fork = self.forks[sender]
+        s = self.state.sender(sender)
+        s.fork = fork.nonce
+        s.fork_hashes = tuple(v.full_hash for v in fork.versions)
+
+    def _rejudge(self, first_seq: int) -> None:
+        """Restore the newest snapshot at or before ``first_seq`` and replay the judged order,
+        re-judging only the forward cone of removed packets; the rest re-applies its effects."""
+        seqs = [seq for seq, _ in self.snapshots]
+        index = bisect.bisect_right(seqs, first_seq) - 1
+        base_seq, snap = self.snapshots[index]
+        del self.snapshots[index + 1 :]
+        self.state = snap.copy()
+        for forked in self.forks:
+            self._mark_fork(forked)
+        tail = self.order[base_seq:]
+        del self.order[base_seq:]
+        for sender, chain in self.chains.items():
+            del chain.cumulative[self.hwm(sender) :]
+        cone: dict[bytes, int] = {s: f.nonce for s, f in self.forks.items()}
+        for entry in tail:
+            if entry.removed:
+                continue
+            in_cone = cone.get(entry.sender, entry.nonce + 1) <= entry.nonce or any(
+                cone.get(s, n + 1) <= n for s, n, _ in entry.deps
+            )
+            judgment = entry.judgment
+            assert judgment is not None
+            if in_cone:
+                if cone.get(entry.sender, entry.nonce + 1) > entry.nonce:
+                    cone[entry.sender] = entry.nonce
+                fresh = self._judgment(entry)
+                if fresh != judgment:
+                    self.revisions.append(
+                        Revision(entry.sender, entry.nonce, judgment.reason, fresh.reason)
+                    )
+                    self._judged_now.append(entry)
+                judgment = fresh
+            self._apply(entry, judgment)
+        self.counters["rejudged"] = self.counters.get("rejudged", 0) + len(tail)
+
+
+def first_difference(
+    hwm: int, mine: Callable[[int], bytes | None], theirs: Callable[[int], bytes | None]
+) -> int:
+    """The first nonce at which two chains of equal ``hwm`` differ, by bisection over
+    cumulative hashes (a difference at n persists to every later nonce); 0 if none."""
+    if mine(hwm) == theirs(hwm):
+        return 0
+    lo, hi = 1, hwm
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mine(mid) == theirs(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
