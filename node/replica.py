@@ -162,6 +162,10 @@ class Replica:
         self._ready: deque[Entry] = deque()
         self._judged_now: list[Entry] = []
         self._good_refs: set[bytes] = set()
+        self._accepted: list[Entry] = []
+        self._fork_added: list[Entry] = []
+        self._fork_dropped: list[Entry] = []
+        self._revisions_taken = 0
 
     # ------------------------------------------------------------------ reading the state
 
@@ -236,6 +240,16 @@ class Replica:
     def fork_frames(self, sender: bytes) -> list[bytes]:
         fork = self.forks.get(sender)
         return [v.frame for v in fork.versions] if fork is not None else []
+
+    def take_changes(self) -> tuple[list[Entry], list[Entry], list[Entry], list[Revision]]:
+        """What to make durable since the last call: packets judged (in judge order), fork
+        versions kept, fork versions no longer kept, and verdict revisions."""
+        accepted, self._accepted = self._accepted, []
+        added, self._fork_added = self._fork_added, []
+        dropped, self._fork_dropped = self._fork_dropped, []
+        revisions = self.revisions[self._revisions_taken :]
+        self._revisions_taken = len(self.revisions)
+        return accepted, added, dropped, revisions
 
     def take_wants(self) -> list[Want]:
         """Pulls to send (each asked once until the packet is logged)."""
@@ -481,6 +495,7 @@ class Replica:
         self._apply(entry, judgment)
         self.unjudged -= 1
         self._judged_now.append(entry)
+        self._accepted.append(entry)
         waiters = self.waiting.get(entry.sender)
         if waiters is not None:
             woken = waiters.pop(entry.nonce, None)
@@ -532,8 +547,12 @@ class Replica:
     def _add_version(self, sender: bytes, entry: Entry) -> None:
         """A further version at a proven fork point: keep the two smallest full hashes."""
         fork = self.forks[sender]
-        versions = sorted([*fork.versions, entry], key=lambda e: e.full_hash)[:2]
+        ranked = sorted([*fork.versions, entry], key=lambda e: e.full_hash)
+        versions = ranked[:2]
         fork.versions = versions
+        self._fork_dropped.extend(v for v in ranked[2:] if v is not entry)
+        if entry in versions:
+            self._fork_added.append(entry)
         self.seen.add(sender, entry.nonce, entry.full_hash)
         self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in versions)
         for v in versions:
@@ -543,8 +562,12 @@ class Replica:
         """``entry`` and the logged packet at ``nonce`` are two versions: a fork proof."""
         chain = self.chains[sender]
         existing = chain.entries[nonce - 1]
+        earlier = self.forks.get(sender)
+        if earlier is not None:
+            self._fork_dropped.extend(earlier.versions)
         versions = sorted([existing, entry], key=lambda e: e.full_hash)
         self.forks[sender] = _Fork(nonce, versions)
+        self._fork_added.extend(versions)
         self.seen.add(sender, nonce, entry.full_hash)
         removed = chain.entries[nonce - 1 :]
         del chain.entries[nonce - 1 :]

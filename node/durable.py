@@ -1,0 +1,170 @@
+"""A replica bound to its store and this node's identity: what "accepted" means in practice.
+
+Frames are ingested in batches and everything judged is committed in one transaction (group
+commit) before anything is forwarded.  This node's own packets are committed to the outbox —
+frame and nonce counter in one transaction — before any transport sees them, re-sent byte for
+byte after a restart until marked sent, and never signed twice.  Nothing is signed while the
+replica rebuilds from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import nacl.signing
+
+from node.ledger import judge
+from node.replica import Ingested, Replica
+from node.store import Store, fault
+from node.verdicts import Reason
+from protocol.constants import HASH_LEN, ZERO_PREV
+from protocol.frame import Packet
+from protocol.genesis import Genesis
+from protocol.kinds import Ack, Body, Transfer
+
+__all__ = ["Batch", "DurableReplica", "PlayerError"]
+
+
+class PlayerError(ValueError):
+    """A packet this node will not sign: its own replica would refuse it, or it cannot yet."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """The outcome of one ingested batch: per-frame results and the frames now accepted."""
+
+    results: list[Ingested] = field(default_factory=list)
+    accepted: list[bytes] = field(default_factory=list)
+
+
+class DurableReplica:
+    """Replica + store + (optionally) this node's signing key."""
+
+    def __init__(
+        self,
+        genesis: Genesis,
+        store: Store,
+        key: nacl.signing.SigningKey | None = None,
+        *,
+        audit: bool = False,
+        verify_on_rebuild: bool = False,
+    ) -> None:
+        self.genesis = genesis
+        self.store = store
+        self.key = key
+        self.identity = bytes(key.verify_key) if key is not None else None
+        self.replica = Replica(genesis, audit=audit, verify=verify_on_rebuild)
+        self.rebuilding = True
+        self.resend: list[bytes] = []
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        replica = self.replica
+        for frame in self.store.replay_frames():
+            replica.ingest(frame)
+        replica.take_changes()
+        replica.take_wants()
+        replica.verify = True
+        unsent = self.store.unsent()
+        if unsent:
+            batch = self.receive(frame for _, frame in unsent)
+            del batch
+            self.resend = [frame for _, frame in unsent]
+        self.rebuilding = False
+
+    # ------------------------------------------------------------------ receiving
+
+    def receive(self, frames: Iterable[bytes]) -> Batch:
+        """Ingest a batch, commit what was judged, return what may now be forwarded."""
+        batch = Batch()
+        replica = self.replica
+        for frame in frames:
+            batch.results.append(replica.ingest(frame))
+        fault("after_judge")
+        accepted, added, dropped, revisions = replica.take_changes()
+        store = self.store
+        for entry in accepted:
+            judgment = entry.judgment
+            assert judgment is not None
+            store.stage_judged(
+                entry.sender, entry.nonce, entry.full_hash, judgment.reason, entry.frame
+            )
+        for entry in added:
+            store.stage_fork(entry.sender, entry.nonce, entry.full_hash, entry.frame)
+        for entry in dropped:
+            store.stage_fork_drop(entry.sender, entry.full_hash)
+        for rev in revisions:
+            store.stage_revision(rev.sender, rev.nonce, rev.before, rev.after)
+        store.commit()
+        fault("after_commit")
+        batch.accepted = [e.frame for e in accepted] + [e.frame for e in added]
+        return batch
+
+    # ------------------------------------------------------------------ signing
+
+    def issue(self, body: Body) -> bytes:
+        """Sign, commit to the outbox, ingest and commit one own packet; return its frame.
+
+        Raises :class:`PlayerError` (and signs nothing) when the replica would refuse the
+        packet at player level, when it names a packet not judged here, when an earlier own
+        packet still waits for its dependencies, or while rebuilding.
+        """
+        if self.key is None or self.identity is None:
+            raise PlayerError("this node has no signing key")
+        if self.rebuilding:
+            raise PlayerError("the node is rebuilding from its store; it signs nothing until done")
+        me = self.identity
+        replica = self.replica
+        if replica.fork_point(me):
+            raise PlayerError("this key has forked (equivocated); it can sign nothing more")
+        chain = replica.chains.get(me)
+        logged = len(chain.entries) if chain is not None else 0
+        if logged > replica.hwm(me):
+            raise PlayerError(
+                f"own packet {replica.hwm(me) + 1} still waits for a dependency; try again later"
+            )
+        committed = self.store.own_nonce()
+        if committed > logged:
+            raise PlayerError(
+                f"own packet {logged + 1} is in the outbox but not yet accepted; try again later"
+            )
+        nonce = logged + 1
+        prev = ZERO_PREV if nonce == 1 else replica.chains[me].entries[-1].full_hash[:HASH_LEN]
+        self._check_refs(body)
+        verdict = judge(replica.state, Packet(me, nonce, prev, body), me, nonce, replica.engine)
+        if verdict.reason is not Reason.APPLIED:
+            raise PlayerError(
+                f"the ledger would refuse this packet: {verdict.reason.label}"
+                f" (spendable {replica.spendable(me)})"
+            )
+        frame = replica.codec.seal(self.key, nonce, prev, body)
+        fault("after_sign")
+        self.store.outbox_put(nonce, frame)
+        self.receive([frame])
+        return frame
+
+    def _check_refs(self, body: Body) -> None:
+        if type(body) is Transfer or type(body) is Ack:
+            for ref in body.acks:
+                if ref.sender == self.identity:
+                    continue
+                entry = self.replica.judged(ref.sender, ref.nonce)
+                if entry is None or entry.h != ref.h:
+                    raise PlayerError(
+                        f"cannot acknowledge ({ref.sender.hex()[:8]}, {ref.nonce}): "
+                        "this node has not judged that packet"
+                    )
+
+    def mark_sent(self, frames: Iterable[bytes]) -> None:
+        """Record that own frames reached a transport (they are then not re-sent on restart)."""
+        me = self.identity
+        if me is None:
+            return
+        nonces = []
+        for frame in frames:
+            env = self.replica.codec.open(frame)
+            if env.sender == me:
+                nonces.append(env.nonce)
+        if nonces:
+            self.store.mark_sent(nonces)

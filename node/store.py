@@ -1,0 +1,256 @@
+"""Durable storage of what a node has accepted: SQLite in WAL mode.
+
+Tables: ``senders`` (keys interned to integers), ``log`` (every judged packet in judge order,
+append-only), ``forks`` (fork evidence: the two kept versions), ``revisions`` (verdicts changed
+by a late fork), ``outbox`` (this node's own signed frames and nonce counter), ``meta``.
+Writes are staged and committed in one transaction (group commit); a packet is *accepted* only
+once committed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+from node.verdicts import Reason
+
+__all__ = ["FAULT_ENV", "Store", "StoreError", "fault"]
+
+SCHEMA_VERSION: Final = 1
+FAULT_ENV: Final = "BITCRAPS_FAULT"
+"""Test-only: ``point`` or ``point:n`` kills this process with SIGKILL at the n-th pass."""
+
+_fault_counts: dict[str, int] = {}
+
+
+def fault(point: str) -> None:
+    """Test-only fault hook: SIGKILL ourselves when ``$BITCRAPS_FAULT`` names ``point``.
+
+    Points: ``after_judge`` (judged, not yet committed), ``in_transaction`` (rows written, not
+    committed), ``after_commit`` (committed, not yet sent), ``after_sign`` (signed, not yet in
+    the outbox).  Costs one dictionary lookup when unset.
+    """
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    name, _, count = spec.partition(":")
+    if name != point:
+        return
+    seen = _fault_counts.get(point, 0) + 1
+    _fault_counts[point] = seen
+    if seen >= (int(count) if count else 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class StoreError(Exception):
+    """The data directory cannot be used (another network, a newer schema, corruption)."""
+
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS senders (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS log (
+    seq INTEGER PRIMARY KEY,
+    sender INTEGER NOT NULL REFERENCES senders(id),
+    nonce INTEGER NOT NULL,
+    full_hash BLOB NOT NULL,
+    reason INTEGER NOT NULL,
+    frame BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_by_sender ON log (sender, nonce);
+CREATE TABLE IF NOT EXISTS forks (
+    sender INTEGER NOT NULL REFERENCES senders(id),
+    nonce INTEGER NOT NULL,
+    full_hash BLOB NOT NULL,
+    frame BLOB NOT NULL,
+    PRIMARY KEY (sender, full_hash)
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    id INTEGER PRIMARY KEY,
+    sender INTEGER NOT NULL REFERENCES senders(id),
+    nonce INTEGER NOT NULL,
+    before INTEGER NOT NULL,
+    after INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    nonce INTEGER PRIMARY KEY, frame BLOB NOT NULL, sent INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class Store:
+    """One node's SQLite database. Not thread-safe: one owner drives it."""
+
+    def __init__(self, path: str | Path, network_id: bytes, *, synchronous: str = "NORMAL") -> None:
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from None
+        self._senders: dict[bytes, int] = {
+            bytes(key): ident for ident, key in self.db.execute("SELECT id, key FROM senders")
+        }
+        self._check_meta(network_id)
+        self._log: list[tuple[bytes, int, bytes, int, bytes]] = []
+        self._forks: list[tuple[bytes, int, bytes, bytes]] = []
+        self._unforks: list[tuple[bytes, bytes]] = []
+        self._revisions: list[tuple[bytes, int, int, int]] = []
+        row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()
+        self.committed_seq: int = row[0]
+
+    def _check_meta(self, network_id: bytes) -> None:
+        meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        if not meta:
+            with self._transaction():
+                self.db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("network_id", network_id), ("schema", SCHEMA_VERSION)],
+                )
+            return
+        if meta.get("network_id") != network_id:
+            stored = bytes(meta.get("network_id", b"")).hex()[:8]
+            raise StoreError(
+                f"the store at {self.path} belongs to network {stored}…, "
+                f"not {network_id.hex()[:8]}…: use another data directory"
+            )
+        if int(meta.get("schema", 0)) > SCHEMA_VERSION:
+            raise StoreError(f"the store at {self.path} was written by a newer version")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ staging
+
+    def stage_judged(
+        self, sender: bytes, nonce: int, full_hash: bytes, reason: Reason, frame: bytes
+    ) -> None:
+        self._log.append((sender, nonce, full_hash, int(reason), frame))
+
+    def stage_fork(self, sender: bytes, nonce: int, full_hash: bytes, frame: bytes) -> None:
+        self._forks.append((sender, nonce, full_hash, frame))
+
+    def stage_fork_drop(self, sender: bytes, full_hash: bytes) -> None:
+        self._unforks.append((sender, full_hash))
+
+    def stage_revision(self, sender: bytes, nonce: int, before: Reason, after: Reason) -> None:
+        self._revisions.append((sender, nonce, int(before), int(after)))
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._log or self._forks or self._unforks or self._revisions)
+
+    def commit(self) -> int:
+        """Write everything staged in one transaction; return how many log rows it added."""
+        if not self.dirty:
+            return 0
+        db = self.db
+        with self._transaction():
+            sid = self._intern
+            rows = [(sid(s), n, h, r, f) for s, n, h, r, f in self._log]
+            db.executemany(
+                "INSERT INTO log (sender, nonce, full_hash, reason, frame) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash, frame) VALUES (?, ?, ?, ?)",
+                [(sid(s), n, h, f) for s, n, h, f in self._forks],
+            )
+            db.executemany(
+                "DELETE FROM forks WHERE sender = ? AND full_hash = ?",
+                [(sid(s), h) for s, h in self._unforks],
+            )
+            db.executemany(
+                "INSERT INTO revisions (sender, nonce, before, after) VALUES (?, ?, ?, ?)",
+                [(sid(s), n, b, a) for s, n, b, a in self._revisions],
+            )
+            fault("in_transaction")
+        added = len(rows)
+        self.committed_seq += added
+        self._log.clear()
+        self._forks.clear()
+        self._unforks.clear()
+        self._revisions.clear()
+        return added
+
+    def discard_staged(self) -> None:
+        self._log.clear()
+        self._forks.clear()
+        self._unforks.clear()
+        self._revisions.clear()
+
+    def _intern(self, key: bytes) -> int:
+        ident = self._senders.get(key)
+        if ident is None:
+            cur = self.db.execute("INSERT INTO senders (key) VALUES (?)", (key,))
+            ident = cur.lastrowid
+            assert ident is not None
+            self._senders[key] = ident
+        return ident
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    # ------------------------------------------------------------------ reading
+
+    def replay_frames(self) -> Iterator[bytes]:
+        """Every accepted frame to rebuild from: fork evidence first, then the log in order."""
+        for (frame,) in self.db.execute("SELECT frame FROM forks ORDER BY sender, full_hash"):
+            yield bytes(frame)
+        for (frame,) in self.db.execute("SELECT frame FROM log ORDER BY seq"):
+            yield bytes(frame)
+
+    def log_size(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
+
+    # ------------------------------------------------------------------ the outbox
+
+    def outbox_put(self, nonce: int, frame: bytes) -> None:
+        """Commit one own signed frame and with it the nonce counter, before anyone sees it."""
+        with self._transaction():
+            self.db.execute("INSERT INTO outbox (nonce, frame) VALUES (?, ?)", (nonce, frame))
+
+    def outbox(self) -> list[tuple[int, bytes]]:
+        return [
+            (int(n), bytes(f))
+            for n, f in self.db.execute("SELECT nonce, frame FROM outbox ORDER BY nonce")
+        ]
+
+    def own_nonce(self) -> int:
+        """The highest nonce this node has committed to signing (0 before the first)."""
+        return int(self.db.execute("SELECT COALESCE(MAX(nonce), 0) FROM outbox").fetchone()[0])
+
+    def unsent(self) -> list[tuple[int, bytes]]:
+        """Own frames not yet known to have reached a transport (re-sent after a restart)."""
+        return [
+            (int(n), bytes(f))
+            for n, f in self.db.execute(
+                "SELECT nonce, frame FROM outbox WHERE sent = 0 ORDER BY nonce"
+            )
+        ]
+
+    def mark_sent(self, nonces: Sequence[int]) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "UPDATE outbox SET sent = 1 WHERE nonce = ?", [(n,) for n in nonces]
+            )
+
+
+class _Transaction:
+    def __init__(self, store: Store) -> None:
+        self.db = store.db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")
