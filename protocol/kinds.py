@@ -453,7 +453,9 @@ def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
     try:
         values = check_fields(cls.SCHEMA, fields, 0, _field_names(cls))
     except Malformed as exc:
-        exc.args = (f"{cls.KIND.name.lower()} body: {exc.args[0]}",)
+        message = str(exc.args[0]) if exc.args else ""
+        sep = "" if message.startswith(":") else ": "
+        exc.args = (f"{cls.KIND.name.lower()} body{sep}{message}",)
         raise
     return cls(*values)
 

@@ -1,0 +1,1186 @@
+"""Generate the byte-level test vectors in ``tests/vectors/*.json``, deterministically.
+
+Owns the vector files and the JSON form of packet bodies used in them (``body_to_json`` /
+``body_from_json``).  Frames are assembled here by hand (msgpack, Ed25519 and SHA-256 directly),
+never through ``FrameCodec.seal``, so the tests compare two independent encoders.  It never reads
+the clock or a random source.  ``python scripts/gen_vectors.py [--check]`` from the repo root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Final
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import msgpack  # noqa: E402
+import nacl.bindings  # noqa: E402
+import nacl.signing  # noqa: E402
+
+from protocol.bets import BetType  # noqa: E402
+from protocol.constants import (  # noqa: E402
+    CRAP,
+    GENESIS_DOMAIN,
+    HASH_LEN,
+    MAX_FRAME,
+    MAX_NONCE,
+    MAX_U64,
+    SIGN_DOMAIN,
+    TREASURY_KEY,
+    VERSION,
+    ZERO_PREV,
+)
+from protocol.errors import (  # noqa: E402
+    ALL_ERRORS,
+    BadSignature,
+    EnvelopeNotCanonical,
+    EnvelopeRange,
+    EnvelopeType,
+    FieldCount,
+    FieldNotCanonical,
+    FieldRange,
+    FieldType,
+    ForbiddenSender,
+    NotMsgpack,
+    Oversize,
+    PacketError,
+    TrailingBytes,
+    Truncated,
+    UnknownKind,
+    UnknownVersion,
+    WrongNetwork,
+)
+from protocol.fragment import split  # noqa: E402
+from protocol.genesis import LOCAL, Bounds, Genesis  # noqa: E402
+from protocol.kinds import (  # noqa: E402
+    BODY_TYPES,
+    Ack,
+    Answer,
+    Bank,
+    Bet,
+    BetEntry,
+    Body,
+    Cancel,
+    Create,
+    EntryRef,
+    ExtRef,
+    GameEnd,
+    Join,
+    Kind,
+    Leave,
+    Reveal,
+    RollOpen,
+    Seat,
+    SeatRef,
+    TableParams,
+    Transfer,
+    Void,
+)
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt  # noqa: E402
+
+__all__ = [
+    "FILES",
+    "KEY_NAMES",
+    "OTHER",
+    "VECTOR_DIR",
+    "body_from_json",
+    "body_to_json",
+    "build",
+    "genesis_from_json",
+    "genesis_to_json",
+    "key_seed",
+    "main",
+    "render",
+    "signing_key",
+]
+
+VECTOR_DIR: Final = ROOT / "tests" / "vectors"
+FILES: Final = ("packets.json", "invalid.json", "genesis.json", "fragments.json")
+KEY_DOMAIN: Final = b"BCM/test-vector-key/"
+KEY_NAMES: Final = ("alice", "bob", "host", "carol")
+FRAGMENT_SIZES: Final = (20, 182, 244)
+FRAGMENT_FRAME_ID: Final = 0x0102
+ED25519_L: Final = 2**252 + 27742317777372353535851937790883648493
+"""The prime order of the Ed25519 base point."""
+TORSION_8: Final = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+"""A point of order 8 (small order); added to a real key it gives a mixed-order point."""
+
+
+# --------------------------------------------------------------------------- keys and values
+
+
+def key_seed(name: str) -> bytes:
+    """The 32-byte Ed25519 seed of test key ``name``: SHA-256(b"BCM/test-vector-key/" ‖ name)."""
+    return hashlib.sha256(KEY_DOMAIN + name.encode()).digest()
+
+
+def signing_key(name: str) -> nacl.signing.SigningKey:
+    """The signing key of test key ``name``."""
+    return nacl.signing.SigningKey(key_seed(name))
+
+
+def _public(name: str) -> bytes:
+    return bytes(signing_key(name).verify_key)
+
+
+def _digest(label: str) -> bytes:
+    """A fixed 32-byte value (chain heads, preimages, arbitrary prevs) named by ``label``."""
+    return hashlib.sha256(b"BCM/test-vector/" + label.encode()).digest()
+
+
+OTHER: Final = Genesis(
+    name="vectors-other",
+    play_money=False,
+    faucet_amount=0,
+    min_account=5 * CRAP,
+    treasury_reserve=1_000_000 * CRAP,
+    house_key=_public("host"),
+    grants=tuple(
+        sorted(
+            [
+                (_public("alice"), 2_500 * CRAP),
+                (_public("bob"), 1_500_500_000),
+                (_public("carol"), 1),
+            ]
+        )
+    ),
+    bounds=Bounds(min_bet_lo=1 * CRAP, max_bet_hi=50_000 * CRAP, max_players=12, bond_lo=10 * CRAP),
+)
+"""A second network (grants, a house key, a treasury reserve): the wrong network of the vectors."""
+
+_OTHER_TOML: Final = f"""\
+name = "vectors-other"
+play_money = false
+min_account = 5
+treasury_reserve = "1_000_000"
+house_key = "{_public("host").hex()}"
+grants = [
+  {{ key = "{_public("carol").hex()}", amount = "0.000001" }},
+  {{ key = "{_public("alice").hex()}", amount = 2500 }},
+  {{ key = "{_public("bob").hex()}", amount = "1500.5" }},
+]
+
+[bounds]
+min_bet = 1
+max_bet = 50000
+max_players = 12
+bond = 10
+"""
+
+_LOCAL_TOML: Final = """\
+name = "local"
+play_money = true
+faucet = 100000
+"""
+
+
+# --------------------------------------------------------------------------- JSON form of bodies
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, IntEnum):
+        return {"code": int(value), "name": value.name}
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple):
+        return [_to_json(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if value is None or (type(value) is int):
+        return value
+    raise TypeError(f"no JSON form for {type(value).__name__} {value!r}")
+
+
+def body_to_json(body: Body) -> dict[str, Any]:
+    """``body``'s fields as JSON: bytes as hex, enums ``{"code", "name"}``, structs as objects."""
+    out: dict[str, Any] = _to_json(body)
+    return out
+
+
+def body_from_json(kind: str, fields: dict[str, Any]) -> Body:
+    """Rebuild a body of ``kind`` (lower-case kind name) from :func:`body_to_json`'s output.
+
+    Strict: a missing or extra field name, an enum whose name and code disagree, or a value of the
+    wrong JSON type raises ``ValueError`` — so a schema change shows up as a failing vector.
+    """
+    cls = BODY_TYPES[Kind[kind.upper()]]
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    values = _struct_values(cls.__name__, names, cls.SCHEMA, fields, optional=0)
+    built: Body = _construct(cls, values)
+    return built
+
+
+def _construct(cls: Any, values: list[Any]) -> Any:
+    return cls(*values)
+
+
+def _struct_values(
+    label: str, names: tuple[str, ...], specs: tuple[Spec, ...], value: Any, optional: int
+) -> list[Any]:
+    if not isinstance(value, dict) or set(value) != set(names):
+        raise ValueError(f"{label}: expected an object with fields {sorted(names)}, got {value!r}")
+    out: list[Any] = []
+    for position, (name, spec) in enumerate(zip(names, specs, strict=True)):
+        item = value[name]
+        if item is None and position >= len(names) - optional:
+            out.append(None)
+        else:
+            out.append(_from_json(f"{label}.{name}", spec, item))
+    return out
+
+
+def _from_json(label: str, spec: Spec, value: Any) -> Any:
+    if isinstance(spec, Choice):
+        if not isinstance(value, dict) or set(value) != {"code", "name"}:
+            raise ValueError(f"{label}: expected {{code, name}}, got {value!r}")
+        result = spec.table.get(value["code"])
+        if result is None or result.name != value["name"]:
+            raise ValueError(f"{label}: {value!r} is not a {spec.name}")
+        return result
+    if isinstance(spec, UInt):
+        if type(value) is not int:
+            raise ValueError(f"{label}: expected an integer, got {value!r}")
+        return value
+    if isinstance(spec, Bin):
+        if not isinstance(value, str):
+            raise ValueError(f"{label}: expected a hex string, got {value!r}")
+        return bytes.fromhex(value)
+    if isinstance(spec, ListOf):
+        if not isinstance(value, list):
+            raise ValueError(f"{label}: expected a list, got {value!r}")
+        return tuple(_from_json(f"{label}[{i}]", spec.item, v) for i, v in enumerate(value))
+    if isinstance(spec, Struct):
+        values = _struct_values(label, spec.names, spec.specs, value, spec.optional)
+        return spec.cls(*values)
+    raise TypeError(f"{label}: no JSON reader for spec {type(spec).__name__}")
+
+
+def _wire_from_json(spec: Spec, value: Any) -> Any:
+    """The msgpack value of a JSON field, from the schema alone (independent of ``to_wire``)."""
+    if isinstance(spec, Choice):
+        return int(value["code"])
+    if isinstance(spec, UInt):
+        return int(value)
+    if isinstance(spec, Bin):
+        return bytes.fromhex(value)
+    if isinstance(spec, ListOf):
+        return [_wire_from_json(spec.item, item) for item in value]
+    if isinstance(spec, Struct):
+        out: list[Any] = []
+        for name, inner in zip(spec.names, spec.specs, strict=True):
+            if value[name] is None:
+                break
+            out.append(_wire_from_json(inner, value[name]))
+        return out
+    raise TypeError(f"no wire form for spec {type(spec).__name__}")
+
+
+# --------------------------------------------------------------------------- genesis
+
+
+def genesis_to_json(genesis: Genesis) -> dict[str, Any]:
+    """The input fields of ``genesis`` (amounts in base units, keys as hex)."""
+    b = genesis.bounds
+    return {
+        "name": genesis.name,
+        "play_money": genesis.play_money,
+        "faucet_amount": genesis.faucet_amount,
+        "min_account": genesis.min_account,
+        "treasury_reserve": genesis.treasury_reserve,
+        "house_key": None if genesis.house_key is None else genesis.house_key.hex(),
+        "grants": [{"key": key.hex(), "amount": amount} for key, amount in genesis.grants],
+        "bounds": {
+            "min_bet_lo": b.min_bet_lo,
+            "max_bet_hi": b.max_bet_hi,
+            "max_players": b.max_players,
+            "bond_lo": b.bond_lo,
+        },
+    }
+
+
+def genesis_from_json(fields: dict[str, Any]) -> Genesis:
+    """Rebuild a :class:`Genesis` from :func:`genesis_to_json`'s output."""
+    house = fields["house_key"]
+    return Genesis(
+        name=fields["name"],
+        play_money=fields["play_money"],
+        faucet_amount=fields["faucet_amount"],
+        min_account=fields["min_account"],
+        treasury_reserve=fields["treasury_reserve"],
+        house_key=None if house is None else bytes.fromhex(house),
+        grants=tuple((bytes.fromhex(g["key"]), g["amount"]) for g in fields["grants"]),
+        bounds=Bounds(**fields["bounds"]),
+    )
+
+
+def _genesis_encoding(genesis: Genesis) -> bytes:
+    """The hashed bytes, built here from the design's field list with plain msgpack."""
+    b = genesis.bounds
+    array = [
+        genesis.name,
+        genesis.play_money,
+        genesis.faucet_amount,
+        genesis.min_account,
+        genesis.treasury_reserve,
+        genesis.house_key,
+        [[key, amount] for key, amount in sorted(genesis.grants)],
+        [b.min_bet_lo, b.max_bet_hi, b.max_players, b.bond_lo],
+    ]
+    packed: bytes = msgpack.packb(array, use_bin_type=True)
+    return GENESIS_DOMAIN + packed
+
+
+def _genesis_vectors() -> dict[str, Any]:
+    vectors = []
+    for description, genesis, toml in (
+        ("the built-in play-money network 'local' (DESIGN.md section 9)", LOCAL, _LOCAL_TOML),
+        (
+            "off play money, with three grants (sorted by key bytes), a house key and a "
+            "treasury reserve; the 'other' network of the wrong-network vectors",
+            OTHER,
+            _OTHER_TOML,
+        ),
+    ):
+        encoding = _genesis_encoding(genesis)
+        vectors.append(
+            {
+                "description": description,
+                "fields": genesis_to_json(genesis),
+                "toml": toml,
+                "encoding_hex": encoding.hex(),
+                "network_id_hex": hashlib.sha256(encoding).hexdigest(),
+            }
+        )
+    return {"domain": GENESIS_DOMAIN.decode(), "vectors": vectors}
+
+
+# --------------------------------------------------------------------------- valid packets
+
+
+def _encode_body(
+    kind: str, sender: bytes, nonce: int, prev: bytes, fields: dict[str, Any]
+) -> bytes:
+    cls = BODY_TYPES[Kind[kind.upper()]]
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    wire = [
+        _wire_from_json(spec, fields[name]) for spec, name in zip(cls.SCHEMA, names, strict=True)
+    ]
+    packed: bytes = msgpack.packb([int(cls.KIND), sender, nonce, prev, *wire], use_bin_type=True)
+    return packed
+
+
+def _frame(network_id: bytes, body: bytes, signature: bytes, version: int = VERSION) -> bytes:
+    return bytes((version, 0)) + network_id[:4] + body + signature
+
+
+def _sign(name: str, network_id: bytes, body: bytes) -> bytes:
+    signature: bytes = signing_key(name).sign(SIGN_DOMAIN + network_id + body).signature
+    return signature
+
+
+class _Story:
+    """Valid packets of one plausible game, each signer's nonces and prevs chained."""
+
+    def __init__(self, network_id: bytes) -> None:
+        self.network_id = network_id
+        self.vectors: list[dict[str, Any]] = []
+        self.last: dict[str, tuple[int, bytes]] = {}
+
+    def add(
+        self,
+        description: str,
+        signer: str,
+        body: Body,
+        nonce: int | None = None,
+        prev: bytes | None = None,
+    ) -> bytes:
+        """Append a vector; return its h.  Nonce and prev continue ``signer``'s chain by default."""
+        if nonce is None:
+            last_nonce, last_h = self.last.get(signer, (0, ZERO_PREV))
+            nonce, prev = last_nonce + 1, last_h
+        elif prev is None:
+            raise ValueError("an explicit nonce needs an explicit prev")
+        kind = body.KIND.name.lower()
+        fields = body_to_json(body)
+        sender = _public(signer)
+        encoded = _encode_body(kind, sender, nonce, prev, fields)
+        signed = SIGN_DOMAIN + self.network_id + encoded
+        signature = _sign(signer, self.network_id, encoded)
+        full_hash = hashlib.sha256(signed).digest()
+        self.vectors.append(
+            {
+                "description": description,
+                "kind": kind,
+                "signer": signer,
+                "public_key_hex": sender.hex(),
+                "seed_hex": key_seed(signer).hex(),
+                "nonce": nonce,
+                "prev_hex": prev.hex(),
+                "signed_hex": signed.hex(),
+                "signature_hex": signature.hex(),
+                "packet_hex": _frame(self.network_id, encoded, signature).hex(),
+                "h_hex": full_hash[:HASH_LEN].hex(),
+                "full_hash_hex": full_hash.hex(),
+                "fields": fields,
+            }
+        )
+        self.last[signer] = (nonce, full_hash[:HASH_LEN])
+        return full_hash[:HASH_LEN]
+
+
+def _valid_vectors(network_id: bytes) -> list[dict[str, Any]]:
+    s = _Story(network_id)
+    alice, bob, carol = _public("alice"), _public("bob"), _public("carol")
+    game = s.add(
+        "host's create at nonce 1 (prev all zeros): default table limits, own bankroll",
+        "host",
+        Create(
+            params=TableParams(
+                min_bet=10 * CRAP,
+                max_bet=1_000 * CRAP,
+                bond=100 * CRAP,
+                max_players=8,
+                max_entries=64,
+                chain_n=1_024,
+            ),
+            bankroll=50_000 * CRAP,
+            chain_head=_digest("host chain head"),
+            bank=Bank.OWN,
+        ),
+    )
+    join_a = s.add(
+        "nonce-1 packet: alice joins game G (= h of the create) at table reference 1",
+        "alice",
+        Join(game, 1, 100 * CRAP, _digest("alice chain head"), 1_024),
+    )
+    join_b = s.add(
+        "bob's nonce-1 join with a short chain (chain_N 64)",
+        "bob",
+        Join(game, 1, 100 * CRAP, _digest("bob chain head"), 64),
+    )
+    s.add(
+        "host seats alice and bob (two accepted answers)",
+        "host",
+        Seat(game, (Answer(ExtRef(alice, 1, join_a), 1), Answer(ExtRef(bob, 1, join_b), 1))),
+    )
+    s.add(
+        "alice bets Pass 10 CRAP and Field 5 CRAP at table reference 2",
+        "alice",
+        Bet(game, 2, (BetEntry(BetType.Pass, 10 * CRAP), BetEntry(BetType.Field, 5 * CRAP))),
+    )
+    s.add(
+        "bob bets DontPass 25 CRAP",
+        "bob",
+        Bet(game, 2, (BetEntry(BetType.DontPass, 25 * CRAP),)),
+    )
+    s.add("bob cancels his own nonce 2 (the bet)", "bob", Cancel(game, 2, 2))
+    s.add(
+        "host opens roll 1: includes alice's two bets, releases bob's, no reveals or answers",
+        "host",
+        RollOpen(
+            game=game,
+            k=1,
+            preimage=_digest("host preimage 1"),
+            reveals=(),
+            included=(EntryRef(1, 2, 0), EntryRef(1, 2, 1)),
+            released=(EntryRef(2, 2, 0),),
+            answers=(),
+        ),
+    )
+    s.add(
+        "alice reveals for roll 1 (T = the host's roll_open nonce 3)",
+        "alice",
+        Reveal(game, 1, 3, _digest("alice preimage 1")),
+    )
+    transfer = s.add(
+        "carol's nonce-1 packet: a transfer of 250 CRAP to alice with no acks",
+        "carol",
+        Transfer(alice, 250 * CRAP, ()),
+    )
+    s.add(
+        "alice acknowledges carol's transfer",
+        "alice",
+        Ack((ExtRef(carol, 1, transfer),)),
+    )
+    leave = s.add("bob leaves at table reference 3", "bob", Leave(game, 3))
+    join_c = s.add(
+        "carol asks to join with a 1,024-link chain",
+        "carol",
+        Join(game, 3, 100 * CRAP, _digest("carol chain head"), 1_024),
+    )
+    s.add(
+        "host opens roll 2: alice's reveal copied, bob's leave accepted, carol's join declined",
+        "host",
+        RollOpen(
+            game=game,
+            k=2,
+            preimage=_digest("host preimage 2"),
+            reveals=(SeatRef(1, 3),),
+            included=(),
+            released=(),
+            answers=(Answer(ExtRef(bob, 4, leave), 1), Answer(ExtRef(carol, 2, join_c), 0)),
+        ),
+    )
+    s.add(
+        "host voids roll 2: seat 1 withheld its reveal, no present reveals",
+        "host",
+        Void(game, 2, (1,), ()),
+    )
+    s.add(
+        "host ends the game, copying the last roll's reveal",
+        "host",
+        GameEnd(game, (SeatRef(1, 3),)),
+    )
+    s.add(
+        "alice's largest bet packet: 8 entries, OddsCome and OddsDontCome with come points",
+        "alice",
+        Bet(
+            game,
+            4,
+            (
+                BetEntry(BetType.Pass, 10 * CRAP),
+                BetEntry(BetType.OddsPass, 20 * CRAP),
+                BetEntry(BetType.Come, 10 * CRAP),
+                BetEntry(BetType.OddsCome, 30 * CRAP, 4),
+                BetEntry(BetType.DontCome, 10 * CRAP),
+                BetEntry(BetType.OddsDontCome, 60 * CRAP, 10),
+                BetEntry(BetType.Hard8, 1 * CRAP),
+                BetEntry(BetType.Fire, 1),
+            ),
+        ),
+    )
+    s.add(
+        "carol transfers the largest amount with the most acks (4)",
+        "carol",
+        Transfer(
+            bob,
+            MAX_U64,
+            tuple(
+                ExtRef(_public(n), i + 1, _digest(f"ack {i}")[:HASH_LEN])
+                for i, n in enumerate(("alice", "bob", "host", "alice"))
+            ),
+        ),
+    )
+    s.add(
+        "the realistic single bet: OddsCome on come point 6 of 2**64-1 base units at nonce "
+        "2**32-1 and table reference 2**32-1, with a prev (149 bytes as a frame)",
+        "alice",
+        Bet(game, MAX_NONCE, (BetEntry(BetType.OddsCome, MAX_U64, 6),)),
+        nonce=MAX_NONCE,
+        prev=_digest("alice prev")[:HASH_LEN],
+    )
+    return s.vectors
+
+
+# --------------------------------------------------------------------------- invalid frames
+
+
+def _p(value: object) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
+
+
+def _array(items: list[bytes]) -> bytes:
+    """A canonical array header and already-encoded items."""
+    count = len(items)
+    head = bytes((0x90 | count,)) if count < 16 else b"\xdc" + count.to_bytes(2, "big")
+    return head + b"".join(items)
+
+
+def _array16(items: list[bytes]) -> bytes:
+    return b"\xdc" + len(items).to_bytes(2, "big") + b"".join(items)
+
+
+def _u8(v: int) -> bytes:
+    return b"\xcc" + v.to_bytes(1, "big")
+
+
+def _u16(v: int) -> bytes:
+    return b"\xcd" + v.to_bytes(2, "big")
+
+
+def _u32(v: int) -> bytes:
+    return b"\xce" + v.to_bytes(4, "big")
+
+
+def _u64(v: int) -> bytes:
+    return b"\xcf" + v.to_bytes(8, "big")
+
+
+def _bin16(data: bytes) -> bytes:
+    return b"\xc5" + len(data).to_bytes(2, "big") + data
+
+
+_PREV: Final = _digest("invalid prev")[:HASH_LEN]
+
+
+def _env(
+    kind: int = int(Kind.LEAVE),
+    sender: bytes | None = None,
+    nonce: int = 7,
+    prev: bytes = _PREV,
+) -> list[bytes]:
+    """Encoded envelope items (kind, sender, nonce, prev); alice at nonce 7 by default."""
+    return [_p(kind), _p(_public("alice") if sender is None else sender), _p(nonce), _p(prev)]
+
+
+def _small_order_r_signature(name: str, message: bytes) -> bytes:
+    """A signature with R = the identity point and S = h·a: the verification equation holds,
+    but libsodium refuses small-order R."""
+    seed = key_seed(name)
+    digest = bytearray(hashlib.sha512(seed).digest()[:32])
+    digest[0] &= 248
+    digest[31] &= 127
+    digest[31] |= 64
+    scalar = int.from_bytes(digest, "little")
+    r = b"\x01" + bytes(31)
+    h = int.from_bytes(hashlib.sha512(r + _public(name) + message).digest(), "little") % ED25519_L
+    return r + (h * scalar % ED25519_L).to_bytes(32, "little")
+
+
+class _Invalid:
+    def __init__(self, network_id: bytes) -> None:
+        self.network_id = network_id
+        self.vectors: list[dict[str, Any]] = []
+
+    def frame(self, description: str, error: type[PacketError], frame: bytes) -> None:
+        self.vectors.append(
+            {
+                "description": description,
+                "packet_hex": frame.hex(),
+                "error": error.__name__,
+                "verdict": error.verdict,
+                "code": error.code,
+            }
+        )
+
+    def body(
+        self,
+        description: str,
+        error: type[PacketError],
+        body: bytes,
+        signer: str = "alice",
+    ) -> None:
+        """A frame of ``body`` validly signed by ``signer`` on this network."""
+        signature = _sign(signer, self.network_id, body)
+        self.frame(description, error, _frame(self.network_id, body, signature))
+
+
+def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[dict[str, Any]]:
+    """``valid`` is a valid frame on ``network_id`` (the realistic single bet)."""
+
+    v = _Invalid(network_id)
+    game = _p(_digest("invalid game")[:HASH_LEN])
+    alice = _public("alice")
+    valid_body = valid[6:-64]
+    valid_sig = valid[-64:]
+
+    def leave(*fields: bytes, **env: Any) -> bytes:
+        return _array([*_env(**env), *fields])
+
+    def bet(*entries: bytes) -> bytes:
+        return _array([*_env(kind=int(Kind.BET)), game, _p(3), _array(list(entries))])
+
+    def filler_body(kind: int, total: int) -> bytes:
+        """[kind, alice, 7, prev, bin 16 of filler] encoding to exactly ``total`` bytes."""
+        base = _array([*_env(kind=kind), b""])
+        return _array([*_env(kind=kind), _bin16(bytes(total - len(base) - 3))])
+
+    # -- Oversize, Truncated, UnknownVersion, WrongNetwork: the frame ------------------------
+    v.body(
+        "a validly signed frame of 1,201 bytes (one over the limit)",
+        Oversize,
+        filler_body(int(Kind.TRANSFER), MAX_FRAME + 1 - 70),
+    )
+    v.frame("an empty datagram", Truncated, b"")
+    v.frame(
+        "116 bytes (one under the smallest possible frame): the single bet without its last byte",
+        Truncated,
+        valid[:116],
+    )
+    v.frame(
+        "the single bet with the last body byte (the come point) removed: the msgpack array "
+        "is cut short",
+        Truncated,
+        valid[:6] + valid_body[:-1] + valid_sig,
+    )
+    v.body(
+        "a validly signed body whose last field is a bin 8 header announcing 200 bytes",
+        Truncated,
+        leave(b"\xc4\xc8" + bytes(10)),
+    )
+    for version in (0, 2, 0x80):
+        v.frame(
+            f"the valid single bet with version byte {version:#04x}",
+            UnknownVersion,
+            bytes((version,)) + valid[1:],
+        )
+    v.frame(
+        "the single bet sealed (and validly signed) on the 'other' network",
+        WrongNetwork,
+        _frame(other_id, valid_body, _sign("alice", other_id, valid_body)),
+    )
+    v.frame(
+        "the valid single bet with the last network-prefix byte flipped",
+        WrongNetwork,
+        valid[:5] + bytes((valid[5] ^ 0x01,)) + valid[6:],
+    )
+
+    # -- NotMsgpack, TrailingBytes ------------------------------------------------------------
+    v.body(
+        "the reserved byte 0xc1 as the body's field 4",
+        NotMsgpack,
+        leave(b"\xc1", _p(3)),
+    )
+    v.body(
+        "the body starts with the reserved byte 0xc1",
+        NotMsgpack,
+        b"\xc1" + valid_body[1:],
+    )
+    v.body(
+        "a valid leave body followed by one byte 0x00, all under a valid signature",
+        TrailingBytes,
+        leave(game, _p(3)) + b"\x00",
+    )
+    v.body(
+        "two complete msgpack arrays in one body",
+        TrailingBytes,
+        leave(game, _p(3)) + _array([_p(1)]),
+    )
+
+    # -- EnvelopeNotCanonical ---------------------------------------------------------------
+    v.body(
+        "the body's 6-item array header as array 16 (0xdc 0006)",
+        EnvelopeNotCanonical,
+        _array16([*_env(), game, _p(3)]),
+    )
+    env = _env()
+    v.body(
+        "kind 3 encoded as uint 8 (0xcc 03)",
+        EnvelopeNotCanonical,
+        _array([_u8(3), *env[1:], game, _p(3)]),
+    )
+    v.body(
+        "sender encoded as bin 16",
+        EnvelopeNotCanonical,
+        _array([env[0], _bin16(alice), *env[2:], game, _p(3)]),
+    )
+    v.body(
+        "nonce 7 encoded as uint 32",
+        EnvelopeNotCanonical,
+        _array([*env[:2], _u32(7), env[3], game, _p(3)]),
+    )
+    v.body(
+        "nonce 200 encoded as uint 16 (its shortest form is uint 8)",
+        EnvelopeNotCanonical,
+        _array([*env[:2], _u16(200), env[3], game, _p(3)]),
+    )
+    v.body(
+        "nonce 7 encoded as int 8 (0xd0 07)",
+        EnvelopeNotCanonical,
+        _array([*env[:2], b"\xd0\x07", env[3], game, _p(3)]),
+    )
+    v.body(
+        "prev encoded as bin 16",
+        EnvelopeNotCanonical,
+        _array([*env[:3], _bin16(_PREV), game, _p(3)]),
+    )
+
+    # -- EnvelopeType -----------------------------------------------------------------------
+    v.body("the body is a bin 46, not an array", EnvelopeType, _p(bytes(46)))
+    v.body(
+        "the body is a map",
+        EnvelopeType,
+        b"\x81" + _p(1) + _array(env),
+    )
+    v.body(
+        "the body array has 3 values",
+        EnvelopeType,
+        _array([env[0], env[1], _p(bytes(10))]),
+    )
+    v.body("kind is nil", EnvelopeType, _array([b"\xc0", *env[1:], game, _p(3)]))
+    v.body("kind is the string '3'", EnvelopeType, _array([_p("3"), *env[1:], game, _p(3)]))
+    v.body("kind is a float 64", EnvelopeType, _array([_p(3.0), *env[1:], game, _p(3)]))
+    v.body(
+        "sender is a bin 31",
+        EnvelopeType,
+        _array([env[0], _p(alice[:31]), *env[2:], game, _p(3)]),
+    )
+    v.body(
+        "sender is a 32-character string",
+        EnvelopeType,
+        _array([env[0], _p("a" * 32), *env[2:], game, _p(3)]),
+    )
+    v.body(
+        "nonce is a bin 4",
+        EnvelopeType,
+        _array([*env[:2], _p(b"\x00\x00\x00\x07"), env[3], game, _p(3)]),
+    )
+    v.body("prev is a bin 9", EnvelopeType, _array([*env[:3], _p(_PREV + b"\x00"), game, _p(3)]))
+    v.body("prev is nil", EnvelopeType, _array([*env[:3], b"\xc0", game, _p(3)]))
+
+    # -- EnvelopeRange ----------------------------------------------------------------------
+    v.body("nonce 0", EnvelopeRange, leave(game, _p(3), nonce=0, prev=ZERO_PREV))
+    v.body("nonce 2**32 (uint 64)", EnvelopeRange, leave(game, _p(3), nonce=MAX_NONCE + 1))
+    v.body("nonce -1 (negative fixint)", EnvelopeRange, leave(game, _p(3), nonce=-1))
+    v.body("kind 256 (uint 16)", EnvelopeRange, leave(game, _p(3), kind=256))
+    v.body("kind -1 (negative fixint)", EnvelopeRange, leave(game, _p(3), kind=-1))
+    v.body(
+        "nonce 1 with a non-zero prev",
+        EnvelopeRange,
+        leave(game, _p(3), nonce=1, prev=_PREV),
+    )
+    v.body(
+        "nonce 2 with an all-zero prev",
+        EnvelopeRange,
+        leave(game, _p(3), nonce=2, prev=ZERO_PREV),
+    )
+
+    # -- BadSignature -----------------------------------------------------------------------
+    v.frame(
+        "the valid single bet with the lowest bit of the signature's first byte flipped",
+        BadSignature,
+        valid[:-64] + bytes((valid[-64] ^ 0x01,)) + valid[-63:],
+    )
+    v.frame(
+        "the valid single bet with the come point changed from 6 to 8 after signing",
+        BadSignature,
+        valid[:-65] + b"\x08" + valid_sig,
+    )
+    v.frame(
+        "the single bet's body (sender alice) signed by bob",
+        BadSignature,
+        _frame(network_id, valid_body, _sign("bob", network_id, valid_body)),
+    )
+    v.frame(
+        "the single bet signed for the 'other' network but framed with this network's prefix",
+        BadSignature,
+        _frame(network_id, valid_body, _sign("alice", other_id, valid_body)),
+    )
+    v.frame(
+        "the single bet signed without the network id (b'BCM/v1' || body)",
+        BadSignature,
+        _frame(
+            network_id, valid_body, signing_key("alice").sign(SIGN_DOMAIN + valid_body).signature
+        ),
+    )
+    v.frame(
+        "the single bet signed over the bare body",
+        BadSignature,
+        _frame(network_id, valid_body, signing_key("alice").sign(valid_body).signature),
+    )
+    s = int.from_bytes(valid_sig[32:], "little")
+    v.frame(
+        "the valid single bet's signature with S replaced by S + L (non-canonical S: libsodium "
+        "refuses it)",
+        BadSignature,
+        valid[:-32] + (s + ED25519_L).to_bytes(32, "little"),
+    )
+    v.frame(
+        "a signature whose R is the identity (small order) and S = h*a: the verification "
+        "equation holds, but libsodium refuses small-order R",
+        BadSignature,
+        _frame(
+            network_id,
+            valid_body,
+            _small_order_r_signature("alice", SIGN_DOMAIN + network_id + valid_body),
+        ),
+    )
+    v.frame(
+        "the valid single bet with an all-zero signature",
+        BadSignature,
+        valid[:-64] + bytes(64),
+    )
+
+    # -- ForbiddenSender --------------------------------------------------------------------
+    mixed = nacl.bindings.crypto_core_ed25519_add(alice, TORSION_8)
+    p_encoding = (2**255 - 19).to_bytes(32, "little")
+    for what, key in (
+        ("the treasury key (0xff x 32)", TREASURY_KEY),
+        ("the identity point (small order)", b"\x01" + bytes(31)),
+        ("all zeros (a point of order 4)", bytes(32)),
+        ("a point of order 8", TORSION_8),
+        ("y = p (a non-canonical encoding)", p_encoding),
+        ("alice's key plus a point of order 8 (mixed order, outside the prime subgroup)", mixed),
+    ):
+        body = leave(game, _p(3), sender=key)
+        v.frame(
+            f"sender is {what}; signed by alice's key",
+            ForbiddenSender,
+            _frame(network_id, body, _sign("alice", network_id, body)),
+        )
+
+    # -- UnknownKind (refused: valid signatures from here on) --------------------------------
+    v.body("kind 0", UnknownKind, leave(game, _p(3), kind=0))
+    v.body("kind 13 (one past game_end)", UnknownKind, leave(game, _p(3), kind=13))
+    v.body("kind 255 with no fields", UnknownKind, leave(kind=255))
+    v.body(
+        "a 1,200-byte frame (exactly the limit) of kind 200",
+        UnknownKind,
+        filler_body(200, MAX_FRAME - 70),
+    )
+
+    # -- FieldCount -------------------------------------------------------------------------
+    v.body("leave with 1 field", FieldCount, leave(game))
+    v.body("leave with 3 fields", FieldCount, leave(game, _p(3), _p(3)))
+    v.body("ack with no fields", FieldCount, _array(_env(kind=int(Kind.ACK))))
+    v.body(
+        "a 1,200-byte frame (exactly the limit): transfer with 1 field",
+        FieldCount,
+        filler_body(int(Kind.TRANSFER), MAX_FRAME - 70),
+    )
+    v.body(
+        "bet entry Pass with a come point",
+        FieldCount,
+        bet(_array([_p(int(BetType.Pass)), _p(10 * CRAP), _p(6)])),
+    )
+    v.body(
+        "bet entry OddsCome without its come point",
+        FieldCount,
+        bet(_array([_p(int(BetType.OddsCome)), _p(10 * CRAP)])),
+    )
+    v.body(
+        "bet entry with 1 element",
+        FieldCount,
+        bet(_array([_p(int(BetType.Pass))])),
+    )
+    v.body(
+        "ack whose ext ref has 2 elements",
+        FieldCount,
+        _array([*_env(kind=int(Kind.ACK)), _array([_array([_p(alice), _p(1)])])]),
+    )
+
+    # -- FieldType --------------------------------------------------------------------------
+    v.body("leave: game is the string of its hex", FieldType, leave(_p("00" * 8), _p(3)))
+    v.body("leave: game is nil", FieldType, leave(b"\xc0", _p(3)))
+    v.body("leave: table is true", FieldType, leave(game, b"\xc3"))
+    v.body("leave: table is a float 32", FieldType, leave(game, b"\xca" + bytes(4)))
+    v.body("leave: table is a fixext 1", FieldType, leave(game, b"\xd4\x01\x03"))
+    v.body("leave: table is an empty map", FieldType, leave(game, b"\x80"))
+    v.body("leave: table is a bin 1", FieldType, leave(game, _p(b"\x03")))
+    v.body(
+        "bet: the bet list is a single entry, not a list of them",
+        FieldType,
+        _array([*_env(kind=int(Kind.BET)), game, _p(3), _p(int(BetType.Pass))]),
+    )
+    v.body("bet: an entry is an integer, not an array", FieldType, bet(_p(0)))
+    v.body(
+        "bet: an entry's amount is a string",
+        FieldType,
+        bet(_array([_p(int(BetType.Pass)), _p("10")])),
+    )
+
+    # -- FieldRange -------------------------------------------------------------------------
+    v.body("leave: table 0", FieldRange, leave(game, _p(0)))
+    v.body("leave: table 2**32 (uint 64)", FieldRange, leave(game, _p(MAX_NONCE + 1)))
+    v.body("leave: table -1 (negative fixint)", FieldRange, leave(game, b"\xff"))
+    v.body("leave: game is a bin 9", FieldRange, leave(_p(bytes(9)), _p(3)))
+    v.body("leave: game is a bin 7", FieldRange, leave(_p(bytes(7)), _p(3)))
+    v.body("bet: code 7 (no such bet)", FieldRange, bet(_array([_p(7), _p(10 * CRAP)])))
+    v.body(
+        "bet: OddsCome on come point 7",
+        FieldRange,
+        bet(_array([_p(int(BetType.OddsCome)), _p(10 * CRAP), _p(7)])),
+    )
+    v.body("bet: amount 0", FieldRange, bet(_array([_p(int(BetType.Pass)), _p(0)])))
+    v.body("bet: an empty bet list", FieldRange, bet())
+    v.body(
+        "bet: 9 entries (one over the limit)",
+        FieldRange,
+        bet(*[_array([_p(int(BetType.Field)), _p(CRAP)])] * 9),
+    )
+    ext = _array([_p(alice), _p(1), _p(_PREV)])
+    v.body(
+        "ack with 17 ext refs (one over the limit)",
+        FieldRange,
+        _array([*_env(kind=int(Kind.ACK)), _array([ext] * 17)]),
+    )
+    v.body(
+        "transfer with 5 acks (one over the limit)",
+        FieldRange,
+        _array([*_env(kind=int(Kind.TRANSFER)), _p(alice), _p(CRAP), _array([ext] * 5)]),
+    )
+    v.body(
+        "seat: an answer's accept flag is 2",
+        FieldRange,
+        _array([*_env(kind=int(Kind.SEAT)), game, _array([_array([ext, _p(2)])])]),
+    )
+    v.body(
+        "ack: an ext ref with nonce 0",
+        FieldRange,
+        _array([*_env(kind=int(Kind.ACK)), _array([_array([_p(alice), _p(0), _p(_PREV)])])]),
+    )
+    params = [_p(10 * CRAP), _p(1000 * CRAP), _p(100 * CRAP), _p(8), _p(64), _p(1024)]
+    create_tail = [_p(50_000 * CRAP), _p(_digest("host chain head"))]
+    create = _env(kind=int(Kind.CREATE))
+    v.body(
+        "create: bank 2 (only 0 own and 1 treasury exist)",
+        FieldRange,
+        _array([*create, _array(params), *create_tail, _p(2)]),
+    )
+    v.body(
+        "create: max_players 0",
+        FieldRange,
+        _array([*create, _array([*params[:3], _p(0), *params[4:]]), *create_tail, _p(0)]),
+    )
+    v.body(
+        "roll_open: an included entry with index 8",
+        FieldRange,
+        _array(
+            [
+                *_env(kind=int(Kind.ROLL_OPEN)),
+                game,
+                _p(1),
+                _p(_digest("host preimage 1")),
+                _array([]),
+                _array([_array([_p(1), _p(2), _p(8)])]),
+                _array([]),
+                _array([]),
+            ]
+        ),
+    )
+
+    # -- FieldNotCanonical ------------------------------------------------------------------
+    v.body("leave: table 3 as uint 32", FieldNotCanonical, leave(game, _u32(3)))
+    v.body(
+        "leave: table 0 as uint 32 (the encoding is checked before the range)",
+        FieldNotCanonical,
+        leave(game, _u32(0)),
+    )
+    v.body("leave: table -1 as int 8 (0xd0 ff)", FieldNotCanonical, leave(game, b"\xd0\xff"))
+    v.body(
+        "leave: game as bin 16",
+        FieldNotCanonical,
+        leave(_bin16(_digest("invalid game")[:HASH_LEN]), _p(3)),
+    )
+    v.body(
+        "bet: amount 10 CRAP as uint 64",
+        FieldNotCanonical,
+        bet(_array([_p(int(BetType.Pass)), _u64(10 * CRAP)])),
+    )
+    v.body(
+        "bet: the bet list as array 16",
+        FieldNotCanonical,
+        _array(
+            [
+                *_env(kind=int(Kind.BET)),
+                game,
+                _p(3),
+                _array16([_array([_p(int(BetType.Pass)), _p(CRAP)])]),
+            ]
+        ),
+    )
+    v.body(
+        "bet: an entry as array 16",
+        FieldNotCanonical,
+        bet(_array16([_p(int(BetType.Pass)), _p(CRAP)])),
+    )
+    v.body(
+        "bet: code 0 as uint 8",
+        FieldNotCanonical,
+        bet(_array([_u8(0), _p(CRAP)])),
+    )
+    v.body(
+        "ack: an ext ref's nonce 1 as uint 16",
+        FieldNotCanonical,
+        _array([*_env(kind=int(Kind.ACK)), _array([_array([_p(alice), _u16(1), _p(_PREV)])])]),
+    )
+
+    names = {e.__name__ for e in ALL_ERRORS}
+    assert all(vec["error"] in names for vec in v.vectors)
+    return v.vectors
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+def _fragment_vectors(frame: bytes) -> dict[str, Any]:
+    return {
+        "description": "the realistic single bet (a 149-byte frame) cut by protocol.fragment.split",
+        "frame_hex": frame.hex(),
+        "frame_id": FRAGMENT_FRAME_ID,
+        "link": 0,
+        "splits": [
+            {
+                "payload_size": size,
+                "fragments": [fragment.hex() for fragment in split(frame, size, FRAGMENT_FRAME_ID)],
+            }
+            for size in FRAGMENT_SIZES
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- files
+
+
+def build() -> dict[str, Any]:
+    """Every vector file's JSON document, by file name."""
+    network_id = LOCAL.network_id
+    other_id = OTHER.network_id
+    packets = _valid_vectors(network_id)
+    (single_bet,) = [bytes.fromhex(p["packet_hex"]) for p in packets if p["nonce"] == MAX_NONCE]
+    return {
+        "packets.json": {
+            "network_id_hex": network_id.hex(),
+            "genesis": genesis_to_json(LOCAL),
+            "key_seed": "SHA-256(b'BCM/test-vector-key/' + name)",
+            "vectors": packets,
+        },
+        "invalid.json": {
+            "network_id_hex": network_id.hex(),
+            "other_network_id_hex": other_id.hex(),
+            "vectors": _invalid_vectors(network_id, other_id, single_bet),
+        },
+        "genesis.json": _genesis_vectors(),
+        "fragments.json": _fragment_vectors(single_bet),
+    }
+
+
+def render(document: Any) -> str:
+    """The file text of a document: indent 2, sorted keys, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the vector files; with ``--check``, exit 1 if any on disk differs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the files on disk, write nothing"
+    )
+    args = parser.parse_args(argv)
+    documents = build()
+    stale = []
+    for name in FILES:
+        path = VECTOR_DIR / name
+        text = render(documents[name])
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        stale.append(name)
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    counts = ", ".join(
+        f"{name}: {len(documents[name].get('vectors', documents[name].get('splits', [])))}"
+        for name in FILES
+    )
+    if args.check:
+        if stale:
+            print(f"stale vector files (run python scripts/gen_vectors.py): {', '.join(stale)}")
+            return 1
+        print(f"vector files are up to date ({counts})")
+        return 0
+    print(f"wrote {len(stale)} of {len(FILES)} vector files ({counts})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
