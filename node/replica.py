@@ -264,6 +264,12 @@ class Replica:
             env = self.codec.open(frame)
         except Rejected as exc:
             return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
+        return self.ingest_envelope(env)
+
+    def screen(self, env: Envelope) -> Ingested | None:
+        """The cheap checks before verification: above a proven fork, duplicate, beyond the
+        window.  Returns the (counted) DROPPED result, or None when the frame must be verified.
+        A driver that verifies on another thread screens first, so duplicates cost nothing."""
         sender, nonce = env.sender, env.nonce
         fork = self.forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
@@ -275,7 +281,15 @@ class Replica:
             return self._count(Ingested(Outcome.DROPPED, why="duplicate"))
         if nonce > self.hwm(sender) + self.window:
             return self._count(Ingested(Outcome.DROPPED, why="beyond_window"))
-        if self.verify:
+        return None
+
+    def ingest_envelope(self, env: Envelope, *, verified: bool = False) -> Ingested:
+        """Ingest an opened frame; ``verified`` when its signature was already checked
+        (e.g. by a verifier thread) with :meth:`FrameCodec.verify`."""
+        early = self.screen(env)
+        if early is not None:
+            return early
+        if self.verify and not verified:
             try:
                 self.codec.verify(env)
             except Rejected as exc:
