@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import nacl.signing
 
 from node.ledger import judge
-from node.replica import Ingested, Replica
+from node.replica import Ingested, Replica, Revision
 from node.store import Store, fault
 from node.verdicts import Reason
 from protocol.constants import HASH_LEN, ZERO_PREV
@@ -65,6 +65,8 @@ class DurableReplica:
             replica.ingest(frame)
         replica.take_changes()
         replica.take_wants()
+        replica.revisions = [Revision(*row) for row in self.store.revisions()]
+        replica.take_changes()
         replica.verify = True
         unsent = self.store.unsent()
         if unsent:

@@ -2,7 +2,7 @@
 
 :class:`WaitRoom` holds items keyed by ``(sender, nonce, full hash)`` under a total cap, evicting
 in the order DESIGN.md section 4 gives: furthest ahead of the sender's HWM first, then senders
-with no logged history, then the newest arrival.  The distance is read again at eviction time (it
+with no judged history, then the newest arrival.  The distance is read again at eviction time (it
 only shrinks as HWMs advance), so stale heap keys are corrected lazily.  Sans-IO.
 """
 

@@ -275,7 +275,7 @@ class LedgerState:
 
 def _big(value: int) -> bytes:
     """An unbounded integer as minimal two's-complement big-endian bytes."""
-    return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
+    return value.to_bytes((value + (value < 0)).bit_length() // 8 + 1, "big", signed=True)
 
 
 # --------------------------------------------------------------------------- judge
@@ -369,8 +369,13 @@ def apply(
     s.head = full_hash
     s.cumulative = hashlib.sha256(s.cumulative + full_hash).digest()
     effects = judgment.effects
-    if effects is NO_EFFECTS:
+    applied = judgment.reason is Reason.APPLIED
+    if not effects.mint and not (
+        applied and (effects.debit or effects.held or effects.acks or effects.credits)
+    ):
         return
+    # an account exists once money or a watermark touches it, never for a packet that
+    # moved nothing (so the digest does not depend on which refusal it was)
     acc = state.accounts.get(sender)
     if acc is None:
         acc = state.accounts[sender] = Account()
@@ -378,7 +383,7 @@ def apply(
         acc.base += effects.mint
         state.mints += 1
         s.minted = True
-    if judgment.reason is not Reason.APPLIED:
+    if not applied:
         return
     acc.debits += effects.debit
     acc.held += effects.held

@@ -109,8 +109,12 @@ class Ingested:
 
 @dataclass(slots=True)
 class _Fork:
+    """A fork proof. It is *accepted* (judged, in the state, persisted, served) once the
+    forker's chain is judged up to the nonce before the fork; until then it is local."""
+
     nonce: int
     versions: list[Entry]
+    accepted: bool = False
 
 
 @dataclass(slots=True)
@@ -166,6 +170,8 @@ class Replica:
         self._fork_added: list[Entry] = []
         self._fork_dropped: list[Entry] = []
         self._revisions_taken = 0
+        self._capped: set[tuple[bytes, int]] = set()
+        """Held only because the unjudged cap was full: placed again when room appears."""
 
     # ------------------------------------------------------------------ reading the state
 
@@ -184,8 +190,9 @@ class Replica:
         return s.hwm if s is not None else 0
 
     def fork_point(self, sender: bytes) -> int:
+        """The nonce of ``sender``'s accepted fork proof (0 if none)."""
         fork = self.forks.get(sender)
-        return fork.nonce if fork is not None else 0
+        return fork.nonce if fork is not None and fork.accepted else 0
 
     def judged(self, sender: bytes, nonce: int) -> Entry | None:
         """The judged packet ``(sender, nonce)``, if this replica has judged it."""
@@ -214,7 +221,7 @@ class Replica:
         out = []
         for sender, s in sorted(self.state.senders.items()):
             fork = self.forks.get(sender)
-            if fork is not None:
+            if fork is not None and fork.accepted:
                 hashes = sorted(v.full_hash[:16] for v in fork.versions)
                 out.append((sender, fork.nonce, hashes[0], hashes[-1]))
             elif s.hwm:
@@ -226,7 +233,7 @@ class Replica:
         judged packets and fork-proof versions only."""
         fork = self.forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
-            if nonce != fork.nonce:
+            if nonce != fork.nonce or not fork.accepted:
                 return None
             for version in fork.versions:
                 if h is None or version.h == h:
@@ -239,7 +246,7 @@ class Replica:
 
     def fork_frames(self, sender: bytes) -> list[bytes]:
         fork = self.forks.get(sender)
-        return [v.frame for v in fork.versions] if fork is not None else []
+        return [v.frame for v in fork.versions] if fork is not None and fork.accepted else []
 
     def take_changes(self) -> tuple[list[Entry], list[Entry], list[Entry], list[Revision]]:
         """What to make durable since the last call: packets judged (in judge order), fork
@@ -362,6 +369,8 @@ class Replica:
         top = len(chain.entries) if chain is not None else 0
         fork = self.forks.get(sender)
         if fork is not None and nonce == fork.nonce:
+            if nonce > 1 and (chain is None or entry.prev != chain.entries[nonce - 2].h):
+                return self._hold(entry, witness=True)
             self._add_version(sender, entry)
             return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_version")
         if nonce <= top:
@@ -373,6 +382,7 @@ class Replica:
         if nonce == top + 1:
             if nonce == 1 or (chain is not None and entry.prev == chain.entries[-1].h):
                 if self.unjudged >= self.unjudged_cap and not self._make_room(entry):
+                    self._capped.add((sender, nonce))
                     return self._hold(entry, witness=False)
                 self._log(entry)
                 return Ingested(Outcome.LOGGED)
@@ -481,11 +491,14 @@ class Replica:
             if own is None or own.hwm < entry.nonce - 1:
                 return entry.sender, entry.nonce - 1
         for sender, nonce, h in entry.deps:
-            fork = self.forks.get(sender)
-            if fork is not None and nonce >= fork.nonce:
-                continue
             s = senders.get(sender)
             hwm = s.hwm if s is not None else 0
+            fork = self.forks.get(sender)
+            if fork is not None and nonce >= fork.nonce:
+                # satisfied by the proof, once the forker is judged up to the fork
+                if hwm < fork.nonce - 1:
+                    return sender, fork.nonce - 1
+                continue
             if hwm < nonce:
                 logged = len(self.chains[sender].entries) if sender in self.chains else 0
                 if logged < nonce:
@@ -498,11 +511,19 @@ class Replica:
 
     def _drain(self) -> None:
         ready = self._ready
-        while ready:
-            entry = ready.popleft()
-            if entry.removed or entry.judgment is not None:
-                continue
-            self._judge(entry)
+        while True:
+            while ready:
+                entry = ready.popleft()
+                if entry.removed or entry.judgment is not None:
+                    continue
+                self._judge(entry)
+            if not self._capped or self.unjudged >= self.unjudged_cap:
+                return
+            sender, nonce = self._capped.pop()
+            chain = self.chains.get(sender)
+            if (len(chain.entries) if chain is not None else 0) + 1 == nonce:
+                for _, held in self.held.take(sender, nonce):
+                    self._place(held)
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
@@ -539,6 +560,9 @@ class Replica:
         apply(state, entry.sender, entry.nonce, entry.full_hash, judgment)
         chain = self.chains[entry.sender]
         chain.cumulative.append(state.senders[entry.sender].cumulative)
+        fork = self.forks.get(entry.sender)
+        if fork is not None and fork.nonce == entry.nonce + 1:
+            self._accept_fork(entry.sender)
         entry.seq = len(self.order)
         self.order.append(entry)
         if len(self.order) % self.snapshot_every == 0:
@@ -552,7 +576,7 @@ class Replica:
         keep: dict[int, tuple[int, LedgerState]] = {}
         for seq, snap in self.snapshots[1:]:
             bucket = (n - seq).bit_length()
-            if bucket not in keep or keep[bucket][0] < seq:
+            if bucket not in keep or keep[bucket][0] > seq:
                 keep[bucket] = (seq, snap)
         self.snapshots = [self.snapshots[0], *sorted(keep.values(), key=lambda s: s[0])]
 
@@ -564,24 +588,25 @@ class Replica:
         ranked = sorted([*fork.versions, entry], key=lambda e: e.full_hash)
         versions = ranked[:2]
         fork.versions = versions
-        self._fork_dropped.extend(v for v in ranked[2:] if v is not entry)
-        if entry in versions:
-            self._fork_added.append(entry)
         self.seen.add(sender, entry.nonce, entry.full_hash)
-        self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in versions)
         for v in versions:
             v.judgment = Judgment(Reason.EQUIVOCATED)
+            v.removed = True
+        if fork.accepted:
+            self._fork_dropped.extend(v for v in ranked[2:] if v is not entry)
+            if entry in versions:
+                self._fork_added.append(entry)
+            self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in versions)
 
     def _fork(self, sender: bytes, nonce: int, entry: Entry) -> None:
         """``entry`` and the logged packet at ``nonce`` are two versions: a fork proof."""
         chain = self.chains[sender]
         existing = chain.entries[nonce - 1]
         earlier = self.forks.get(sender)
-        if earlier is not None:
+        if earlier is not None and earlier.accepted:
             self._fork_dropped.extend(earlier.versions)
         versions = sorted([existing, entry], key=lambda e: e.full_hash)
         self.forks[sender] = _Fork(nonce, versions)
-        self._fork_added.extend(versions)
         self.seen.add(sender, nonce, entry.full_hash)
         removed = chain.entries[nonce - 1 :]
         del chain.entries[nonce - 1 :]
@@ -590,6 +615,10 @@ class Replica:
             e.removed = True
             if e.judgment is None:
                 self.unjudged -= 1
+            elif e.judgment.reason is not Reason.EQUIVOCATED:
+                self.revisions.append(
+                    Revision(e.sender, e.nonce, e.judgment.reason, Reason.EQUIVOCATED)
+                )
         del chain.cumulative[nonce - 1 :]
         for v in versions:
             v.judgment = Judgment(Reason.EQUIVOCATED)
@@ -597,7 +626,8 @@ class Replica:
         self.held.discard_from(sender, nonce)
         if first_seq is not None:
             self._rejudge(first_seq)
-        self._mark_fork(sender)
+        elif self.hwm(sender) >= nonce - 1:
+            self._accept_fork(sender)
         if self.audit:
             self.state.audit()
         waiters = self.waiting.get(sender)
@@ -610,11 +640,16 @@ class Replica:
                 del self.waiting[sender]
         self.counters["forks"] = self.counters.get("forks", 0) + 1
 
-    def _mark_fork(self, sender: bytes) -> None:
+    def _accept_fork(self, sender: bytes) -> None:
+        """The forker is judged up to the nonce before the fork: the proof enters the state
+        (both versions judged Refused(equivocated)) and becomes durable and servable."""
         fork = self.forks[sender]
         s = self.state.sender(sender)
         s.fork = fork.nonce
         s.fork_hashes = tuple(v.full_hash for v in fork.versions)
+        if not fork.accepted:
+            fork.accepted = True
+            self._fork_added.extend(fork.versions)
 
     def _rejudge(self, first_seq: int) -> None:
         """Restore the newest snapshot at or before ``first_seq`` and replay the judged order,
@@ -624,8 +659,9 @@ class Replica:
         base_seq, snap = self.snapshots[index]
         del self.snapshots[index + 1 :]
         self.state = snap.copy()
-        for forked in self.forks:
-            self._mark_fork(forked)
+        for forked, fork in self.forks.items():
+            if self.hwm(forked) >= fork.nonce - 1:
+                self._accept_fork(forked)
         tail = self.order[base_seq:]
         del self.order[base_seq:]
         for sender, chain in self.chains.items():

@@ -88,21 +88,25 @@ class Store:
     def __init__(self, path: str | Path, network_id: bytes, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            (check,) = self.db.execute("PRAGMA quick_check").fetchone()
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+            self._senders: dict[bytes, int] = {
+                bytes(key): ident for ident, key in self.db.execute("SELECT id, key FROM senders")
+            }
+            self._check_meta(network_id)
+            row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from None
-        self._senders: dict[bytes, int] = {
-            bytes(key): ident for ident, key in self.db.execute("SELECT id, key FROM senders")
-        }
-        self._check_meta(network_id)
         self._log: list[tuple[bytes, int, bytes, int, bytes]] = []
         self._forks: list[tuple[bytes, int, bytes, bytes]] = []
         self._unforks: list[tuple[bytes, bytes]] = []
         self._revisions: list[tuple[bytes, int, int, int]] = []
-        row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()
         self.committed_seq: int = row[0]
 
     def _check_meta(self, network_id: bytes) -> None:
@@ -200,11 +204,25 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def replay_frames(self) -> Iterator[bytes]:
-        """Every accepted frame to rebuild from: fork evidence first, then the log in order."""
-        for (frame,) in self.db.execute("SELECT frame FROM forks ORDER BY sender, full_hash"):
-            yield bytes(frame)
-        for (frame,) in self.db.execute("SELECT frame FROM log ORDER BY seq"):
-            yield bytes(frame)
+        """Every accepted frame to rebuild from: the log in judge order, then the fork
+        evidence (each version then meets its logged predecessor and forms the proof)."""
+        try:
+            for (frame,) in self.db.execute("SELECT frame FROM log ORDER BY seq"):
+                yield bytes(frame)
+            for (frame,) in self.db.execute("SELECT frame FROM forks ORDER BY sender, full_hash"):
+                yield bytes(frame)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
+
+    def revisions(self) -> list[tuple[bytes, int, Reason, Reason]]:
+        """Verdicts changed by late fork proofs, oldest first."""
+        keys = {ident: key for key, ident in self._senders.items()}
+        return [
+            (keys[s], int(n), Reason(b), Reason(a))
+            for s, n, b, a in self.db.execute(
+                "SELECT sender, nonce, before, after FROM revisions ORDER BY id"
+            )
+        ]
 
     def log_size(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
