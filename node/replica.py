@@ -381,7 +381,11 @@ class Replica:
             return self._hold(entry, witness=True)
         if nonce == top + 1:
             if nonce == 1 or (chain is not None and entry.prev == chain.entries[-1].h):
-                if self.unjudged >= self.unjudged_cap and not self._make_room(entry):
+                if (
+                    self.unjudged >= self.unjudged_cap
+                    and self._blocker(entry) is not None
+                    and not self._make_room(entry)
+                ):
                     self._capped.add((sender, nonce))
                     return self._hold(entry, witness=False)
                 self._log(entry)
