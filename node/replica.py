@@ -170,8 +170,10 @@ class Replica:
         self._fork_added: list[Entry] = []
         self._fork_dropped: list[Entry] = []
         self._revisions_taken = 0
-        self._capped: set[tuple[bytes, int]] = set()
-        """Held only because the unjudged cap was full: placed again when room appears."""
+        self._capped: dict[tuple[bytes, int], None] = {}
+        """Held only because the unjudged cap was full, oldest first: placed again when room
+        appears, or when what blocked them is judged (``_capped_on``)."""
+        self._capped_on: dict[tuple[bytes, int], list[tuple[bytes, int]]] = {}
 
     # ------------------------------------------------------------------ reading the state
 
@@ -381,13 +383,12 @@ class Replica:
             return self._hold(entry, witness=True)
         if nonce == top + 1:
             if nonce == 1 or (chain is not None and entry.prev == chain.entries[-1].h):
-                if (
-                    self.unjudged >= self.unjudged_cap
-                    and self._blocker(entry) is not None
-                    and not self._make_room(entry)
-                ):
-                    self._capped.add((sender, nonce))
-                    return self._hold(entry, witness=False)
+                if self.unjudged >= self.unjudged_cap:
+                    blocker = self._blocker(entry)
+                    if blocker is not None and not self._make_room(entry):
+                        self._capped[(sender, nonce)] = None
+                        self._capped_on.setdefault(blocker, []).append((sender, nonce))
+                        return self._hold(entry, witness=False)
                 self._log(entry)
                 return Ingested(Outcome.LOGGED)
             return self._hold(entry, witness=True)
@@ -475,6 +476,8 @@ class Replica:
         self._requested.discard((sender, nonce, entry.h))
         self.unjudged += 1
         self._check(entry)
+        if (sender, nonce) in self._capped:
+            self._retry_capped((sender, nonce))  # another version of the slot: a fork proof
         for key, held in self.held.take(sender, nonce + 1):
             del key
             self._place(held)
@@ -523,11 +526,15 @@ class Replica:
                 self._judge(entry)
             if not self._capped or self.unjudged >= self.unjudged_cap:
                 return
-            sender, nonce = self._capped.pop()
-            chain = self.chains.get(sender)
-            if (len(chain.entries) if chain is not None else 0) + 1 == nonce:
-                for _, held in self.held.take(sender, nonce):
-                    self._place(held)
+            key = next(iter(self._capped))
+            self._retry_capped(key)
+
+    def _retry_capped(self, key: tuple[bytes, int]) -> None:
+        """Place again a packet held for want of room (its slot may have filled meanwhile:
+        then ``_place`` takes the fork path or holds it as a witness)."""
+        self._capped.pop(key, None)
+        for _, held in self.held.take(*key):
+            self._place(held)
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
@@ -535,6 +542,11 @@ class Replica:
         self.unjudged -= 1
         self._judged_now.append(entry)
         self._accepted.append(entry)
+        unblocked = self._capped_on.pop((entry.sender, entry.nonce), None)
+        if unblocked:
+            for key in unblocked:
+                if key in self._capped:
+                    self._retry_capped(key)
         waiters = self.waiting.get(entry.sender)
         if waiters is not None:
             woken = waiters.pop(entry.nonce, None)

@@ -22,7 +22,9 @@ from protocol.constants import (
     FULL_HASH_LEN,
     HASH_LEN,
     HEADER_LEN,
+    LEDGER_MARKER,
     LEDGER_TTL,
+    LINK_MARKER_MIN,
     MAX_FRAME,
     MAX_NONCE,
     PREFIX_LEN,
@@ -43,6 +45,7 @@ from protocol.errors import (
     Oversize,
     PacketError,
     Truncated,
+    UnknownDatagram,
     UnknownVersion,
     WrongNetwork,
 )
@@ -54,6 +57,7 @@ __all__ = [
     "Envelope",
     "FrameCodec",
     "Packet",
+    "classify_datagram",
     "decode_body",
     "encode_body",
     "full_hash_of",
@@ -277,3 +281,20 @@ def decode_body(envelope: Envelope) -> Packet:
         exc.envelope = envelope  # type: ignore[attr-defined]
         raise
     return Packet(envelope.sender, envelope.nonce, envelope.prev, body)
+
+
+def classify_datagram(data: bytes) -> str:
+    """What a datagram carries: ``"ledger"`` (first byte 0x01) or ``"link"`` (first byte >= 0x80).
+
+    Raises :class:`UnknownDatagram` for an empty datagram or any other first byte.
+    """
+    if not data:
+        raise UnknownDatagram("empty datagram")
+    first = data[0]
+    if first == LEDGER_MARKER:
+        return "ledger"
+    if first >= LINK_MARKER_MIN:
+        return "link"
+    raise UnknownDatagram(
+        f"datagram first byte 0x{first:02x} marks neither a ledger frame nor a link message"
+    )
