@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import nacl.signing
 
 from node.ledger import judge
-from node.replica import Ingested, Replica, Revision
+from node.replica import FORK_DROPPED, FORK_KEPT, Ingested, Replica, Revision
 from node.store import Store, fault
 from node.verdicts import Reason
 from protocol.constants import HASH_LEN, ZERO_PREV
@@ -84,23 +84,25 @@ class DurableReplica:
         for frame in frames:
             batch.results.append(replica.ingest(frame))
         fault("after_judge")
-        accepted, added, dropped, revisions = replica.take_changes()
         store = self.store
-        for entry in accepted:
-            judgment = entry.judgment
-            assert judgment is not None
-            store.stage_judged(
-                entry.sender, entry.nonce, entry.full_hash, judgment.reason, entry.frame
-            )
-        for entry in added:
-            store.stage_fork(entry.sender, entry.nonce, entry.full_hash, entry.frame)
-        for entry in dropped:
-            store.stage_fork_drop(entry.sender, entry.full_hash)
-        for rev in revisions:
-            store.stage_revision(rev.sender, rev.nonce, rev.before, rev.after)
+        accepted: list[bytes] = []
+        for change in replica.take_changes():
+            item = change.item
+            if isinstance(item, Revision):
+                store.stage_revision(item.sender, item.nonce, item.before, item.after)
+                continue
+            if change.what == FORK_DROPPED:
+                store.stage_fork_drop(item.sender, item.full_hash)
+                continue
+            reason = item.judgment.reason if item.judgment is not None else Reason.EQUIVOCATED
+            if change.what == FORK_KEPT:
+                reason = Reason.EQUIVOCATED
+                store.stage_fork(item.sender, item.nonce, item.full_hash)
+            store.stage_judged(item.sender, item.nonce, item.full_hash, reason, item.frame)
+            accepted.append(item.frame)
         store.commit()
         fault("after_commit")
-        batch.accepted = [e.frame for e in accepted] + [e.frame for e in added]
+        batch.accepted = accepted
         return batch
 
     # ------------------------------------------------------------------ signing
@@ -133,7 +135,7 @@ class DurableReplica:
             )
         nonce = logged + 1
         prev = ZERO_PREV if nonce == 1 else replica.chains[me].entries[-1].full_hash[:HASH_LEN]
-        self._check_refs(body)
+        self._check_refs(body, nonce)
         verdict = judge(replica.state, Packet(me, nonce, prev, body), me, nonce, replica.engine)
         if verdict.reason is not Reason.APPLIED:
             raise PlayerError(
@@ -146,10 +148,14 @@ class DurableReplica:
         self.receive([frame])
         return frame
 
-    def _check_refs(self, body: Body) -> None:
+    def _check_refs(self, body: Body, nonce: int) -> None:
         if type(body) is Transfer or type(body) is Ack:
             for ref in body.acks:
                 if ref.sender == self.identity:
+                    if ref.nonce >= nonce:
+                        raise PlayerError(
+                            f"cannot acknowledge own packet {ref.nonce}: this packet is {nonce}"
+                        )
                     continue
                 entry = self.replica.judged(ref.sender, ref.nonce)
                 if entry is None or entry.h != ref.h:

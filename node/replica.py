@@ -34,13 +34,25 @@ from node.ledger import (
     judge,
 )
 from node.verdicts import Outcome, Reason
-from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW
+from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
 from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, decode_body, is_acceptable_sender
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
 
-__all__ = ["Entry", "Ingested", "Replica", "Revision", "Want", "first_difference"]
+__all__ = [
+    "FORK_DROPPED",
+    "FORK_KEPT",
+    "JUDGED",
+    "REVISED",
+    "Change",
+    "Entry",
+    "Ingested",
+    "Replica",
+    "Revision",
+    "Want",
+    "first_difference",
+]
 
 UNJUDGED_TOTAL: Final = 20_000
 """Most logged-but-unjudged packets across all senders (per sender, the window W bounds it)."""
@@ -94,6 +106,21 @@ class Revision:
     nonce: int
     before: Reason
     after: Reason
+
+
+JUDGED: Final = "judged"
+FORK_KEPT: Final = "fork_kept"
+FORK_DROPPED: Final = "fork_dropped"
+REVISED: Final = "revised"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One durable change: ``what`` is JUDGED, FORK_KEPT, FORK_DROPPED (``item`` an Entry) or
+    REVISED (``item`` a Revision)."""
+
+    what: str
+    item: Entry | Revision
 
 
 @dataclass(slots=True)
@@ -166,14 +193,12 @@ class Replica:
         self._ready: deque[Entry] = deque()
         self._judged_now: list[Entry] = []
         self._good_refs: set[bytes] = set()
-        self._accepted: list[Entry] = []
-        self._fork_added: list[Entry] = []
-        self._fork_dropped: list[Entry] = []
+        self._changes: list[Change] = []
         self._revisions_taken = 0
         self._capped: dict[tuple[bytes, int], None] = {}
         """Held only because the unjudged cap was full, oldest first: placed again when room
         appears, or when what blocked them is judged (``_capped_on``)."""
-        self._capped_on: dict[tuple[bytes, int], list[tuple[bytes, int]]] = {}
+        self._capped_on: dict[bytes, dict[int, set[tuple[bytes, int]]]] = {}
 
     # ------------------------------------------------------------------ reading the state
 
@@ -250,15 +275,13 @@ class Replica:
         fork = self.forks.get(sender)
         return [v.frame for v in fork.versions] if fork is not None and fork.accepted else []
 
-    def take_changes(self) -> tuple[list[Entry], list[Entry], list[Entry], list[Revision]]:
-        """What to make durable since the last call: packets judged (in judge order), fork
-        versions kept, fork versions no longer kept, and verdict revisions."""
-        accepted, self._accepted = self._accepted, []
-        added, self._fork_added = self._fork_added, []
-        dropped, self._fork_dropped = self._fork_dropped, []
-        revisions = self.revisions[self._revisions_taken :]
-        self._revisions_taken = len(self.revisions)
-        return accepted, added, dropped, revisions
+    def take_changes(self) -> list[Change]:
+        """What to make durable since the last call, in the order it happened: packets judged
+        (``JUDGED``), fork versions accepted (``FORK_KEPT``) or no longer kept
+        (``FORK_DROPPED``), and verdict revisions (``REVISED``).  Replaying the frames of
+        JUDGED and FORK_KEPT in this order rebuilds the same replica."""
+        changes, self._changes = self._changes, []
+        return changes
 
     def take_wants(self) -> list[Want]:
         """Pulls to send (each asked once until the packet is logged)."""
@@ -387,7 +410,8 @@ class Replica:
                     blocker = self._blocker(entry)
                     if blocker is not None and not self._make_room(entry):
                         self._capped[(sender, nonce)] = None
-                        self._capped_on.setdefault(blocker, []).append((sender, nonce))
+                        on = self._capped_on.setdefault(blocker[0], {})
+                        on.setdefault(blocker[1], set()).add((sender, nonce))
                         return self._hold(entry, witness=False)
                 self._log(entry)
                 return Ingested(Outcome.LOGGED)
@@ -529,6 +553,18 @@ class Replica:
             key = next(iter(self._capped))
             self._retry_capped(key)
 
+    def _unblock_capped(self, sender: bytes, lo: int, hi: int) -> None:
+        """Retry packets held for want of room that were blocked on ``sender``'s lo..hi."""
+        on = self._capped_on.get(sender)
+        if not on:
+            return
+        for m in [m for m in on if lo <= m <= hi]:
+            for key in sorted(on.pop(m)):
+                if key in self._capped:
+                    self._retry_capped(key)
+        if not on:
+            self._capped_on.pop(sender, None)
+
     def _retry_capped(self, key: tuple[bytes, int]) -> None:
         """Place again a packet held for want of room (its slot may have filled meanwhile:
         then ``_place`` takes the fork path or holds it as a witness)."""
@@ -538,15 +574,11 @@ class Replica:
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
+        self._changes.append(Change(JUDGED, entry))
         self._apply(entry, judgment)
         self.unjudged -= 1
         self._judged_now.append(entry)
-        self._accepted.append(entry)
-        unblocked = self._capped_on.pop((entry.sender, entry.nonce), None)
-        if unblocked:
-            for key in unblocked:
-                if key in self._capped:
-                    self._retry_capped(key)
+        self._unblock_capped(entry.sender, entry.nonce, entry.nonce)
         waiters = self.waiting.get(entry.sender)
         if waiters is not None:
             woken = waiters.pop(entry.nonce, None)
@@ -609,9 +641,9 @@ class Replica:
             v.judgment = Judgment(Reason.EQUIVOCATED)
             v.removed = True
         if fork.accepted:
-            self._fork_dropped.extend(v for v in ranked[2:] if v is not entry)
+            self._changes.extend(Change(FORK_DROPPED, v) for v in ranked[2:] if v is not entry)
             if entry in versions:
-                self._fork_added.append(entry)
+                self._changes.append(Change(FORK_KEPT, entry))
             self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in versions)
 
     def _fork(self, sender: bytes, nonce: int, entry: Entry) -> None:
@@ -620,7 +652,7 @@ class Replica:
         existing = chain.entries[nonce - 1]
         earlier = self.forks.get(sender)
         if earlier is not None and earlier.accepted:
-            self._fork_dropped.extend(earlier.versions)
+            self._changes.extend(Change(FORK_DROPPED, v) for v in earlier.versions)
         versions = sorted([existing, entry], key=lambda e: e.full_hash)
         self.forks[sender] = _Fork(nonce, versions)
         self.seen.add(sender, nonce, entry.full_hash)
@@ -632,9 +664,7 @@ class Replica:
             if e.judgment is None:
                 self.unjudged -= 1
             elif e.judgment.reason is not Reason.EQUIVOCATED:
-                self.revisions.append(
-                    Revision(e.sender, e.nonce, e.judgment.reason, Reason.EQUIVOCATED)
-                )
+                self._revise(Revision(e.sender, e.nonce, e.judgment.reason, Reason.EQUIVOCATED))
         del chain.cumulative[nonce - 1 :]
         for v in versions:
             v.judgment = Judgment(Reason.EQUIVOCATED)
@@ -646,6 +676,7 @@ class Replica:
             self._accept_fork(sender)
         if self.audit:
             self.state.audit()
+        self._unblock_capped(sender, nonce, MAX_NONCE)
         waiters = self.waiting.get(sender)
         if waiters:
             for m in [m for m in waiters if m >= nonce]:
@@ -656,6 +687,10 @@ class Replica:
                 del self.waiting[sender]
         self.counters["forks"] = self.counters.get("forks", 0) + 1
 
+    def _revise(self, revision: Revision) -> None:
+        self.revisions.append(revision)
+        self._changes.append(Change(REVISED, revision))
+
     def _accept_fork(self, sender: bytes) -> None:
         """The forker is judged up to the nonce before the fork: the proof enters the state
         (both versions judged Refused(equivocated)) and becomes durable and servable."""
@@ -665,7 +700,7 @@ class Replica:
         s.fork_hashes = tuple(v.full_hash for v in fork.versions)
         if not fork.accepted:
             fork.accepted = True
-            self._fork_added.extend(fork.versions)
+            self._changes.extend(Change(FORK_KEPT, v) for v in fork.versions)
 
     def _rejudge(self, first_seq: int) -> None:
         """Restore the newest snapshot at or before ``first_seq`` and replay the judged order,
@@ -696,9 +731,7 @@ class Replica:
                     cone[entry.sender] = entry.nonce
                 fresh = self._judgment(entry)
                 if fresh != judgment:
-                    self.revisions.append(
-                        Revision(entry.sender, entry.nonce, judgment.reason, fresh.reason)
-                    )
+                    self._revise(Revision(entry.sender, entry.nonce, judgment.reason, fresh.reason))
                     self._judged_now.append(entry)
                 judgment = fresh
             self._apply(entry, judgment)

@@ -1,8 +1,9 @@
 """Durable storage of what a node has accepted: SQLite in WAL mode.
 
-Tables: ``senders`` (keys interned to integers), ``log`` (every judged packet in judge order,
-append-only), ``forks`` (fork evidence: the two kept versions), ``revisions`` (verdicts changed
-by a late fork), ``outbox`` (this node's own signed frames and nonce counter), ``meta``.
+Tables: ``senders`` (keys interned to integers), ``log`` (every accepted packet, fork versions
+included, in the order it was accepted; append-only), ``forks`` (index of the fork evidence
+kept), ``revisions`` (verdicts changed by a late fork), ``outbox`` (this node's own signed
+frames and nonce counter), ``meta``.
 Writes are staged and committed in one transaction (group commit); a packet is *accepted* only
 once committed.
 """
@@ -66,7 +67,6 @@ CREATE TABLE IF NOT EXISTS forks (
     sender INTEGER NOT NULL REFERENCES senders(id),
     nonce INTEGER NOT NULL,
     full_hash BLOB NOT NULL,
-    frame BLOB NOT NULL,
     PRIMARY KEY (sender, full_hash)
 );
 CREATE TABLE IF NOT EXISTS revisions (
@@ -104,7 +104,7 @@ class Store:
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from None
         self._log: list[tuple[bytes, int, bytes, int, bytes]] = []
-        self._forks: list[tuple[bytes, int, bytes, bytes]] = []
+        self._forks: list[tuple[bytes, int, bytes]] = []
         self._unforks: list[tuple[bytes, bytes]] = []
         self._revisions: list[tuple[bytes, int, int, int]] = []
         self.committed_seq: int = row[0]
@@ -137,8 +137,9 @@ class Store:
     ) -> None:
         self._log.append((sender, nonce, full_hash, int(reason), frame))
 
-    def stage_fork(self, sender: bytes, nonce: int, full_hash: bytes, frame: bytes) -> None:
-        self._forks.append((sender, nonce, full_hash, frame))
+    def stage_fork(self, sender: bytes, nonce: int, full_hash: bytes) -> None:
+        """Index a kept fork version (its frame goes into the log like any accepted packet)."""
+        self._forks.append((sender, nonce, full_hash))
 
     def stage_fork_drop(self, sender: bytes, full_hash: bytes) -> None:
         self._unforks.append((sender, full_hash))
@@ -163,8 +164,8 @@ class Store:
                 rows,
             )
             db.executemany(
-                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash, frame) VALUES (?, ?, ?, ?)",
-                [(sid(s), n, h, f) for s, n, h, f in self._forks],
+                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash) VALUES (?, ?, ?)",
+                [(sid(s), n, h) for s, n, h in self._forks],
             )
             db.executemany(
                 "DELETE FROM forks WHERE sender = ? AND full_hash = ?",
@@ -204,15 +205,21 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def replay_frames(self) -> Iterator[bytes]:
-        """Every accepted frame to rebuild from: the log in judge order, then the fork
-        evidence (each version then meets its logged predecessor and forms the proof)."""
+        """Every accepted frame, fork versions included, in the order it was accepted: fed
+        through the same ingest pipeline they rebuild the same replica."""
         try:
             for (frame,) in self.db.execute("SELECT frame FROM log ORDER BY seq"):
                 yield bytes(frame)
-            for (frame,) in self.db.execute("SELECT frame FROM forks ORDER BY sender, full_hash"):
-                yield bytes(frame)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
+
+    def fork_evidence(self) -> list[tuple[bytes, int, bytes]]:
+        """The kept fork versions: ``(sender, nonce, full hash)``."""
+        keys = {ident: key for key, ident in self._senders.items()}
+        return [
+            (keys[s], int(n), bytes(h))
+            for s, n, h in self.db.execute("SELECT sender, nonce, full_hash FROM forks")
+        ]
 
     def revisions(self) -> list[tuple[bytes, int, Reason, Reason]]:
         """Verdicts changed by late fork proofs, oldest first."""

@@ -25,7 +25,7 @@ from node.replica import Replica
 from node.store import FAULT_ENV, Store, StoreError
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
-from protocol.kinds import Ack, Body, ExtRef
+from protocol.kinds import Ack, Body, ExtRef, Transfer
 from tests.crash_worker import STORE_NAME, WORKER_SEED, Workload, make_workload, run
 from tests.ledger_factory import Chain, funded_genesis, public_key, signing_key, transfer
 
@@ -406,3 +406,41 @@ def test_fork_beyond_the_holdback_window_survives_a_restart(tmp_path: Path) -> N
     node = open_node(path)
     assert (node.replica.digest(), node.replica.fork_point(forker.pub)) == before
     node.store.close()
+
+
+def test_rebuild_replays_a_fork_at_its_place_so_dependents_beyond_the_window_survive(
+    tmp_path: Path,
+) -> None:
+    # Alice forks at nonce 2 (accepted once her nonce 1 is judged); Bob acknowledges (Alice, 2),
+    # which only the proof satisfies, then signs 99 more packets.  A rebuild that replayed the
+    # fork evidence after the whole log left Bob's packet waiting and dropped his later ones
+    # beyond the hold-back window.
+    alice, bob = Chain("rebuild-fork-alice"), Chain("rebuild-fork-bob")
+    alice.transfer(bob.pub, 1)
+    other = alice.branch(1)
+    alice.transfer(bob.pub, 2)
+    other.transfer(bob.pub, 3)
+    bob.ack(alice.ref(2))
+    for i in range(99):
+        bob.transfer(alice.pub, 1 + i)
+    path = tmp_path / "node" / "store.db"
+    node = DurableReplica(LOCAL, Store(path, LOCAL.network_id))
+    node.receive([alice.frame(2), other.frame(2), alice.frame(1)])
+    node.receive(bob.frames)
+    before = node.replica.digest()
+    assert node.replica.hwm(bob.pub) == 100
+    assert node.replica.fork_point(alice.pub) == 2
+    node.store.close()
+    again = DurableReplica(LOCAL, Store(path, LOCAL.network_id))
+    assert again.replica.hwm(bob.pub) == 100
+    assert again.replica.fork_point(alice.pub) == 2
+    assert again.replica.digest() == before
+
+
+def test_issue_refuses_to_acknowledge_its_own_future_packet(tmp_path: Path) -> None:
+    key = signing_key("own-future-ack")
+    node = DurableReplica(LOCAL, Store(tmp_path / "s.db", LOCAL.network_id), key)
+    me = bytes(key.verify_key)
+    with pytest.raises(PlayerError, match="own packet 5"):
+        node.issue(Transfer(public_key("payee"), 1_000_000, (ExtRef(me, 5, bytes(8)),)))
+    assert node.store.outbox() == []
