@@ -1,26 +1,38 @@
-"""Packets as JSON for people and for test vectors, and back.
+"""Packets as JSON, for people and test vectors, and back: the one home of the JSON form.
 
-Bytes become lower-case hex, enums ``{"code": n, "name": "..."}``, nested dataclasses objects with
-their field names, tuples lists.  ``body_from_json`` inverts ``body_to_json`` exactly, so vectors
-can be checked both ways.  No I/O.
+Bytes become hex, enums ``{"code", "name"}``, nested dataclasses objects, tuples lists.  Reading
+follows each body's ``SCHEMA`` strictly (a missing or extra field, a mismatched enum, a wrong JSON
+type raise ``ValueError``), so ``body_from_json`` inverts ``body_to_json`` exactly.  No I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from enum import IntEnum
 from typing import Any
 
 from protocol.frame import Envelope, Packet
 from protocol.kinds import BODY_TYPES, Body, Kind
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt
 
-__all__ = ["body_from_json", "body_to_json", "envelope_to_json", "packet_to_json", "to_json"]
+__all__ = [
+    "body_from_json",
+    "body_to_json",
+    "body_wire_from_json",
+    "envelope_to_json",
+    "packet_to_json",
+    "to_json",
+]
+
+
+# --------------------------------------------------------------------------- writing
 
 
 def to_json(value: Any) -> Any:
-    """The JSON form of a body, a nested reference, or a plain value."""
+    """The JSON form of a body, a nested reference, or a plain value (an int or None).
+
+    Raises ``TypeError`` for anything a body cannot hold (a float, a string, a bool, ...).
+    """
     if isinstance(value, IntEnum):
         return {"code": int(value), "name": value.name}
     if isinstance(value, bytes):
@@ -29,44 +41,125 @@ def to_json(value: Any) -> Any:
         return [to_json(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return value
+    if value is None or (type(value) is int):
+        return value
+    raise TypeError(f"no JSON form for {type(value).__name__} {value!r}")
 
 
 def body_to_json(body: Body) -> dict[str, Any]:
-    """``body``'s fields as a JSON object."""
+    """``body``'s fields as JSON: bytes as hex, enums ``{"code", "name"}``, structs as objects."""
     out: dict[str, Any] = to_json(body)
     return out
 
 
+# --------------------------------------------------------------------------- reading
+
+
 def body_from_json(kind: str | int, fields: dict[str, Any]) -> Body:
-    """Rebuild a body of ``kind`` (name or number) from :func:`body_to_json`'s output."""
-    number = Kind[kind.upper()] if isinstance(kind, str) else Kind(kind)
-    built: Body = _from_json(BODY_TYPES[number], fields)
+    """Rebuild a body of ``kind`` (name, any case, or number) from :func:`body_to_json`'s output.
+
+    Strict: an unknown kind, a missing or extra field name, an enum whose name and code disagree,
+    or a value of the wrong JSON type raises ``ValueError`` — so a schema change shows up as a
+    failing vector.
+    """
+    cls = _body_type(kind)
+    values = _struct_values(cls.__name__, _field_names(cls), cls.SCHEMA, fields, optional=0)
+    built: Body = _construct(cls, values)
     return built
 
 
-def _from_json(tp: Any, value: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin is tuple:
-        (item_type, _) = typing.get_args(tp)
-        return tuple(_from_json(item_type, item) for item in value)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        (inner,) = [t for t in typing.get_args(tp) if t is not type(None)]
-        return _from_json(inner, value)
-    if isinstance(tp, type) and issubclass(tp, IntEnum):
-        return tp(value["code"] if isinstance(value, dict) else value)
-    if tp is bytes:
+def body_wire_from_json(kind: str | int, fields: dict[str, Any]) -> list[Any]:
+    """The msgpack values of a body's fields (positions 4 onward) from its JSON form.
+
+    Built from the schema alone, independent of ``Spec.to_wire``, so the vector generator can
+    assemble frames without the codec.  Expects :func:`body_to_json`'s output; it checks nothing
+    (use :func:`body_from_json` to validate).
+    """
+    cls = _body_type(kind)
+    return [
+        _wire_from_json(spec, fields[name])
+        for spec, name in zip(cls.SCHEMA, _field_names(cls), strict=True)
+    ]
+
+
+def _body_type(kind: str | int) -> type[Body]:
+    try:
+        number = Kind[kind.upper()] if isinstance(kind, str) else Kind(kind)
+    except (KeyError, ValueError):
+        raise ValueError(f"{kind!r} is not a packet kind") from None
+    return BODY_TYPES[number]
+
+
+def _field_names(cls: type[Body]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+
+
+def _construct(cls: Any, values: list[Any]) -> Any:
+    return cls(*values)
+
+
+def _struct_values(
+    label: str, names: tuple[str, ...], specs: tuple[Spec, ...], value: Any, optional: int
+) -> list[Any]:
+    if not isinstance(value, dict) or set(value) != set(names):
+        raise ValueError(f"{label}: expected an object with fields {sorted(names)}, got {value!r}")
+    out: list[Any] = []
+    for position, (name, spec) in enumerate(zip(names, specs, strict=True)):
+        item = value[name]
+        if item is None and position >= len(names) - optional:
+            out.append(None)
+        else:
+            out.append(_from_json(f"{label}.{name}", spec, item))
+    return out
+
+
+def _from_json(label: str, spec: Spec, value: Any) -> Any:
+    if isinstance(spec, Choice):
+        if not isinstance(value, dict) or set(value) != {"code", "name"}:
+            raise ValueError(f"{label}: expected {{code, name}}, got {value!r}")
+        result = spec.table.get(value["code"])
+        if result is None or result.name != value["name"]:
+            raise ValueError(f"{label}: {value!r} is not a {spec.name}")
+        return result
+    if isinstance(spec, UInt):
+        if type(value) is not int:
+            raise ValueError(f"{label}: expected an integer, got {value!r}")
+        return value
+    if isinstance(spec, Bin):
+        if not isinstance(value, str):
+            raise ValueError(f"{label}: expected a hex string, got {value!r}")
         return bytes.fromhex(value)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        return tp(**{f.name: _from_json(hints[f.name], value[f.name]) for f in _fields(tp)})
-    return value
+    if isinstance(spec, ListOf):
+        if not isinstance(value, list):
+            raise ValueError(f"{label}: expected a list, got {value!r}")
+        return tuple(_from_json(f"{label}[{i}]", spec.item, v) for i, v in enumerate(value))
+    if isinstance(spec, Struct):
+        values = _struct_values(label, spec.names, spec.specs, value, spec.optional)
+        return spec.cls(*values)
+    raise TypeError(f"{label}: no JSON reader for spec {type(spec).__name__}")
 
 
-def _fields(tp: Any) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(tp)
+def _wire_from_json(spec: Spec, value: Any) -> Any:
+    """The msgpack value of a JSON field, from the schema alone (independent of ``to_wire``)."""
+    if isinstance(spec, Choice):
+        return int(value["code"])
+    if isinstance(spec, UInt):
+        return int(value)
+    if isinstance(spec, Bin):
+        return bytes.fromhex(value)
+    if isinstance(spec, ListOf):
+        return [_wire_from_json(spec.item, item) for item in value]
+    if isinstance(spec, Struct):
+        out: list[Any] = []
+        for name, inner in zip(spec.names, spec.specs, strict=True):
+            if value[name] is None:
+                break
+            out.append(_wire_from_json(inner, value[name]))
+        return out
+    raise TypeError(f"no wire form for spec {type(spec).__name__}")
+
+
+# --------------------------------------------------------------------------- envelopes
 
 
 def envelope_to_json(envelope: Envelope) -> dict[str, Any]:

@@ -1,19 +1,17 @@
 """Generate the byte-level test vectors in ``tests/vectors/*.json``, deterministically.
 
-Owns the vector files and the JSON form of packet bodies used in them (``body_to_json`` /
-``body_from_json``).  Frames are assembled here by hand (msgpack, Ed25519 and SHA-256 directly),
-never through ``FrameCodec.seal``, so the tests compare two independent encoders.  It never reads
-the clock or a random source.  ``python scripts/gen_vectors.py [--check]`` from the repo root.
+Owns the vector files (the JSON form of bodies in them is :mod:`protocol.jsonform`'s).  Frames are
+assembled here by hand (msgpack, Ed25519 and SHA-256 directly), never through ``FrameCodec.seal``,
+so the tests compare two independent encoders.  It never reads the clock or a random source.
+``python scripts/gen_vectors.py [--check]`` from the repo root.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import sys
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final
 
@@ -60,8 +58,8 @@ from protocol.errors import (  # noqa: E402
 )
 from protocol.fragment import split  # noqa: E402
 from protocol.genesis import LOCAL, Bounds, Genesis  # noqa: E402
+from protocol.jsonform import body_to_json, body_wire_from_json  # noqa: E402
 from protocol.kinds import (  # noqa: E402
-    BODY_TYPES,
     Ack,
     Answer,
     Bank,
@@ -84,15 +82,12 @@ from protocol.kinds import (  # noqa: E402
     Transfer,
     Void,
 )
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt  # noqa: E402
 
 __all__ = [
     "FILES",
     "KEY_NAMES",
     "OTHER",
     "VECTOR_DIR",
-    "body_from_json",
-    "body_to_json",
     "build",
     "genesis_from_json",
     "genesis_to_json",
@@ -182,107 +177,6 @@ faucet = 100000
 """
 
 
-# --------------------------------------------------------------------------- JSON form of bodies
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, IntEnum):
-        return {"code": int(value), "name": value.name}
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, tuple):
-        return [_to_json(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if value is None or (type(value) is int):
-        return value
-    raise TypeError(f"no JSON form for {type(value).__name__} {value!r}")
-
-
-def body_to_json(body: Body) -> dict[str, Any]:
-    """``body``'s fields as JSON: bytes as hex, enums ``{"code", "name"}``, structs as objects."""
-    out: dict[str, Any] = _to_json(body)
-    return out
-
-
-def body_from_json(kind: str, fields: dict[str, Any]) -> Body:
-    """Rebuild a body of ``kind`` (lower-case kind name) from :func:`body_to_json`'s output.
-
-    Strict: a missing or extra field name, an enum whose name and code disagree, or a value of the
-    wrong JSON type raises ``ValueError`` — so a schema change shows up as a failing vector.
-    """
-    cls = BODY_TYPES[Kind[kind.upper()]]
-    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    values = _struct_values(cls.__name__, names, cls.SCHEMA, fields, optional=0)
-    built: Body = _construct(cls, values)
-    return built
-
-
-def _construct(cls: Any, values: list[Any]) -> Any:
-    return cls(*values)
-
-
-def _struct_values(
-    label: str, names: tuple[str, ...], specs: tuple[Spec, ...], value: Any, optional: int
-) -> list[Any]:
-    if not isinstance(value, dict) or set(value) != set(names):
-        raise ValueError(f"{label}: expected an object with fields {sorted(names)}, got {value!r}")
-    out: list[Any] = []
-    for position, (name, spec) in enumerate(zip(names, specs, strict=True)):
-        item = value[name]
-        if item is None and position >= len(names) - optional:
-            out.append(None)
-        else:
-            out.append(_from_json(f"{label}.{name}", spec, item))
-    return out
-
-
-def _from_json(label: str, spec: Spec, value: Any) -> Any:
-    if isinstance(spec, Choice):
-        if not isinstance(value, dict) or set(value) != {"code", "name"}:
-            raise ValueError(f"{label}: expected {{code, name}}, got {value!r}")
-        result = spec.table.get(value["code"])
-        if result is None or result.name != value["name"]:
-            raise ValueError(f"{label}: {value!r} is not a {spec.name}")
-        return result
-    if isinstance(spec, UInt):
-        if type(value) is not int:
-            raise ValueError(f"{label}: expected an integer, got {value!r}")
-        return value
-    if isinstance(spec, Bin):
-        if not isinstance(value, str):
-            raise ValueError(f"{label}: expected a hex string, got {value!r}")
-        return bytes.fromhex(value)
-    if isinstance(spec, ListOf):
-        if not isinstance(value, list):
-            raise ValueError(f"{label}: expected a list, got {value!r}")
-        return tuple(_from_json(f"{label}[{i}]", spec.item, v) for i, v in enumerate(value))
-    if isinstance(spec, Struct):
-        values = _struct_values(label, spec.names, spec.specs, value, spec.optional)
-        return spec.cls(*values)
-    raise TypeError(f"{label}: no JSON reader for spec {type(spec).__name__}")
-
-
-def _wire_from_json(spec: Spec, value: Any) -> Any:
-    """The msgpack value of a JSON field, from the schema alone (independent of ``to_wire``)."""
-    if isinstance(spec, Choice):
-        return int(value["code"])
-    if isinstance(spec, UInt):
-        return int(value)
-    if isinstance(spec, Bin):
-        return bytes.fromhex(value)
-    if isinstance(spec, ListOf):
-        return [_wire_from_json(spec.item, item) for item in value]
-    if isinstance(spec, Struct):
-        out: list[Any] = []
-        for name, inner in zip(spec.names, spec.specs, strict=True):
-            if value[name] is None:
-                break
-            out.append(_wire_from_json(inner, value[name]))
-        return out
-    raise TypeError(f"no wire form for spec {type(spec).__name__}")
-
-
 # --------------------------------------------------------------------------- genesis
 
 
@@ -368,12 +262,10 @@ def _genesis_vectors() -> dict[str, Any]:
 def _encode_body(
     kind: str, sender: bytes, nonce: int, prev: bytes, fields: dict[str, Any]
 ) -> bytes:
-    cls = BODY_TYPES[Kind[kind.upper()]]
-    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    wire = [
-        _wire_from_json(spec, fields[name]) for spec, name in zip(cls.SCHEMA, names, strict=True)
-    ]
-    packed: bytes = msgpack.packb([int(cls.KIND), sender, nonce, prev, *wire], use_bin_type=True)
+    wire = body_wire_from_json(kind, fields)
+    packed: bytes = msgpack.packb(
+        [int(Kind[kind.upper()]), sender, nonce, prev, *wire], use_bin_type=True
+    )
     return packed
 
 

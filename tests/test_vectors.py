@@ -27,7 +27,8 @@ from protocol.errors import ALL_ERRORS, FragmentError, Malformed, PacketError, U
 from protocol.fragment import Fragment, Reassembler, split
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL, parse_genesis
-from protocol.kinds import Bet, BetEntry, Kind
+from protocol.jsonform import body_from_json, body_to_json, body_wire_from_json
+from protocol.kinds import Bet, BetEntry, Kind, body_to_wire
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "tests" / "vectors"
@@ -158,8 +159,8 @@ def test_valid_vector_decodes_to_its_fields(vector: dict[str, Any]) -> None:
     assert packet.nonce == vector["nonce"]
     assert packet.prev.hex() == vector["prev_hex"]
     assert packet.kind.name.lower() == vector["kind"]
-    assert packet.body == gen.body_from_json(vector["kind"], vector["fields"])
-    assert gen.body_to_json(packet.body) == vector["fields"]
+    assert packet.body == body_from_json(vector["kind"], vector["fields"])
+    assert body_to_json(packet.body) == vector["fields"]
 
 
 @pytest.mark.parametrize("vector", VALID, ids=_ids(VALID))
@@ -195,7 +196,7 @@ def test_ttl_change_keeps_a_valid_vector_valid(vector: dict[str, Any]) -> None:
     frame = bytearray.fromhex(vector["packet_hex"])
     frame[1] = 0xFF
     packet = FrameCodec(NETWORK_ID).decode(bytes(frame))
-    assert packet.body == gen.body_from_json(vector["kind"], vector["fields"])
+    assert packet.body == body_from_json(vector["kind"], vector["fields"])
 
 
 # --------------------------------------------------------------------------- (b) encoding
@@ -204,18 +205,44 @@ def test_ttl_change_keeps_a_valid_vector_valid(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", VALID, ids=_ids(VALID))
 def test_sealing_the_json_fields_reproduces_the_packet_bytes(vector: dict[str, Any]) -> None:
     key = nacl.signing.SigningKey(bytes.fromhex(vector["seed_hex"]))
-    body = gen.body_from_json(vector["kind"], vector["fields"])
+    body = body_from_json(vector["kind"], vector["fields"])
     frame = FrameCodec(NETWORK_ID).seal(
         key, vector["nonce"], bytes.fromhex(vector["prev_hex"]), body
     )
     assert frame.hex() == vector["packet_hex"]
 
 
+@pytest.mark.parametrize("vector", VALID, ids=_ids(VALID))
+def test_wire_values_read_from_the_schema_match_the_codecs(vector: dict[str, Any]) -> None:
+    body = body_from_json(vector["kind"], vector["fields"])
+    assert body_wire_from_json(vector["kind"], vector["fields"]) == body_to_wire(body)
+
+
 def test_json_form_rejects_a_field_the_schema_does_not_have() -> None:
     vector = VALID[0]
     fields = {**vector["fields"], "extra": 1}
     with pytest.raises(ValueError, match="fields"):
-        gen.body_from_json(vector["kind"], fields)
+        body_from_json(vector["kind"], fields)
+
+
+@pytest.mark.parametrize("vector", VALID, ids=_ids(VALID))
+def test_json_form_rejects_a_body_missing_any_one_field(vector: dict[str, Any]) -> None:
+    for name in vector["fields"]:
+        fields = {k: v for k, v in vector["fields"].items() if k != name}
+        with pytest.raises(ValueError, match="expected an object with fields"):
+            body_from_json(vector["kind"], fields)
+
+
+def test_json_form_rejects_a_nested_struct_with_a_missing_or_extra_field() -> None:
+    (vector,) = [v for v in VALID if v["nonce"] == MAX_NONCE]
+    missing = json.loads(json.dumps(vector["fields"]))
+    del missing["bets"][0]["amount"]
+    with pytest.raises(ValueError, match=r"Bet\.bets\[0\]: expected an object with fields"):
+        body_from_json("bet", missing)
+    extra = json.loads(json.dumps(vector["fields"]))
+    extra["bets"][0]["colour"] = "red"
+    with pytest.raises(ValueError, match=r"Bet\.bets\[0\]: expected an object with fields"):
+        body_from_json(Kind.BET, extra)
 
 
 def test_json_form_rejects_an_enum_whose_name_and_code_disagree() -> None:
@@ -223,7 +250,31 @@ def test_json_form_rejects_an_enum_whose_name_and_code_disagree() -> None:
     fields = json.loads(json.dumps(vector["fields"]))
     fields["bets"][0]["code"]["name"] = "OddsDontCome"
     with pytest.raises(ValueError, match="bet code"):
-        gen.body_from_json("bet", fields)
+        body_from_json("bet", fields)
+
+
+def test_json_form_rejects_a_bank_whose_name_and_code_disagree() -> None:
+    (vector,) = [v for v in VALID if v["kind"] == "create"][:1]
+    fields = json.loads(json.dumps(vector["fields"]))
+    code = fields["bank"]["code"]
+    fields["bank"]["name"] = "TREASURY" if code == 0 else "OWN"
+    with pytest.raises(ValueError, match="is not a bank"):
+        body_from_json("create", fields)
+
+
+def test_json_form_rejects_an_unknown_kind() -> None:
+    with pytest.raises(ValueError, match="not a packet kind"):
+        body_from_json("shuffle", {})
+    with pytest.raises(ValueError, match="not a packet kind"):
+        body_from_json(13, {})
+
+
+def test_json_form_accepts_the_kind_as_its_number() -> None:
+    for vector in VALID:
+        number = int(Kind[vector["kind"].upper()])
+        assert body_from_json(number, vector["fields"]) == body_from_json(
+            vector["kind"], vector["fields"]
+        )
 
 
 _ENTRIES = st.sampled_from(list(BetType)).flatmap(
@@ -246,8 +297,8 @@ def test_bet_bodies_round_trip_through_json_and_the_wire(
     entries: list[BetEntry], table: int, nonce: int
 ) -> None:
     body = Bet(b"\x01" * 8, table, tuple(entries))
-    as_json = json.loads(json.dumps(gen.body_to_json(body)))
-    assert gen.body_from_json("bet", as_json) == body
+    as_json = json.loads(json.dumps(body_to_json(body)))
+    assert body_from_json("bet", as_json) == body
     codec = FrameCodec(NETWORK_ID)
     frame = codec.seal(gen.signing_key("alice"), nonce, b"\x02" * 8, body)
     assert codec.decode(frame).body == body
