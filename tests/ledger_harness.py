@@ -3,26 +3,32 @@
 :class:`HistoryBuilder` (and the :func:`histories` strategy) signs histories of 3-6 identities —
 transfers, acks, refusals of every money kind, forged signatures, far-ahead nonces, early, late,
 three-way and hidden forks — one ``act_*`` method per action, so table actions can be added.
-:class:`Mesh` feeds replicas shuffled, duplicated frames, restarts them, answers their pulls and
-runs anti-entropy until nothing changes.  Test support only: no assertions about verdicts here
-beyond the harness's own invariants (forged frames change nothing, a restart keeps the digest).
+:class:`Mesh` feeds replicas shuffled, duplicated frames, restarts them from their real stores
+(node/store.py, in a temporary directory), answers their pulls and runs anti-entropy until nothing
+changes.  Test support only: no assertions about verdicts here beyond the harness's own
+invariants (forged frames change nothing, a restart from the store keeps the digest).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from random import Random
 from typing import Any, ClassVar
 
 import nacl.signing
 from hypothesis import strategies as st
 
+from node.durable import DurableReplica
 from node.ledger import CreditLine
 from node.replica import Replica, Want, first_difference
+from node.store import Store
 from node.verdicts import Outcome, Reason
 from protocol.constants import CRAP, HASH_LEN, MAX_U64, SIGNATURE_LEN, ZERO_PREV
 from protocol.frame import FrameCodec
@@ -39,6 +45,7 @@ __all__ = [
     "VerdictKey",
     "deliver",
     "histories",
+    "open_durable",
     "restart",
     "verdicts",
 ]
@@ -55,6 +62,9 @@ VerdictKey = tuple[bytes, int, bytes]
 """``(sender, nonce, full hash)``: one packet version."""
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+STORE_ROOT: str | None = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+"""Where the mesh's temporary stores go: memory-backed when available (2-3x faster than disk)."""
 
 
 # --------------------------------------------------------------------------- the history
@@ -617,49 +627,76 @@ def verdicts(replica: Replica) -> dict[VerdictKey, Reason]:
     return out
 
 
-def restart(replica: Replica) -> Replica:
-    """A fresh replica rebuilt from ``replica``'s log, as a restart from the store would.
+def open_durable(
+    genesis: Genesis,
+    path: Path,
+    *,
+    audit: bool = False,
+    snapshot_every: int | None = None,
+    mutant_count_pending: bool = False,
+) -> DurableReplica:
+    """A :class:`DurableReplica` on the store at ``path`` (rebuilt from its log if it exists).
 
-    Emulates the store (node/store.py is not settled yet), which keeps every logged packet:
-    ingest, in judged order, the frames of every judged packet, with each forked sender's two
-    proof versions right after its packet below the fork; then the logged-but-unjudged packets
-    (a fork proof can rest on an unjudged predecessor), then the remaining proofs.  Held packets
-    live in memory only and are lost.
+    DurableReplica makes its Replica with default settings and rebuilds it at once;
+    ``snapshot_every`` (which never changes a digest) and the mutant flag are set on it
+    afterwards, so a store holding packets must not be reopened for a mutant (see
+    :func:`restart`).  The store skips fsync: a restart here closes it cleanly; crash safety is
+    tested elsewhere.
     """
-    fresh = Replica(
-        replica.genesis,
-        engine=replica.engine,
-        window=replica.window,
-        held_cap=replica.held.cap,
-        unjudged_cap=replica.unjudged_cap,
-        snapshot_every=replica.snapshot_every,
-        verify=replica.verify,
-        audit=replica.audit,
-        mutant_count_pending=replica._mutant,
+    durable = DurableReplica(
+        genesis, Store(path, genesis.network_id, synchronous="OFF"), audit=audit
     )
-    proofs = {sender: fork.nonce for sender, fork in replica.forks.items()}
-    for sender in [s for s, n in proofs.items() if n == 1]:
-        for frame in replica.fork_frames(sender):
-            fresh.ingest(frame)
-        del proofs[sender]
-    for entry in replica.order:
-        fresh.ingest(entry.frame)
-        if proofs.get(entry.sender) == entry.nonce + 1:
-            for frame in replica.fork_frames(entry.sender):
-                fresh.ingest(frame)
-            del proofs[entry.sender]
-    for sender, chain in sorted(replica.chains.items()):
-        for entry in chain.entries[replica.hwm(sender) :]:
-            fresh.ingest(entry.frame)
-    for sender in proofs:
-        for frame in replica.fork_frames(sender):
-            fresh.ingest(frame)
-    if fresh.digest() != replica.digest():
+    if snapshot_every is not None:
+        durable.replica.snapshot_every = snapshot_every
+    durable.replica._mutant = mutant_count_pending
+    return durable
+
+
+def restart(durable: DurableReplica) -> DurableReplica:
+    """Close ``durable``'s store and open a new DurableReplica on the same path: the replica is
+    rebuilt by replaying the store's log, as a node restarting from its data directory is.
+
+    Only judged packets and accepted fork proofs are in the log; held and logged-but-unjudged
+    packets, and fork proofs whose forker is not judged up to the fork, live in memory only and
+    are lost.  None of those affects the digest, so the rebuilt digest must equal the old one.
+    """
+    old = durable.replica
+    if old._mutant:
+        raise ValueError("a mutant replica cannot be rebuilt: the rebuild judges correctly")
+    before = old.digest()
+    if durable.store.dirty:
+        raise AssertionError("the store has staged writes nobody committed")
+    durable.store.close()
+    fresh = open_durable(
+        old.genesis,
+        durable.store.path,
+        audit=old.audit,
+        snapshot_every=old.snapshot_every,
+        mutant_count_pending=old._mutant,
+    )
+    if fresh.replica.digest() != before:
         raise AssertionError(
-            f"a replica rebuilt from its log has another digest: {fresh.digest().hex()[:16]} "
-            f"!= {replica.digest().hex()[:16]}"
+            f"a replica rebuilt from its store has another digest: "
+            f"{fresh.replica.digest().hex()[:16]} != {before.hex()[:16]}"
         )
     return fresh
+
+
+def lost_on_restart(old: Replica, fresh: Replica) -> Counter[str]:
+    """What ``old`` held in memory only and ``fresh`` (rebuilt from the store) does not have:
+    held packets (fork witnesses included), logged-but-unjudged packets, and fork versions not
+    persisted (a proof whose forker was not judged up to the fork)."""
+    kept = {v.full_hash for fork in fresh.forks.values() for v in fork.versions}
+    lost: Counter[str] = Counter()
+    lost["lost_held"] = len(old.held)
+    lost["lost_unjudged"] = sum(
+        len(chain.entries) - old.hwm(sender) for sender, chain in old.chains.items()
+    )
+    lost["lost_proofs"] = sum(
+        v.full_hash not in kept for fork in old.forks.values() for v in fork.versions
+    )
+    lost["lost"] = sum(lost.values())
+    return +lost
 
 
 def _c16(replica: Replica, sender: bytes) -> Callable[[int], bytes | None]:
@@ -676,7 +713,13 @@ Entry16 = tuple[bytes, int, bytes, bytes]
 
 
 class Mesh:
-    """Gossip between in-memory replicas: pulls answered from the pool, anti-entropy by pair."""
+    """Gossip between replicas: pulls answered from the pool, anti-entropy by pair.
+
+    A replica that :meth:`deliver` will restart is backed by a real store: the mesh keeps its
+    :class:`DurableReplica` (in a temporary directory that lives for one :meth:`deliver`), feeds
+    it through ``receive`` (the frames of one delivery step in one batch, so commits are
+    grouped) and reads it through its ``.replica``.  Replicas never restarted stay in memory.
+    """
 
     MAX_ROUNDS: ClassVar[int] = 64
 
@@ -686,45 +729,95 @@ class Mesh:
         self.pool = pool
         self.forged = frozenset(forged)
         self.stats: Counter[str] = Counter() if stats is None else stats
+        self.durable: dict[int, DurableReplica] = {}
+        """Store-backed slots, by ``id`` of their current ``.replica``."""
+
+    # -- stores -----------------------------------------------------------------------------
+
+    def back(self, replica: Replica, path: Path) -> Replica:
+        """Replace a replica that has ingested nothing by one backed by a new store at ``path``
+        (same genesis, audit, snapshot interval and mutant flag); return its ``.replica``."""
+        if replica.order or replica.chains or replica.forks or len(replica.held):
+            raise ValueError("only a replica that has ingested nothing can be given a store")
+        durable = open_durable(
+            replica.genesis,
+            path,
+            audit=replica.audit,
+            snapshot_every=replica.snapshot_every,
+            mutant_count_pending=replica._mutant,
+        )
+        self.durable[id(durable.replica)] = durable
+        return durable.replica
+
+    def close(self) -> None:
+        """Close every store (their replicas stay readable in memory)."""
+        for durable in self.durable.values():
+            durable.store.close()
+        self.durable.clear()
 
     # -- one frame --------------------------------------------------------------------------
 
     def feed(self, replica: Replica, frame: bytes | None) -> bool:
         """Ingest ``frame``; True if it changed anything (held, logged or judged)."""
-        if frame is None:
+        return self.feed_batch(replica, [frame])
+
+    def feed_batch(self, replica: Replica, frames: Iterable[bytes | None]) -> bool:
+        """Ingest ``frames`` (``None`` skipped) in one batch — one ``receive`` and one commit
+        for a store-backed replica; True if any changed anything (held, logged or judged)."""
+        batch = [f for f in frames if f is not None]
+        if not batch:
             return False
-        if frame in self.forged:
-            before = replica.digest()
-            result = replica.ingest(frame)
-            if result.outcome not in (Outcome.REJECTED, Outcome.DROPPED) or result.judged:
-                raise AssertionError(f"a forged frame was taken: {result}")
-            if replica.digest() != before:
-                raise AssertionError("a forged frame changed the state digest")
-            self.stats["forged_" + result.outcome.value] += 1
-            return False
-        result = replica.ingest(frame)
-        return result.outcome in (Outcome.HELD, Outcome.LOGGED, Outcome.JUDGED)
+        if any(f in self.forged for f in batch):  # one at a time, each checked
+            changed = False
+            for frame in batch:
+                changed |= self._feed_one(replica, frame)
+            return changed
+        durable = self.durable.get(id(replica))
+        results = (
+            [replica.ingest(f) for f in batch]
+            if durable is None
+            else durable.receive(batch).results
+        )
+        return any(r.outcome in (Outcome.HELD, Outcome.LOGGED, Outcome.JUDGED) for r in results)
+
+    def _feed_one(self, replica: Replica, frame: bytes) -> bool:
+        """Feed one frame; a forged one must be rejected or dropped and change nothing."""
+        if frame not in self.forged:
+            return self.feed_batch(replica, [frame])
+        before = replica.digest()
+        durable = self.durable.get(id(replica))
+        result = replica.ingest(frame) if durable is None else durable.receive([frame]).results[0]
+        if result.outcome not in (Outcome.REJECTED, Outcome.DROPPED) or result.judged:
+            raise AssertionError(f"a forged frame was taken: {result}")
+        if replica.digest() != before:
+            raise AssertionError("a forged frame changed the state digest")
+        self.stats["forged_" + result.outcome.value] += 1
+        return False
 
     def restart(self, replica: Replica) -> Replica:
-        """:func:`restart`, counting what the restart lost (``lost_held``): held packets and
-        fork versions the rebuilt replica does not have (a proof not yet persisted)."""
+        """Restart a store-backed replica (:func:`restart`: close the store, rebuild from its
+        log, same digest); return the rebuilt ``.replica``.  Counts what the restart lost
+        (:func:`lost_on_restart`: ``lost`` and its parts ``lost_held``, ``lost_unjudged``,
+        ``lost_proofs``)."""
+        durable = self.durable.pop(id(replica), None)
+        if durable is None:
+            raise ValueError("only a store-backed replica (see Mesh.back) can be restarted")
         self.stats.update(replica.counters)
         self.stats["restarts"] += 1
-        fresh = restart(replica)
-        kept = {v.full_hash for fork in fresh.forks.values() for v in fork.versions}
-        lost = [v for fork in replica.forks.values() for v in fork.versions]
-        self.stats["lost_held"] += len(replica.held) + sum(v.full_hash not in kept for v in lost)
-        return fresh
+        fresh = restart(durable)
+        self.durable[id(fresh.replica)] = fresh
+        self.stats.update(lost_on_restart(replica, fresh.replica))
+        return fresh.replica
 
     # -- gossip -----------------------------------------------------------------------------
 
     def pulls(self, replica: Replica) -> bool:
-        changed = False
+        """Answer every pending pull of ``replica`` from the pool, in one batch."""
+        answers: list[bytes | None] = []
         for want in replica.take_wants():
             self.stats["wants"] += 1
-            for frame in self.pool.answer(want):
-                changed |= self.feed(replica, frame)
-        return changed
+            answers += self.pool.answer(want)
+        return self.feed_batch(replica, answers)
 
     def exchange(self, a: Replica, b: Replica) -> bool:
         """One anti-entropy round between ``a`` and ``b`` (both directions)."""
@@ -753,11 +846,8 @@ class Mesh:
         changed = False
         if mine[3]:  # a fork entry: the prefix below it, then both proof versions
             self.stats["ae_fork_frames"] += 1
-            for n in range(dst.hwm(sender) + 1, mine[1]):
-                changed |= self.feed(dst, src.frame_of(sender, n))
-            for frame in src.fork_frames(sender):
-                changed |= self.feed(dst, frame)
-            return changed
+            prefix = [src.frame_of(sender, n) for n in range(dst.hwm(sender) + 1, mine[1])]
+            return self.feed_batch(dst, [*prefix, *src.fork_frames(sender)])
         if theirs is not None and theirs[3]:
             return False  # dst holds the proof; it pushes it the other way
         top, low = mine[1], dst.hwm(sender)
@@ -768,8 +858,7 @@ class Mesh:
             changed |= self.feed(src, dst.frame_of(sender, d))
         # A lower HWM gets the missing packets; if its chain differs below, the first of them
         # is a fork witness and its pull by hash completes the proof.
-        for n in range(low + 1, top + 1):
-            changed |= self.feed(dst, src.frame_of(sender, n))
+        changed |= self.feed_batch(dst, [src.frame_of(sender, n) for n in range(low + 1, top + 1)])
         return changed
 
     def step(self, replicas: Sequence[Replica], rng: Random) -> bool:
@@ -807,7 +896,25 @@ class Mesh:
         """Feed each replica a random permutation of ``frames`` (each 1-3 times), its half of
         each hidden fork first; interleave replicas, random gossip steps (probability
         ``gossip`` after each frame) and up to ``restarts`` restarts per replica; then settle.
-        ``replicas`` is updated in place (a restart replaces its replica)."""
+        A replica drawn to restart must not have ingested anything yet: it is replaced by one
+        backed by a store in a temporary directory, removed when this returns.  ``replicas`` is
+        updated in place (a restart replaces its replica)."""
+        with tempfile.TemporaryDirectory(prefix="bcm-mesh-", dir=STORE_ROOT) as tmp:
+            try:
+                self._deliver(replicas, frames, rng, sides, restarts, gossip, Path(tmp))
+            finally:
+                self.close()
+
+    def _deliver(
+        self,
+        replicas: list[Replica],
+        frames: Sequence[bytes],
+        rng: Random,
+        sides: Sequence[tuple[Sequence[bytes], Sequence[bytes]]],
+        restarts: int,
+        gossip: float,
+        tmp: Path,
+    ) -> None:
         queues: list[deque[bytes]] = []
         restart_at: list[set[int]] = []
         for i in range(len(replicas)):
@@ -819,6 +926,9 @@ class Mesh:
             restart_at.append(
                 set(rng.sample(range(len(queue)), min(len(queue), rng.randint(0, restarts))))
             )
+        for i, at in enumerate(restart_at):
+            if at:
+                replicas[i] = self.back(replicas[i], tmp / f"replica{i}.db")
         fed = [0] * len(replicas)
         live = [i for i, q in enumerate(queues) if q]
         while live:

@@ -1,9 +1,10 @@
 """Convergence (DESIGN.md section 4): replicas that end with the same packets hold the same state.
 
 The property feeds 3-4 replicas random permutations of generated multi-identity histories, with
-duplicates, forged frames, hidden forks across a partition, restarts from the log, pulls and
-anti-entropy, and checks that they agree with each other and with a replica that saw every packet
-in signing order.  A deliberately wrong balance check must break it.  Named scenarios follow.
+duplicates, forged frames, hidden forks across a partition, restarts partway from a real store
+(node/store.py), pulls and anti-entropy, and checks that they agree with each other and with a
+replica that saw every packet in signing order.  A deliberately wrong balance check must break
+it.  Named scenarios follow.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections import Counter
+from pathlib import Path
 from random import Random
 
 import pytest
@@ -32,6 +34,8 @@ from tests.ledger_harness import (
     deliver,
     describe,
     histories,
+    lost_on_restart,
+    open_durable,
     restart,
     verdicts,
 )
@@ -94,8 +98,8 @@ def converge(history: History, rng: Random, n: int, *, restarts: int = 2) -> Cou
     theirs = verdicts(canonical)
     assert first == theirs, f"mesh vs signing order:\n{verdict_diff(codec, history, first, theirs)}"
     assert replicas[0].digest() == canonical.digest()
-    if not stats["lost_held"]:
-        # Nothing was lost to a restart: the mesh holds what the authors signed.
+    if not stats["lost"]:
+        # No restart lost anything held in memory only: the mesh holds what the authors signed.
         expected = verdicts(history.reference)
         assert first == expected, (
             f"mesh vs authors:\n{verdict_diff(codec, history, first, expected)}"
@@ -358,14 +362,49 @@ def test_dependent_on_a_fork_waits_for_the_forkers_credit_below_the_fork() -> No
     assert {fed(list(order)).digest() for order in orders} == {early.digest()}
 
 
-def test_restart_from_the_log_keeps_the_digest_and_the_fork_proof() -> None:
+def test_restart_from_the_store_keeps_the_digest_and_the_fork_proof(tmp_path: Path) -> None:
     a1 = seal(0, 1, ZERO_PREV, Transfer(B, 5 * CRAP, ()))
     a2 = seal(0, 2, h(a1), Transfer(C, 1, ()))
     b1 = seal(1, 1, ZERO_PREV, Ack((ExtRef(A, 2, h(a2)),)))
     a2x = seal(0, 2, h(a1), Transfer(C, 2, ()))
-    replica = fed([a1, a2, b1, a2x])
+    durable = open_durable(LOCAL, tmp_path / "node.db", audit=True, snapshot_every=1)
+    durable.receive([a1, a2, b1])
+    durable.receive([a2x])
+    replica = durable.replica
 
-    rebuilt = restart(replica)
+    rebuilt = restart(durable).replica
 
     assert rebuilt.digest() == replica.digest()
     assert sorted(rebuilt.fork_frames(A)) == sorted(replica.fork_frames(A))
+    assert verdicts(rebuilt) == verdicts(replica)
+    assert rebuilt.revisions == replica.revisions
+    assert not lost_on_restart(replica, rebuilt)
+
+
+def test_restart_loses_held_and_unjudged_packets_and_unaccepted_proofs(tmp_path: Path) -> None:
+    """Only judged packets and accepted fork proofs are in the store; the rest is memory."""
+    b1 = seal(1, 1, ZERO_PREV, Transfer(C, 1, ()))
+    a1 = seal(0, 1, ZERO_PREV, Ack((ExtRef(B, 1, h(b1)),)))  # logged, waits for (B, 1)
+    a2 = seal(0, 2, h(a1), Transfer(C, 1, ()))
+    a2x = seal(0, 2, h(a1), Transfer(C, 2, ()))  # a proof; A is not judged up to the fork
+    c2 = seal(2, 2, h(b1), Transfer(A, 1, ()))  # held: (C, 1) is missing
+    durable = open_durable(LOCAL, tmp_path / "node.db", audit=True)
+    durable.receive([a1, a2, a2x, c2])
+    replica = durable.replica
+    assert replica.hwm(A) == 0 and replica.forks[A].versions and len(replica.held) == 1
+
+    rebuilt = restart(durable).replica
+
+    assert rebuilt.digest() == replica.digest() == Replica(LOCAL).digest()
+    assert not rebuilt.chains.get(A) and A not in rebuilt.forks and not len(rebuilt.held)
+    lost = lost_on_restart(replica, rebuilt)
+    assert lost["lost_held"] == 1
+    assert lost["lost_unjudged"] == 1
+    assert lost["lost_proofs"] == 2
+    assert lost["lost"] == 4
+
+
+def test_mesh_restarts_only_store_backed_replicas() -> None:
+    mesh = Mesh(Pool(CODEC))
+    with pytest.raises(ValueError, match="store-backed"):
+        mesh.restart(Replica(LOCAL))
