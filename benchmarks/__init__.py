@@ -32,6 +32,7 @@ Figures = dict[str, float | int | str]
 
 REGISTRY: Final[dict[str, str]] = {
     "wire": "benchmarks.wire",
+    "ledger": "benchmarks.ledger",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""
 

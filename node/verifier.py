@@ -1,16 +1,16 @@
 """Signature verification on a second core, and the pipelined ingest that uses it.
 
-:class:`BatchVerifier` runs :meth:`FrameCodec.verify` over batches of envelopes in one worker
-thread (PyNaCl's cffi call releases the GIL, so verification overlaps the main thread's parsing
-and judging); :func:`ingest_batches` drives a :class:`~node.replica.Replica` with it.  No clock,
-socket or store here: the caller commits after each batch (e.g. ``DurableReplica.receive(())``).
+:class:`BatchVerifier` runs :meth:`FrameCodec.verify` over batches in a worker thread or process;
+:func:`ingest_batches` feeds a Replica with it, exactly as ``Replica.ingest`` would.  No clock,
+socket or store: the caller commits after each batch (e.g. ``DurableReplica.receive(())``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
@@ -45,21 +45,39 @@ def verify_batch(envelopes: Sequence[Envelope]) -> Verdicts:
     return out
 
 
+def _verify_signed(items: Sequence[tuple[bytes, int, bytes, bytes]]) -> Verdicts:
+    """:func:`verify_batch` in a worker process, from what :meth:`FrameCodec.verify` reads."""
+    envelopes = [
+        Envelope(0, 0, sender, nonce, b"", b"", signature, [], signed, b"")
+        for sender, nonce, signature, signed in items
+    ]
+    return verify_batch(envelopes)
+
+
 class BatchVerifier:
-    """One worker thread that verifies batches of envelopes, in submission order.
+    """One worker that verifies batches of envelopes, in submission order.
 
     Envelopes are only read (their bytes are immutable), so the main thread may keep using them
     while a batch is being verified.  Use as a context manager, or call :meth:`close`.
 
-    The worker must take the GIL back after every signature.  While the main thread runs Python
-    it gets it only when the interpreter forces a switch, after ``sys.getswitchinterval()``
-    (5 ms by default): then verification barely overlaps the main thread's work.  Pass
-    ``switch_interval`` (e.g. :data:`SWITCH_INTERVAL`) to set that process-wide setting while
-    the verifier is open; :meth:`close` restores the previous value.
+    By default the worker is a thread.  It must take the GIL back after every signature; while
+    the main thread runs Python it gets it only when the interpreter forces a switch, after
+    ``sys.getswitchinterval()`` (5 ms by default).  ``switch_interval`` (e.g.
+    :data:`SWITCH_INTERVAL`) sets that process-wide setting while the verifier is open;
+    :meth:`close` restores it.  ``process=True`` verifies in one spawned worker process instead
+    (no GIL shared; each batch is sent as ``(sender, nonce, signature, signed message)``
+    tuples): it starts in a fraction of a second, so open one per node, not per batch.
+    docs/BENCHMARKS.md (ledger section) measures the three.
     """
 
-    def __init__(self, *, switch_interval: float | None = None) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcm-verify")
+    def __init__(self, *, switch_interval: float | None = None, process: bool = False) -> None:
+        self.process = process
+        self._pool: Executor
+        if process:
+            spawn = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
+        else:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcm-verify")
         self._restore: float | None = None
         if switch_interval is not None:
             self._restore = sys.getswitchinterval()
@@ -67,6 +85,9 @@ class BatchVerifier:
 
     def submit(self, envelopes: Sequence[Envelope]) -> Future[Verdicts]:
         """Queue a batch; the future's result is :func:`verify_batch` of it."""
+        if self.process:
+            signed = [(e.sender, e.nonce, e.signature, e.signed) for e in envelopes]
+            return self._pool.submit(_verify_signed, signed)
         return self._pool.submit(verify_batch, list(envelopes))
 
     def verify(self, envelopes: Sequence[Envelope]) -> Verdicts:
@@ -102,7 +123,7 @@ class PipelineCounts:
     bad_signatures: int = 0
     """Of the rejected, those whose signature did not verify."""
     dropped: int = 0
-    """Duplicates, above a proven fork, beyond the window (decided before verifying)."""
+    """Duplicates, above a proven fork, beyond the window (decided at ingest, as ingest does)."""
     ingested: int = 0
     """Verified frames handed to :meth:`Replica.ingest_envelope`."""
     judged: int = 0

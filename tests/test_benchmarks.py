@@ -1,4 +1,5 @@
-"""Tests for benchmarks/: the entry point's output shape and the wire corpus (no timing asserts)."""
+"""Tests for benchmarks/: the entry point's output shape, the wire corpus and the ledger mix and
+cone (no timing asserts)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ import pytest
 
 import benchmarks.__main__ as entry
 from benchmarks import Figures, Timer
+from benchmarks.ledger import build_cone, build_mix
 from benchmarks.wire import SENDERS, build_corpus
+from node.replica import Replica
+from node.verdicts import Outcome, Reason
 from protocol.constants import ZERO_PREV
-from protocol.frame import decode_body
-from protocol.kinds import Bet
+from protocol.frame import FrameCodec, decode_body
+from protocol.genesis import LOCAL
+from protocol.kinds import Ack, Bet, Transfer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +35,24 @@ REQUIRED = (
     "dedup_drop_per_s",
     "dedup_vs_verify",
     "sign_per_s",
+)
+
+LEDGER_REQUIRED = (
+    "judge_per_s",
+    "judge_open_decode_per_s",
+    "judge_only_per_s",
+    "ledger_raw_verify_per_s",
+    "full_ingest_per_s",
+    "full_ingest_vs_verify",
+    "full_ingest_2core_per_s",
+    "full_ingest_2core_vs_verify",
+    "full_ingest_2core_default_switch_per_s",
+    "full_ingest_2core_process_per_s",
+    "ledger_raw_verify_2threads_per_s",
+    "rejudge_fork_at_1_s",
+    "rejudge_cone_size",
+    "rejudge_per_packet_us",
+    "rejudge_fresh_ingest_s",
 )
 
 
@@ -51,13 +74,19 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     )
     result = json.loads(done.stdout)  # the whole of stdout is one JSON value
     assert isinstance(result, dict)
-    for key in REQUIRED:
+    for key in REQUIRED + LEDGER_REQUIRED:
         assert_positive_number(result, key)
     assert result["quick"] is True
     assert result["n_packets"] == 64
+    assert result["ledger_n_packets"] == 64
+    assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
+    assert type(result["judge_target_met"]) is bool
+    assert type(result["full_ingest_target_met"]) is bool
+    assert set(result["seconds"]) == {"wire", "ledger"}
     assert set(result["machine"]) >= {"python", "cpus", "pynacl", "msgpack"}
     assert result["machine"]["cpus"] >= 1
     assert "wire:" in done.stderr  # progress goes to stderr, not into the JSON
+    assert "ledger:" in done.stderr
 
 
 def test_table_output_names_every_required_figure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,3 +183,41 @@ def test_corpus_packets_are_distinct_prev_chained_single_bets() -> None:
 
 def test_corpus_is_the_same_on_every_build() -> None:
     assert build_corpus(20).frames == build_corpus(20).frames
+
+
+def test_ledger_mix_is_judged_on_arrival_with_refusals_and_acks_of_credits() -> None:
+    mix = build_mix(200)
+    replica = Replica(LOCAL)
+    results = [replica.ingest(frame) for frame in mix.frames]
+    assert all(r.outcome is Outcome.JUDGED for r in results)  # dependencies always come first
+    assert replica.digest() == mix.digest
+    reasons = {r.reason for r in results}
+    assert {Reason.APPLIED, Reason.INSUFFICIENT, Reason.SELF_TRANSFER} <= reasons
+    codec = FrameCodec(LOCAL.network_id)
+    bodies = [decode_body(codec.open(frame)).body for frame in mix.frames]
+    assert any(type(b) is Ack for b in bodies)
+    assert any(type(b) is Transfer and b.acks for b in bodies)
+    assert len({codec.open(frame).sender for frame in mix.frames}) > 100
+
+
+def test_ledger_mix_is_the_same_on_every_build() -> None:
+    assert build_mix(30).frames == build_mix(30).frames
+
+
+def test_late_fork_at_nonce_one_rejudges_the_whole_cone() -> None:
+    cone = build_cone(80)
+    codec = FrameCodec(LOCAL.network_id)
+    joined: dict[bytes, int] = {}  # sender → first nonce in the forward cone of A's nonce 1
+    for frame in cone.frames:
+        packet = decode_body(codec.open(frame))
+        refs = packet.body.acks if isinstance(packet.body, (Ack, Transfer)) else ()
+        if not joined or any(joined.get(r.sender, r.nonce + 1) <= r.nonce for r in refs):
+            joined.setdefault(packet.sender, packet.nonce)
+        assert packet.sender in joined  # every packet is downstream of A's nonce 1
+    replica = Replica(LOCAL)
+    assert all(replica.ingest(frame).outcome is Outcome.JUDGED for frame in cone.frames)
+    origin = FrameCodec(LOCAL.network_id).open(cone.fork).sender
+    result = replica.ingest(cone.fork)
+    assert result.why == "fork_proof"
+    assert replica.fork_point(origin) == 1
+    assert replica.counters["rejudged"] == 81
