@@ -36,7 +36,7 @@ from node.ledger import (
 from node.verdicts import Outcome, Reason
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
 from protocol.errors import Malformed, Rejected
-from protocol.frame import Envelope, FrameCodec, Packet, decode_body, is_acceptable_sender
+from protocol.frame import Envelope, FrameCodec, Packet, decode_body
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
 
@@ -174,6 +174,7 @@ class Replica:
         self.window = window
         self.unjudged_cap = unjudged_cap
         self.snapshot_every = snapshot_every
+        self._snapshot_gap = snapshot_every
         self.verify = verify
         self.audit = audit
         self._mutant = mutant_count_pending
@@ -192,7 +193,6 @@ class Replica:
         self._requested: set[tuple[bytes, int, bytes | None]] = set()
         self._ready: deque[Entry] = deque()
         self._judged_now: list[Entry] = []
-        self._good_refs: set[bytes] = set()
         self._changes: list[Change] = []
         self._revisions_taken = 0
         self._capped: dict[tuple[bytes, int], None] = {}
@@ -361,7 +361,7 @@ class Replica:
                         if ref.nonce >= env.nonce:
                             bad = True
                         continue
-                    if not self._acceptable(ref.sender):
+                    if not self.codec.acceptable(ref.sender):
                         bad = True
                         continue
                     deps.append((ref.sender, ref.nonce, ref.h))
@@ -377,14 +377,6 @@ class Replica:
             tuple(deps),
             bad,
         )
-
-    def _acceptable(self, key: bytes) -> bool:
-        if key in self._good_refs:
-            return True
-        if is_acceptable_sender(key):
-            self._good_refs.add(key)
-            return True
-        return False
 
     # ------------------------------------------------------------------ placing
 
@@ -613,7 +605,7 @@ class Replica:
             self._accept_fork(entry.sender)
         entry.seq = len(self.order)
         self.order.append(entry)
-        if len(self.order) % self.snapshot_every == 0:
+        if len(self.order) - self.snapshots[-1][0] >= self._snapshot_gap:
             self._snapshot()
         if self.audit:
             state.audit()
@@ -621,6 +613,11 @@ class Replica:
     def _snapshot(self) -> None:
         n = len(self.order)
         self.snapshots.append((n, self.state.copy()))
+        # space snapshots at least as far apart as the state is large, so copying stays O(1)
+        # per judged packet however big the ledger grows
+        state = self.state
+        size = len(state.senders) + sum(1 + len(acc.lines) for acc in state.accounts.values())
+        self._snapshot_gap = max(self.snapshot_every, size)
         keep: dict[int, tuple[int, LedgerState]] = {}
         for seq, snap in self.snapshots[1:]:
             bucket = (n - seq).bit_length()

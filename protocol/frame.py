@@ -196,12 +196,8 @@ class FrameCodec:
             raise EnvelopeRange(
                 f"prev must be all zeros exactly when nonce is 1 (nonce {nonce}, prev {prev.hex()})"
             )
-        if sender not in self._good_senders:
-            if not is_acceptable_sender(sender):
-                raise ForbiddenSender(f"sender {sender.hex()} may not sign packets")
-            if len(self._good_senders) >= self.SENDER_MEMO:
-                self._good_senders.clear()
-            self._good_senders.add(sender)
+        if sender not in self._good_senders and not self.acceptable(sender):
+            raise ForbiddenSender(f"sender {sender.hex()} may not sign packets")
         signed = self._sign_prefix + body
         return Envelope(
             ttl=frame[1],
@@ -215,6 +211,17 @@ class FrameCodec:
             signed=signed,
             full_hash=hashlib.sha256(signed).digest(),
         )
+
+    def acceptable(self, key: bytes) -> bool:
+        """:func:`is_acceptable_sender`, memoized (the point check costs tens of µs)."""
+        if key in self._good_senders:
+            return True
+        if not is_acceptable_sender(key):
+            return False
+        if len(self._good_senders) >= self.SENDER_MEMO:
+            self._good_senders.clear()
+        self._good_senders.add(key)
+        return True
 
     @staticmethod
     def verify(envelope: Envelope) -> None:
