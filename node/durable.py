@@ -9,12 +9,14 @@ replica rebuilds from the store.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 import nacl.signing
 
-from node.ledger import judge
+from node.ledger import LedgerState, judge
 from node.replica import FORK_DROPPED, FORK_KEPT, Ingested, Replica, Revision
 from node.store import Store, fault
 from node.verdicts import Reason
@@ -23,7 +25,12 @@ from protocol.frame import Packet
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, Body, Transfer
 
-__all__ = ["Batch", "DurableReplica", "PlayerError"]
+__all__ = ["SNAPSHOT_ROWS", "Batch", "DurableReplica", "PlayerError"]
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_ROWS: Final = 4096
+"""Accepted log rows between persisted snapshots of the ledger state."""
 
 
 class PlayerError(ValueError):
@@ -49,31 +56,64 @@ class DurableReplica:
         *,
         audit: bool = False,
         verify_on_rebuild: bool = False,
+        snapshot_rows: int = SNAPSHOT_ROWS,
     ) -> None:
         self.genesis = genesis
         self.store = store
         self.key = key
         self.identity = bytes(key.verify_key) if key is not None else None
+        self.audit = audit
+        self.verify_on_rebuild = verify_on_rebuild
+        self.snapshot_rows = snapshot_rows
         self.replica = Replica(genesis, audit=audit, verify=verify_on_rebuild)
         self.rebuilding = True
         self.resend: list[bytes] = []
+        self.restored_from: int = 0
+        """The log row of the persisted snapshot the rebuild started from (0: none)."""
+        self._snapshot_seq = 0
         self._rebuild()
 
     def _rebuild(self) -> None:
+        store = self.store
+        start = 0
+        for log_seq, blob, digest in store.snapshots_newest_first():
+            replica = Replica(self.genesis, audit=self.audit, verify=self.verify_on_rebuild)
+            try:
+                replica.restore(store.records(log_seq), LedgerState.from_bytes(self.genesis, blob))
+            except ValueError as exc:
+                log.warning(
+                    "snapshot at log row %d unusable (%s); trying an older one", log_seq, exc
+                )
+                continue
+            if replica.digest() != digest:
+                log.warning("snapshot at log row %d restores another digest; skipped", log_seq)
+                continue
+            self.replica, start = replica, log_seq
+            break
         replica = self.replica
-        for frame in self.store.replay_frames():
+        for frame in store.replay_after(start) if start else store.replay_frames():
             replica.ingest(frame)
         replica.take_changes()
         replica.take_wants()
-        replica.revisions = [Revision(*row) for row in self.store.revisions()]
-        replica.take_changes()
+        replica.revisions = [Revision(*row) for row in store.revisions()]
         replica.verify = True
-        unsent = self.store.unsent()
+        self.restored_from = self._snapshot_seq = start
+        unsent = store.unsent()
         if unsent:
-            batch = self.receive(frame for _, frame in unsent)
-            del batch
+            self.receive(frame for _, frame in unsent)
             self.resend = [frame for _, frame in unsent]
         self.rebuilding = False
+
+    def _maybe_snapshot(self) -> None:
+        """Persist the state every ``snapshot_rows`` log rows (or the state's size, if larger,
+        so that serializing stays O(1) per accepted packet)."""
+        store = self.store
+        state = self.replica.state
+        gap = max(self.snapshot_rows, len(state.accounts) + len(state.senders))
+        if store.committed_seq - self._snapshot_seq < gap:
+            return
+        store.save_snapshot(store.committed_seq, state.to_bytes(), state.digest())
+        self._snapshot_seq = store.committed_seq
 
     # ------------------------------------------------------------------ receiving
 
@@ -101,6 +141,8 @@ class DurableReplica:
             store.stage_judged(item.sender, item.nonce, item.full_hash, reason, item.frame)
             accepted.append(item.frame)
         store.commit()
+        if not self.rebuilding:
+            self._maybe_snapshot()
         fault("after_commit")
         batch.accepted = accepted
         return batch

@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+import msgpack
+
 from node.verdicts import Reason
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
 from protocol.frame import Packet
@@ -21,6 +23,7 @@ from protocol.kinds import Ack, Body, ExtRef, Transfer
 from protocol.wire import pack
 
 __all__ = [
+    "FROZEN",
     "Account",
     "Credit",
     "CreditLine",
@@ -168,6 +171,9 @@ class Effects:
 
 
 NO_EFFECTS: Final = Effects()
+FROZEN: Final = Effects()
+"""The effects of a packet restored from a persisted snapshot: not recorded (compared by
+identity); a re-judge judges such a packet again instead of re-applying its effects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,62 @@ class LedgerState:
         other.senders = {key: s.copy() for key, s in self.senders.items()}
         other.mints = self.mints
         return other
+
+    def to_bytes(self) -> bytes:
+        """A complete, canonical serialization (amounts as unbounded integers)."""
+        accounts = [
+            [
+                key,
+                _big(a.base),
+                _big(a.acked),
+                _big(a.own),
+                _big(a.debits),
+                _big(a.held),
+                [
+                    [
+                        c,
+                        line.watermark,
+                        _big(line.acked_sum),
+                        [[n, _big(v)] for n, v in line.pending],
+                    ]
+                    for c, line in sorted(a.lines.items())
+                ],
+            ]
+            for key, a in sorted(self.accounts.items())
+        ]
+        senders = [
+            [key, s.hwm, s.head, s.cumulative, s.fork, list(s.fork_hashes), s.minted]
+            for key, s in sorted(self.senders.items())
+        ]
+        return pack(
+            [b"BCM/state-snapshot/v1", self.genesis.network_id, accounts, senders, self.mints]
+        )
+
+    @classmethod
+    def from_bytes(cls, genesis: Genesis, data: bytes) -> LedgerState:
+        """Inverse of :meth:`to_bytes`; raise ValueError for bytes it did not write."""
+        try:
+            tag, network_id, accounts, senders, mints = msgpack.unpackb(data)
+            if tag != b"BCM/state-snapshot/v1" or network_id != genesis.network_id:
+                raise ValueError("not a state snapshot of this network")
+            state = cls.__new__(cls)
+            state.genesis = genesis
+            state.mints = int(mints)
+            state.accounts = {}
+            for key, base, acked, own, debits, held, lines in accounts:
+                acc = Account(_int(base), _int(acked), _int(own), _int(debits), _int(held))
+                for creditor, mark, acked_sum, pending in lines:
+                    acc.lines[creditor] = CreditLine(
+                        mark, [(n, _int(v)) for n, v in pending], _int(acked_sum)
+                    )
+                state.accounts[key] = acc
+            state.senders = {
+                key: SenderState(hwm, head, cumulative, fork, tuple(hashes), minted)
+                for key, hwm, head, cumulative, fork, hashes, minted in senders
+            }
+        except (ValueError, TypeError, KeyError, msgpack.UnpackException) as exc:
+            raise ValueError(f"unreadable state snapshot: {exc}") from None
+        return state
 
     def account(self, key: bytes) -> Account:
         acc = self.accounts.get(key)
@@ -271,6 +333,10 @@ class LedgerState:
         ]
         encoded = pack([b"BCM/state/v1", accounts, senders, [], _big(self.supply)])
         return hashlib.sha256(encoded).digest()
+
+
+def _int(data: bytes) -> int:
+    return int.from_bytes(data, "big", signed=True)
 
 
 def _big(value: int) -> bytes:

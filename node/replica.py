@@ -17,14 +17,16 @@ anti-entropy count judged packets only.  Sans-IO: no clock, socket or randomness
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from node.dedup import SeenIndex
 from node.holdback import WaitRoom
 from node.ledger import (
+    FROZEN,
     Effects,
     Judgment,
     LedgerState,
@@ -287,6 +289,73 @@ class Replica:
         """Pulls to send (each asked once until the packet is logged)."""
         wants, self._wants = self._wants, []
         return wants
+
+    # ------------------------------------------------------------------ restore
+
+    def restore(self, records: Iterable[tuple[bytes, Reason]], state: LedgerState) -> None:
+        """Rebuild this (fresh) replica from a persisted snapshot without judging again.
+
+        ``records`` are the accepted frames up to the snapshot, in acceptance order, each with
+        its verdict as of the snapshot; ``state`` is the ledger state then.  Entries restored
+        this way carry no recorded effects: a later re-judge judges them again (the judge is
+        deterministic, so it finds the same verdicts).  Raises ValueError when the records do
+        not match the state (the caller then replays the whole log instead).
+        """
+        if self.order or self.chains:
+            raise ValueError("restore needs a fresh replica")
+        by_sender: dict[bytes, list[Entry]] = {}
+        forks: dict[bytes, _Fork] = {}
+        order: list[Entry] = []
+        for frame, reason in records:
+            try:
+                env = self.codec.open(frame)
+            except Rejected as exc:
+                raise ValueError(f"a stored frame does not open: {exc}") from None
+            entry = self._entry(env)
+            entry.judgment = Judgment(reason, FROZEN)
+            s = state.senders.get(entry.sender)
+            if s is not None and s.fork and entry.nonce >= s.fork:
+                if entry.nonce == s.fork and entry.full_hash in s.fork_hashes:
+                    fork = forks.setdefault(entry.sender, _Fork(s.fork, [], accepted=True))
+                    if all(v.full_hash != entry.full_hash for v in fork.versions):
+                        entry.judgment = Judgment(Reason.EQUIVOCATED)
+                        entry.removed = True
+                        fork.versions.append(entry)
+                continue
+            by_sender.setdefault(entry.sender, []).append(entry)
+            order.append(entry)
+        chains: dict[bytes, _Chain] = {}
+        for sender, s in state.senders.items():
+            entries = by_sender.pop(sender, [])
+            if [e.nonce for e in entries] != list(range(1, s.hwm + 1)):
+                raise ValueError(f"stored chain of {sender.hex()[:8]} does not match the state")
+            chain = _Chain(entries)
+            c = bytes(32)
+            for e in entries:
+                c = hashlib.sha256(c + e.full_hash).digest()
+                chain.cumulative.append(c)
+            if entries and (entries[-1].full_hash != s.head or c != s.cumulative):
+                raise ValueError(f"stored chain of {sender.hex()[:8]} does not match its head")
+            if entries:
+                chains[sender] = chain
+            if s.fork and len(forks.get(sender, _Fork(0, [])).versions) != len(s.fork_hashes):
+                raise ValueError(f"fork evidence of {sender.hex()[:8]} is missing")
+        if by_sender:
+            raise ValueError("stored packets of senders the state does not know")
+        for fork in forks.values():
+            fork.versions.sort(key=lambda v: v.full_hash)
+        for i, entry in enumerate(order):
+            entry.seq = i
+            self.seen.add(entry.sender, entry.nonce, entry.full_hash)
+        for fork in forks.values():
+            for v in fork.versions:
+                self.seen.add(v.sender, v.nonce, v.full_hash)
+        self.chains = chains
+        self.forks = forks
+        self.order = order
+        self.state = state
+        self.snapshots = [self.snapshots[0], (len(order), state.copy())]
+        self._snapshot_gap = self.snapshot_every
 
     # ------------------------------------------------------------------ ingest
 
@@ -723,11 +792,12 @@ class Replica:
             )
             judgment = entry.judgment
             assert judgment is not None
-            if in_cone:
-                if cone.get(entry.sender, entry.nonce + 1) > entry.nonce:
+            frozen = judgment.effects is FROZEN  # restored from a persisted snapshot
+            if in_cone or frozen:
+                if in_cone and cone.get(entry.sender, entry.nonce + 1) > entry.nonce:
                     cone[entry.sender] = entry.nonce
                 fresh = self._judgment(entry)
-                if fresh != judgment:
+                if fresh.reason != judgment.reason or (not frozen and fresh != judgment):
                     self._revise(Revision(entry.sender, entry.nonce, judgment.reason, fresh.reason))
                     self._judged_now.append(entry)
                 judgment = fresh

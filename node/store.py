@@ -3,7 +3,8 @@
 Tables: ``senders`` (keys interned to integers), ``log`` (every accepted packet, fork versions
 included, in the order it was accepted; append-only), ``forks`` (index of the fork evidence
 kept), ``revisions`` (verdicts changed by a late fork), ``outbox`` (this node's own signed
-frames and nonce counter), ``meta``.
+frames and nonce counter), ``snapshots`` (the ledger state as of a log row, so a restart
+restores it and replays only the rows after), ``meta``.
 Writes are staged and committed in one transaction (group commit); a packet is *accepted* only
 once committed.
 """
@@ -74,7 +75,13 @@ CREATE TABLE IF NOT EXISTS revisions (
     sender INTEGER NOT NULL REFERENCES senders(id),
     nonce INTEGER NOT NULL,
     before INTEGER NOT NULL,
-    after INTEGER NOT NULL
+    after INTEGER NOT NULL,
+    at_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    log_seq INTEGER PRIMARY KEY,
+    state BLOB NOT NULL,
+    digest BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
     nonce INTEGER PRIMARY KEY, frame BLOB NOT NULL, sent INTEGER NOT NULL DEFAULT 0
@@ -106,7 +113,7 @@ class Store:
         self._log: list[tuple[bytes, int, bytes, int, bytes]] = []
         self._forks: list[tuple[bytes, int, bytes]] = []
         self._unforks: list[tuple[bytes, bytes]] = []
-        self._revisions: list[tuple[bytes, int, int, int]] = []
+        self._revisions: list[tuple[bytes, int, int, int, int]] = []
         self.committed_seq: int = row[0]
 
     def _check_meta(self, network_id: bytes) -> None:
@@ -145,7 +152,8 @@ class Store:
         self._unforks.append((sender, full_hash))
 
     def stage_revision(self, sender: bytes, nonce: int, before: Reason, after: Reason) -> None:
-        self._revisions.append((sender, nonce, int(before), int(after)))
+        at_seq = self.committed_seq + len(self._log)  # the log rows it comes after
+        self._revisions.append((sender, nonce, int(before), int(after), at_seq))
 
     @property
     def dirty(self) -> bool:
@@ -172,8 +180,9 @@ class Store:
                 [(sid(s), h) for s, h in self._unforks],
             )
             db.executemany(
-                "INSERT INTO revisions (sender, nonce, before, after) VALUES (?, ?, ?, ?)",
-                [(sid(s), n, b, a) for s, n, b, a in self._revisions],
+                "INSERT INTO revisions (sender, nonce, before, after, at_seq)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(sid(s), n, b, a, at) for s, n, b, a, at in self._revisions],
             )
             fault("in_transaction")
         added = len(rows)
@@ -210,6 +219,60 @@ class Store:
         try:
             for (frame,) in self.db.execute("SELECT frame FROM log ORDER BY seq"):
                 yield bytes(frame)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
+
+    def records(self, upto: int) -> list[tuple[bytes, Reason]]:
+        """Log rows 1..``upto`` as ``(frame, verdict as of row upto)`` (revisions applied)."""
+        keys = {ident: key for key, ident in self._senders.items()}
+        try:
+            revised: dict[tuple[bytes, int], Reason] = {}
+            for sender, nonce, after in self.db.execute(
+                "SELECT sender, nonce, after FROM revisions WHERE at_seq <= ? ORDER BY id",
+                (upto,),
+            ):
+                revised[(keys[sender], int(nonce))] = Reason(after)
+            rows = self.db.execute(
+                "SELECT sender, nonce, reason, frame FROM log WHERE seq <= ? ORDER BY seq",
+                (upto,),
+            ).fetchall()
+        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+            raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
+        return [
+            (bytes(frame), revised.get((keys[s], int(n)), Reason(r))) for s, n, r, frame in rows
+        ]
+
+    def replay_after(self, seq: int) -> Iterator[bytes]:
+        """The accepted frames after log row ``seq``, in order."""
+        try:
+            for (frame,) in self.db.execute(
+                "SELECT frame FROM log WHERE seq > ? ORDER BY seq", (seq,)
+            ):
+                yield bytes(frame)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
+
+    def save_snapshot(self, log_seq: int, state: bytes, digest: bytes) -> None:
+        """Persist the ledger state as of log row ``log_seq`` (only the newest two are kept)."""
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO snapshots (log_seq, state, digest) VALUES (?, ?, ?)",
+                (log_seq, state, digest),
+            )
+            self.db.execute(
+                "DELETE FROM snapshots WHERE log_seq NOT IN"
+                " (SELECT log_seq FROM snapshots ORDER BY log_seq DESC LIMIT 2)"
+            )
+
+    def snapshots_newest_first(self) -> list[tuple[int, bytes, bytes]]:
+        """Persisted snapshots ``(log_seq, state, digest)``, newest first."""
+        try:
+            return [
+                (int(n), bytes(st), bytes(d))
+                for n, st, d in self.db.execute(
+                    "SELECT log_seq, state, digest FROM snapshots ORDER BY log_seq DESC"
+                )
+            ]
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
 

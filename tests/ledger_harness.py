@@ -627,6 +627,10 @@ def verdicts(replica: Replica) -> dict[VerdictKey, Reason]:
     return out
 
 
+SNAPSHOT_ROWS_IN_TESTS = 5
+"""Accepted rows between persisted snapshots for store-backed replicas in the harness."""
+
+
 def open_durable(
     genesis: Genesis,
     path: Path,
@@ -643,8 +647,13 @@ def open_durable(
     :func:`restart`).  The store skips fsync: a restart here closes it cleanly; crash safety is
     tested elsewhere.
     """
+    # persist a state snapshot every few accepted rows, so restarts exercise both rebuild
+    # paths: restore a snapshot and replay the tail, and (before the first one) replay it all
     durable = DurableReplica(
-        genesis, Store(path, genesis.network_id, synchronous="OFF"), audit=audit
+        genesis,
+        Store(path, genesis.network_id, synchronous="OFF"),
+        audit=audit,
+        snapshot_rows=SNAPSHOT_ROWS_IN_TESTS,
     )
     if snapshot_every is not None:
         durable.replica.snapshot_every = snapshot_every
@@ -805,6 +814,8 @@ class Mesh:
         self.stats.update(replica.counters)
         self.stats["restarts"] += 1
         fresh = restart(durable)
+        if fresh.restored_from:
+            self.stats["restored_from_snapshot"] += 1
         self.durable[id(fresh.replica)] = fresh
         self.stats.update(lost_on_restart(replica, fresh.replica))
         return fresh.replica

@@ -130,6 +130,7 @@ OBSERVED = (
     "above_fork",
     "BadSignature",
     "restarts",
+    "restored_from_snapshot",
     "wants",
     "ae_bisect",
     "ae_fork_frames",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -444,3 +445,61 @@ def test_issue_refuses_to_acknowledge_its_own_future_packet(tmp_path: Path) -> N
     with pytest.raises(PlayerError, match="own packet 5"):
         node.issue(Transfer(public_key("payee"), 1_000_000, (ExtRef(me, 5, bytes(8)),)))
     assert node.store.outbox() == []
+
+
+def _busy_history(seed: int, packets: int) -> tuple[list[Chain], list[bytes]]:
+    rng = random.Random(seed)
+    chains = [Chain(f"snapshot-history-{seed}-{i}") for i in range(5)]
+    frames = []
+    for _ in range(packets):
+        c = rng.choice(chains)
+        other = rng.choice([x for x in chains if x is not c])
+        refs = [other.ref(other.nonce)] if other.nonce and rng.random() < 0.5 else []
+        frames.append(c.transfer(other.pub, rng.randint(1, 10**9), *refs))
+    return chains, frames
+
+
+def test_restart_restores_the_newest_persisted_snapshot_and_replays_the_tail(
+    tmp_path: Path,
+) -> None:
+    _, frames = _busy_history(1, 600)
+    path = tmp_path / "store.db"
+    node = DurableReplica(LOCAL, Store(path, LOCAL.network_id), snapshot_rows=100)
+    for i in range(0, len(frames), 64):
+        node.receive(frames[i : i + 64])
+    before = node.replica.digest()
+    node.store.close()
+    again = DurableReplica(LOCAL, Store(path, LOCAL.network_id), snapshot_rows=100)
+    assert 100 <= again.restored_from <= 600
+    assert again.replica.digest() == before
+    again.replica.state.audit()
+
+
+def test_a_late_fork_below_a_restored_snapshot_rejudges_exactly(tmp_path: Path) -> None:
+    chains, frames = _busy_history(2, 500)
+    fork = chains[0].branch(3).transfer(chains[1].pub, 7)
+    reference = Replica(LOCAL)
+    for frame in [*frames, fork]:
+        reference.ingest(frame)
+    path = tmp_path / "store.db"
+    node = DurableReplica(LOCAL, Store(path, LOCAL.network_id), snapshot_rows=50)
+    node.receive(frames)
+    node.store.close()
+    again = DurableReplica(LOCAL, Store(path, LOCAL.network_id), snapshot_rows=50, audit=True)
+    assert again.restored_from > 0
+    again.receive([fork])
+    assert again.replica.fork_point(chains[0].pub) == 4
+    assert again.replica.digest() == reference.digest()
+
+
+def test_an_unusable_snapshot_falls_back_to_replaying_the_whole_log(tmp_path: Path) -> None:
+    _, frames = _busy_history(3, 300)
+    path = tmp_path / "store.db"
+    node = DurableReplica(LOCAL, Store(path, LOCAL.network_id), snapshot_rows=50)
+    node.receive(frames)
+    before = node.replica.digest()
+    node.store.db.execute("UPDATE snapshots SET state = x'00'")
+    node.store.close()
+    again = DurableReplica(LOCAL, Store(path, LOCAL.network_id))
+    assert again.restored_from == 0
+    assert again.replica.digest() == before
