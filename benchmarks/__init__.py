@@ -8,14 +8,18 @@ node.  A benchmark module exposes ``run(quick, size, progress) -> dict[str, floa
 
 from __future__ import annotations
 
+import cProfile
 import gc
 import importlib
 import math
+import pstats
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, cast
+
+import nacl.signing
 
 __all__ = [
     "REGISTRY",
@@ -190,3 +194,40 @@ class Timer:
                 if handled[i] != expected:
                     raise RuntimeError(f"{name} handled {handled[i]} of {expected} items")
                 entry.sample.seconds.append(totals[i])
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+def raw_verify(checks: Sequence[tuple[nacl.signing.VerifyKey, bytes, bytes]]) -> int:
+    """PyNaCl Ed25519 verification alone, keys built beforehand: the raw limit every ingest
+    figure is compared with.  Returns the count."""
+    for key, signed, signature in checks:
+        key.verify(signed, signature)
+    return len(checks)
+
+
+def profile_rows(
+    profiler: cProfile.Profile, packets: int, top: int
+) -> tuple[float, list[tuple[str, float, float]]]:
+    """The ``top`` functions of a finished profile by own time, as ``(function, tottime µs,
+    cumtime µs)`` per packet, and the total µs per packet."""
+    stats = pstats.Stats(profiler)
+    per_packet = 1e6 / packets
+    rows: list[tuple[str, float, float]] = []
+    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    table = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, function), (_cc, _nc, tottime, cumtime, _callers) in table.items():
+        where = f"{_short(filename)}:{line}({function})" if line else function
+        rows.append((where, tottime * per_packet, cumtime * per_packet))
+    rows.sort(key=lambda row: row[1], reverse=True)
+    total: float = stats.total_tt * per_packet  # type: ignore[attr-defined]
+    return total, rows[:top]
+
+
+def _short(filename: str) -> str:
+    for marker in ("/protocol/", "/node/", "/benchmarks/", "/site-packages/", "/lib/python"):
+        at = filename.rfind(marker)
+        if at >= 0:
+            return filename[at + 1 :]
+    return filename

@@ -11,7 +11,6 @@ import argparse
 import cProfile
 import gc
 import hashlib
-import pstats
 import random
 import shutil
 import sys
@@ -26,7 +25,7 @@ from typing import Final
 
 import nacl.signing
 
-from benchmarks import Figures, Timer
+from benchmarks import Figures, Timer, profile_rows, raw_verify
 from node.durable import DurableReplica
 from node.ledger import LedgerState, NoTables, apply, judge
 from node.replica import Replica
@@ -258,13 +257,6 @@ def judge_apply(state: LedgerState, decoded: Sequence[Decoded]) -> int:
     for packet, sender, nonce, full_hash in decoded:
         apply(state, sender, nonce, full_hash, judge(state, packet, sender, nonce, engine))
     return len(decoded)
-
-
-def raw_verify(checks: Sequence[tuple[nacl.signing.VerifyKey, bytes, bytes]]) -> int:
-    """PyNaCl Ed25519 verification alone, keys built beforehand; return the count."""
-    for key, signed, signature in checks:
-        key.verify(signed, signature)
-    return len(checks)
 
 
 class _Cores:
@@ -599,17 +591,8 @@ def profile(
         _profile_path(profiler, what, packets)
     finally:
         gc.enable()
-    stats = pstats.Stats(profiler)
-    per_packet = 1e6 / packets
-    rows: list[tuple[str, float, float]] = []
-    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
-    table = stats.stats  # type: ignore[attr-defined]
-    for (filename, line, function), (_cc, _nc, tottime, cumtime, _callers) in table.items():
-        where = f"{_short(filename)}:{line}({function})" if line else function
-        rows.append((where, tottime * per_packet, cumtime * per_packet))
-    rows.sort(key=lambda row: row[1], reverse=True)
-    total = stats.total_tt * per_packet  # type: ignore[attr-defined]
-    return [("total", total, total), *rows[:top]]
+    total, rows = profile_rows(profiler, packets, top)
+    return [("total", total, total), *rows]
 
 
 def _profile_path(profiler: cProfile.Profile, what: str, packets: int) -> None:
@@ -640,14 +623,6 @@ def _profile_path(profiler: cProfile.Profile, what: str, packets: int) -> None:
             shutil.rmtree(root, ignore_errors=True)
     else:
         raise ValueError(f"unknown profile {what!r}")
-
-
-def _short(filename: str) -> str:
-    for marker in ("/protocol/", "/node/", "/benchmarks/", "/site-packages/", "/lib/python"):
-        at = filename.rfind(marker)
-        if at >= 0:
-            return filename[at + 1 :]
-    return filename
 
 
 def main(argv: Sequence[str] | None = None) -> int:

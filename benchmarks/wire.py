@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import pstats
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ from typing import Final
 import msgpack
 import nacl.signing
 
-from benchmarks import Figures, Timer
+from benchmarks import Figures, Timer, profile_rows, raw_verify
 from node.dedup import SeenIndex
 from protocol.bets import COME_POINTS, BetType, needs_come_point
 from protocol.constants import CRAP, HEADER_LEN, SIGNATURE_LEN, ZERO_PREV
@@ -154,13 +153,6 @@ def ingest(codec: FrameCodec, frames: Sequence[bytes], seen: SeenIndex) -> int:
         add(envelope.sender, envelope.nonce, envelope.full_hash)
         taken += 1
     return taken
-
-
-def raw_verify(checks: Sequence[tuple[nacl.signing.VerifyKey, bytes, bytes]]) -> int:
-    """PyNaCl Ed25519 verification alone of the same signed messages; return the count."""
-    for key, signed, signature in checks:
-        key.verify(signed, signature)
-    return len(checks)
 
 
 def decode_only(codec: FrameCodec, frames: Sequence[bytes]) -> int:
@@ -300,24 +292,7 @@ def profile_ingest(
     for _ in range(passes):
         ingest(corpus.codec, corpus.frames, SeenIndex())
     profiler.disable()
-    stats = pstats.Stats(profiler)
-    per_packet = 1e6 / (packets * passes)
-    rows: list[tuple[str, float, float]] = []
-    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
-    table = stats.stats  # type: ignore[attr-defined]
-    for (filename, line, function), (_cc, _nc, tottime, cumtime, _callers) in table.items():
-        where = f"{_short(filename)}:{line}({function})" if line else function
-        rows.append((where, tottime * per_packet, cumtime * per_packet))
-    rows.sort(key=lambda row: row[1], reverse=True)
-    return rows[:top]
-
-
-def _short(filename: str) -> str:
-    for marker in ("/protocol/", "/node/", "/benchmarks/", "/site-packages/"):
-        at = filename.rfind(marker)
-        if at >= 0:
-            return filename[at + 1 :]
-    return filename
+    return profile_rows(profiler, packets * passes, top)[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
