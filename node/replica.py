@@ -21,7 +21,7 @@ import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from node.dedup import SeenIndex
 from node.holdback import WaitRoom
@@ -116,8 +116,7 @@ FORK_DROPPED: Final = "fork_dropped"
 REVISED: Final = "revised"
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One durable change: ``what`` is JUDGED, FORK_KEPT, FORK_DROPPED (``item`` an Entry) or
     REVISED (``item`` a Revision)."""
 
