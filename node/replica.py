@@ -400,11 +400,10 @@ class Replica:
         self._drain()
         result.judged = self._judged_now
         self._judged_now = []
-        if result.judged and result.outcome is not Outcome.HELD:
-            own = next((e for e in result.judged if e is entry), None)
-            if own is not None and own.judgment is not None:
-                result.outcome = Outcome.JUDGED
-                result.reason = own.judgment.reason
+        judgment = entry.judgment
+        if judgment is not None and result.outcome is Outcome.LOGGED and not entry.removed:
+            result.outcome = Outcome.JUDGED  # logged and judged during this ingest
+            result.reason = judgment.reason
         return self._count(result)
 
     def _count(self, result: Ingested) -> Ingested:
@@ -556,15 +555,17 @@ class Replica:
             chain = self.chains[sender] = _Chain()
         chain.entries.append(entry)
         self.seen.add(sender, nonce, entry.full_hash)
-        self._requested.discard((sender, nonce, None))
-        self._requested.discard((sender, nonce, entry.h))
+        requested = self._requested
+        if requested:
+            requested.discard((sender, nonce, None))
+            requested.discard((sender, nonce, entry.h))
         self.unjudged += 1
         self._check(entry)
-        if (sender, nonce) in self._capped:
+        if self._capped and (sender, nonce) in self._capped:
             self._retry_capped((sender, nonce))  # another version of the slot: a fork proof
-        for key, held in self.held.take(sender, nonce + 1):
-            del key
-            self._place(held)
+        if len(self.held):
+            for _, held in self.held.take(sender, nonce + 1):
+                self._place(held)
 
     def _check(self, entry: Entry) -> None:
         """Queue ``entry`` for judging, or register it with its first blocker."""
@@ -638,8 +639,9 @@ class Replica:
         self._apply(entry, judgment)
         self.unjudged -= 1
         self._judged_now.append(entry)
-        self._unblock_capped(entry.sender, entry.nonce, entry.nonce)
-        waiters = self.waiting.get(entry.sender)
+        if self._capped_on:
+            self._unblock_capped(entry.sender, entry.nonce, entry.nonce)
+        waiters = self.waiting.get(entry.sender) if self.waiting else None
         if waiters is not None:
             woken = waiters.pop(entry.nonce, None)
             if not waiters:
