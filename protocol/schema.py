@@ -5,13 +5,16 @@ a :class:`~protocol.errors.Malformed` subclass (the enclosing specs prefix the f
 way out, so the success path builds no strings); it also converts the
 Python value back to its wire form.  Checks run depth-first in field order, and at every node the
 encoding is checked before the type and the type before the range, so the first fault found — and
-so the refusal reason — is a function of the bytes alone.
+so the refusal reason — is a function of the bytes alone.  :func:`compile_struct` turns a
+struct spec into one generated function that only accepts (its callers fall back to ``check`` for
+the error), never reporting a fault itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import fields as dc_fields
+from types import MemberDescriptorType
 from typing import Any
 
 from protocol.errors import FieldCount, FieldNotCanonical, FieldRange, FieldType, Malformed
@@ -21,10 +24,12 @@ __all__ = [
     "Bin",
     "Choice",
     "ListOf",
+    "Mismatch",
     "Spec",
     "Struct",
     "UInt",
     "check_fields",
+    "compile_struct",
 ]
 
 
@@ -213,3 +218,161 @@ def check_fields(
     if count < total:
         out.extend([None] * (total - count))
     return out
+
+
+# --------------------------------------------------------------------------- compiled fast path
+
+
+class Mismatch(Exception):
+    """Raised by a compiled checker on any fault; the caller re-checks slowly for the reason."""
+
+
+class _Emitter:
+    """Generates the straight-line Python source of one compiled checker."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {
+            "Mismatch": Mismatch,
+            "_new": object.__new__,
+            "_tuple": tuple,
+            "_len": len,
+            "_int": int,
+            "_bytes": bytes,
+            "_list": list,
+            "_type": type,
+        }
+        self.count = 0
+
+    def var(self, stem: str) -> str:
+        self.count += 1
+        return f"{stem}{self.count}"
+
+    def const(self, stem: str, value: object) -> str:
+        name = self.var(f"_{stem}")
+        self.namespace[name] = value
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def value(self, spec: Spec, src: str, indent: int) -> str:
+        """Emit the checks of ``spec`` on the variable ``src``; return the result variable."""
+        kind = type(spec)
+        if isinstance(spec, Choice) and kind.check is Choice.check:
+            table = self.const("table", spec.table)
+            out = self.var("c")
+            self.emit(indent, f"if _type({src}) is not _int:")
+            self.emit(indent + 1, "raise Mismatch")
+            self.emit(indent, f"{out} = {table}.get({src})")
+            self.emit(indent, f"if {out} is None:")
+            self.emit(indent + 1, "raise Mismatch")
+            return out
+        if isinstance(spec, UInt) and kind.check is UInt.check:
+            self.emit(
+                indent,
+                f"if _type({src}) is not _int or not {spec.lo} <= {src} <= {spec.hi}:",
+            )
+            self.emit(indent + 1, "raise Mismatch")
+            return src
+        if isinstance(spec, Bin) and kind.check is Bin.check:
+            self.emit(indent, f"if _type({src}) is not _bytes or _len({src}) != {spec.size}:")
+            self.emit(indent + 1, "raise Mismatch")
+            return src
+        if isinstance(spec, ListOf) and kind.check is ListOf.check:
+            self.emit(
+                indent,
+                f"if _type({src}) is not _list or not {spec.lo} <= _len({src}) <= {spec.hi}:",
+            )
+            self.emit(indent + 1, "raise Mismatch")
+            items = self.var("items")
+            item = self.var("x")
+            self.emit(indent, f"{items} = []")
+            self.emit(indent, f"for {item} in {src}:")
+            result = self.value(spec.item, item, indent + 1)
+            self.emit(indent + 1, f"{items}.append({result})")
+            out = self.var("t")
+            self.emit(indent, f"{out} = _tuple({items})")
+            return out
+        if isinstance(spec, Struct) and kind.check is Struct.check:
+            self.emit(indent, f"if _type({src}) is not _list:")
+            self.emit(indent + 1, "raise Mismatch")
+            return self.struct(spec, src, indent)
+        check = self.const("check", spec.check)
+        out = self.var("v")
+        self.emit(indent, f"{out} = {check}({src})")
+        return out
+
+    def struct(self, spec: Struct, src: str, indent: int) -> str:
+        """Emit the field checks and the construction of ``spec`` from the sequence ``src``."""
+        total = len(spec.specs)
+        names = [self.var("f") for _ in spec.specs]
+        results = list(names)
+        size = self.var("n")
+        self.emit(indent, f"{size} = _len({src})")
+        for count in range(total, total - spec.optional - 1, -1):
+            head = "if" if count == total else "elif"
+            self.emit(indent, f"{head} {size} == {count}:")
+            if count:
+                self.emit(indent + 1, f"{', '.join(names[:count])}, = {src}")
+            for index in range(count, total):
+                self.emit(indent + 1, f"{names[index]} = None")
+            for index in range(total - spec.optional, total):
+                if index < count:
+                    result = self.value(spec.specs[index], names[index], indent + 1)
+                    if result != names[index]:
+                        self.emit(indent + 1, f"{names[index]} = {result}")
+            self.emit(indent + 1, "pass")
+        self.emit(indent, "else:")
+        self.emit(indent + 1, "raise Mismatch")
+        for index in range(total - spec.optional):
+            results[index] = self.value(spec.specs[index], names[index], indent)
+        out = self.var("r")
+        cls = self.const("cls", spec.cls)
+        setters = _slot_setters(spec.cls, spec.names)
+        if setters is None:
+            self.emit(indent, f"{out} = {cls}({', '.join(results)})")
+        else:
+            self.emit(indent, f"{out} = _new({cls})")
+            for setter, result in zip(setters, results, strict=True):
+                self.emit(indent, f"{self.const('set', setter)}({out}, {result})")
+        if type(spec).validate is not Struct.validate:
+            self.emit(indent, f"{self.const('validate', spec.validate)}({out})")
+        return out
+
+
+def _slot_setters(cls: type[Any], names: Sequence[str]) -> list[Callable[[Any, Any], None]] | None:
+    """The slot setters of a plain slotted dataclass, or None where ``cls(...)`` must be called."""
+    init = getattr(cls.__init__, "__code__", None)
+    generated = init is not None and init.co_filename == "<string>"  # made by @dataclass
+    custom_new = "__new__" in {name for klass in cls.__mro__[:-1] for name in vars(klass)}
+    if not generated or custom_new or hasattr(cls, "__post_init__"):
+        return None
+    setters = []
+    for name in names:
+        slot = cls.__dict__.get(name)
+        if type(slot) is not MemberDescriptorType:
+            return None
+        setters.append(slot.__set__)
+    return setters
+
+
+def compile_struct(spec: Struct, top: bool = False) -> Callable[[Any], Any]:
+    """A generated function equal to ``spec.check`` on success that raises Mismatch on any fault.
+
+    With ``top`` the argument is any sequence of the struct's fields (no array type check).  On
+    Mismatch the caller runs the ordinary checks, which find and report the first fault.
+    """
+    emitter = _Emitter()
+    emitter.emit(0, "def compiled(value):")
+    if not top:
+        emitter.emit(1, "if _type(value) is not _list:")
+        emitter.emit(2, "raise Mismatch")
+    result = emitter.struct(spec, "value", 1)
+    emitter.emit(1, f"return {result}")
+    source = "\n".join(emitter.lines) + "\n"
+    namespace = emitter.namespace
+    exec(compile(source, f"<compiled {spec.name}>", "exec"), namespace)
+    compiled: Callable[[Any], Any] = namespace["compiled"]
+    compiled.__doc__ = source
+    return compiled
