@@ -256,35 +256,35 @@ class _Emitter:
     def emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
 
+    def guard(self, indent: int, failure: str) -> None:
+        """Emit ``if <failure>: raise Mismatch``."""
+        self.emit(indent, f"if {failure}:")
+        self.emit(indent + 1, "raise Mismatch")
+
     def value(self, spec: Spec, src: str, indent: int) -> str:
         """Emit the checks of ``spec`` on the variable ``src``; return the result variable."""
         kind = type(spec)
         if isinstance(spec, Choice) and kind.check is Choice.check:
             table = self.const("table", spec.table)
             out = self.var("c")
-            self.emit(indent, f"if _type({src}) is not _int:")
-            self.emit(indent + 1, "raise Mismatch")
+            self.guard(indent, f"_type({src}) is not _int")
             self.emit(indent, f"{out} = {table}.get({src})")
-            self.emit(indent, f"if {out} is None:")
-            self.emit(indent + 1, "raise Mismatch")
+            self.guard(indent, f"{out} is None")
             return out
         if isinstance(spec, UInt) and kind.check is UInt.check:
-            self.emit(
+            self.guard(
                 indent,
-                f"if _type({src}) is not _int or not {spec.lo} <= {src} <= {spec.hi}:",
+                f"_type({src}) is not _int or not {spec.lo} <= {src} <= {spec.hi}",
             )
-            self.emit(indent + 1, "raise Mismatch")
             return src
         if isinstance(spec, Bin) and kind.check is Bin.check:
-            self.emit(indent, f"if _type({src}) is not _bytes or _len({src}) != {spec.size}:")
-            self.emit(indent + 1, "raise Mismatch")
+            self.guard(indent, f"_type({src}) is not _bytes or _len({src}) != {spec.size}")
             return src
         if isinstance(spec, ListOf) and kind.check is ListOf.check:
-            self.emit(
+            self.guard(
                 indent,
-                f"if _type({src}) is not _list or not {spec.lo} <= _len({src}) <= {spec.hi}:",
+                f"_type({src}) is not _list or not {spec.lo} <= _len({src}) <= {spec.hi}",
             )
-            self.emit(indent + 1, "raise Mismatch")
             items = self.var("items")
             item = self.var("x")
             self.emit(indent, f"{items} = []")
@@ -295,8 +295,7 @@ class _Emitter:
             self.emit(indent, f"{out} = _tuple({items})")
             return out
         if isinstance(spec, Struct) and kind.check is Struct.check:
-            self.emit(indent, f"if _type({src}) is not _list:")
-            self.emit(indent + 1, "raise Mismatch")
+            self.guard(indent, f"_type({src}) is not _list")
             return self.struct(spec, src, indent)
         check = self.const("check", spec.check)
         out = self.var("v")
