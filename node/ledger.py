@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from hashlib import sha256 as _sha256
 from typing import Final, NamedTuple, Protocol
 
 import msgpack
@@ -19,7 +20,7 @@ from node.verdicts import Reason
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
 from protocol.frame import Packet
 from protocol.genesis import Genesis
-from protocol.kinds import Ack, Body, ExtRef, Transfer
+from protocol.kinds import Ack, ExtRef, Transfer
 from protocol.wire import pack
 
 __all__ = [
@@ -349,6 +350,21 @@ def _big(value: int) -> bytes:
 # --------------------------------------------------------------------------- judge
 
 
+_new_tuple: Final = tuple.__new__
+_APPLIED: Final = Reason.APPLIED
+
+
+def _judgment(reason: Reason, mint: int) -> Judgment:
+    """``Judgment(reason, Effects(mint=mint))``: a refusal, which moves no money but the mint."""
+    if not mint:
+        return _BARE[reason]
+    return _new_tuple(Judgment, (reason, _new_tuple(Effects, (mint, 0, 0, (), ()))))
+
+
+_BARE: Final = {reason: Judgment(reason) for reason in Reason}
+"""The judgment of each reason with no effects, shared (judgments are immutable)."""
+
+
 def judge(
     state: LedgerState,
     packet: Packet | None,
@@ -367,34 +383,36 @@ def judge(
     genesis = state.genesis
     mint = genesis.faucet_amount if nonce == 1 and genesis.play_money else 0
     if packet is None:
-        return Judgment(Reason.MALFORMED, Effects(mint=mint))
+        return _judgment(Reason.MALFORMED, mint)
     acc = state.accounts.get(sender)
     spendable = (acc.spendable if acc is not None else 0) + mint
     body = packet.body
-    acks = _acks(body, sender)
-    gain = 0
-    if acc is not None:
-        lines = acc.lines
-        for creditor, mark in acks:
-            line = lines.get(creditor)
-            if line is not None and mark > line.watermark:
-                gain += line.gain_to(mark)
-        if count_pending:
-            gain = acc.pending()
-    spendable += gain
+    acks: tuple[tuple[bytes, int], ...] = ()
+    if type(body) is Transfer or type(body) is Ack:
+        acks = _acks(body.acks, sender)
+        if acks and acc is not None:
+            lines = acc.lines
+            for creditor, mark in acks:
+                line = lines.get(creditor)
+                if line is not None and mark > line.watermark:
+                    spendable += line.gain_to(mark)
+    if count_pending and acc is not None:
+        spendable = acc.spendable + mint + acc.pending()
     if nonce == 1 and not genesis.play_money and spendable < genesis.min_account:
-        return Judgment(Reason.UNFUNDED)
+        return _BARE[Reason.UNFUNDED]
     if type(body) is Transfer:
-        if body.to == sender:
-            return Judgment(Reason.SELF_TRANSFER, Effects(mint=mint))
-        if body.amount > spendable:
-            return Judgment(Reason.INSUFFICIENT, Effects(mint=mint))
-        credit = Credit(body.to, sender, nonce, body.amount)
-        return Judgment(
-            Reason.APPLIED, Effects(mint=mint, debit=body.amount, credits=(credit,), acks=acks)
-        )
+        to, amount = body.to, body.amount
+        if to == sender:
+            return _judgment(Reason.SELF_TRANSFER, mint)
+        if amount > spendable:
+            return _judgment(Reason.INSUFFICIENT, mint)
+        credit = _new_tuple(Credit, (to, sender, nonce, amount))
+        effects = _new_tuple(Effects, (mint, amount, 0, (credit,), acks))
+        return _new_tuple(Judgment, (_APPLIED, effects))
     if type(body) is Ack:
-        return Judgment(Reason.APPLIED, Effects(mint=mint, acks=acks))
+        if not mint and not acks:
+            return _BARE[_APPLIED]
+        return _new_tuple(Judgment, (_APPLIED, _new_tuple(Effects, (mint, 0, 0, (), acks))))
     verdict = engine.judge(state, packet, spendable)
     if verdict.effects.mint != mint:
         verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint))
@@ -405,12 +423,9 @@ def _with_mint(effects: Effects, mint: int) -> Effects:
     return Effects(mint, effects.debit, effects.held, effects.credits, effects.acks)
 
 
-def _acks(body: Body, sender: bytes) -> tuple[tuple[bytes, int], ...]:
-    """The ``(creditor, nonce)`` watermarks a body names (own packets excluded)."""
-    refs: tuple[ExtRef, ...]
-    if type(body) is Transfer or type(body) is Ack:
-        refs = body.acks
-    else:
+def _acks(refs: tuple[ExtRef, ...], sender: bytes) -> tuple[tuple[bytes, int], ...]:
+    """The ``(creditor, nonce)`` watermarks ack refs name (own packets excluded)."""
+    if not refs:
         return ()
     if len(refs) == 1:
         ref = refs[0]
@@ -435,36 +450,40 @@ def apply(
         s = state.senders[sender] = SenderState()
     s.hwm = nonce
     s.head = full_hash
-    s.cumulative = hashlib.sha256(s.cumulative + full_hash).digest()
-    effects = judgment.effects
-    applied = judgment.reason is Reason.APPLIED
-    if not effects.mint and not (
-        applied and (effects.debit or effects.held or effects.acks or effects.credits)
-    ):
+    s.cumulative = _sha256(s.cumulative + full_hash).digest()
+    reason, effects = judgment
+    mint, debit, held, credits, acks = effects
+    if reason is not _APPLIED:
+        if not mint:
+            return
+        debit = held = 0
+        credits = acks = ()
+    elif not (mint or debit or held or acks or credits):
         return
     # an account exists once money or a watermark touches it, never for a packet that
     # moved nothing (so the digest does not depend on which refusal it was)
-    acc = state.accounts.get(sender)
+    accounts = state.accounts
+    acc = accounts.get(sender)
     if acc is None:
-        acc = state.accounts[sender] = Account()
-    if effects.mint:
-        acc.base += effects.mint
+        acc = accounts[sender] = Account()
+    if mint:
+        acc.base += mint
         state.mints += 1
         s.minted = True
-    if not applied:
-        return
-    acc.debits += effects.debit
-    acc.held += effects.held
-    for creditor, mark in effects.acks:
+    if debit:
+        acc.debits += debit
+    if held:
+        acc.held += held
+    for creditor, mark in acks:
         line = acc.lines.get(creditor)
         if line is None:
             line = acc.lines[creditor] = CreditLine()
         acc.acked += line.raise_to(mark)
-    for credit in effects.credits:
-        target = state.accounts.get(credit.account)
+    for account, creditor, credit_nonce, amount in credits:
+        target = accounts.get(account)
         if target is None:
-            target = state.accounts[credit.account] = Account()
-        line = target.lines.get(credit.creditor)
+            target = accounts[account] = Account()
+        line = target.lines.get(creditor)
         if line is None:
-            line = target.lines[credit.creditor] = CreditLine()
-        target.acked += line.credit(credit.nonce, credit.amount)
+            line = target.lines[creditor] = CreditLine()
+        target.acked += line.credit(credit_nonce, amount)

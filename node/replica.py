@@ -62,6 +62,7 @@ SNAPSHOT_EVERY: Final = 512
 """Judged packets between snapshots (older ones are thinned to geometric spacing)."""
 
 Dep = tuple[bytes, int, bytes | None]
+_JUDGED_KEY: Final = Outcome.JUDGED.value
 
 
 @dataclass(slots=True, eq=False)
@@ -386,15 +387,32 @@ class Replica:
     def ingest_envelope(self, env: Envelope, *, verified: bool = False) -> Ingested:
         """Ingest an opened frame; ``verified`` when its signature was already checked
         (e.g. by a verifier thread) with :meth:`FrameCodec.verify`."""
-        early = self.screen(env)
-        if early is not None:
-            return early
+        sender, nonce = env.sender, env.nonce
+        # the common case: the next packet of a sender with no fork, nothing held anywhere
+        # (so it cannot be a duplicate) and no logged packet of its own waiting
+        chain = self.chains.get(sender)
+        s = self.state.senders.get(sender)
+        hwm = s.hwm if s is not None else 0
+        nextone = (
+            nonce == hwm + 1
+            and (chain is None or len(chain.entries) == hwm)
+            and (s is None or env.prev == s.head[:HASH_LEN] or nonce == 1)
+            and not self.held
+            and not self._capped
+            and sender not in self.forks
+        )
+        if not nextone:
+            early = self.screen(env)
+            if early is not None:
+                return early
         if self.verify and not verified:
             try:
                 self.codec.verify(env)
             except Rejected as exc:
                 return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
         entry = self._entry(env)
+        if nextone and self._blocker(entry) is None:
+            return self._judge_next(entry, chain)
         self._judged_now = []
         result = self._place(entry)
         self._drain()
@@ -405,6 +423,29 @@ class Replica:
             result.outcome = Outcome.JUDGED  # logged and judged during this ingest
             result.reason = judgment.reason
         return self._count(result)
+
+    def _judge_next(self, entry: Entry, chain: _Chain | None) -> Ingested:
+        """Log and judge at once a packet whose predecessor and dependencies are judged and
+        that nothing held can follow (``_place`` + ``_log`` + ``_drain`` for that case)."""
+        sender = entry.sender
+        if chain is None:
+            chain = self.chains[sender] = _Chain()
+        chain.entries.append(entry)
+        self.seen.add(sender, entry.nonce, entry.full_hash)
+        requested = self._requested
+        if requested:
+            requested.discard((sender, entry.nonce, None))
+            requested.discard((sender, entry.nonce, entry.h))
+        self.unjudged += 1
+        judged = self._judged_now = []
+        self._judge(entry)
+        if self._ready:
+            self._drain()
+        self._judged_now = []
+        counters = self.counters
+        counters[_JUDGED_KEY] = counters.get(_JUDGED_KEY, 0) + 1
+        assert entry.judgment is not None
+        return Ingested(Outcome.JUDGED, entry.judgment.reason, None, "", judged)
 
     def _count(self, result: Ingested) -> Ingested:
         key = result.why or result.outcome.value

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from hashlib import sha256 as _sha256
 from typing import Final
 
 import nacl.bindings
@@ -49,8 +50,8 @@ from protocol.errors import (
     UnknownVersion,
     WrongNetwork,
 )
-from protocol.kinds import Body, Kind, body_from_wire, body_to_wire
-from protocol.wire import NotShortest, Value, pack, parse_body
+from protocol.kinds import COMPILED_BODIES, Body, Kind, body_from_wire, body_to_wire
+from protocol.wire import NotShortest, Value, pack, parse_body, parse_canonical
 
 __all__ = [
     "MIN_FRAME",
@@ -83,6 +84,24 @@ class Packet:
         return self.body.KIND
 
 
+_new: Final = object.__new__
+_set_sender: Final = Packet.__dict__["sender"].__set__
+_set_nonce: Final = Packet.__dict__["nonce"].__set__
+_set_prev: Final = Packet.__dict__["prev"].__set__
+_set_body: Final = Packet.__dict__["body"].__set__
+
+
+def _packet(sender: bytes, nonce: int, prev: bytes, body: Body) -> Packet:
+    """``Packet(sender, nonce, prev, body)`` at half the cost (the frozen ``__init__`` sets
+    each field through ``object.__setattr__``); the values are already checked."""
+    packet: Packet = _new(Packet)
+    _set_sender(packet, sender)
+    _set_nonce(packet, nonce)
+    _set_prev(packet, prev)
+    _set_body(packet, body)
+    return packet
+
+
 @dataclass(slots=True)
 class Envelope:
     """A frame whose envelope is valid; its signature is not yet verified.
@@ -100,13 +119,23 @@ class Envelope:
     prev: bytes
     body: bytes
     signature: bytes
-    fields: list[Value]
+    values: list[Value]
+    """The whole body array (kind, sender, nonce, prev, then the fields).  On the fast path the
+    fields are not screened for foreign types; :func:`decode_body` checks each one."""
     signed: bytes
     full_hash: bytes
 
     @property
     def h(self) -> bytes:
         return self.full_hash[:HASH_LEN]
+
+    @property
+    def fields(self) -> list[Value]:
+        """The body fields after position 3, exactly as :func:`~protocol.wire.parse_body`
+        reads them (foreign and non-shortest values marked)."""
+        exact = parse_body(self.body)
+        assert type(exact) is list
+        return exact[4:]
 
     def frame(self, ttl: int | None = None) -> bytes:
         """The frame bytes (with the received TTL unless another is given)."""
@@ -174,11 +203,13 @@ class FrameCodec:
                 f"network prefix {frame[2:6].hex()} is not this network's {self.prefix.hex()}"
             )
         body = bytes(frame[HEADER_LEN:-SIGNATURE_LEN])
-        value = parse_body(body)
-        if type(value) is not list:
-            raise _envelope_fault(value, "body array header")
-        if len(value) < 4:
-            raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
+        value = parse_canonical(body)  # the fast path; every value read below is type-checked
+        if type(value) is not list or len(value) < 4:
+            value = parse_body(body)
+            if type(value) is not list:
+                raise _envelope_fault(value, "body array header")
+            if len(value) < 4:
+                raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
         kind, sender, nonce, prev = value[0], value[1], value[2], value[3]
         if type(kind) is not int:
             raise _envelope_fault(kind, "kind")
@@ -200,16 +231,16 @@ class FrameCodec:
             raise ForbiddenSender(f"sender {sender.hex()} may not sign packets")
         signed = self._sign_prefix + body
         return Envelope(
-            ttl=frame[1],
-            kind=kind,
-            sender=sender,
-            nonce=nonce,
-            prev=prev,
-            body=body,
-            signature=bytes(frame[-SIGNATURE_LEN:]),
-            fields=value[4:],
-            signed=signed,
-            full_hash=hashlib.sha256(signed).digest(),
+            frame[1],
+            kind,
+            sender,
+            nonce,
+            prev,
+            body,
+            frame[-SIGNATURE_LEN:],
+            value,
+            signed,
+            _sha256(signed).digest(),
         )
 
     def acceptable(self, key: bytes) -> bool:
@@ -282,6 +313,14 @@ def encode_body(sender: bytes, nonce: int, prev: bytes, body: Body) -> bytes:
 
 def decode_body(envelope: Envelope) -> Packet:
     """Check the fields after position 3; raise a :class:`Malformed` subclass on any fault."""
+    compiled = COMPILED_BODIES.get(envelope.kind)
+    if compiled is not None:
+        try:
+            return _packet(
+                envelope.sender, envelope.nonce, envelope.prev, compiled(envelope.values[4:])
+            )
+        except Exception:  # any fault: the exact checks below find and report it
+            pass
     try:
         body = body_from_wire(envelope.kind, envelope.fields)
     except Malformed as exc:

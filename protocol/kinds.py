@@ -26,6 +26,7 @@ from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, check_field
 
 __all__ = [
     "BODY_TYPES",
+    "COMPILED_BODIES",
     "MAX_ACKS_PER_ACK",
     "MAX_ACKS_PER_TRANSFER",
     "MAX_ANSWERS",
@@ -447,7 +448,7 @@ BODY_TYPES: Final[dict[int, type[Body]]] = {
 
 def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
     """Check the fields after position 3 of a body of ``kind``; raise a Malformed subclass."""
-    compiled = _COMPILED.get(kind)
+    compiled = COMPILED_BODIES.get(kind)
     if compiled is not None:
         try:
             return compiled(fields)
@@ -485,7 +486,7 @@ def _field_names(cls: type[Body]) -> tuple[str, ...]:
 _NAMES: dict[type[Body], tuple[str, ...]] = {}
 
 
-_COMPILED: Final[dict[int, Callable[[Sequence[object]], Body]]] = {
+COMPILED_BODIES: Final[dict[int, Callable[[Sequence[object]], Body]]] = {
     kind: compile_struct(Struct(cls, cls.SCHEMA), top=True) for kind, cls in BODY_TYPES.items()
 }
 """Kind byte → the compiled fast path of :func:`body_from_wire` (success only; see schema)."""

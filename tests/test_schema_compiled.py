@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from protocol.kinds import _COMPILED, BODY_TYPES, Body, body_from_wire, body_to_wire
+from protocol.kinds import COMPILED_BODIES, BODY_TYPES, Body, body_from_wire, body_to_wire
 from protocol.schema import check_fields
 from tests.strategies import bodies
 
@@ -14,7 +14,7 @@ from tests.strategies import bodies
 @given(bodies())
 def test_compiled_checker_accepts_every_valid_body_and_builds_the_same_value(body: Body) -> None:
     fields = body_to_wire(body)
-    fast = _COMPILED[body.KIND](fields)  # raises if the fast path would fall back
+    fast = COMPILED_BODIES[body.KIND](fields)  # raises if the fast path would fall back
     cls = BODY_TYPES[body.KIND]
     slow = cls(*check_fields(cls.SCHEMA, fields))
     assert fast == slow == body == body_from_wire(body.KIND, fields)
