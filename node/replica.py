@@ -62,6 +62,7 @@ SNAPSHOT_EVERY: Final = 512
 """Judged packets between snapshots (older ones are thinned to geometric spacing)."""
 
 Dep = tuple[bytes, int, bytes | None]
+_new_tuple: Final = tuple.__new__
 _JUDGED_KEY: Final = Outcome.JUDGED.value
 
 
@@ -459,31 +460,36 @@ class Replica:
             malformed = None
         except Malformed as exc:
             packet, malformed = None, f"{type(exc).__name__}: {exc}"
-        deps: list[Dep] = []
+        deps: tuple[Dep, ...] = ()
         bad = False
         if packet is not None:
             body = packet.body
-            if type(body) is Transfer or type(body) is Ack:
+            if (type(body) is Transfer or type(body) is Ack) and body.acks:
+                sender, nonce = env.sender, env.nonce
+                acceptable = self.codec.acceptable
+                found: list[Dep] = []
                 for ref in body.acks:
-                    if ref.sender == env.sender:
-                        if ref.nonce >= env.nonce:
+                    if ref.sender == sender:
+                        if ref.nonce >= nonce:
                             bad = True
-                        continue
-                    if not self.codec.acceptable(ref.sender):
+                    elif acceptable(ref.sender):
+                        found.append((ref.sender, ref.nonce, ref.h))
+                    else:
                         bad = True
-                        continue
-                    deps.append((ref.sender, ref.nonce, ref.h))
-        frame = env.frame(ttl=0)
+                deps = tuple(found)
         return Entry(
             env.sender,
             env.nonce,
             env.prev,
             env.full_hash,
-            frame,
+            env.frame(0),
             packet,
             malformed,
-            tuple(deps),
+            deps,
             bad,
+            None,
+            -1,
+            False,
         )
 
     # ------------------------------------------------------------------ placing
@@ -676,21 +682,22 @@ class Replica:
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
-        self._changes.append(Change(JUDGED, entry))
+        self._changes.append(_new_tuple(Change, (JUDGED, entry)))
         self._apply(entry, judgment)
         self.unjudged -= 1
         self._judged_now.append(entry)
         if self._capped_on:
             self._unblock_capped(entry.sender, entry.nonce, entry.nonce)
-        waiters = self.waiting.get(entry.sender) if self.waiting else None
-        if waiters is not None:
-            woken = waiters.pop(entry.nonce, None)
-            if not waiters:
-                del self.waiting[entry.sender]
-            if woken:
-                for waiter in woken:
-                    if not waiter.removed and waiter.judgment is None:
-                        self._check(waiter)
+        if self.waiting:
+            waiters = self.waiting.get(entry.sender)
+            if waiters is not None:
+                woken = waiters.pop(entry.nonce, None)
+                if not waiters:
+                    del self.waiting[entry.sender]
+                if woken:
+                    for waiter in woken:
+                        if not waiter.removed and waiter.judgment is None:
+                            self._check(waiter)
 
     def _judgment(self, entry: Entry) -> Judgment:
         judgment = judge(
@@ -707,16 +714,18 @@ class Replica:
 
     def _apply(self, entry: Entry, judgment: Judgment) -> None:
         entry.judgment = judgment
+        sender = entry.sender
         state = self.state
-        apply(state, entry.sender, entry.nonce, entry.full_hash, judgment)
-        chain = self.chains[entry.sender]
-        chain.cumulative.append(state.senders[entry.sender].cumulative)
-        fork = self.forks.get(entry.sender)
-        if fork is not None and fork.nonce == entry.nonce + 1:
-            self._accept_fork(entry.sender)
-        entry.seq = len(self.order)
-        self.order.append(entry)
-        if len(self.order) - self.snapshots[-1][0] >= self._snapshot_gap:
+        apply(state, sender, entry.nonce, entry.full_hash, judgment)
+        self.chains[sender].cumulative.append(state.senders[sender].cumulative)
+        if self.forks:
+            fork = self.forks.get(sender)
+            if fork is not None and fork.nonce == entry.nonce + 1:
+                self._accept_fork(sender)
+        order = self.order
+        entry.seq = len(order)
+        order.append(entry)
+        if entry.seq + 1 - self.snapshots[-1][0] >= self._snapshot_gap:
             self._snapshot()
         if self.audit:
             state.audit()

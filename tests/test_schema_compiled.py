@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from protocol.kinds import COMPILED_BODIES, BODY_TYPES, Body, body_from_wire, body_to_wire
+from protocol.kinds import BODY_TYPES, COMPILED_BODIES, Body, body_from_wire, body_to_wire
 from protocol.schema import check_fields
 from tests.strategies import bodies
 
