@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from benchmarks import REGISTRY, Figures, load
+from protocol import native
 
 __all__ = ["collect", "machine", "main", "render"]
 
@@ -33,6 +34,7 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "pynacl": _version("pynacl"),
         "msgpack": _version("msgpack"),
+        "native": native.guard(),
     }
 
 

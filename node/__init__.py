@@ -4,3 +4,5 @@ The log and ledger replica, hold-back, gossip, store, the Trio daemon that wires
 transports, the control API and the CLI.  The core stays sans-IO; only the daemon and the CLI
 touch sockets, files and clocks.
 """
+
+import protocol  # noqa: F401  (its import runs the compiled-module guard first)

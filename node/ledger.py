@@ -16,7 +16,7 @@ from typing import Final, NamedTuple, Protocol
 
 import msgpack
 
-from node.verdicts import Reason
+from node.verdicts import Reason, SupplyError
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -39,10 +39,6 @@ __all__ = [
 ]
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
-
-
-class SupplyError(AssertionError):
-    """The independent sum of every account, held amount and the treasury is not the supply."""
 
 
 @dataclass(slots=True)
@@ -203,19 +199,22 @@ class LedgerState:
 
     __slots__ = ("accounts", "genesis", "mints", "senders")
 
-    def __init__(self, genesis: Genesis) -> None:
+    def __init__(self, genesis: Genesis, *, empty: bool = False) -> None:
+        """The state at genesis (grants and the treasury reserve); ``empty`` leaves out even
+        those, for :meth:`copy` and :meth:`from_bytes` to fill in."""
         self.genesis = genesis
         self.accounts: dict[bytes, Account] = {}
         self.senders: dict[bytes, SenderState] = {}
         self.mints = 0
+        if empty:
+            return
         for key, amount in genesis.grants:
             self.accounts[key] = Account(base=amount)
         if genesis.treasury_reserve:
             self.accounts[TREASURY_KEY] = Account(base=genesis.treasury_reserve)
 
     def copy(self) -> LedgerState:
-        other = LedgerState.__new__(LedgerState)
-        other.genesis = self.genesis
+        other = LedgerState(self.genesis, empty=True)
         other.accounts = {key: acc.copy() for key, acc in self.accounts.items()}
         other.senders = {key: s.copy() for key, s in self.senders.items()}
         other.mints = self.mints
@@ -258,10 +257,8 @@ class LedgerState:
             tag, network_id, accounts, senders, mints = msgpack.unpackb(data)
             if tag != b"BCM/state-snapshot/v1" or network_id != genesis.network_id:
                 raise ValueError("not a state snapshot of this network")
-            state = cls.__new__(cls)
-            state.genesis = genesis
+            state = cls(genesis, empty=True)
             state.mints = int(mints)
-            state.accounts = {}
             for key, base, acked, own, debits, held, lines in accounts:
                 acc = Account(_int(base), _int(acked), _int(own), _int(debits), _int(held))
                 for creditor, mark, acked_sum, pending in lines:

@@ -389,19 +389,21 @@ class Replica:
         """Ingest an opened frame; ``verified`` when its signature was already checked
         (e.g. by a verifier thread) with :meth:`FrameCodec.verify`."""
         sender, nonce = env.sender, env.nonce
-        # the common case: the next packet of a sender with no fork, nothing held anywhere
-        # (so it cannot be a duplicate) and no logged packet of its own waiting
+        # the common case: the next packet of a sender with no fork and no logged packet
+        # waiting, while nothing is held anywhere (so it cannot be a duplicate)
         chain = self.chains.get(sender)
         s = self.state.senders.get(sender)
-        hwm = s.hwm if s is not None else 0
-        nextone = (
-            nonce == hwm + 1
-            and (chain is None or len(chain.entries) == hwm)
-            and (s is None or env.prev == s.head[:HASH_LEN] or nonce == 1)
-            and not self.held
-            and not self._capped
-            and sender not in self.forks
-        )
+        if s is None:
+            nextone = nonce == 1 and chain is None
+        else:
+            nextone = (
+                nonce == s.hwm + 1
+                and chain is not None
+                and len(chain.entries) == s.hwm
+                and (nonce == 1 or env.prev == s.head[:HASH_LEN])
+            )
+        if nextone:
+            nextone = not self.held and not self._capped and sender not in self.forks
         if not nextone:
             early = self.screen(env)
             if early is not None:
@@ -412,7 +414,7 @@ class Replica:
             except Rejected as exc:
                 return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
         entry = self._entry(env)
-        if nextone and self._blocker(entry) is None:
+        if nextone and (not entry.deps or self._blocker(entry) is None):
             return self._judge_next(entry, chain)
         self._judged_now = []
         result = self._place(entry)
@@ -427,26 +429,35 @@ class Replica:
 
     def _judge_next(self, entry: Entry, chain: _Chain | None) -> Ingested:
         """Log and judge at once a packet whose predecessor and dependencies are judged and
-        that nothing held can follow (``_place`` + ``_log`` + ``_drain`` for that case)."""
+        that nothing held can follow: ``_place`` + ``_log`` + ``_drain`` for that case, in
+        one pass (this is the path nearly every packet takes)."""
         sender = entry.sender
+        nonce = entry.nonce
         if chain is None:
             chain = self.chains[sender] = _Chain()
         chain.entries.append(entry)
-        self.seen.add(sender, entry.nonce, entry.full_hash)
-        requested = self._requested
-        if requested:
-            requested.discard((sender, entry.nonce, None))
-            requested.discard((sender, entry.nonce, entry.h))
-        self.unjudged += 1
-        judged = self._judged_now = []
-        self._judge(entry)
-        if self._ready:
+        self.seen.add(sender, nonce, entry.full_hash)
+        if self._requested:
+            self._requested.discard((sender, nonce, None))
+            self._requested.discard((sender, nonce, entry.h))
+        judgment = judge(
+            self.state, entry.packet, sender, nonce, self.engine, count_pending=self._mutant
+        )
+        if entry.bad_ref and judgment.reason is not Reason.MALFORMED:
+            judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
+        self._changes.append(_new_tuple(Change, (JUDGED, entry)))
+        self._apply(entry, judgment)
+        judged = [entry]
+        if self.waiting or self._capped_on:
+            # packets that waited for this one: judge them now, as ``_judge`` would
+            self.unjudged += 1
+            self._judged_now = judged
+            self._judge_after(entry)
             self._drain()
-        self._judged_now = []
+            self._judged_now = []
         counters = self.counters
         counters[_JUDGED_KEY] = counters.get(_JUDGED_KEY, 0) + 1
-        assert entry.judgment is not None
-        return Ingested(Outcome.JUDGED, entry.judgment.reason, None, "", judged)
+        return Ingested(Outcome.JUDGED, judgment.reason, None, "", judged)
 
     def _count(self, result: Ingested) -> Ingested:
         key = result.why or result.outcome.value
@@ -684,8 +695,12 @@ class Replica:
         judgment = self._judgment(entry)
         self._changes.append(_new_tuple(Change, (JUDGED, entry)))
         self._apply(entry, judgment)
-        self.unjudged -= 1
         self._judged_now.append(entry)
+        self._judge_after(entry)
+
+    def _judge_after(self, entry: Entry) -> None:
+        """``entry`` was just judged: wake what waited for it."""
+        self.unjudged -= 1
         if self._capped_on:
             self._unblock_capped(entry.sender, entry.nonce, entry.nonce)
         if self.waiting:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum
 
-__all__ = ["Outcome", "Reason"]
+__all__ = ["Outcome", "Reason", "SupplyError"]
 
 
 class Reason(IntEnum):
@@ -53,3 +53,9 @@ class Outcome(Enum):
     """Logged, waiting for its predecessor's or a dependency's verdict."""
     JUDGED = "judged"
     """Logged and judged (Applied or Refused) during this ingest."""
+
+
+class SupplyError(AssertionError):
+    """The independent sum of every account, held amount and the treasury is not the supply
+    (raised by ``LedgerState.audit``; defined here because the ledger module may be compiled,
+    and compiled classes cannot derive from built-in exceptions other than Exception)."""

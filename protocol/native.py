@@ -1,0 +1,119 @@
+"""Compiled or interpreted: which hot-path modules run as mypyc-compiled C, and a stale guard.
+
+An install may compile the modules in :data:`NATIVE_MODULES` with mypyc (``setup.py``), which
+writes ``native.json``: the SHA-256 of each source it compiled.  Python prefers a compiled
+module to its ``.py`` file, so after an edit (or a ``git pull``) in an editable checkout the
+old compiled code would silently keep running.  :func:`guard`, run when ``protocol`` or
+``node`` is first imported, compares the manifest with the sources; if any differs, or
+``BITCRAPS_PURE=1`` is set, it makes all of them load from source (they are compiled as one
+group and call each other directly, so it is all or none) and warns once.  This module itself
+is never compiled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Final
+
+__all__ = ["NATIVE_MODULES", "StaleNativeWarning", "guard", "status"]
+
+NATIVE_MODULES: Final = (
+    "protocol.wire",
+    "protocol.frame",
+    "node.dedup",
+    "node.holdback",
+    "node.ledger",
+    "node.replica",
+)
+"""The modules ``setup.py`` compiles (keep the two lists equal)."""
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+"""The directory holding the ``protocol`` and ``node`` packages."""
+MANIFEST: Final = Path(__file__).resolve().with_name("native.json")
+
+
+class StaleNativeWarning(UserWarning):
+    """Compiled modules exist but do not match their sources: the sources run instead."""
+
+
+class _SourceFirst(importlib.abc.MetaPathFinder):
+    """Loads the listed modules from their ``.py`` files, ignoring compiled ones."""
+
+    def __init__(self, modules: Sequence[str], root: Path) -> None:
+        self.modules = frozenset(modules)
+        self.root = root
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.modules:
+            return None
+        source = self.root / (fullname.replace(".", "/") + ".py")
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+_state: dict[str, str] = {}
+
+
+def guard() -> str:
+    """Decide once per process whether the compiled modules may load; return why (see
+    :func:`status`)."""
+    if "decision" not in _state:
+        _state["decision"] = _decide(MANIFEST, ROOT, os.environ.get("BITCRAPS_PURE") == "1")
+    return _state["decision"]
+
+
+def _decide(manifest: Path, root: Path, forced_pure: bool) -> str:
+    try:
+        recorded: dict[str, str] = json.loads(manifest.read_text())["modules"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "pure: not compiled at install"
+    if forced_pure:
+        reason = "pure: BITCRAPS_PURE=1"
+    else:
+        stale = [name for name in NATIVE_MODULES if recorded.get(name) != _digest(root, name)]
+        if not stale:
+            return "compiled"
+        reason = f"pure: {', '.join(stale)} changed since the native build"
+        warnings.warn(
+            f"bitcraps: {reason}; running the Python sources (rebuild with `pip install -e .`)",
+            StaleNativeWarning,
+            stacklevel=3,
+        )
+    loaded = [name for name in NATIVE_MODULES if name in sys.modules]
+    if loaded:  # too late to choose (cannot happen through the package imports)
+        return f"{reason} (but {', '.join(loaded)} already loaded)"
+    sys.meta_path.insert(0, _SourceFirst(NATIVE_MODULES, root))
+    return reason
+
+
+def _digest(root: Path, name: str) -> str:
+    try:
+        return hashlib.sha256((root / (name.replace(".", "/") + ".py")).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def status() -> dict[str, str]:
+    """What runs: ``{"native": decision, module: "compiled" | "python" | "not loaded"}``."""
+    out = {"native": guard()}
+    for name in NATIVE_MODULES:
+        module = sys.modules.get(name)
+        if module is None:
+            out[name] = "not loaded"
+        else:
+            out[name] = "python" if str(module.__file__).endswith(".py") else "compiled"
+    return out

@@ -1,0 +1,90 @@
+"""Build hook: compile the ledger's hot path with mypyc; fall back to pure Python.
+
+Everything else about the package is declared in ``pyproject.toml``.  The modules in
+``NATIVE`` are type-checked and compiled to C extensions by mypyc (part of mypy) when a wheel
+or an editable install is built; the ``.py`` sources ship beside them and are what runs when
+no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
+changed since the build (``protocol/native.py`` checks the manifest written here at import).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+NATIVE = (
+    "protocol/wire.py",
+    "protocol/frame.py",
+    "node/dedup.py",
+    "node/holdback.py",
+    "node/ledger.py",
+    "node/replica.py",
+)
+"""The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
+GROUP = "bitcraps_native"
+MANIFEST = "native.json"
+METADATA_ONLY = {"egg_info", "dist_info", "sdist", "--name", "--version"}
+
+
+def _say(message: str) -> None:
+    print(f"bitcraps build: {message}", file=sys.stderr)
+
+
+def _wanted() -> bool:
+    if os.environ.get("BITCRAPS_PURE") == "1":
+        _say("BITCRAPS_PURE=1: pure Python, nothing compiled")
+        return False
+    if sys.implementation.name != "cpython":
+        return False
+    commands = {arg for arg in sys.argv[1:] if not arg.startswith("-") or arg in METADATA_ONLY}
+    return not commands or not commands <= METADATA_ONLY
+
+
+def _extensions() -> list[Any]:
+    if not _wanted():
+        return []
+    try:
+        from mypyc.build import mypycify  # noqa: PLC0415 (only needed to build)
+
+        return list(mypycify(list(NATIVE), opt_level="3", group_name=GROUP))
+    except (Exception, SystemExit) as exc:  # no mypyc, or it refused the code (it exits)
+        _say(f"mypyc unavailable ({exc!r}); installing pure Python")
+        return []
+
+
+class BuildNative(build_ext):  # type: ignore[misc]
+    """``build_ext`` that never fails the install: without a working C toolchain the
+    extensions are dropped and the pure-Python modules are used.  On success it writes the
+    manifest of compiled sources next to the compiled ``protocol`` modules."""
+
+    def run(self) -> None:
+        if not self.extensions:
+            return
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, missing headers: ship pure Python
+            _say(f"C build failed ({exc!r}); installing pure Python")
+            for ext in self.extensions:
+                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            self.extensions = []
+            return
+        manifest = Path(self.get_ext_fullpath("protocol.wire")).with_name(MANIFEST)
+        modules = {
+            path[: -len(".py")].replace("/", "."): hashlib.sha256(
+                (ROOT / path).read_bytes()
+            ).hexdigest()
+            for path in NATIVE
+        }
+        manifest.write_text(json.dumps({"group": GROUP, "modules": modules}, indent=1) + "\n")
+        _say(f"compiled {len(modules)} modules with mypyc; manifest {manifest}")
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildNative})
