@@ -72,11 +72,15 @@ def guard() -> str:
     """Decide once per process whether the compiled modules may load; return why (see
     :func:`status`)."""
     if "decision" not in _state:
-        _state["decision"] = _decide(MANIFEST, ROOT, os.environ.get("BITCRAPS_PURE") == "1")
+        loaded = [name for name in NATIVE_MODULES if name in sys.modules]
+        forced = os.environ.get("BITCRAPS_PURE") == "1"
+        _state["decision"] = _decide(MANIFEST, ROOT, forced, loaded)
     return _state["decision"]
 
 
-def _decide(manifest: Path, root: Path, forced_pure: bool) -> str:
+def _decide(manifest: Path, root: Path, forced_pure: bool, loaded: Sequence[str] = ()) -> str:
+    """The decision for the native modules under ``root``; ``loaded`` are those already
+    imported (then it is too late to choose; cannot happen through the package imports)."""
     try:
         recorded: dict[str, str] = json.loads(manifest.read_text())["modules"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -93,8 +97,7 @@ def _decide(manifest: Path, root: Path, forced_pure: bool) -> str:
             StaleNativeWarning,
             stacklevel=3,
         )
-    loaded = [name for name in NATIVE_MODULES if name in sys.modules]
-    if loaded:  # too late to choose (cannot happen through the package imports)
+    if loaded:
         return f"{reason} (but {', '.join(loaded)} already loaded)"
     sys.meta_path.insert(0, _SourceFirst(NATIVE_MODULES, root))
     return reason
