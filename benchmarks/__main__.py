@@ -8,6 +8,7 @@ seconds each module took.  Progress goes to stderr; stdout holds only the result
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -18,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from benchmarks import REGISTRY, Figures, load
+from node.runtime import tune_gc
 from protocol import native
 
 __all__ = ["collect", "machine", "main", "render"]
@@ -35,6 +37,7 @@ def machine() -> dict[str, Any]:
         "pynacl": _version("pynacl"),
         "msgpack": _version("msgpack"),
         "native": native.guard(),
+        "gc_thresholds": "/".join(str(t) for t in gc.get_threshold()),
     }
 
 
@@ -47,6 +50,7 @@ def _version(distribution: str) -> str:
 
 def collect(names: Sequence[str], quick: bool, size: int | None = None) -> dict[str, Any]:
     """Run the benchmarks ``names`` in order and merge their figures into one object."""
+    tune_gc()  # the node daemon's collector settings (node/runtime.py)
     result: dict[str, Any] = {"machine": machine(), "quick": quick, "benchmarks": list(names)}
     seconds: dict[str, float] = {}
     for name in names:

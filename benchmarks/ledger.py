@@ -240,6 +240,20 @@ def ingest_all(replica: Replica, frames: Sequence[bytes]) -> int:
     return sum(1 for frame in frames if ingest(frame).outcome is judged)
 
 
+def ingest_default_gc(replica: Replica, frames: Sequence[bytes]) -> int:
+    """:func:`ingest_all` under CPython's default collector thresholds, not the node's
+    (``node.runtime.tune_gc``, which the harness sets for every other figure)."""
+    tuned = gc.get_threshold()
+    gc.set_threshold(*DEFAULT_GC)
+    try:
+        return ingest_all(replica, frames)
+    finally:
+        gc.set_threshold(*tuned)
+
+
+DEFAULT_GC: Final = (700, 10, 10)
+
+
 def open_decode(codec: FrameCodec, frames: Sequence[bytes]) -> int:
     """``codec.open`` + ``decode_body``: the parse every ingest pays before the replica's work."""
     open_ = codec.open
@@ -389,12 +403,18 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         raise RuntimeError("judge + apply alone reached another digest than the replica")
 
     replicas: list[Replica] = []
+    default_gc_replicas: list[Replica] = []
     states: list[LedgerState] = []
 
     def fresh_replica() -> None:
         replica = Replica(LOCAL, verify=False)
         replica.codec = codec  # steady state: the sender memo already holds every key
         replicas[:] = [replica]
+
+    def fresh_default_gc_replica() -> None:
+        replica = Replica(LOCAL, verify=False)
+        replica.codec = codec
+        default_gc_replicas[:] = [replica]
 
     def fresh_state() -> None:
         states[:] = [LedgerState(LOCAL)]
@@ -404,6 +424,12 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         "judge",
         lambda lo, hi: ingest_all(replicas[0], frames[lo:hi]),
         reset=fresh_replica,
+        repeatable=False,
+    )
+    timer.add(
+        "judge_default_gc",
+        lambda lo, hi: ingest_default_gc(default_gc_replicas[0], frames[lo:hi]),
+        reset=fresh_default_gc_replica,
         repeatable=False,
     )
     timer.add("open_decode", lambda lo, hi: open_decode(codec, frames[lo:hi]))
@@ -430,6 +456,7 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         "judge_open_decode_per_s": round(best["open_decode"], 1),
         "judge_replica_step_per_s": round(replica_step, 1),
         "judge_only_per_s": round(best["judge_only"], 1),
+        "judge_default_gc_per_s": round(best["judge_default_gc"], 1),
         "judge_vs_open_decode": round(best["judge"] / best["open_decode"], 4),
         "judge_noise": round(timer.samples["judge"].noise, 4),
     }
