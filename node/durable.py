@@ -138,7 +138,7 @@ class DurableReplica:
             if change.what == FORK_KEPT:
                 reason = Reason.EQUIVOCATED
                 store.stage_fork(item.sender, item.nonce, item.full_hash)
-            store.stage_judged(item.sender, item.nonce, item.full_hash, reason, item.frame)
+            store.stage_judged(item.sender, item.nonce, reason, item.frame)
             accepted.append(item.frame)
         store.commit()
         if not self.rebuilding:

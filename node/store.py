@@ -1,10 +1,11 @@
 """Durable storage of what a node has accepted: SQLite in WAL mode.
 
 Tables: ``senders`` (keys interned to integers), ``log`` (every accepted packet, fork versions
-included, in the order it was accepted; append-only), ``forks`` (index of the fork evidence
-kept), ``revisions`` (verdicts changed by a late fork), ``outbox`` (this node's own signed
-frames and nonce counter), ``snapshots`` (the ledger state as of a log row, so a restart
-restores it and replays only the rows after), ``meta``.
+included, in the order it was accepted; append-only, one row per committed batch: packets
+``first_seq .. first_seq + count - 1`` packed with msgpack, so a commit costs one insert),
+``forks`` (index of the fork evidence kept), ``revisions`` (verdicts changed by a late fork),
+``outbox`` (this node's own signed frames and nonce counter), ``snapshots`` (the ledger state
+as of a log row, so a restart restores it and replays only the rows after), ``meta``.
 Writes are staged and committed in one transaction (group commit); a packet is *accepted* only
 once committed.
 """
@@ -18,15 +19,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+import msgpack
+
 from node.verdicts import Reason
 
 __all__ = ["FAULT_ENV", "Store", "StoreError", "fault"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+"""1: one log row per packet.  2: one log row per committed batch (migrated on open)."""
 FAULT_ENV: Final = "BITCRAPS_FAULT"
 """Test-only: ``point`` or ``point:n`` kills this process with SIGKILL at the n-th pass."""
 
+MIGRATE_BATCH: Final = 4096
+"""Packets per log row when a schema-1 store is repacked."""
+
 _fault_counts: dict[str, int] = {}
+_pack: Final = msgpack.Packer(use_bin_type=True).pack
 
 
 def fault(point: str) -> None:
@@ -56,14 +64,10 @@ _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS senders (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS log (
-    seq INTEGER PRIMARY KEY,
-    sender INTEGER NOT NULL REFERENCES senders(id),
-    nonce INTEGER NOT NULL,
-    full_hash BLOB NOT NULL,
-    reason INTEGER NOT NULL,
-    frame BLOB NOT NULL
+    first_seq INTEGER PRIMARY KEY,
+    count INTEGER NOT NULL,
+    rows BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_by_sender ON log (sender, nonce);
 CREATE TABLE IF NOT EXISTS forks (
     sender INTEGER NOT NULL REFERENCES senders(id),
     nonce INTEGER NOT NULL,
@@ -107,10 +111,12 @@ class Store:
                 bytes(key): ident for ident, key in self.db.execute("SELECT id, key FROM senders")
             }
             self._check_meta(network_id)
-            row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()
+            row = self.db.execute(
+                "SELECT COALESCE(MAX(first_seq + count - 1), 0) FROM log"
+            ).fetchone()
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from None
-        self._log: list[tuple[bytes, int, bytes, int, bytes]] = []
+        self._log: list[tuple[bytes, int, int, bytes]] = []
         self._forks: list[tuple[bytes, int, bytes]] = []
         self._unforks: list[tuple[bytes, bytes]] = []
         self._revisions: list[tuple[bytes, int, int, int, int]] = []
@@ -131,18 +137,51 @@ class Store:
                 f"the store at {self.path} belongs to network {stored}…, "
                 f"not {network_id.hex()[:8]}…: use another data directory"
             )
-        if int(meta.get("schema", 0)) > SCHEMA_VERSION:
+        schema = int(meta.get("schema", 0))
+        if schema > SCHEMA_VERSION:
             raise StoreError(f"the store at {self.path} was written by a newer version")
+        if schema == 1:
+            self._migrate_v1()
+
+    def _migrate_v1(self) -> None:
+        """Schema 1 kept one log row per packet; repack it into batch rows, in one transaction."""
+        db = self.db
+        with self._transaction():
+            db.execute("ALTER TABLE log RENAME TO log_v1")
+            db.execute("DROP INDEX IF EXISTS log_by_sender")
+            db.execute(
+                "CREATE TABLE log (first_seq INTEGER PRIMARY KEY, count INTEGER NOT NULL,"
+                " rows BLOB NOT NULL)"
+            )
+            batch: list[list[object]] = []
+            first = 1
+            for seq, sender, nonce, reason, frame in db.execute(
+                "SELECT seq, sender, nonce, reason, frame FROM log_v1 ORDER BY seq"
+            ).fetchall():
+                if not batch:
+                    first = seq
+                batch.append([sender, nonce, reason, bytes(frame)])
+                if len(batch) == MIGRATE_BATCH:
+                    self._insert_rows(first, batch)
+                    batch = []
+            if batch:
+                self._insert_rows(first, batch)
+            db.execute("DROP TABLE log_v1")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+
+    def _insert_rows(self, first_seq: int, rows: Sequence[Sequence[object]]) -> None:
+        self.db.execute(
+            "INSERT INTO log (first_seq, count, rows) VALUES (?, ?, ?)",
+            (first_seq, len(rows), _pack(rows)),
+        )
 
     def close(self) -> None:
         self.db.close()
 
     # ------------------------------------------------------------------ staging
 
-    def stage_judged(
-        self, sender: bytes, nonce: int, full_hash: bytes, reason: Reason, frame: bytes
-    ) -> None:
-        self._log.append((sender, nonce, full_hash, int(reason), frame))
+    def stage_judged(self, sender: bytes, nonce: int, reason: Reason, frame: bytes) -> None:
+        self._log.append((sender, nonce, int(reason), frame))
 
     def stage_fork(self, sender: bytes, nonce: int, full_hash: bytes) -> None:
         """Index a kept fork version (its frame goes into the log like any accepted packet)."""
@@ -166,11 +205,9 @@ class Store:
         db = self.db
         with self._transaction():
             sid = self._intern
-            rows = [(sid(s), n, h, r, f) for s, n, h, r, f in self._log]
-            db.executemany(
-                "INSERT INTO log (sender, nonce, full_hash, reason, frame) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            rows = [(sid(s), n, r, f) for s, n, r, f in self._log]
+            if rows:
+                self._insert_rows(self.committed_seq + 1, rows)
             db.executemany(
                 "INSERT OR IGNORE INTO forks (sender, nonce, full_hash) VALUES (?, ?, ?)",
                 [(sid(s), n, h) for s, n, h in self._forks],
@@ -216,11 +253,12 @@ class Store:
     def replay_frames(self) -> Iterator[bytes]:
         """Every accepted frame, fork versions included, in the order it was accepted: fed
         through the same ingest pipeline they rebuild the same replica."""
-        try:
-            for (frame,) in self.db.execute("SELECT frame FROM log ORDER BY seq"):
-                yield bytes(frame)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
+        return self.replay_after(0)
+
+    def replay_after(self, seq: int) -> Iterator[bytes]:
+        """The accepted frames after log row ``seq``, in order."""
+        for _, _, _, frame in self._rows(seq + 1, None):
+            yield frame
 
     def records(self, upto: int) -> list[tuple[bytes, Reason]]:
         """Log rows 1..``upto`` as ``(frame, verdict as of row upto)`` (revisions applied)."""
@@ -232,24 +270,29 @@ class Store:
                 (upto,),
             ):
                 revised[(keys[sender], int(nonce))] = Reason(after)
-            rows = self.db.execute(
-                "SELECT sender, nonce, reason, frame FROM log WHERE seq <= ? ORDER BY seq",
-                (upto,),
-            ).fetchall()
-        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+            return [
+                (frame, revised.get((keys[s], n), Reason(r)))
+                for s, n, r, frame in self._rows(1, upto)
+            ]
+        except (KeyError, ValueError) as exc:
             raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
-        return [
-            (bytes(frame), revised.get((keys[s], int(n)), Reason(r))) for s, n, r, frame in rows
-        ]
 
-    def replay_after(self, seq: int) -> Iterator[bytes]:
-        """The accepted frames after log row ``seq``, in order."""
+    def _rows(self, lo: int, hi: int | None) -> Iterator[tuple[int, int, int, bytes]]:
+        """Log rows ``lo..hi`` (to the end if ``hi`` is None) as ``(sender id, nonce, reason,
+        frame)``."""
+        end = hi if hi is not None else self.committed_seq
         try:
-            for (frame,) in self.db.execute(
-                "SELECT frame FROM log WHERE seq > ? ORDER BY seq", (seq,)
-            ):
-                yield bytes(frame)
-        except sqlite3.DatabaseError as exc:
+            segments = self.db.execute(
+                "SELECT first_seq, rows FROM log WHERE first_seq + count > ? AND first_seq <= ?"
+                " ORDER BY first_seq",
+                (lo, end),
+            ).fetchall()
+            for first, blob in segments:
+                rows = msgpack.unpackb(blob)
+                for index in range(max(0, lo - first), min(len(rows), end - first + 1)):
+                    sender, nonce, reason, frame = rows[index]
+                    yield int(sender), int(nonce), int(reason), bytes(frame)
+        except (sqlite3.DatabaseError, ValueError, TypeError, msgpack.UnpackException) as exc:
             raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
 
     def save_snapshot(self, log_seq: int, state: bytes, digest: bytes) -> None:
@@ -295,7 +338,8 @@ class Store:
         ]
 
     def log_size(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
+        """Packets in the log (counted from the rows, not from this object's memory)."""
+        return int(self.db.execute("SELECT COALESCE(SUM(count), 0) FROM log").fetchone()[0])
 
     # ------------------------------------------------------------------ the outbox
 

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -503,3 +504,68 @@ def test_an_unusable_snapshot_falls_back_to_replaying_the_whole_log(tmp_path: Pa
     again = DurableReplica(LOCAL, Store(path, LOCAL.network_id))
     assert again.restored_from == 0
     assert again.replica.digest() == before
+
+
+_V1_LOG = """
+CREATE TABLE log (seq INTEGER PRIMARY KEY, sender INTEGER NOT NULL, nonce INTEGER NOT NULL,
+                  full_hash BLOB NOT NULL, reason INTEGER NOT NULL, frame BLOB NOT NULL);
+CREATE INDEX log_by_sender ON log (sender, nonce);
+"""
+
+
+def test_a_schema_1_store_is_repacked_on_open_and_rebuilds_the_same_replica(
+    tmp_path: Path,
+) -> None:
+    """Schema 1 kept one log row per packet; opening it repacks the log, losing nothing."""
+    _, frames = _busy_history(3, 150)
+    reference = Replica(LOCAL)
+    for frame in frames:
+        reference.ingest(frame)
+    path = tmp_path / "v1.db"
+    Store(path, LOCAL.network_id).close()  # the other tables and meta, as schema 1 had them
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("DROP TABLE log;" + _V1_LOG)
+    senders: dict[bytes, int] = {}
+    for seq, frame in enumerate(frames, 1):
+        env = CODEC.open(frame)
+        if env.sender not in senders:
+            senders[env.sender] = (
+                db.execute("INSERT INTO senders (key) VALUES (?)", (env.sender,)).lastrowid or 0
+            )
+        reason = reference.judged(env.sender, env.nonce)
+        assert reason is not None and reason.judgment is not None
+        db.execute(
+            "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, senders[env.sender], env.nonce, env.full_hash, reason.judgment.reason, frame),
+        )
+    db.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+    db.close()
+    store = Store(path, LOCAL.network_id)
+    assert store.log_size() == store.committed_seq == len(frames)
+    assert list(store.replay_frames()) == frames
+    assert [reason for _, reason in store.records(len(frames))] == [
+        r.judgment.reason for r in reference.order if r.judgment is not None
+    ]
+    node = DurableReplica(LOCAL, store)
+    assert node.replica.digest() == reference.digest()
+    node.store.close()
+    (schema,) = (
+        sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    )
+    assert int(schema) == 2
+
+
+def test_log_rows_are_read_back_across_batch_boundaries(tmp_path: Path) -> None:
+    """One log row per committed batch: ranges that start and end inside batches."""
+    _, frames = _busy_history(4, 100)
+    store = Store(tmp_path / "s.db", LOCAL.network_id)
+    node = DurableReplica(LOCAL, store)
+    for size in (1, 7, 30, 2, 60):
+        start = store.committed_seq
+        node.receive(frames[start : start + size])
+    assert store.committed_seq == store.log_size() == 100
+    assert list(store.replay_frames()) == frames
+    for seq in (0, 1, 7, 8, 37, 38, 39, 99, 100):
+        assert list(store.replay_after(seq)) == frames[seq:]
+        assert [f for f, _ in store.records(seq)] == frames[:seq]
+    store.close()
