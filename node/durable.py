@@ -17,7 +17,7 @@ from typing import Final
 import nacl.signing
 
 from node.ledger import LedgerState, judge
-from node.replica import FORK_DROPPED, FORK_KEPT, Ingested, Replica, Revision
+from node.replica import FORK_DROPPED, JUDGED, Entry, Ingested, Replica, Revision
 from node.store import Store, fault
 from node.verdicts import Reason
 from protocol.constants import HASH_LEN, ZERO_PREV
@@ -126,20 +126,20 @@ class DurableReplica:
         fault("after_judge")
         store = self.store
         accepted: list[bytes] = []
-        for change in replica.take_changes():
-            item = change.item
-            if isinstance(item, Revision):
+        stage = store.stage_judged
+        for what, item in replica.take_changes():
+            if what == JUDGED:
+                assert isinstance(item, Entry) and item.judgment is not None
+                stage(item.sender, item.nonce, item.judgment.reason, item.frame)
+                accepted.append(item.frame)
+            elif isinstance(item, Revision):
                 store.stage_revision(item.sender, item.nonce, item.before, item.after)
-                continue
-            if change.what == FORK_DROPPED:
+            elif what == FORK_DROPPED:
                 store.stage_fork_drop(item.sender, item.full_hash)
-                continue
-            reason = item.judgment.reason if item.judgment is not None else Reason.EQUIVOCATED
-            if change.what == FORK_KEPT:
-                reason = Reason.EQUIVOCATED
+            else:  # FORK_KEPT: the version is logged like any accepted packet
                 store.stage_fork(item.sender, item.nonce, item.full_hash)
-            store.stage_judged(item.sender, item.nonce, reason, item.frame)
-            accepted.append(item.frame)
+                stage(item.sender, item.nonce, Reason.EQUIVOCATED, item.frame)
+                accepted.append(item.frame)
         store.commit()
         if not self.rebuilding:
             self._maybe_snapshot()
