@@ -76,6 +76,8 @@ class Entry:
     full_hash: bytes
     frame: bytes
     packet: Packet | None
+    """The decoded body until the packet is judged; then None (the log keeps only the frame,
+    and a re-judge decodes it again).  Always None for a malformed body."""
     malformed: str | None
     deps: tuple[Dep, ...]
     bad_ref: bool
@@ -314,6 +316,7 @@ class Replica:
                 raise ValueError(f"a stored frame does not open: {exc}") from None
             entry = self._entry(env)
             entry.judgment = Judgment(reason, FROZEN)
+            entry.packet = None  # judged: a re-judge decodes the frame again
             s = state.senders.get(entry.sender)
             if s is not None and s.fork and entry.nonce >= s.fork:
                 if entry.nonce == s.fork and entry.full_hash in s.fork_hashes:
@@ -440,11 +443,7 @@ class Replica:
         if self._requested:
             self._requested.discard((sender, nonce, None))
             self._requested.discard((sender, nonce, entry.h))
-        judgment = judge(
-            self.state, entry.packet, sender, nonce, self.engine, count_pending=self._mutant
-        )
-        if entry.bad_ref and judgment.reason is not Reason.MALFORMED:
-            judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
+        judgment = self._judgment(entry)
         self._changes.append(_new_tuple(Change, (JUDGED, entry)))
         self._apply(entry, judgment)
         judged = [entry]
@@ -715,9 +714,12 @@ class Replica:
                             self._check(waiter)
 
     def _judgment(self, entry: Entry) -> Judgment:
+        packet = entry.packet
+        if packet is None and entry.malformed is None:  # judged before: decode it again
+            packet = decode_body(self.codec.open(entry.frame))
         judgment = judge(
             self.state,
-            entry.packet,
+            packet,
             entry.sender,
             entry.nonce,
             self.engine,
@@ -729,6 +731,7 @@ class Replica:
 
     def _apply(self, entry: Entry, judgment: Judgment) -> None:
         entry.judgment = judgment
+        entry.packet = None
         sender = entry.sender
         state = self.state
         apply(state, sender, entry.nonce, entry.full_hash, judgment)

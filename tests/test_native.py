@@ -33,8 +33,9 @@ def _tree(root: Path) -> Path:
 
 @pytest.fixture
 def meta_path(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """A private ``sys.meta_path`` so a decision's finder never leaks into this process."""
-    paths: list[object] = list(sys.meta_path)
+    """A private, empty ``sys.meta_path``: a decision's finder never leaks into this process
+    (and this process's own decision, e.g. under BITCRAPS_PURE=1, is not in the way)."""
+    paths: list[object] = []
     monkeypatch.setattr(sys, "meta_path", paths)
     return paths
 
