@@ -433,6 +433,11 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         repeatable=False,
     )
     timer.add("open_decode", lambda lo, hi: open_decode(codec, frames[lo:hi]))
+    checks = [
+        (nacl.signing.VerifyKey(env.sender), env.signed, env.signature)
+        for env in map(codec.open, frames)
+    ]
+    timer.add("judge_raw_verify", lambda lo, hi: raw_verify(checks[lo:hi]))
     timer.add(
         "judge_only",
         lambda lo, hi: judge_apply(states[0], decoded[lo:hi]),
@@ -457,6 +462,9 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         "judge_replica_step_per_s": round(replica_step, 1),
         "judge_only_per_s": round(best["judge_only"], 1),
         "judge_default_gc_per_s": round(best["judge_default_gc"], 1),
+        "judge_raw_verify_per_s": round(best["judge_raw_verify"], 1),
+        "judge_vs_verify": round(best["judge"] / best["judge_raw_verify"], 3),
+        "judge_vs_verify_paired": round(timer.paired_ratio("judge", "judge_raw_verify"), 3),
         "judge_vs_open_decode": round(best["judge"] / best["open_decode"], 4),
         "judge_noise": round(timer.samples["judge"].noise, 4),
     }
