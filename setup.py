@@ -38,18 +38,26 @@ def _say(message: str) -> None:
     print(f"bitcraps build: {message}", file=sys.stderr)
 
 
-def _wanted() -> bool:
-    if os.environ.get("BITCRAPS_PURE") == "1":
-        _say("BITCRAPS_PURE=1: pure Python, nothing compiled")
-        return False
-    if sys.implementation.name != "cpython":
-        return False
+def _record(manifest: Path, **outcome: object) -> None:
+    """Write what the build did where ``protocol.native`` reads it (see docs/BUILD.md)."""
+    manifest.write_text(json.dumps({"group": GROUP, **outcome}, indent=1) + "\n")
+
+
+def _building() -> bool:
     commands = {arg for arg in sys.argv[1:] if not arg.startswith("-") or arg in METADATA_ONLY}
     return not commands or not commands <= METADATA_ONLY
 
 
 def _extensions() -> list[Any]:
-    if not _wanted():
+    if not _building():
+        return []
+    manifest = ROOT / "protocol" / MANIFEST
+    if os.environ.get("BITCRAPS_PURE") == "1":
+        _say("BITCRAPS_PURE=1: pure Python, nothing compiled")
+        _record(manifest, modules={}, pure="BITCRAPS_PURE=1 at install")
+        return []
+    if sys.implementation.name != "cpython":
+        _record(manifest, modules={}, pure=f"{sys.implementation.name} runs the sources")
         return []
     try:
         from mypyc.build import mypycify  # noqa: PLC0415 (only needed to build)
@@ -57,6 +65,7 @@ def _extensions() -> list[Any]:
         return list(mypycify(list(NATIVE), opt_level="3", group_name=GROUP))
     except (Exception, SystemExit) as exc:  # no mypyc, or it refused the code (it exits)
         _say(f"mypyc unavailable ({exc!r}); installing pure Python")
+        _record(manifest, modules={}, failed=f"mypyc: {exc!r}")
         return []
 
 
@@ -75,6 +84,7 @@ class BuildNative(build_ext):  # type: ignore[misc]
             for ext in self.extensions:
                 Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             self.extensions = []
+            _record(ROOT / "protocol" / MANIFEST, modules={}, failed=f"C build: {exc!r}")
             return
         manifest = Path(self.get_ext_fullpath("protocol.wire")).with_name(MANIFEST)
         modules = {
@@ -83,7 +93,7 @@ class BuildNative(build_ext):  # type: ignore[misc]
             ).hexdigest()
             for path in NATIVE
         }
-        manifest.write_text(json.dumps({"group": GROUP, "modules": modules}, indent=1) + "\n")
+        _record(manifest, modules=modules)
         _say(f"compiled {len(modules)} modules with mypyc; manifest {manifest}")
 
 

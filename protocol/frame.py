@@ -294,7 +294,7 @@ class FrameCodec:
         """Encode and sign a packet; raise ValueError if it would not decode as valid."""
         sender = bytes(key.verify_key)
         encoded = encode_body(sender, nonce, prev, body)
-        signature = key.sign(self._sign_prefix + encoded).signature
+        signature: bytes = key.sign(self._sign_prefix + encoded).signature
         if not 0 <= ttl <= 0xFF:
             raise ValueError(f"ttl {ttl} is not a u8")
         frame = bytes((VERSION, ttl)) + self.prefix + encoded + signature

@@ -1,7 +1,8 @@
 """Compiled or interpreted: which hot-path modules run as mypyc-compiled C, and a stale guard.
 
 An install may compile the modules in :data:`NATIVE_MODULES` with mypyc (``setup.py``), which
-writes ``native.json``: the SHA-256 of each source it compiled.  Python prefers a compiled
+writes ``native.json``: the SHA-256 of each source it compiled, or why it compiled nothing
+(``BITCRAPS_PURE=1``, or the build failed).  Python prefers a compiled
 module to its ``.py`` file, so after an edit (or a ``git pull``) in an editable checkout the
 old compiled code would silently keep running.  :func:`guard`, run when ``protocol`` or
 ``node`` is first imported, compares the manifest with the sources; if any differs, or
@@ -82,9 +83,14 @@ def _decide(manifest: Path, root: Path, forced_pure: bool, loaded: Sequence[str]
     """The decision for the native modules under ``root``; ``loaded`` are those already
     imported (then it is too late to choose; cannot happen through the package imports)."""
     try:
-        recorded: dict[str, str] = json.loads(manifest.read_text())["modules"]
+        record = json.loads(manifest.read_text())
+        recorded: dict[str, str] = record["modules"]
     except (OSError, ValueError, KeyError, TypeError):
         return "pure: not compiled at install"
+    if record.get("failed"):
+        return f"pure: the native build failed ({record['failed']})"
+    if record.get("pure") or not recorded:
+        return f"pure: {record.get('pure') or 'nothing compiled at install'}"
     if forced_pure:
         reason = "pure: BITCRAPS_PURE=1"
     else:

@@ -103,3 +103,21 @@ def test_bitcraps_pure_in_a_fresh_process_runs_the_sources() -> None:
     status = json.loads(out.stdout)
     assert status["native"] in {"pure: BITCRAPS_PURE=1", "pure: not compiled at install"}
     assert all(status[name] == "python" for name in NATIVE_MODULES)
+
+
+def test_a_failed_build_is_reported_as_such(tmp_path: Path, meta_path: list[object]) -> None:
+    manifest = tmp_path / "native.json"
+    manifest.write_text(json.dumps({"modules": {}, "failed": "mypyc: SystemExit(1)"}))
+    assert _decide(manifest, tmp_path, False) == (
+        "pure: the native build failed (mypyc: SystemExit(1))"
+    )
+    manifest.write_text(json.dumps({"modules": {}, "pure": "BITCRAPS_PURE=1 at install"}))
+    assert _decide(manifest, tmp_path, False) == "pure: BITCRAPS_PURE=1 at install"
+    assert not meta_path
+
+
+def test_this_install_did_not_fail_to_compile() -> None:
+    """An install on a machine with a C compiler compiles the hot path, or records why not;
+    a silent fallback (a type error mypyc refuses, a broken build environment) fails here."""
+    decision = native.guard()
+    assert not decision.startswith("pure: the native build failed"), decision
