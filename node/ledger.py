@@ -10,7 +10,6 @@ effects; the table engine plugs in through :class:`TableEngine`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from hashlib import sha256 as _sha256
 from typing import Final, NamedTuple, Protocol
 
@@ -41,18 +40,38 @@ __all__ = [
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
 
 
-@dataclass(slots=True)
 class CreditLine:
     """Credits to one account from one creditor, and that account's watermark for it.
 
     ``pending`` holds ``(creditor nonce, amount)`` above the watermark, in creditor-nonce order;
     ``acked_sum`` is what has become spendable.  Acknowledged entries are folded into the sum,
     so a line (and a snapshot of it) stays as small as what is still pending.
+
+    The state classes here are plain slotted classes, not dataclasses: compiled by mypyc
+    (docs/BUILD.md) a dataclass still runs the interpreted generated ``__init__``, six times
+    slower than this one.
     """
 
-    watermark: int = 0
-    pending: list[tuple[int, int]] = field(default_factory=list)
-    acked_sum: int = 0
+    __slots__ = ("acked_sum", "pending", "watermark")
+
+    def __init__(
+        self, watermark: int = 0, pending: list[tuple[int, int]] | None = None, acked_sum: int = 0
+    ) -> None:
+        self.watermark = watermark
+        self.pending: list[tuple[int, int]] = pending if pending is not None else []
+        self.acked_sum = acked_sum
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CreditLine) and (
+            self.watermark == other.watermark
+            and self.pending == other.pending
+            and self.acked_sum == other.acked_sum
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"CreditLine({self.watermark}, {self.pending!r}, {self.acked_sum})"
 
     def copy(self) -> CreditLine:
         return CreditLine(self.watermark, list(self.pending), self.acked_sum)
@@ -94,21 +113,47 @@ class CreditLine:
         return sum(amount for _, amount in self.pending)
 
 
-@dataclass(slots=True)
 class Account:
-    """One key's money. ``spendable`` = base + acknowledged + own credits − debits."""
+    """One key's money. ``spendable`` = base + acknowledged + own credits − debits.
 
-    base: int = 0
-    """Genesis grant plus faucet mint."""
-    acked: int = 0
-    """Credits from others at or below this account's watermarks."""
-    own: int = 0
-    """Credits from this account's own packets (table returns), spendable from its next packet."""
-    debits: int = 0
-    """Debits of this account's Applied packets (held stakes and bonds included)."""
-    held: int = 0
-    """Of the debits, what is escrowed at tables (stakes, bonds, bankrolls)."""
-    lines: dict[bytes, CreditLine] = field(default_factory=dict)
+    ``base``: genesis grant plus faucet mint.  ``acked``: credits from others at or below this
+    account's watermarks.  ``own``: credits from this account's own packets (table returns),
+    spendable from its next packet.  ``debits``: debits of this account's Applied packets (held
+    stakes and bonds included).  ``held``: of the debits, what is escrowed at tables (stakes,
+    bonds, bankrolls).  ``lines``: credit lines by creditor.
+    """
+
+    __slots__ = ("acked", "base", "debits", "held", "lines", "own")
+
+    def __init__(
+        self,
+        base: int = 0,
+        acked: int = 0,
+        own: int = 0,
+        debits: int = 0,
+        held: int = 0,
+        lines: dict[bytes, CreditLine] | None = None,
+    ) -> None:
+        self.base = base
+        self.acked = acked
+        self.own = own
+        self.debits = debits
+        self.held = held
+        self.lines: dict[bytes, CreditLine] = lines if lines is not None else {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Account) and (
+            (self.base, self.acked, self.own, self.debits, self.held, self.lines)
+            == (other.base, other.acked, other.own, other.debits, other.held, other.lines)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (
+            f"Account(base={self.base}, acked={self.acked}, own={self.own}, "
+            f"debits={self.debits}, held={self.held}, lines={self.lines!r})"
+        )
 
     @property
     def spendable(self) -> int:
@@ -129,16 +174,40 @@ class Account:
         )
 
 
-@dataclass(slots=True)
 class SenderState:
     """A sender's judged chain: HWM, head, cumulative hash, and its fork point if proven."""
 
-    hwm: int = 0
-    head: bytes = ZERO_HASH
-    cumulative: bytes = ZERO_HASH
-    fork: int = 0
-    fork_hashes: tuple[bytes, ...] = ()
-    minted: bool = False
+    __slots__ = ("cumulative", "fork", "fork_hashes", "head", "hwm", "minted")
+
+    def __init__(
+        self,
+        hwm: int = 0,
+        head: bytes = ZERO_HASH,
+        cumulative: bytes = ZERO_HASH,
+        fork: int = 0,
+        fork_hashes: tuple[bytes, ...] = (),
+        minted: bool = False,
+    ) -> None:
+        self.hwm = hwm
+        self.head = head
+        self.cumulative = cumulative
+        self.fork = fork
+        self.fork_hashes = fork_hashes
+        self.minted = minted
+
+    def _fields(self) -> tuple[int, bytes, bytes, int, tuple[bytes, ...], bool]:
+        return (self.hwm, self.head, self.cumulative, self.fork, self.fork_hashes, self.minted)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SenderState) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (
+            "SenderState(hwm={}, head={!r}, cumulative={!r}, fork={}, fork_hashes={!r}, "
+            "minted={})".format(*self._fields())
+        )
 
     def copy(self) -> SenderState:
         return SenderState(

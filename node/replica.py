@@ -20,7 +20,7 @@ import bisect
 import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from node.dedup import SeenIndex
@@ -66,24 +66,64 @@ _new_tuple: Final = tuple.__new__
 _JUDGED_KEY: Final = Outcome.JUDGED.value
 
 
-@dataclass(slots=True, eq=False)
 class Entry:
-    """A verified packet: held, logged, then judged."""
+    """A verified packet: held, logged, then judged.
 
-    sender: bytes
-    nonce: int
-    prev: bytes
-    full_hash: bytes
-    frame: bytes
-    packet: Packet | None
-    """The decoded body until the packet is judged; then None (the log keeps only the frame,
-    and a re-judge decodes it again).  Always None for a malformed body."""
-    malformed: str | None
-    deps: tuple[Dep, ...]
-    bad_ref: bool
-    judgment: Judgment | None = None
-    seq: int = -1
-    removed: bool = False
+    ``packet`` is the decoded body until the packet is judged; then None (the log keeps only
+    the frame, and a re-judge decodes it again); always None for a malformed body, whose fault
+    is ``malformed``.  ``deps`` are the ``(sender, nonce, h)`` it names; ``seq`` its place in
+    the judged order.  Entry, Ingested and _Chain are plain slotted classes, not dataclasses:
+    compiled (docs/BUILD.md), a dataclass runs the interpreted generated ``__init__``.
+    """
+
+    __slots__ = (
+        "bad_ref",
+        "deps",
+        "frame",
+        "full_hash",
+        "judgment",
+        "malformed",
+        "nonce",
+        "packet",
+        "prev",
+        "removed",
+        "sender",
+        "seq",
+    )
+
+    def __init__(
+        self,
+        sender: bytes,
+        nonce: int,
+        prev: bytes,
+        full_hash: bytes,
+        frame: bytes,
+        packet: Packet | None,
+        malformed: str | None,
+        deps: tuple[Dep, ...],
+        bad_ref: bool,
+        judgment: Judgment | None = None,
+        seq: int = -1,
+        removed: bool = False,
+    ) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        self.prev = prev
+        self.full_hash = full_hash
+        self.frame = frame
+        self.packet = packet
+        self.malformed = malformed
+        self.deps = deps
+        self.bad_ref = bad_ref
+        self.judgment = judgment
+        self.seq = seq
+        self.removed = removed
+
+    def __repr__(self) -> str:
+        return (
+            f"Entry({self.sender.hex()[:8]}, {self.nonce}, judgment={self.judgment!r}, "
+            f"seq={self.seq}, removed={self.removed})"
+        )
 
     @property
     def h(self) -> bytes:
@@ -128,15 +168,38 @@ class Change(NamedTuple):
     item: Entry | Revision
 
 
-@dataclass(slots=True)
 class Ingested:
     """What ingesting one frame did, and every packet it got judged (in judge order)."""
 
-    outcome: Outcome
-    reason: Reason | None = None
-    error: Exception | None = None
-    why: str = ""
-    judged: list[Entry] = field(default_factory=list)
+    __slots__ = ("error", "judged", "outcome", "reason", "why")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        reason: Reason | None = None,
+        error: Exception | None = None,
+        why: str = "",
+        judged: list[Entry] | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.reason = reason
+        self.error = error
+        self.why = why
+        self.judged: list[Entry] = judged if judged is not None else []
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ingested) and (
+            (self.outcome, self.reason, self.why, self.judged, repr(self.error))
+            == (other.outcome, other.reason, other.why, other.judged, repr(other.error))
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (
+            f"Ingested({self.outcome}, reason={self.reason!r}, why={self.why!r}, "
+            f"error={self.error!r}, judged={len(self.judged)})"
+        )
 
 
 @dataclass(slots=True)
@@ -149,12 +212,14 @@ class _Fork:
     accepted: bool = False
 
 
-@dataclass(slots=True)
 class _Chain:
     """A sender's logged packets (index nonce − 1) and cumulative hashes of the judged ones."""
 
-    entries: list[Entry] = field(default_factory=list)
-    cumulative: list[bytes] = field(default_factory=list)
+    __slots__ = ("cumulative", "entries")
+
+    def __init__(self, entries: list[Entry] | None = None) -> None:
+        self.entries: list[Entry] = entries if entries is not None else []
+        self.cumulative: list[bytes] = []
 
 
 class Replica:

@@ -11,8 +11,6 @@ signature always covers the body bytes exactly as received; nothing is re-encode
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from hashlib import sha256 as _sha256
 from typing import Final
 
@@ -71,67 +69,112 @@ MIN_BODY: Final = 1 + 1 + (2 + PUBLIC_KEY_LEN) + 1 + (2 + HASH_LEN)
 MIN_FRAME: Final = HEADER_LEN + MIN_BODY + SIGNATURE_LEN
 
 
-@dataclass(frozen=True, slots=True)
 class Packet:
-    """A decoded ledger packet: the envelope identity and a typed body."""
+    """A decoded ledger packet: the envelope identity and a typed body.  Immutable (``Final``
+    attributes, checked by mypy); equal and hashed by value.
 
-    sender: bytes
-    nonce: int
-    prev: bytes
-    body: Body
+    Packet and Envelope are plain slotted classes rather than dataclasses: compiled by mypyc
+    (docs/BUILD.md), a dataclass still runs its interpreted generated ``__init__``, which
+    costs a microsecond per packet here.
+    """
+
+    __slots__ = ("body", "nonce", "prev", "sender")
+
+    def __init__(self, sender: bytes, nonce: int, prev: bytes, body: Body) -> None:
+        self.sender: Final = sender
+        self.nonce: Final = nonce
+        self.prev: Final = prev
+        self.body: Final = body
 
     @property
     def kind(self) -> Kind:
         return self.body.KIND
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Packet) and (
+            (self.sender, self.nonce, self.prev, self.body)
+            == (other.sender, other.nonce, other.prev, other.body)
+        )
 
-def _packet_by_slots() -> Callable[[bytes, int, bytes, Body], Packet]:
-    """A ``Packet`` constructor at half the cost of the frozen ``__init__`` (which sets each
-    field through ``object.__setattr__``), for the interpreter; the values are already checked.
-    Compiled by mypyc, ``Packet`` is a native class and its own constructor is faster."""
-    slots = vars(Packet)
-    set_sender, set_nonce = slots["sender"].__set__, slots["nonce"].__set__
-    set_prev, set_body = slots["prev"].__set__, slots["body"].__set__
-    new = object.__new__
+    def __hash__(self) -> int:
+        return hash((self.sender, self.nonce, self.prev, self.body))
 
-    def make(sender: bytes, nonce: int, prev: bytes, body: Body) -> Packet:
-        packet: Packet = new(Packet)
-        set_sender(packet, sender)
-        set_nonce(packet, nonce)
-        set_prev(packet, prev)
-        set_body(packet, body)
-        return packet
-
-    return make
+    def __repr__(self) -> str:
+        return (
+            f"Packet(sender={self.sender!r}, nonce={self.nonce}, prev={self.prev!r}, "
+            f"body={self.body!r})"
+        )
 
 
-_packet: Callable[[bytes, int, bytes, Body], Packet] = (
-    _packet_by_slots() if __file__.endswith(".py") else Packet
-)
-
-
-@dataclass(slots=True)
 class Envelope:
     """A frame whose envelope is valid; its signature is not yet verified.
 
-    Read-only by convention (not frozen: it is built once per received frame, on the hot path).
+    Read-only by convention (built once per received frame, on the hot path).
 
     ``full_hash`` is SHA-256 of the signed message, the local identity of the packet (with
-    sender and nonce); ``h`` is its first 8 bytes, the wire reference.
+    sender and nonce); ``h`` is its first 8 bytes, the wire reference.  ``values`` is the whole
+    body array (kind, sender, nonce, prev, then the fields); on the fast path the fields are
+    not screened for foreign types, and :func:`decode_body` checks each one.
     """
 
-    ttl: int
-    kind: int
-    sender: bytes
-    nonce: int
-    prev: bytes
-    body: bytes
-    signature: bytes
-    values: list[Value]
-    """The whole body array (kind, sender, nonce, prev, then the fields).  On the fast path the
-    fields are not screened for foreign types; :func:`decode_body` checks each one."""
-    signed: bytes
-    full_hash: bytes
+    __slots__ = (
+        "body",
+        "full_hash",
+        "kind",
+        "nonce",
+        "prev",
+        "sender",
+        "signature",
+        "signed",
+        "ttl",
+        "values",
+    )
+
+    def __init__(
+        self,
+        ttl: int,
+        kind: int,
+        sender: bytes,
+        nonce: int,
+        prev: bytes,
+        body: bytes,
+        signature: bytes,
+        values: list[Value],
+        signed: bytes,
+        full_hash: bytes,
+    ) -> None:
+        self.ttl = ttl
+        self.kind = kind
+        self.sender = sender
+        self.nonce = nonce
+        self.prev = prev
+        self.body = body
+        self.signature = signature
+        self.values = values
+        self.signed = signed
+        self.full_hash = full_hash
+
+    def __repr__(self) -> str:
+        return f"Envelope(kind={self.kind}, sender={self.sender.hex()[:8]}, nonce={self.nonce})"
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.ttl,
+            self.kind,
+            self.sender,
+            self.nonce,
+            self.prev,
+            self.body,
+            self.signature,
+            self.values,
+            self.signed,
+            self.full_hash,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Envelope) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable by type, read-only by convention
 
     @property
     def h(self) -> bytes:
@@ -324,7 +367,7 @@ def decode_body(envelope: Envelope) -> Packet:
     compiled = COMPILED_BODIES.get(envelope.kind)
     if compiled is not None:
         try:
-            return _packet(
+            return Packet(
                 envelope.sender, envelope.nonce, envelope.prev, compiled(envelope.values[4:])
             )
         except Exception:  # any fault: the exact checks below find and report it
