@@ -27,6 +27,7 @@ NATIVE = (
     "node/holdback.py",
     "node/ledger.py",
     "node/replica.py",
+    "node/store.py",
 )
 """The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
 GROUP = "bitcraps_native"
@@ -94,6 +95,11 @@ class BuildNative(build_ext):  # type: ignore[misc]
             for path in NATIVE
         }
         _record(manifest, modules=modules)
+        if self.inplace:  # extensions of modules no longer compiled: remove (never loaded anyway)
+            for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/*.so")]:
+                if f"{path.parent.name}.{path.name.split('.')[0]}" not in modules:
+                    path.unlink()
+                    _say(f"removed {path.relative_to(ROOT)}, left by an older build")
         _say(f"compiled {len(modules)} modules with mypyc; manifest {manifest}")
 
 

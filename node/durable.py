@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Final
 
 import nacl.signing
@@ -19,7 +18,7 @@ import nacl.signing
 from node.ledger import LedgerState, judge
 from node.replica import FORK_DROPPED, JUDGED, Entry, Ingested, Replica, Revision
 from node.store import Store, fault
-from node.verdicts import Reason
+from node.verdicts import PlayerError, Reason
 from protocol.constants import HASH_LEN, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -33,16 +32,14 @@ SNAPSHOT_ROWS: Final = 4096
 """Accepted log rows between persisted snapshots of the ledger state."""
 
 
-class PlayerError(ValueError):
-    """A packet this node will not sign: its own replica would refuse it, or it cannot yet."""
-
-
-@dataclass(slots=True)
 class Batch:
     """The outcome of one ingested batch: per-frame results and the frames now accepted."""
 
-    results: list[Ingested] = field(default_factory=list)
-    accepted: list[bytes] = field(default_factory=list)
+    __slots__ = ("accepted", "results")
+
+    def __init__(self) -> None:
+        self.results: list[Ingested] = []
+        self.accepted: list[bytes] = []
 
 
 class DurableReplica:

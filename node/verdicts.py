@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum
 
-__all__ = ["Outcome", "Reason", "SupplyError"]
+__all__ = ["Outcome", "PlayerError", "Reason", "SupplyError"]
 
 
 class Reason(IntEnum):
@@ -59,3 +59,9 @@ class SupplyError(AssertionError):
     """The independent sum of every account, held amount and the treasury is not the supply
     (raised by ``LedgerState.audit``; defined here because the ledger module may be compiled,
     and compiled classes cannot derive from built-in exceptions other than Exception)."""
+
+
+class PlayerError(ValueError):
+    """A packet this node will not sign: its own replica would refuse it, or it cannot yet
+    (raised by ``DurableReplica.issue``, and exported there; defined here for the same reason
+    as SupplyError)."""

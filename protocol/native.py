@@ -35,6 +35,7 @@ NATIVE_MODULES: Final = (
     "node.holdback",
     "node.ledger",
     "node.replica",
+    "node.store",
 )
 """The modules ``setup.py`` compiles (keep the two lists equal)."""
 
@@ -47,11 +48,17 @@ class StaleNativeWarning(UserWarning):
     """Compiled modules exist but do not match their sources: the sources run instead."""
 
 
-class _SourceFirst(importlib.abc.MetaPathFinder):
-    """Loads the listed modules from their ``.py`` files, ignoring compiled ones."""
+PACKAGES: Final = ("protocol", "node")
+"""The packages whose modules the guard governs."""
 
-    def __init__(self, modules: Sequence[str], root: Path) -> None:
-        self.modules = frozenset(modules)
+
+class _SourceFirst(importlib.abc.MetaPathFinder):
+    """Loads every module of :data:`PACKAGES` from its ``.py`` file, except those in
+    ``compiled`` (then the normal machinery finds their extension): leftovers of an older
+    build, or a build whose sources changed, never load."""
+
+    def __init__(self, compiled: Sequence[str], root: Path) -> None:
+        self.compiled = frozenset(compiled)
         self.root = root
 
     def find_spec(
@@ -60,9 +67,12 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self.modules:
+        package, dot, _ = fullname.partition(".")
+        if not dot or package not in PACKAGES or fullname in self.compiled:
             return None
         source = self.root / (fullname.replace(".", "/") + ".py")
+        if not source.is_file():
+            return None
         return importlib.util.spec_from_file_location(fullname, source)
 
 
@@ -80,32 +90,37 @@ def guard() -> str:
 
 
 def _decide(manifest: Path, root: Path, forced_pure: bool, loaded: Sequence[str] = ()) -> str:
-    """The decision for the native modules under ``root``; ``loaded`` are those already
-    imported (then it is too late to choose; cannot happen through the package imports)."""
+    """The decision for the native modules under ``root``, with the finder that enforces it;
+    ``loaded`` are those already imported (then it is too late to choose; cannot happen
+    through the package imports)."""
+    allowed: list[str] = []
     try:
         record = json.loads(manifest.read_text())
         recorded: dict[str, str] = record["modules"]
     except (OSError, ValueError, KeyError, TypeError):
-        return "pure: not compiled at install"
-    if record.get("failed"):
-        return f"pure: the native build failed ({record['failed']})"
-    if record.get("pure") or not recorded:
-        return f"pure: {record.get('pure') or 'nothing compiled at install'}"
-    if forced_pure:
-        reason = "pure: BITCRAPS_PURE=1"
+        reason = "pure: not compiled at install"
     else:
-        stale = [name for name in NATIVE_MODULES if recorded.get(name) != _digest(root, name)]
-        if not stale:
-            return "compiled"
-        reason = f"pure: {', '.join(stale)} changed since the native build"
-        warnings.warn(
-            f"bitcraps: {reason}; running the Python sources (rebuild with `pip install -e .`)",
-            StaleNativeWarning,
-            stacklevel=3,
-        )
-    if loaded:
+        if record.get("failed"):
+            reason = f"pure: the native build failed ({record['failed']})"
+        elif record.get("pure") or not recorded:
+            reason = f"pure: {record.get('pure') or 'nothing compiled at install'}"
+        elif forced_pure:
+            reason = "pure: BITCRAPS_PURE=1"
+        else:
+            stale = [n for n in NATIVE_MODULES if recorded.get(n) != _digest(root, n)]
+            if stale:
+                reason = f"pure: {', '.join(stale)} changed since the native build"
+                warnings.warn(
+                    f"bitcraps: {reason}; running the Python sources"
+                    " (rebuild with `pip install -e .`)",
+                    StaleNativeWarning,
+                    stacklevel=3,
+                )
+            else:
+                reason, allowed = "compiled", list(NATIVE_MODULES)
+    if loaded and not allowed:
         return f"{reason} (but {', '.join(loaded)} already loaded)"
-    sys.meta_path.insert(0, _SourceFirst(NATIVE_MODULES, root))
+    sys.meta_path.insert(0, _SourceFirst(allowed, root))
     return reason
 
 

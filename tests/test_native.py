@@ -40,9 +40,20 @@ def meta_path(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return paths
 
 
-def test_without_a_manifest_nothing_is_compiled(tmp_path: Path, meta_path: list[object]) -> None:
+def _sources_win(finder: object, root: Path, names: tuple[str, ...] = NATIVE_MODULES) -> bool:
+    """True when ``finder`` loads each of ``names`` from its ``.py`` file under ``root``."""
+    assert isinstance(finder, _SourceFirst)
+    for name in names:
+        spec = finder.find_spec(name, None)
+        if spec is None or spec.origin != str(root / (name.replace(".", "/") + ".py")):
+            return False
+    return True
+
+
+def test_without_a_manifest_the_sources_load(tmp_path: Path, meta_path: list[object]) -> None:
+    _tree(tmp_path).unlink()
     assert _decide(tmp_path / "native.json", tmp_path, False) == "pure: not compiled at install"
-    assert not any(isinstance(f, _SourceFirst) for f in meta_path)
+    assert _sources_win(meta_path[0], tmp_path)  # a stray extension module never loads
 
 
 def test_matching_sources_let_the_compiled_modules_load(
@@ -50,7 +61,19 @@ def test_matching_sources_let_the_compiled_modules_load(
 ) -> None:
     manifest = _tree(tmp_path)
     assert _decide(manifest, tmp_path, False) == "compiled"
-    assert not any(isinstance(f, _SourceFirst) for f in meta_path)
+    finder = meta_path[0]
+    assert isinstance(finder, _SourceFirst)
+    assert all(finder.find_spec(name, None) is None for name in NATIVE_MODULES)
+
+
+def test_a_leftover_extension_of_a_module_no_longer_compiled_never_loads(
+    tmp_path: Path, meta_path: list[object]
+) -> None:
+    manifest = _tree(tmp_path)
+    (tmp_path / "node" / "durable.py").write_text("NAME = 'node.durable'\n")
+    assert _decide(manifest, tmp_path, False) == "compiled"
+    assert _sources_win(meta_path[0], tmp_path, ("node.durable",))
+    assert meta_path[0].find_spec("node", None) is None  # type: ignore[attr-defined]
 
 
 def test_an_edited_source_sends_every_native_module_to_its_source(
@@ -62,12 +85,7 @@ def test_an_edited_source_sends_every_native_module_to_its_source(
     with pytest.warns(StaleNativeWarning, match=r"node\.ledger changed"):
         reason = _decide(manifest, tmp_path, False)
     assert reason.startswith("pure: node.ledger changed")
-    finder = meta_path[0]
-    assert isinstance(finder, _SourceFirst)
-    for name in NATIVE_MODULES:  # all or none: the group calls itself directly
-        spec = finder.find_spec(name, None)
-        assert spec is not None and spec.origin == str(tmp_path / (name.replace(".", "/") + ".py"))
-    assert finder.find_spec("protocol.kinds", None) is None
+    assert _sources_win(meta_path[0], tmp_path)  # all or none: the group calls itself directly
 
 
 def test_bitcraps_pure_forces_the_sources_without_a_warning(
@@ -75,18 +93,19 @@ def test_bitcraps_pure_forces_the_sources_without_a_warning(
 ) -> None:
     manifest = _tree(tmp_path)
     assert _decide(manifest, tmp_path, True) == "pure: BITCRAPS_PURE=1"
-    assert isinstance(meta_path[0], _SourceFirst)
+    assert _sources_win(meta_path[0], tmp_path)
     assert not [w for w in recwarn if issubclass(w.category, StaleNativeWarning)]
 
 
 def test_a_corrupt_manifest_counts_as_no_build(tmp_path: Path, meta_path: list[object]) -> None:
-    manifest = tmp_path / "native.json"
+    manifest = _tree(tmp_path)
     manifest.write_text("{not json")
     assert _decide(manifest, tmp_path, False) == "pure: not compiled at install"
+    assert _sources_win(meta_path[0], tmp_path)
 
 
 def test_status_reports_what_actually_loaded() -> None:
-    import node.replica  # noqa: F401, PLC0415 (loads every native module)
+    import node.durable  # noqa: F401, PLC0415 (loads every native module)
 
     status = native.status()
     compiled = status["native"] == "compiled"
@@ -95,7 +114,7 @@ def test_status_reports_what_actually_loaded() -> None:
 
 
 def test_bitcraps_pure_in_a_fresh_process_runs_the_sources() -> None:
-    code = "import node.replica, protocol.native as n, json; print(json.dumps(n.status()))"
+    code = "import node.durable, protocol.native as n, json; print(json.dumps(n.status()))"
     env = {"BITCRAPS_PURE": "1", "PATH": ""}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -106,14 +125,14 @@ def test_bitcraps_pure_in_a_fresh_process_runs_the_sources() -> None:
 
 
 def test_a_failed_build_is_reported_as_such(tmp_path: Path, meta_path: list[object]) -> None:
-    manifest = tmp_path / "native.json"
+    manifest = _tree(tmp_path)
     manifest.write_text(json.dumps({"modules": {}, "failed": "mypyc: SystemExit(1)"}))
     assert _decide(manifest, tmp_path, False) == (
         "pure: the native build failed (mypyc: SystemExit(1))"
     )
+    assert _sources_win(meta_path[0], tmp_path)
     manifest.write_text(json.dumps({"modules": {}, "pure": "BITCRAPS_PURE=1 at install"}))
     assert _decide(manifest, tmp_path, False) == "pure: BITCRAPS_PURE=1 at install"
-    assert not meta_path
 
 
 def test_this_install_did_not_fail_to_compile() -> None:
