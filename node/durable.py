@@ -19,6 +19,7 @@ from node.ledger import LedgerState, judge
 from node.replica import FORK_DROPPED, JUDGED, Entry, Ingested, Replica, Revision
 from node.store import Store, fault
 from node.verdicts import PlayerError, Reason
+from node.verifier import ingest_batch
 from protocol.constants import HASH_LEN, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -118,8 +119,11 @@ class DurableReplica:
         """Ingest a batch, commit what was judged, return what may now be forwarded."""
         batch = Batch()
         replica = self.replica
-        for frame in frames:
-            batch.results.append(replica.ingest(frame))
+        if replica.verify:  # open all, verify all, then judge (node.verifier.ingest_batch)
+            batch.results = ingest_batch(replica, frames if isinstance(frames, list) else [*frames])
+        else:
+            for frame in frames:
+                batch.results.append(replica.ingest(frame))
         fault("after_judge")
         store = self.store
         accepted: list[bytes] = []

@@ -20,7 +20,14 @@ from node.verdicts import Outcome
 from protocol.errors import Rejected
 from protocol.frame import Envelope, FrameCodec
 
-__all__ = ["SWITCH_INTERVAL", "BatchVerifier", "PipelineCounts", "ingest_batches", "verify_batch"]
+__all__ = [
+    "SWITCH_INTERVAL",
+    "BatchVerifier",
+    "PipelineCounts",
+    "ingest_batch",
+    "ingest_batches",
+    "verify_batch",
+]
 
 SWITCH_INTERVAL: Final = 5e-5
 """Seconds: a switch interval short enough for the worker to get the GIL back soon after each
@@ -169,6 +176,21 @@ def ingest_batches(
     if pending is not None:
         _finish(replica, *pending, counts, after_batch)
     return counts
+
+
+def ingest_batch(replica: Replica, frames: Sequence[bytes]) -> list[Ingested]:
+    """Ingest one batch on this thread in three passes: open and screen every frame, verify
+    every signature, then ingest the verified envelopes.  Results, counters and state are
+    exactly those of ``replica.ingest`` frame by frame (the rules of :func:`ingest_batches`).
+    Running the signature checks in one tight loop, not between each frame's Python work,
+    keeps both in the CPU caches (docs/BENCHMARKS.md measures the gain on one core)."""
+    counts = PipelineCounts()
+    screened = _open(replica, frames, counts)
+    verdicts: Future[Verdicts] = Future()
+    verdicts.set_result(verify_batch(screened.envelopes))
+    results: list[Ingested] = []
+    _finish(replica, screened, verdicts, counts, results.extend)
+    return results
 
 
 def _open(replica: Replica, frames: Sequence[bytes], counts: PipelineCounts) -> _Screened:
