@@ -16,7 +16,15 @@ from typing import Final
 import nacl.signing
 
 from node.ledger import LedgerState, judge
-from node.replica import FORK_DROPPED, JUDGED, Entry, Ingested, Replica, Revision
+from node.replica import (
+    FORK_DROPPED,
+    JUDGED,
+    SNAPSHOT_SIZE_FACTOR,
+    Entry,
+    Ingested,
+    Replica,
+    Revision,
+)
 from node.store import Store, fault
 from node.verdicts import PlayerError, Reason
 from node.verifier import ingest_batch
@@ -103,11 +111,11 @@ class DurableReplica:
         self.rebuilding = False
 
     def _maybe_snapshot(self) -> None:
-        """Persist the state every ``snapshot_rows`` log rows (or the state's size, if larger,
-        so that serializing stays O(1) per accepted packet)."""
+        """Persist the state every ``snapshot_rows`` log rows, or every four times the state's
+        size if that is more, so that serializing stays O(1) per accepted packet."""
         store = self.store
         state = self.replica.state
-        gap = max(self.snapshot_rows, len(state.accounts) + len(state.senders))
+        gap = max(self.snapshot_rows, SNAPSHOT_SIZE_FACTOR * state.size())
         if store.committed_seq - self._snapshot_seq < gap:
             return
         store.save_snapshot(store.committed_seq, state.to_bytes(), state.digest())

@@ -343,6 +343,10 @@ class LedgerState:
             raise ValueError(f"unreadable state snapshot: {exc}") from None
         return state
 
+    def size(self) -> int:
+        """Senders, accounts and credit lines: what a copy or a serialization walks."""
+        return len(self.senders) + sum(1 + len(acc.lines) for acc in self.accounts.values())
+
     def account(self, key: bytes) -> Account:
         acc = self.accounts.get(key)
         if acc is None:

@@ -59,6 +59,9 @@ __all__ = [
 UNJUDGED_TOTAL: Final = 20_000
 """Most logged-but-unjudged packets across all senders (per sender, the window W bounds it)."""
 SNAPSHOT_EVERY: Final = 512
+SNAPSHOT_SIZE_FACTOR: Final = 4
+"""Snapshots are at least this many times the state's size apart (senders, accounts and credit
+lines), so copying costs at most a quarter of an element per judged packet."""
 """Judged packets between snapshots (older ones are thinned to geometric spacing)."""
 
 Dep = tuple[bytes, int, bytes | None]
@@ -816,11 +819,9 @@ class Replica:
     def _snapshot(self) -> None:
         n = len(self.order)
         self.snapshots.append((n, self.state.copy()))
-        # space snapshots at least as far apart as the state is large, so copying stays O(1)
-        # per judged packet however big the ledger grows
-        state = self.state
-        size = len(state.senders) + sum(1 + len(acc.lines) for acc in state.accounts.values())
-        self._snapshot_gap = max(self.snapshot_every, size)
+        # space snapshots a few times as far apart as the state is large, so copying stays
+        # O(1) per judged packet however big the ledger grows
+        self._snapshot_gap = max(self.snapshot_every, SNAPSHOT_SIZE_FACTOR * self.state.size())
         keep: dict[int, tuple[int, LedgerState]] = {}
         for seq, snap in self.snapshots[1:]:
             bucket = (n - seq).bit_length()

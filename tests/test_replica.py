@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.replica import Replica, Want, first_difference
+from node.replica import SNAPSHOT_SIZE_FACTOR, Replica, Want, first_difference
 from node.verdicts import Outcome, Reason
 from protocol.constants import CRAP, TREASURY_KEY
 from protocol.frame import FrameCodec, encode_body
@@ -709,12 +709,12 @@ def test_snapshots_thin_to_geometric_spacing() -> None:
             assert len(r.snapshots) <= 2 * math.log2(judged) + 3, (judged, len(r.snapshots))
     seqs = [seq for seq, _ in r.snapshots]
     assert seqs[0] == 0 and seqs == sorted(seqs)
-    # the newest snapshot is at most one gap behind: the gap is snapshot_every or the state's
-    # size (senders, accounts and credit lines), whichever is larger (O(1) copying per packet)
-    gap = max(
-        2,
-        len(r.state.senders) + sum(1 + len(acc.lines) for acc in r.state.accounts.values()),
-    )
+    # the newest snapshot is at most one gap behind: the gap is snapshot_every or four times
+    # the state's size (senders, accounts and credit lines), whichever is larger (O(1) copying
+    # per packet)
+    size = len(r.state.senders) + sum(1 + len(acc.lines) for acc in r.state.accounts.values())
+    assert r.state.size() == size
+    gap = max(2, SNAPSHOT_SIZE_FACTOR * size)
     assert len(r.order) - seqs[-1] < gap
     gaps = [seqs[-1] - seq for seq in seqs[1:]]
     # At most one snapshot per power-of-two distance band (as of the newest snapshot, when the
