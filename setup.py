@@ -28,6 +28,7 @@ NATIVE = (
     "node/ledger.py",
     "node/replica.py",
     "node/store.py",
+    "node/pipeline.py",
 )
 """The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
 GROUP = "bitcraps_native"

@@ -16,6 +16,7 @@ from typing import Final
 import nacl.signing
 
 from node.ledger import LedgerState, judge
+from node.pipeline import ingest_batch
 from node.replica import (
     FORK_DROPPED,
     JUDGED,
@@ -27,7 +28,6 @@ from node.replica import (
 )
 from node.store import Store, fault
 from node.verdicts import PlayerError, Reason
-from node.verifier import ingest_batch
 from protocol.constants import HASH_LEN, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -127,7 +127,7 @@ class DurableReplica:
         """Ingest a batch, commit what was judged, return what may now be forwarded."""
         batch = Batch()
         replica = self.replica
-        if replica.verify:  # open all, verify all, then judge (node.verifier.ingest_batch)
+        if replica.verify:  # open all, verify all, then judge (node.pipeline)
             batch.results = ingest_batch(replica, frames if isinstance(frames, list) else [*frames])
         else:
             for frame in frames:

@@ -36,6 +36,7 @@ NATIVE_MODULES: Final = (
     "node.ledger",
     "node.replica",
     "node.store",
+    "node.pipeline",
 )
 """The modules ``setup.py`` compiles (keep the two lists equal)."""
 
