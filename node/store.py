@@ -160,7 +160,12 @@ class Store:
             ).fetchall():
                 if not batch:
                     first = seq
-                batch.append([sender, nonce, reason, bytes(frame)])
+                if (
+                    not (type(sender) is type(nonce) is type(reason) is int)
+                    or type(frame) is not bytes
+                ):
+                    raise sqlite3.DatabaseError(f"schema-1 log row {seq} is malformed")
+                batch.append([sender, nonce, reason, frame])
                 if len(batch) == MIGRATE_BATCH:
                     self._insert_rows(first, batch)
                     batch = []

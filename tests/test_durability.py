@@ -569,3 +569,19 @@ def test_log_rows_are_read_back_across_batch_boundaries(tmp_path: Path) -> None:
         assert list(store.replay_after(seq)) == frames[seq:]
         assert [f for f, _ in store.records(seq)] == frames[:seq]
     store.close()
+
+
+def test_a_malformed_schema_1_log_is_a_store_error_and_stays_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "v1-bad.db"
+    Store(path, LOCAL.network_id).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("DROP TABLE log;" + _V1_LOG)
+    db.execute("INSERT INTO log VALUES (1, 1, 1, x'00', 0, 'not a frame')")
+    db.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+    db.close()
+    with pytest.raises(StoreError, match="schema-1 log row 1 is malformed"):
+        Store(path, LOCAL.network_id)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM log").fetchone() == (1,)  # rolled back, untouched
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == 1
+    db.close()
