@@ -63,6 +63,7 @@ class DurableReplica:
         audit: bool = False,
         verify_on_rebuild: bool = False,
         snapshot_rows: int = SNAPSHOT_ROWS,
+        snapshot_factor: int = SNAPSHOT_SIZE_FACTOR,
     ) -> None:
         self.genesis = genesis
         self.store = store
@@ -71,6 +72,9 @@ class DurableReplica:
         self.audit = audit
         self.verify_on_rebuild = verify_on_rebuild
         self.snapshot_rows = snapshot_rows
+        self.snapshot_factor = snapshot_factor
+        """Persisted snapshots are at least this many times the state's size apart (0: only
+        ``snapshot_rows``, as the tests use to snapshot small states often)."""
         self.replica = Replica(genesis, audit=audit, verify=verify_on_rebuild)
         self.rebuilding = True
         self.resend: list[bytes] = []
@@ -115,7 +119,7 @@ class DurableReplica:
         size if that is more, so that serializing stays O(1) per accepted packet."""
         store = self.store
         state = self.replica.state
-        gap = max(self.snapshot_rows, SNAPSHOT_SIZE_FACTOR * state.size())
+        gap = max(self.snapshot_rows, self.snapshot_factor * state.size())
         if store.committed_seq - self._snapshot_seq < gap:
             return
         store.save_snapshot(store.committed_seq, state.to_bytes(), state.digest())
