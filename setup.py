@@ -22,6 +22,7 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 NATIVE = (
     "protocol/wire.py",
+    "protocol/checkers.py",
     "protocol/frame.py",
     "node/dedup.py",
     "node/holdback.py",

@@ -25,7 +25,7 @@ from typing import Final
 
 import nacl.signing
 
-from benchmarks import Figures, Timer, profile_rows, raw_verify
+from benchmarks import Figures, Timer, lean_verify, profile_rows, raw_verify
 from node.durable import DurableReplica
 from node.ledger import LedgerState, NoTables, apply, judge
 from node.replica import Replica
@@ -475,8 +475,10 @@ def _full_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
     n = len(frames)
     codec = _warm_codec(frames)
     checks = []
+    envelopes = []
     for frame in frames:
         env = codec.open(frame)
+        envelopes.append(env)
         checks.append((nacl.signing.VerifyKey(env.sender), env.signed, env.signature))
     root = Path(tempfile.mkdtemp(prefix="bcm-bench-ledger-"))
     one = _Stores(root, "one-core", codec)
@@ -501,6 +503,7 @@ def _full_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
     try:
         timer = Timer(n, min(plan.full_chunk, n), 0.001)
         timer.add("ledger_raw_verify", lambda lo, hi: raw_verify(checks[lo:hi]))
+        timer.add("ledger_lean_verify", lambda lo, hi: lean_verify(envelopes[lo:hi]))
         timer.add("full_ingest", one_core, reset=one.reset, repeatable=False)
         timer.add("full_ingest_2core", two_core, reset=two.reset, repeatable=False)
         timer.add("full_ingest_2core_default_switch", two_slow, reset=slow.reset, repeatable=False)
@@ -529,6 +532,12 @@ def _full_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         "full_ingest_per_s": round(best["full_ingest"], 1),
         "full_ingest_vs_verify": round(best["full_ingest"] / verify, 4),
         "full_ingest_target_met": best["full_ingest"] / verify >= FULL_TARGET,
+        "ledger_lean_verify_per_s": round(best["ledger_lean_verify"], 1),
+        "ledger_lean_vs_raw_verify": round(best["ledger_lean_verify"] / verify, 4),
+        "full_ingest_vs_lean_verify": round(best["full_ingest"] / best["ledger_lean_verify"], 4),
+        "full_ingest_vs_lean_verify_paired": round(
+            timer.paired_ratio("full_ingest", "ledger_lean_verify"), 4
+        ),
         "full_ingest_2core_per_s": round(best["full_ingest_2core"], 1),
         "full_ingest_2core_vs_verify": round(best["full_ingest_2core"] / verify, 4),
         "full_ingest_2core_switch_interval_us": round(SWITCH_INTERVAL * 1e6, 1),

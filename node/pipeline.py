@@ -15,8 +15,8 @@ from typing import Protocol
 
 from node.replica import Ingested, Replica
 from node.verdicts import Outcome
-from protocol.errors import Rejected
-from protocol.frame import Envelope, FrameCodec
+from protocol.errors import BadSignature, Rejected
+from protocol.frame import Envelope, signatures_valid
 
 __all__ = [
     "PipelineCounts",
@@ -33,16 +33,15 @@ Verdicts = list[Rejected | None]
 
 def verify_batch(envelopes: Sequence[Envelope]) -> Verdicts:
     """Verify every envelope's signature; return None (good) or the error, in order."""
-    verify = FrameCodec.verify
     out: Verdicts = []
     append = out.append
-    for envelope in envelopes:
-        try:
-            verify(envelope)
-        except Rejected as exc:
-            append(exc)
-        else:
+    for env, good in zip(envelopes, signatures_valid(envelopes), strict=True):
+        if good:
             append(None)
+        else:
+            append(
+                BadSignature(f"signature of ({env.sender.hex()[:8]}, {env.nonce}) does not verify")
+            )
     return out
 
 

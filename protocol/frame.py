@@ -11,6 +11,7 @@ signature always covers the body bytes exactly as received; nothing is re-encode
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from hashlib import sha256 as _sha256
 from typing import Final
 
@@ -18,6 +19,7 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
+from protocol.checkers import CHECKERS
 from protocol.constants import (
     FULL_HASH_LEN,
     HASH_LEN,
@@ -49,8 +51,17 @@ from protocol.errors import (
     UnknownVersion,
     WrongNetwork,
 )
-from protocol.kinds import COMPILED_BODIES, Body, Kind, body_from_wire, body_to_wire
+from protocol.kinds import Body, Kind, body_from_wire, body_to_wire
 from protocol.wire import NotShortest, Value, pack, parse_body, parse_canonical
+
+try:  # libsodium through PyNaCl's own cffi module, without its per-call wrapper (signatures_valid)
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+
+    _sign_open = _lib.crypto_sign_open
+except (ImportError, AttributeError):  # pragma: no cover - a PyNaCl without that layout
+    _ffi = None
+    _sign_open = None
 
 __all__ = [
     "MIN_FRAME",
@@ -62,6 +73,7 @@ __all__ = [
     "encode_body",
     "full_hash_of",
     "is_acceptable_sender",
+    "signatures_valid",
 ]
 
 MIN_BODY: Final = 1 + 1 + (2 + PUBLIC_KEY_LEN) + 1 + (2 + HASH_LEN)
@@ -123,6 +135,7 @@ class Envelope:
         "kind",
         "nonce",
         "prev",
+        "raw",
         "sender",
         "signature",
         "signed",
@@ -142,6 +155,7 @@ class Envelope:
         values: list[Value],
         signed: bytes,
         full_hash: bytes,
+        raw: bytes | None = None,
     ) -> None:
         self.ttl = ttl
         self.kind = kind
@@ -153,6 +167,8 @@ class Envelope:
         self.values = values
         self.signed = signed
         self.full_hash = full_hash
+        self.raw = raw
+        """The frame as received, when the codec kept it (else :meth:`frame` rebuilds it)."""
 
     def __repr__(self) -> str:
         return f"Envelope(kind={self.kind}, sender={self.sender.hex()[:8]}, nonce={self.nonce})"
@@ -190,9 +206,54 @@ class Envelope:
 
     def frame(self, ttl: int | None = None) -> bytes:
         """The frame bytes (with the received TTL unless another is given)."""
+        if ttl is None:
+            ttl = self.ttl
+        elif not 0 <= ttl <= 0xFF:
+            raise ValueError(f"ttl {ttl} is not a u8")
+        raw = self.raw
+        if raw is not None:
+            return raw if ttl == self.ttl else _HEADS[ttl] + raw[2:]
         prefix = self.signed[len(SIGN_DOMAIN) : len(SIGN_DOMAIN) + PREFIX_LEN]
-        head = bytes((VERSION, self.ttl if ttl is None else ttl))
-        return head + prefix + self.body + self.signature
+        return _HEADS[ttl] + prefix + self.body + self.signature
+
+
+def signatures_valid(envelopes: Sequence[Envelope]) -> list[bool]:
+    """For each envelope, whether its signature verifies: libsodium's ``crypto_sign_open`` (the
+    call PyNaCl's ``VerifyKey.verify`` makes, so exactly its rules), made through PyNaCl's cffi
+    module directly with one output buffer for the whole batch.  PyNaCl's wrapper allocates and
+    copies out the message on every call, a few percent of a verification
+    (docs/BENCHMARKS.md measures both); without that module the wrapper is used.
+    """
+    out: list[bool] = []
+    if not envelopes:
+        return out
+    if _sign_open is None or _ffi is None:  # pragma: no cover - see the import
+        for env in envelopes:
+            try:
+                nacl.bindings.crypto_sign_open(env.signature + env.signed, env.sender)
+            except nacl.exceptions.BadSignatureError:
+                out.append(False)
+            else:
+                out.append(True)
+        return out
+    size = 0
+    for env in envelopes:
+        size = max(size, len(env.signed))
+    message = _ffi.new("unsigned char[]", size)
+    message_len = _ffi.new("unsigned long long *")
+    sign_open = _sign_open
+    for env in envelopes:
+        signed = env.signature + env.signed
+        sender = env.sender
+        if len(sender) != PUBLIC_KEY_LEN:  # libsodium reads exactly 32 bytes
+            out.append(False)
+            continue
+        out.append(sign_open(message, message_len, signed, len(signed), sender) == 0)
+    return out
+
+
+_HEADS: Final = tuple(bytes((VERSION, ttl)) for ttl in range(256))
+"""The first two frame bytes for each TTL."""
 
 
 def full_hash_of(network_id: bytes, body: bytes) -> bytes:
@@ -292,6 +353,7 @@ class FrameCodec:
             value,
             signed,
             _sha256(signed).digest(),
+            frame if type(frame) is bytes else None,
         )
 
     def acceptable(self, key: bytes) -> bool:
@@ -308,12 +370,10 @@ class FrameCodec:
     @staticmethod
     def verify(envelope: Envelope) -> None:
         """Raise :class:`BadSignature` unless the signature verifies (libsodium's rules)."""
-        try:
-            nacl.bindings.crypto_sign_open(envelope.signature + envelope.signed, envelope.sender)
-        except nacl.exceptions.BadSignatureError:
+        if not signatures_valid((envelope,))[0]:
             raise BadSignature(
                 f"signature of ({envelope.sender.hex()[:8]}, {envelope.nonce}) does not verify"
-            ) from None
+            )
 
     def decode(self, frame: bytes) -> Packet:
         """Open, verify and decode ``frame``: raises Rejected, or Malformed under a good signature.
@@ -364,12 +424,10 @@ def encode_body(sender: bytes, nonce: int, prev: bytes, body: Body) -> bytes:
 
 def decode_body(envelope: Envelope) -> Packet:
     """Check the fields after position 3; raise a :class:`Malformed` subclass on any fault."""
-    compiled = COMPILED_BODIES.get(envelope.kind)
-    if compiled is not None:
+    check = CHECKERS.get(envelope.kind)
+    if check is not None:
         try:
-            return Packet(
-                envelope.sender, envelope.nonce, envelope.prev, compiled(envelope.values[4:])
-            )
+            return Packet(envelope.sender, envelope.nonce, envelope.prev, check(envelope.values, 4))
         except Exception:  # any fault: the exact checks below find and report it
             pass
     try:

@@ -9,7 +9,7 @@ DESIGN.md section 3: the ledger and table issues may refine fields (regenerating
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, ClassVar, Final
@@ -22,11 +22,10 @@ from protocol.constants import (
     PUBLIC_KEY_LEN,
 )
 from protocol.errors import FieldCount, FieldRange, Malformed, UnknownKind
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, check_fields, compile_struct
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, check_fields
 
 __all__ = [
     "BODY_TYPES",
-    "COMPILED_BODIES",
     "MAX_ACKS_PER_ACK",
     "MAX_ACKS_PER_TRANSFER",
     "MAX_ANSWERS",
@@ -447,13 +446,10 @@ BODY_TYPES: Final[dict[int, type[Body]]] = {
 
 
 def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
-    """Check the fields after position 3 of a body of ``kind``; raise a Malformed subclass."""
-    compiled = COMPILED_BODIES.get(kind)
-    if compiled is not None:
-        try:
-            return compiled(fields)
-        except Exception:  # any fault: the checks below find and report it
-            pass
+    """Check the fields after position 3 of a body of ``kind``; raise a Malformed subclass.
+
+    The exact checks, which name the first fault; the receive path first tries the generated
+    checkers of :mod:`protocol.checkers` (see :func:`protocol.frame.decode_body`)."""
     cls = BODY_TYPES.get(kind)
     if cls is None:
         raise UnknownKind(f"kind {kind} is not a packet kind of protocol version 1")
@@ -484,9 +480,3 @@ def _field_names(cls: type[Body]) -> tuple[str, ...]:
 
 
 _NAMES: dict[type[Body], tuple[str, ...]] = {}
-
-
-COMPILED_BODIES: Final[dict[int, Callable[[Sequence[object]], Body]]] = {
-    kind: compile_struct(Struct(cls, cls.SCHEMA), top=True) for kind, cls in BODY_TYPES.items()
-}
-"""Kind byte → the compiled fast path of :func:`body_from_wire` (success only; see schema)."""

@@ -30,6 +30,7 @@ __all__ = ["NATIVE_MODULES", "StaleNativeWarning", "guard", "status"]
 
 NATIVE_MODULES: Final = (
     "protocol.wire",
+    "protocol.checkers",
     "protocol.frame",
     "node.dedup",
     "node.holdback",
