@@ -16,12 +16,9 @@ from typing import Final
 import nacl.signing
 
 from node.ledger import LedgerState, judge
-from node.pipeline import ingest_batch
+from node.pipeline import ingest_batch, stage_changes
 from node.replica import (
-    FORK_DROPPED,
-    JUDGED,
     SNAPSHOT_SIZE_FACTOR,
-    Entry,
     Ingested,
     Replica,
     Revision,
@@ -138,21 +135,7 @@ class DurableReplica:
                 batch.results.append(replica.ingest(frame))
         fault("after_judge")
         store = self.store
-        accepted: list[bytes] = []
-        stage = store.stage_judged
-        for what, item in replica.take_changes():
-            if what == JUDGED:
-                assert isinstance(item, Entry) and item.judgment is not None
-                stage(item.sender, item.nonce, item.judgment.reason, item.frame)
-                accepted.append(item.frame)
-            elif isinstance(item, Revision):
-                store.stage_revision(item.sender, item.nonce, item.before, item.after)
-            elif what == FORK_DROPPED:
-                store.stage_fork_drop(item.sender, item.full_hash)
-            else:  # FORK_KEPT: the version is logged like any accepted packet
-                store.stage_fork(item.sender, item.nonce, item.full_hash)
-                stage(item.sender, item.nonce, Reason.EQUIVOCATED, item.frame)
-                accepted.append(item.frame)
+        accepted = stage_changes(store, replica.take_changes())
         store.commit()
         if not self.rebuilding:
             self._maybe_snapshot()

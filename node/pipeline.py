@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Protocol
 
-from node.replica import Ingested, Replica
-from node.verdicts import Outcome
+from node.replica import FORK_DROPPED, JUDGED, Change, Entry, Ingested, Replica, Revision
+from node.store import Store
+from node.verdicts import Outcome, Reason
 from protocol.errors import BadSignature, Rejected
 from protocol.frame import Envelope, signatures_valid
 
@@ -24,6 +25,7 @@ __all__ = [
     "Verifier",
     "ingest_batch",
     "ingest_batches",
+    "stage_changes",
     "verify_batch",
 ]
 
@@ -204,3 +206,25 @@ def _rejected(replica: Replica, error: Rejected) -> Ingested:
     why = type(error).__name__
     replica.counters[why] = replica.counters.get(why, 0) + 1
     return Ingested(Outcome.REJECTED, error=error, why=why)
+
+
+def stage_changes(store: Store, changes: list[Change]) -> list[bytes]:
+    """Stage a replica's durable changes (``Replica.take_changes``) in ``store``, in order;
+    return the frames now accepted (judged packets and kept fork versions), to commit and
+    then forward."""
+    accepted: list[bytes] = []
+    stage = store.stage_judged
+    for what, item in changes:
+        if what == JUDGED:
+            assert isinstance(item, Entry) and item.judgment is not None
+            stage(item.sender, item.nonce, item.judgment.reason, item.frame)
+            accepted.append(item.frame)
+        elif isinstance(item, Revision):
+            store.stage_revision(item.sender, item.nonce, item.before, item.after)
+        elif what == FORK_DROPPED:
+            store.stage_fork_drop(item.sender, item.full_hash)
+        else:  # FORK_KEPT: the version is logged like any accepted packet
+            store.stage_fork(item.sender, item.nonce, item.full_hash)
+            stage(item.sender, item.nonce, Reason.EQUIVOCATED, item.frame)
+            accepted.append(item.frame)
+    return accepted

@@ -48,15 +48,17 @@ def test_batch_verdicts_equal_pynacl_for_good_and_damaged_signatures(
     damaged = []
     for env in envelopes:
         flip = data.draw(st.integers(min_value=-1, max_value=SIGNATURE_LEN * 8 - 1))
-        if flip >= 0:  # one bit of the signature flipped (R or S)
-            sig = bytearray(env.signature)
-            sig[flip // 8] ^= 1 << (flip % 8)
-            raw = env.frame()
-            env = CODEC.open(raw[:-SIGNATURE_LEN] + bytes(sig))
-        damaged.append(env)
+        if flip < 0:
+            damaged.append(env)
+            continue
+        sig = bytearray(env.signature)  # one bit of the signature flipped (R or S)
+        sig[flip // 8] ^= 1 << (flip % 8)
+        damaged.append(CODEC.open(env.frame()[:-SIGNATURE_LEN] + bytes(sig)))
     verdicts = signatures_valid(damaged)
     assert verdicts == [_pynacl(env) for env in damaged]
-    assert verdicts == [env.signature == orig.signature for env, orig in zip(damaged, envelopes)]
+    assert verdicts == [
+        env.signature == orig.signature for env, orig in zip(damaged, envelopes, strict=True)
+    ]
 
 
 def test_empty_batch_and_single_checks_agree() -> None:
