@@ -4,6 +4,7 @@ batch) gives exactly PyNaCl's ``VerifyKey.verify`` verdict on every envelope of 
 
 from __future__ import annotations
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import pytest
@@ -98,3 +99,25 @@ def test_frame_ttl_outside_u8_is_a_value_error(ttl: int) -> None:
     env = CODEC.open(_frames([3])[0])
     with pytest.raises(ValueError, match="not a u8"):
         env.frame(ttl)
+
+
+def test_without_pynacls_cffi_module_the_wrapper_gives_the_same_verdicts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PyNaCl without ``nacl._sodium`` (another layout): the public wrapper is used."""
+    import protocol.frame as frame_module  # noqa: PLC0415
+
+    good = CODEC.open(_frames([11])[0])
+    bad = CODEC.open(good.frame()[:-1] + bytes([good.frame()[-1] ^ 1]))
+    expected = signatures_valid([good, bad, good])
+    calls: list[bytes] = []
+    wrapper = nacl.bindings.crypto_sign_open
+
+    def spy(signed: bytes, key: bytes) -> bytes:
+        calls.append(key)
+        return wrapper(signed, key)
+
+    monkeypatch.setattr(frame_module, "_sign_open", None)
+    monkeypatch.setattr(nacl.bindings, "crypto_sign_open", spy)
+    assert signatures_valid([good, bad, good]) == expected == [True, False, True]
+    assert len(calls) == 3
