@@ -12,19 +12,28 @@ __all__ = ["SeenIndex"]
 
 
 class SeenIndex:
-    """The full hashes taken for each ``(sender, nonce)``."""
+    """The full hashes taken for each ``(sender, nonce)``.
 
-    __slots__ = ("_seen",)
+    One dict of nonces per sender, so recording a packet allocates nothing the collector
+    tracks (a ``(sender, nonce)`` key tuple would be one more long-lived object per packet).
+    """
+
+    __slots__ = ("_count", "_seen")
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[bytes, int], bytes | tuple[bytes, ...]] = {}
+        self._seen: dict[bytes, dict[int, bytes | tuple[bytes, ...]]] = {}
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._seen)
+        """The ``(sender, nonce)`` pairs recorded."""
+        return self._count
 
     def contains(self, sender: bytes, nonce: int, full_hash: bytes) -> bool:
         """True when exactly this packet was already taken."""
-        held = self._seen.get((sender, nonce))
+        nonces = self._seen.get(sender)
+        if nonces is None:
+            return False
+        held = nonces.get(nonce)
         if held is None:
             return False
         if type(held) is bytes:
@@ -33,20 +42,24 @@ class SeenIndex:
 
     def add(self, sender: bytes, nonce: int, full_hash: bytes) -> bool:
         """Record a packet; return False when it was already recorded."""
-        key = (sender, nonce)
-        held = self._seen.get(key)
+        nonces = self._seen.get(sender)
+        if nonces is None:
+            nonces = self._seen[sender] = {}
+        held = nonces.get(nonce)
         if held is None:
-            self._seen[key] = full_hash
+            nonces[nonce] = full_hash
+            self._count += 1
             return True
         versions = (held,) if type(held) is bytes else held
         if full_hash in versions:
             return False
-        self._seen[key] = (*versions, full_hash)
+        nonces[nonce] = (*versions, full_hash)
         return True
 
     def versions(self, sender: bytes, nonce: int) -> tuple[bytes, ...]:
         """Every full hash recorded at ``(sender, nonce)``, in the order they were added."""
-        held = self._seen.get((sender, nonce))
+        nonces = self._seen.get(sender)
+        held = nonces.get(nonce) if nonces is not None else None
         if held is None:
             return ()
         if isinstance(held, bytes):
@@ -55,13 +68,17 @@ class SeenIndex:
 
     def forget_version(self, sender: bytes, nonce: int, full_hash: bytes) -> None:
         """Drop one recorded version at ``(sender, nonce)``."""
-        key = (sender, nonce)
         versions = tuple(v for v in self.versions(sender, nonce) if v != full_hash)
         if not versions:
-            self._seen.pop(key, None)
+            self.forget(sender, nonce)
         else:
-            self._seen[key] = versions[0] if len(versions) == 1 else versions
+            self._seen[sender][nonce] = versions[0] if len(versions) == 1 else versions
 
     def forget(self, sender: bytes, nonce: int) -> None:
         """Drop what is recorded at ``(sender, nonce)`` (e.g. an evicted held packet)."""
-        self._seen.pop((sender, nonce), None)
+        nonces = self._seen.get(sender)
+        if nonces is None or nonces.pop(nonce, None) is None:
+            return
+        self._count -= 1
+        if not nonces:
+            del self._seen[sender]
