@@ -16,8 +16,8 @@ from typing import Protocol
 from node.replica import FORK_DROPPED, JUDGED, Change, Entry, Ingested, Replica, Revision
 from node.store import Store
 from node.verdicts import Outcome, Reason
-from protocol.errors import BadSignature, Rejected
-from protocol.frame import Envelope, signatures_valid
+from protocol.errors import Rejected
+from protocol.frame import Envelope, bad_signature, signatures_valid
 
 __all__ = [
     "PipelineCounts",
@@ -38,12 +38,7 @@ def verify_batch(envelopes: Sequence[Envelope]) -> Verdicts:
     out: Verdicts = []
     append = out.append
     for env, good in zip(envelopes, signatures_valid(envelopes), strict=True):
-        if good:
-            append(None)
-        else:
-            append(
-                BadSignature(f"signature of ({env.sender.hex()[:8]}, {env.nonce}) does not verify")
-            )
+        append(None if good else bad_signature(env))
     return out
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "Envelope",
     "FrameCodec",
     "Packet",
+    "bad_signature",
     "classify_datagram",
     "decode_body",
     "encode_body",
@@ -215,6 +216,13 @@ class Envelope:
             return raw if ttl == self.ttl else _HEADS[ttl] + raw[2:]
         prefix = self.signed[len(SIGN_DOMAIN) : len(SIGN_DOMAIN) + PREFIX_LEN]
         return _HEADS[ttl] + prefix + self.body + self.signature
+
+
+def bad_signature(envelope: Envelope) -> BadSignature:
+    """The error for an envelope whose signature does not verify."""
+    return BadSignature(
+        f"signature of ({envelope.sender.hex()[:8]}, {envelope.nonce}) does not verify"
+    )
 
 
 def signatures_valid(envelopes: Sequence[Envelope]) -> list[bool]:
@@ -371,9 +379,7 @@ class FrameCodec:
     def verify(envelope: Envelope) -> None:
         """Raise :class:`BadSignature` unless the signature verifies (libsodium's rules)."""
         if not signatures_valid((envelope,))[0]:
-            raise BadSignature(
-                f"signature of ({envelope.sender.hex()[:8]}, {envelope.nonce}) does not verify"
-            )
+            raise bad_signature(envelope)
 
     def decode(self, frame: bytes) -> Packet:
         """Open, verify and decode ``frame``: raises Rejected, or Malformed under a good signature.
