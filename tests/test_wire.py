@@ -15,7 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import NotMsgpack, TrailingBytes, Truncated
-from protocol.wire import Foreign, NotShortest, Value, pack, parse_body
+from protocol.wire import (
+    Foreign,
+    NotShortest,
+    Value,
+    is_plain_canonical,
+    pack,
+    parse_body,
+    parse_canonical,
+)
 
 PARSE_ERRORS = (NotMsgpack, Truncated, TrailingBytes)
 
@@ -292,3 +300,87 @@ def test_only_parse_errors_escape_for_damaged_canonical_bytes(
         data[at:at] = bytes([byte])
     with contextlib.suppress(*PARSE_ERRORS):
         parse_body(bytes(data))
+
+
+# --------------------------------------------------------------------------- the canonical proof
+
+
+def _nesting(value: object) -> int:
+    if type(value) is list:
+        return 1 + max((_nesting(item) for item in value), default=0)
+    return 0
+
+
+def _plain_canonical_oracle(data: bytes) -> bool:
+    """The definition ``is_plain_canonical`` must match: msgpack reads one plain value that
+    re-packs to exactly these bytes (and nests at most 64 arrays deep)."""
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception:
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:
+            stack.extend(item)
+        elif type(item) is not int and type(item) is not bytes:
+            return False
+    return packb(value) == data and _nesting(value) <= 64
+
+
+@settings(max_examples=200, deadline=None)
+@given(_WIRE_VALUES)
+def test_canonical_proof_accepts_every_packed_plain_value(value: object) -> None:
+    data = packb(value)
+    assert is_plain_canonical(data)
+    assert parse_canonical(data) == value
+
+
+@settings(max_examples=400, deadline=None)
+@given(_WIRE_VALUES, st.integers(0), st.integers(0, 255), st.sampled_from(["flip", "cut", "add"]))
+def test_canonical_proof_matches_repacking_on_damaged_bytes(
+    value: object, where: int, byte: int, op: str
+) -> None:
+    data = bytearray(packb(value))
+    at = where % (len(data) + 1)
+    if op == "flip" and at < len(data):
+        data[at] = byte
+    elif op == "cut":
+        del data[at:]
+    else:
+        data[at:at] = bytes([byte])
+    assert is_plain_canonical(bytes(data)) == _plain_canonical_oracle(bytes(data))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=64))
+def test_canonical_proof_matches_repacking_on_random_bytes(data: bytes) -> None:
+    assert is_plain_canonical(data) == _plain_canonical_oracle(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [data for _, data, _ in NOT_SHORTEST]
+    + [
+        b"",  # nothing
+        b"\x01\x02",  # two values
+        b"\xc0",  # nil
+        b"\xc3",  # true
+        b"\xa1a",  # str
+        b"\x81\x01\x02",  # map
+        b"\xcb" + bytes(8),  # float
+        b"\xd4\x01\x00",  # ext
+        b"\xc1",  # never used
+        b"\x91" * 65 + b"\x00",  # 65 arrays deep
+        b"\xdd\xff\xff\xff\xff",  # claims 4 G items
+    ],
+)
+def test_canonical_proof_refuses_what_the_fast_path_must_not_take(data: bytes) -> None:
+    assert not is_plain_canonical(data)
+    assert parse_canonical(data) is None
+
+
+def test_canonical_proof_takes_the_deepest_allowed_nesting() -> None:
+    data = b"\x91" * 64 + b"\x00"
+    assert is_plain_canonical(data)
+    assert _nesting(parse_canonical(data)) == 64
