@@ -25,17 +25,69 @@ from node.replica import (
 )
 from node.store import Store, fault
 from node.verdicts import PlayerError, Reason
-from protocol.constants import HASH_LEN, ZERO_PREV
+from protocol.constants import HASH_LEN, MAX_NONCE, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, Body, Transfer
 
-__all__ = ["SNAPSHOT_ROWS", "Batch", "DurableReplica", "PlayerError"]
+__all__ = [
+    "RECOVERY_FLAG",
+    "RECOVERY_PEERS",
+    "SNAPSHOT_ROWS",
+    "Batch",
+    "DurableReplica",
+    "PlayerError",
+    "Recovery",
+]
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_ROWS: Final = 4096
 """Accepted log rows between persisted snapshots of the ledger state."""
+
+
+RECOVERY_PEERS: Final = 3
+"""Distinct peers that must show a node which lost its data its own HWM and head (DESIGN.md,
+durability) before it signs again."""
+
+RECOVERY_FLAG: Final = "own_recovery"
+"""The store flag that keeps a node in recovery across restarts until recovery completes."""
+
+
+class Recovery:
+    """Where a node that lost its data stands in learning its own history from peers.
+
+    ``reports`` maps each peer to the ``(HWM, cumulative hash prefix)`` of this node's key it
+    reported (the key's entry of that peer's anti-entropy summary, ``Replica.summary``, after a
+    full round).  A report *confirms* once this replica has judged its own packets up to that
+    HWM and its cumulative hash there starts with the reported prefix (a report of HWM 0, a
+    peer that knows none of them, confirms at once).  Recovery is done when
+    :data:`RECOVERY_PEERS` distinct peers confirm and none reports an HWM beyond this replica's.
+    A peer whose prefix differs holds another version of one of this key's packets: it never
+    confirms, and its fork proof, once it arrives as frames, stops this key signing for good.
+    """
+
+    __slots__ = ("reports",)
+
+    def __init__(self) -> None:
+        self.reports: dict[bytes, tuple[int, bytes]] = {}
+
+    def confirmed(self, replica: Replica, me: bytes) -> int:
+        """How many peers' reports this replica's own chain confirms."""
+        count = 0
+        for hwm, prefix in self.reports.values():
+            if hwm == 0:  # the peer knows no packet of this key: consistent with any chain
+                count += 1
+                continue
+            chain = replica.chain_hash(me, hwm)
+            if chain is not None and chain.startswith(prefix):
+                count += 1
+        return count
+
+    def ahead(self, replica: Replica, me: bytes) -> int:
+        """The highest HWM a peer reported for this key, if above this replica's; else 0."""
+        top = max((hwm for hwm, _ in self.reports.values()), default=0)
+        return top if top > replica.hwm(me) else 0
 
 
 class Batch:
@@ -61,7 +113,13 @@ class DurableReplica:
         verify_on_rebuild: bool = False,
         snapshot_rows: int = SNAPSHOT_ROWS,
         snapshot_factor: int = SNAPSHOT_SIZE_FACTOR,
+        lost_data: bool = False,
     ) -> None:
+        """``lost_data``: this node kept its key but not its store (a new device, a wiped or
+        restored data directory).  It then signs nothing until :data:`RECOVERY_PEERS` peers
+        have shown it its own history (:meth:`report_own`); the flag is kept in the store, so
+        a restart before that still waits.  The daemon sets it whenever the key is older than
+        the store it opens."""
         self.genesis = genesis
         self.store = store
         self.key = key
@@ -78,6 +136,19 @@ class DurableReplica:
         self.restored_from: int = 0
         """The log row of the persisted snapshot the rebuild started from (0: none)."""
         self._snapshot_seq = 0
+        self.recovery: Recovery | None = None
+        if key is not None:
+            if lost_data and store.flag(RECOVERY_FLAG) is None:
+                store.set_flag(RECOVERY_FLAG, b"1")
+            if store.flag(RECOVERY_FLAG) is not None:
+                self.recovery = Recovery()
+                log.warning(
+                    "key %s runs without its own history (lost or restored data): a restored "
+                    "backup can fork this key, so it signs nothing until %d peers have shown "
+                    "it its own packets",
+                    self.identity.hex()[:16] if self.identity else "?",
+                    RECOVERY_PEERS,
+                )
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -141,7 +212,54 @@ class DurableReplica:
             self._maybe_snapshot()
         fault("after_commit")
         batch.accepted = accepted
+        if self.recovery is not None and accepted:
+            self._check_recovered()
         return batch
+
+    # ------------------------------------------------------------------ recovering own history
+
+    @property
+    def recovering(self) -> bool:
+        """True while this node (which lost its data) still waits for peers (see Recovery)."""
+        return self.recovery is not None
+
+    def report_own(self, peer: bytes, hwm: int, prefix: bytes) -> bool:
+        """A peer's view of this node's own chain after a full anti-entropy round: the HWM and
+        cumulative-hash prefix of this key's entry in that peer's summary (HWM 0 and ``b""``
+        when it knows no packet of this key).  A peer's newer report replaces its older one.
+        The packets themselves arrive as frames through :meth:`receive`, as any others.
+        Returns True when recovery completes (now or before); raises ValueError, changing
+        nothing, for a malformed report.
+        """
+        if type(peer) is not bytes or len(peer) != 32:
+            raise ValueError("peer must be a 32-byte public key")
+        if type(hwm) is not int or not 0 <= hwm <= MAX_NONCE:
+            raise ValueError(f"hwm must be an int in 0..{MAX_NONCE}")
+        if type(prefix) is not bytes or len(prefix) > 32 or (hwm > 0) != (len(prefix) >= 8):
+            raise ValueError("prefix must be 8-32 bytes of the cumulative hash (empty for HWM 0)")
+        recovery = self.recovery
+        if recovery is None:
+            return True
+        if peer == self.identity:
+            raise ValueError("a node cannot vouch for its own history")
+        recovery.reports[peer] = (hwm, prefix)
+        return self._check_recovered()
+
+    def _check_recovered(self) -> bool:
+        recovery, me = self.recovery, self.identity
+        if recovery is None or me is None:
+            return True
+        replica = self.replica
+        if recovery.confirmed(replica, me) < RECOVERY_PEERS or recovery.ahead(replica, me):
+            return False
+        self.store.set_flag(RECOVERY_FLAG, None)
+        self.recovery = None
+        log.info(
+            "own history recovered: HWM %d confirmed by %d peers; signing resumes",
+            replica.hwm(me),
+            len(recovery.reports),
+        )
+        return True
 
     # ------------------------------------------------------------------ signing
 
@@ -156,6 +274,17 @@ class DurableReplica:
             raise PlayerError("this node has no signing key")
         if self.rebuilding:
             raise PlayerError("the node is rebuilding from its store; it signs nothing until done")
+        if self.recovery is not None and not self._check_recovered():
+            me_ = self.identity
+            assert me_ is not None
+            confirmed = self.recovery.confirmed(self.replica, me_)
+            ahead = self.recovery.ahead(self.replica, me_)
+            raise PlayerError(
+                "this node lost its data and is learning its own history from peers: "
+                f"{confirmed} of {RECOVERY_PEERS} confirmed"
+                + (f", own packets up to {ahead} still missing" if ahead else "")
+                + "; it signs nothing until then"
+            )
         me = self.identity
         replica = self.replica
         if replica.fork_point(me):

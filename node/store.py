@@ -346,6 +346,24 @@ class Store:
         """Packets in the log (counted from the rows, not from this object's memory)."""
         return int(self.db.execute("SELECT COALESCE(SUM(count), 0) FROM log").fetchone()[0])
 
+    # ------------------------------------------------------------------ node flags
+
+    def flag(self, name: str) -> bytes | None:
+        """A node-level flag kept in ``meta`` (e.g. ``own_recovery``), or None when unset."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", ("flag:" + name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def set_flag(self, name: str, value: bytes | None) -> None:
+        """Set (or, with None, clear) a node-level flag, committed at once."""
+        with self._transaction():
+            if value is None:
+                self.db.execute("DELETE FROM meta WHERE key = ?", ("flag:" + name,))
+            else:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    ("flag:" + name, value),
+                )
+
     # ------------------------------------------------------------------ the outbox
 
     def outbox_put(self, nonce: int, frame: bytes) -> None:
