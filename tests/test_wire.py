@@ -43,6 +43,20 @@ def packb(value: object) -> bytes:
     return out
 
 
+def damaged(value: object, where: int, byte: int, op: str) -> bytes:
+    """``value`` packed, then one byte overwritten ("flip"), the tail cut ("cut") or one byte
+    inserted ("add") at ``where`` (modulo the length)."""
+    data = bytearray(packb(value))
+    at = where % (len(data) + 1)
+    if op == "flip" and at < len(data):
+        data[at] = byte
+    elif op == "cut":
+        del data[at:]
+    else:
+        data[at:at] = bytes([byte])
+    return bytes(data)
+
+
 def unpackb(data: bytes) -> object:
     return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
@@ -290,16 +304,8 @@ def test_only_parse_errors_escape_for_random_bytes(data: bytes) -> None:
 def test_only_parse_errors_escape_for_damaged_canonical_bytes(
     value: object, where: int, byte: int, op: str
 ) -> None:
-    data = bytearray(packb(value))
-    at = where % (len(data) + 1)
-    if op == "flip" and at < len(data):
-        data[at] = byte
-    elif op == "cut":
-        del data[at:]
-    else:
-        data[at:at] = bytes([byte])
     with contextlib.suppress(*PARSE_ERRORS):
-        parse_body(bytes(data))
+        parse_body(damaged(value, where, byte, op))
 
 
 # --------------------------------------------------------------------------- the canonical proof
@@ -341,15 +347,8 @@ def test_canonical_proof_accepts_every_packed_plain_value(value: object) -> None
 def test_canonical_proof_matches_repacking_on_damaged_bytes(
     value: object, where: int, byte: int, op: str
 ) -> None:
-    data = bytearray(packb(value))
-    at = where % (len(data) + 1)
-    if op == "flip" and at < len(data):
-        data[at] = byte
-    elif op == "cut":
-        del data[at:]
-    else:
-        data[at:at] = bytes([byte])
-    assert is_plain_canonical(bytes(data)) == _plain_canonical_oracle(bytes(data))
+    data = damaged(value, where, byte, op)
+    assert is_plain_canonical(data) == _plain_canonical_oracle(data)
 
 
 @settings(max_examples=400, deadline=None)
