@@ -274,19 +274,17 @@ class DurableReplica:
             raise PlayerError("this node has no signing key")
         if self.rebuilding:
             raise PlayerError("the node is rebuilding from its store; it signs nothing until done")
-        if self.recovery is not None and not self._check_recovered():
-            me_ = self.identity
-            assert me_ is not None
-            confirmed = self.recovery.confirmed(self.replica, me_)
-            ahead = self.recovery.ahead(self.replica, me_)
+        me = self.identity
+        replica = self.replica
+        recovery = self.recovery
+        if recovery is not None and not self._check_recovered():
+            ahead = recovery.ahead(replica, me)
             raise PlayerError(
                 "this node lost its data and is learning its own history from peers: "
-                f"{confirmed} of {RECOVERY_PEERS} confirmed"
+                f"{recovery.confirmed(replica, me)} of {RECOVERY_PEERS} confirmed"
                 + (f", own packets up to {ahead} still missing" if ahead else "")
                 + "; it signs nothing until then"
             )
-        me = self.identity
-        replica = self.replica
         if replica.fork_point(me):
             raise PlayerError("this key has forked (equivocated); it can sign nothing more")
         chain = replica.chains.get(me)
