@@ -135,20 +135,22 @@ def ingest_batch(replica: Replica, frames: Sequence[bytes]) -> list[Ingested]:
 
 
 def _open(replica: Replica, frames: Sequence[bytes], counts: PipelineCounts) -> _Screened:
-    open_ = replica.codec.open
-    seen = replica.seen.contains
+    # methods are called on their objects, not bound to locals: compiled, that is a direct
+    # call, where a bound method is a boxed Python call
+    codec = replica.codec
+    seen = replica.seen
     forks = replica.forks
     out = _Screened()
     results, queue, envelopes = out.results, out.queue, out.envelopes
     for frame in frames:
         try:
-            env = open_(frame)
+            env = codec.open(frame)
         except Rejected as exc:
             results.append(_rejected(replica, exc))
             counts.rejected += 1
             continue
         fork = forks.get(env.sender)
-        spare = (fork is not None and env.nonce > fork.nonce) or seen(
+        spare = (fork is not None and env.nonce > fork.nonce) or seen.contains(
             env.sender, env.nonce, env.full_hash
         )
         queue.append((len(results), env, not spare))
@@ -168,10 +170,8 @@ def _finish(
 ) -> None:
     verdicts = iter(future.result())
     results = screened.results
-    ingest = replica.ingest_envelope
-    screen = replica.screen
     for slot, env, sent in screened.queue:
-        early = None if sent else screen(env)
+        early = None if sent else replica.screen(env)
         if early is not None:
             result = early
         else:
@@ -179,9 +179,9 @@ def _finish(
             # by an eviction meanwhile): verified here, rarely.
             error = next(verdicts) if sent else verify_batch([env])[0]
             if error is None:
-                result = ingest(env, verified=True)
+                result = replica.ingest_envelope(env, verified=True)
             else:
-                result = screen(env) or _rejected(replica, error)  # screen first, as ingest
+                result = replica.screen(env) or _rejected(replica, error)  # screen first, as ingest
         outcome = result.outcome
         if outcome is Outcome.DROPPED:
             counts.dropped += 1
@@ -208,11 +208,10 @@ def stage_changes(store: Store, changes: list[Change]) -> list[bytes]:
     return the frames now accepted (judged packets and kept fork versions), to commit and
     then forward."""
     accepted: list[bytes] = []
-    stage = store.stage_judged
     for what, item in changes:
         if what == JUDGED:
             assert isinstance(item, Entry) and item.judgment is not None
-            stage(item.sender, item.nonce, item.judgment.reason, item.frame)
+            store.stage_judged(item.sender, item.nonce, item.judgment.reason, item.frame)
             accepted.append(item.frame)
         elif isinstance(item, Revision):
             store.stage_revision(item.sender, item.nonce, item.before, item.after)
@@ -220,6 +219,6 @@ def stage_changes(store: Store, changes: list[Change]) -> list[bytes]:
             store.stage_fork_drop(item.sender, item.full_hash)
         else:  # FORK_KEPT: the version is logged like any accepted packet
             store.stage_fork(item.sender, item.nonce, item.full_hash)
-            stage(item.sender, item.nonce, Reason.EQUIVOCATED, item.frame)
+            store.stage_judged(item.sender, item.nonce, Reason.EQUIVOCATED, item.frame)
             accepted.append(item.frame)
     return accepted

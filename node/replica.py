@@ -544,13 +544,13 @@ class Replica:
             body = packet.body
             if (type(body) is Transfer or type(body) is Ack) and body.acks:
                 sender, nonce = env.sender, env.nonce
-                acceptable = self.codec.acceptable
+                codec = self.codec
                 found: list[Dep] = []
                 for ref in body.acks:
                     if ref.sender == sender:
                         if ref.nonce >= nonce:
                             bad = True
-                    elif acceptable(ref.sender):
+                    elif codec.acceptable(ref.sender):
                         found.append((ref.sender, ref.nonce, ref.h))
                     else:
                         bad = True
