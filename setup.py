@@ -5,6 +5,10 @@ Everything else about the package is declared in ``pyproject.toml``.  The module
 or an editable install is built; the ``.py`` sources ship beside them and are what runs when
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
 changed since the build (``protocol/native.py`` checks the manifest written here at import).
+
+One hand-written C extension is built beside them, on its own: ``protocol._sha256`` (SHA-256
+through OpenSSL's libcrypto, see ``protocol/digest.py``).  It needs the OpenSSL headers; when it
+does not build, ``protocol.digest`` uses hashlib and the rest of the build goes on.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
@@ -32,6 +36,8 @@ NATIVE = (
     "node/pipeline.py",
 )
 """The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
+SHA256_EXT = "protocol._sha256"
+"""The C extension built beside the mypyc group (not a mypyc module: it has no ``.py``)."""
 GROUP = "bitcraps_native"
 MANIFEST = "native.json"
 METADATA_ONLY = {"egg_info", "dist_info", "sdist", "--name", "--version"}
@@ -51,6 +57,10 @@ def _building() -> bool:
     return not commands or not commands <= METADATA_ONLY
 
 
+def _sha256_extension() -> Any:
+    return Extension(SHA256_EXT, ["protocol/_sha256.c"], libraries=["crypto"])
+
+
 def _extensions() -> list[Any]:
     if not _building():
         return []
@@ -65,11 +75,14 @@ def _extensions() -> list[Any]:
     try:
         from mypyc.build import mypycify  # noqa: PLC0415 (only needed to build)
 
-        return list(mypycify(list(NATIVE), opt_level="3", group_name=GROUP))
+        return [
+            *mypycify(list(NATIVE), opt_level="3", group_name=GROUP),
+            _sha256_extension(),
+        ]
     except (Exception, SystemExit) as exc:  # no mypyc, or it refused the code (it exits)
         _say(f"mypyc unavailable ({exc!r}); installing pure Python")
         _record(manifest, modules={}, failed=f"mypyc: {exc!r}")
-        return []
+        return [_sha256_extension()]
 
 
 class BuildNative(build_ext):  # type: ignore[misc]
@@ -77,8 +90,24 @@ class BuildNative(build_ext):  # type: ignore[misc]
     extensions are dropped and the pure-Python modules are used.  On success it writes the
     manifest of compiled sources next to the compiled ``protocol`` modules."""
 
+    sha256_failed = ""
+
+    def build_extension(self, ext: Any) -> None:
+        if ext.name != SHA256_EXT:
+            super().build_extension(ext)
+            return
+        try:  # optional: protocol.digest falls back to hashlib
+            super().build_extension(ext)
+        except Exception as exc:  # e.g. no OpenSSL headers
+            _say(f"{SHA256_EXT} not built ({exc!r}); protocol.digest will use hashlib")
+            Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            self.sha256_failed = repr(exc)
+
     def run(self) -> None:
         if not self.extensions:
+            return
+        if all(ext.name == SHA256_EXT for ext in self.extensions):  # mypyc unavailable
+            super().run()
             return
         try:
             super().run()
@@ -96,10 +125,15 @@ class BuildNative(build_ext):  # type: ignore[misc]
             ).hexdigest()
             for path in NATIVE
         }
-        _record(manifest, modules=modules)
+        _record(
+            manifest,
+            modules=modules,
+            sha256="not built: " + self.sha256_failed if self.sha256_failed else "compiled",
+        )
         if self.inplace:  # extensions of modules no longer compiled: remove (never loaded anyway)
             for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/*.so")]:
-                if f"{path.parent.name}.{path.name.split('.')[0]}" not in modules:
+                name = f"{path.parent.name}.{path.name.split('.')[0]}"
+                if name not in modules and name != SHA256_EXT:
                     path.unlink()
                     _say(f"removed {path.relative_to(ROOT)}, left by an older build")
         _say(f"compiled {len(modules)} modules with mypyc; manifest {manifest}")

@@ -10,13 +10,13 @@ effects; the table engine plugs in through :class:`TableEngine`.
 from __future__ import annotations
 
 import hashlib
-from hashlib import sha256 as _sha256
 from typing import Final, NamedTuple, Protocol
 
 import msgpack
 
 from node.verdicts import Reason, SupplyError
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
+from protocol.digest import sha256
 from protocol.frame import Packet
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
@@ -520,7 +520,7 @@ def apply(
         s = state.senders[sender] = SenderState()
     s.hwm = nonce
     s.head = full_hash
-    s.cumulative = _sha256(s.cumulative + full_hash).digest()
+    s.cumulative = sha256(s.cumulative, full_hash)
     reason, effects = judgment
     mint, debit, held, credits, acks = effects
     if reason is not _APPLIED:

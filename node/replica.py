@@ -17,7 +17,6 @@ anti-entropy count judged packets only.  Sans-IO: no clock, socket or randomness
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from node.ledger import (
 )
 from node.verdicts import Outcome, Reason
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
+from protocol.digest import sha256
 from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, decode_body
 from protocol.genesis import Genesis
@@ -404,7 +404,7 @@ class Replica:
             chain = _Chain(entries)
             c = bytes(32)
             for e in entries:
-                c = hashlib.sha256(c + e.full_hash).digest()
+                c = sha256(c, e.full_hash)
                 chain.cumulative.append(c)
             if entries and (entries[-1].full_hash != s.head or c != s.cumulative):
                 raise ValueError(f"stored chain of {sender.hex()[:8]} does not match its head")

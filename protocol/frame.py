@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from hashlib import sha256 as _sha256
 from typing import Final
 
 import nacl.bindings
@@ -37,6 +36,7 @@ from protocol.constants import (
     VERSION,
     ZERO_PREV,
 )
+from protocol.digest import sha256
 from protocol.errors import (
     BadSignature,
     EnvelopeNotCanonical,
@@ -360,7 +360,7 @@ class FrameCodec:
             frame[-SIGNATURE_LEN:],
             value,
             signed,
-            _sha256(signed).digest(),
+            sha256(signed),
             frame if type(frame) is bytes else None,
         )
 

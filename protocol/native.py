@@ -134,8 +134,12 @@ def _digest(root: Path, name: str) -> str:
 
 
 def status() -> dict[str, str]:
-    """What runs: ``{"native": decision, module: "compiled" | "python" | "not loaded"}``."""
+    """What runs: ``{"native": decision, module: "compiled" | "python" | "not loaded"}``, and
+    whether ``protocol.digest`` uses the C extension (``"protocol._sha256"``)."""
     out = {"native": guard()}
+    from protocol import digest  # noqa: PLC0415 (after the guard decided)
+
+    out["protocol._sha256"] = "compiled" if digest.NATIVE else "hashlib"
     for name in NATIVE_MODULES:
         module = sys.modules.get(name)
         if module is None:

@@ -1,0 +1,49 @@
+"""SHA-256 of the short messages hashed on every packet: the packet's full hash and the
+cumulative chain hash.
+
+:func:`sha256` hashes the concatenation of its arguments (so callers need not build it).  It is
+the C extension ``protocol._sha256`` (OpenSSL's SHA-256 core without hashlib's per-call context
+setup, which costs more than the hashing itself at these sizes: docs/BENCHMARKS.md) when the
+install built it, else hashlib.  Both give the same bytes (tests/test_digest.py).  With
+``BITCRAPS_PURE=1`` in the environment the hashlib version is used, as every compiled module
+is then replaced by its source (docs/BUILD.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Final, Protocol
+
+__all__ = ["NATIVE", "sha256", "sha256_hashlib"]
+
+
+def sha256_hashlib(*parts: bytes) -> bytes:
+    """SHA-256 of the concatenation of ``parts`` with hashlib (the fallback)."""
+    h = hashlib.sha256()
+    for part in parts:
+        if not isinstance(part, bytes):
+            raise TypeError(f"sha256() takes bytes, not {type(part).__name__}")
+        h.update(part)
+    return h.digest()
+
+
+class _Sha256(Protocol):
+    def __call__(self, *parts: bytes) -> bytes: ...
+
+
+def _choose() -> tuple[_Sha256, bool]:
+    if os.environ.get("BITCRAPS_PURE") == "1":
+        return sha256_hashlib, False
+    try:
+        from protocol._sha256 import sha256 as native  # noqa: PLC0415 (optional extension)
+    except ImportError:
+        return sha256_hashlib, False
+    return native, True
+
+
+_CHOSEN, _IS_NATIVE = _choose()
+NATIVE: Final = _IS_NATIVE
+"""True when :func:`sha256` is the C extension."""
+sha256: Final = _CHOSEN
+"""SHA-256 of the concatenation of the ``bytes`` arguments (32 bytes)."""

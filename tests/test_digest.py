@@ -1,0 +1,55 @@
+"""protocol.digest: the SHA-256 the ingest path computes per packet equals hashlib's."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocol import digest
+from protocol.digest import sha256, sha256_hashlib
+
+PARTS = st.lists(st.binary(max_size=300), max_size=4)
+
+
+@given(PARTS)
+def test_sha256_of_the_parts_is_hashlib_of_their_concatenation(parts: list[bytes]) -> None:
+    expected = hashlib.sha256(b"".join(parts)).digest()
+    assert sha256(*parts) == expected
+    assert sha256_hashlib(*parts) == expected
+
+
+@pytest.mark.parametrize("size", [0, 55, 56, 63, 64, 65, 119, 120, 128, 1 << 16])
+def test_sha256_at_block_boundaries(size: int) -> None:
+    data = bytes(i % 251 for i in range(size))
+    assert sha256(data) == hashlib.sha256(data).digest()
+    assert sha256(data[:7], data[7:]) == hashlib.sha256(data).digest()
+
+
+@pytest.mark.parametrize("function", [sha256, sha256_hashlib])
+def test_sha256_refuses_what_is_not_bytes(function: digest._Sha256) -> None:
+    with pytest.raises(TypeError, match="bytes"):
+        function(b"ok", "text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bytes"):
+        function(bytearray(b"x"))  # type: ignore[arg-type]
+
+
+def test_the_extension_runs_when_the_install_built_it() -> None:
+    """A built extension is used (a silent fallback to hashlib fails here); an install that
+    could not build it says why in the manifest, and that only on a machine without the
+    OpenSSL headers."""
+    manifest = Path(digest.__file__).with_name("native.json")
+    if not manifest.is_file():
+        pytest.skip("no native build in this install")
+    outcome = json.loads(manifest.read_text()).get("sha256")
+    if outcome is None:
+        pytest.skip("this install compiled nothing (pure Python)")
+    if outcome == "compiled":
+        assert digest.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
+    else:
+        assert not Path("/usr/include/openssl/sha.h").exists(), outcome
