@@ -6,9 +6,10 @@ or an editable install is built; the ``.py`` sources ship beside them and are wh
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
 changed since the build (``protocol/native.py`` checks the manifest written here at import).
 
-One hand-written C extension is built beside them, on its own: ``protocol._sha256`` (SHA-256
-through OpenSSL's libcrypto, see ``protocol/digest.py``).  It needs the OpenSSL headers; when it
-does not build, ``protocol.digest`` uses hashlib and the rest of the build goes on.
+Two small hand-written C extensions are built beside them, each on its own: ``protocol._sha256``
+(SHA-256 through OpenSSL's libcrypto, see ``protocol/digest.py``; it needs the OpenSSL headers)
+and ``protocol._slots`` (see ``protocol/slots.py``).  One that does not build is skipped and its
+Python module falls back to plain Python; the rest of the build goes on.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ NATIVE = (
     "node/pipeline.py",
 )
 """The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
-SHA256_EXT = "protocol._sha256"
-"""The C extension built beside the mypyc group (not a mypyc module: it has no ``.py``)."""
+OPTIONAL = {
+    "protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]},
+    "protocol._slots": {"sources": ["protocol/_slots.c"]},
+}
+"""Hand-written C extensions built beside the mypyc group (no ``.py``; each optional)."""
 GROUP = "bitcraps_native"
 MANIFEST = "native.json"
 METADATA_ONLY = {"egg_info", "dist_info", "sdist", "--name", "--version"}
@@ -57,8 +61,8 @@ def _building() -> bool:
     return not commands or not commands <= METADATA_ONLY
 
 
-def _sha256_extension() -> Any:
-    return Extension(SHA256_EXT, ["protocol/_sha256.c"], libraries=["crypto"])
+def _optional_extensions() -> list[Any]:
+    return [Extension(name, **spec) for name, spec in OPTIONAL.items()]
 
 
 def _extensions() -> list[Any]:
@@ -77,12 +81,12 @@ def _extensions() -> list[Any]:
 
         return [
             *mypycify(list(NATIVE), opt_level="3", group_name=GROUP),
-            _sha256_extension(),
+            *_optional_extensions(),
         ]
     except (Exception, SystemExit) as exc:  # no mypyc, or it refused the code (it exits)
         _say(f"mypyc unavailable ({exc!r}); installing pure Python")
         _record(manifest, modules={}, failed=f"mypyc: {exc!r}")
-        return [_sha256_extension()]
+        return _optional_extensions()
 
 
 class BuildNative(build_ext):  # type: ignore[misc]
@@ -90,23 +94,27 @@ class BuildNative(build_ext):  # type: ignore[misc]
     extensions are dropped and the pure-Python modules are used.  On success it writes the
     manifest of compiled sources next to the compiled ``protocol`` modules."""
 
-    sha256_failed = ""
+    def initialize_options(self) -> None:
+        super().initialize_options()
+        self.optional: dict[str, str] = {}
 
     def build_extension(self, ext: Any) -> None:
-        if ext.name != SHA256_EXT:
+        if ext.name not in OPTIONAL:
             super().build_extension(ext)
             return
-        try:  # optional: protocol.digest falls back to hashlib
+        try:  # optional: its Python module falls back to plain Python
             super().build_extension(ext)
         except Exception as exc:  # e.g. no OpenSSL headers
-            _say(f"{SHA256_EXT} not built ({exc!r}); protocol.digest will use hashlib")
+            _say(f"{ext.name} not built ({exc!r}); its Python fallback will run")
             Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
-            self.sha256_failed = repr(exc)
+            self.optional[ext.name] = f"not built: {exc!r}"
+        else:
+            self.optional[ext.name] = "compiled"
 
     def run(self) -> None:
         if not self.extensions:
             return
-        if all(ext.name == SHA256_EXT for ext in self.extensions):  # mypyc unavailable
+        if all(ext.name in OPTIONAL for ext in self.extensions):  # mypyc unavailable
             super().run()
             return
         try:
@@ -125,15 +133,11 @@ class BuildNative(build_ext):  # type: ignore[misc]
             ).hexdigest()
             for path in NATIVE
         }
-        _record(
-            manifest,
-            modules=modules,
-            sha256="not built: " + self.sha256_failed if self.sha256_failed else "compiled",
-        )
+        _record(manifest, modules=modules, optional=self.optional)
         if self.inplace:  # extensions of modules no longer compiled: remove (never loaded anyway)
             for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/*.so")]:
                 name = f"{path.parent.name}.{path.name.split('.')[0]}"
-                if name not in modules and name != SHA256_EXT:
+                if name not in modules and name not in OPTIONAL:
                     path.unlink()
                     _say(f"removed {path.relative_to(ROOT)}, left by an older build")
         _say(f"compiled {len(modules)} modules with mypyc; manifest {manifest}")

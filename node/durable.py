@@ -186,9 +186,11 @@ class DurableReplica:
         """Persist the state every ``snapshot_rows`` log rows, or every four times the state's
         size if that is more, so that serializing stays O(1) per accepted packet."""
         store = self.store
+        since = store.committed_seq - self._snapshot_seq
+        if since < self.snapshot_rows:  # before walking the state for its size
+            return
         state = self.replica.state
-        gap = max(self.snapshot_rows, self.snapshot_factor * state.size())
-        if store.committed_seq - self._snapshot_seq < gap:
+        if since < self.snapshot_factor * state.size():
             return
         store.save_snapshot(store.committed_seq, state.to_bytes(), state.digest())
         self._snapshot_seq = store.committed_seq

@@ -20,6 +20,7 @@ from protocol.digest import sha256
 from protocol.frame import Packet
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
+from protocol.slots import tuple_maker
 from protocol.wire import pack
 
 __all__ = [
@@ -420,7 +421,11 @@ def _big(value: int) -> bytes:
 # --------------------------------------------------------------------------- judge
 
 
-_new_tuple: Final = tuple.__new__
+# named tuples built in one C call where protocol._slots is built (``Credit(...)`` runs an
+# interpreted ``__new__``; ``tuple.__new__(Credit, (...))`` builds two tuples)
+_credit: Final = tuple_maker(Credit)
+_effects: Final = tuple_maker(Effects)
+_verdict: Final = tuple_maker(Judgment)
 _APPLIED: Final = Reason.APPLIED
 
 
@@ -428,7 +433,8 @@ def _judgment(reason: Reason, mint: int) -> Judgment:
     """``Judgment(reason, Effects(mint=mint))``: a refusal, which moves no money but the mint."""
     if not mint:
         return _BARE[reason]
-    return _new_tuple(Judgment, (reason, _new_tuple(Effects, (mint, 0, 0, (), ()))))
+    judgment: Judgment = _verdict(reason, _effects(mint, 0, 0, (), ()))
+    return judgment
 
 
 _BARE: Final = {reason: Judgment(reason) for reason in Reason}
@@ -476,13 +482,15 @@ def judge(
             return _judgment(Reason.SELF_TRANSFER, mint)
         if amount > spendable:
             return _judgment(Reason.INSUFFICIENT, mint)
-        credit = _new_tuple(Credit, (to, sender, nonce, amount))
-        effects = _new_tuple(Effects, (mint, amount, 0, (credit,), acks))
-        return _new_tuple(Judgment, (_APPLIED, effects))
+        applied: Judgment = _verdict(
+            _APPLIED, _effects(mint, amount, 0, (_credit(to, sender, nonce, amount),), acks)
+        )
+        return applied
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
-        return _new_tuple(Judgment, (_APPLIED, _new_tuple(Effects, (mint, 0, 0, (), acks))))
+        acked: Judgment = _verdict(_APPLIED, _effects(mint, 0, 0, (), acks))
+        return acked
     verdict = engine.judge(state, packet, spendable)
     if verdict.effects.mint != mint:
         verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint))

@@ -41,6 +41,7 @@ from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, decode_body
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
+from protocol.slots import tuple_maker
 
 __all__ = [
     "FORK_DROPPED",
@@ -65,7 +66,6 @@ lines), so copying costs at most a quarter of an element per judged packet."""
 """Judged packets between snapshots (older ones are thinned to geometric spacing)."""
 
 Dep = tuple[bytes, int, bytes | None]
-_new_tuple: Final = tuple.__new__
 _JUDGED_KEY: Final = Outcome.JUDGED.value
 
 
@@ -169,6 +169,10 @@ class Change(NamedTuple):
 
     what: str
     item: Entry | Revision
+
+
+_change: Final = tuple_maker(Change)
+"""``Change(what, item)`` in one C call (see protocol.slots)."""
 
 
 class Ingested:
@@ -512,7 +516,7 @@ class Replica:
             self._requested.discard((sender, nonce, None))
             self._requested.discard((sender, nonce, entry.h))
         judgment = self._judgment(entry)
-        self._changes.append(_new_tuple(Change, (JUDGED, entry)))
+        self._changes.append(_change(JUDGED, entry))
         self._apply(entry, judgment)
         judged = [entry]
         if self.waiting or self._capped_on:
@@ -760,7 +764,7 @@ class Replica:
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
-        self._changes.append(_new_tuple(Change, (JUDGED, entry)))
+        self._changes.append(_change(JUDGED, entry))
         self._apply(entry, judgment)
         self._judged_now.append(entry)
         self._judge_after(entry)

@@ -210,7 +210,11 @@ class Store:
         db = self.db
         with self._transaction():
             sid = self._intern
-            rows = [(sid(s), n, r, f) for s, n, r, f in self._log]
+            senders = self._senders
+            rows: list[tuple[int, int, int, bytes]] = []
+            for s, n, r, f in self._log:
+                ident = senders.get(s)  # a direct lookup: a bound method call costs more
+                rows.append((ident if ident is not None else self._intern(s), n, r, f))
             if rows:
                 self._insert_rows(self.committed_seq + 1, rows)
             db.executemany(

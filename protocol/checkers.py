@@ -35,84 +35,43 @@ from protocol.kinds import (
     Void,
 )
 from protocol.schema import Mismatch, Struct
+from protocol.slots import maker
 
 __all__ = ["CHECKERS"]
 
-_new: Final[Any] = object.__new__
 _schema1: Final[Any] = Struct(Create, Create.SCHEMA)
-_set15: Final[Any] = TableParams.__dict__["min_bet"].__set__
-_set16: Final[Any] = TableParams.__dict__["max_bet"].__set__
-_set17: Final[Any] = TableParams.__dict__["bond"].__set__
-_set18: Final[Any] = TableParams.__dict__["max_players"].__set__
-_set19: Final[Any] = TableParams.__dict__["max_entries"].__set__
-_set20: Final[Any] = TableParams.__dict__["chain_n"].__set__
-_table21: Final[Any] = _schema1.specs[3].table
-_set24: Final[Any] = Create.__dict__["params"].__set__
-_set25: Final[Any] = Create.__dict__["bankroll"].__set__
-_set26: Final[Any] = Create.__dict__["chain_head"].__set__
-_set27: Final[Any] = Create.__dict__["bank"].__set__
-_schema28: Final[Any] = Struct(Join, Join.SCHEMA)
-_set36: Final[Any] = Join.__dict__["game"].__set__
-_set37: Final[Any] = Join.__dict__["table"].__set__
-_set38: Final[Any] = Join.__dict__["bond"].__set__
-_set39: Final[Any] = Join.__dict__["chain_head"].__set__
-_set40: Final[Any] = Join.__dict__["chain_n"].__set__
-_schema41: Final[Any] = Struct(Leave, Leave.SCHEMA)
-_set46: Final[Any] = Leave.__dict__["game"].__set__
-_set47: Final[Any] = Leave.__dict__["table"].__set__
-_schema48: Final[Any] = Struct(Cancel, Cancel.SCHEMA)
-_set54: Final[Any] = Cancel.__dict__["game"].__set__
-_set55: Final[Any] = Cancel.__dict__["table"].__set__
-_set56: Final[Any] = Cancel.__dict__["target"].__set__
-_schema57: Final[Any] = Struct(Bet, Bet.SCHEMA)
-_table68: Final[Any] = _schema57.specs[2].item.specs[0].table
-_set71: Final[Any] = BetEntry.__dict__["code"].__set__
-_set72: Final[Any] = BetEntry.__dict__["amount"].__set__
-_set73: Final[Any] = BetEntry.__dict__["come_point"].__set__
-_validate74: Final[Any] = _schema57.specs[2].item.validate
-_set77: Final[Any] = Bet.__dict__["game"].__set__
-_set78: Final[Any] = Bet.__dict__["table"].__set__
-_set79: Final[Any] = Bet.__dict__["bets"].__set__
-_schema80: Final[Any] = Struct(Transfer, Transfer.SCHEMA)
-_set92: Final[Any] = ExtRef.__dict__["sender"].__set__
-_set93: Final[Any] = ExtRef.__dict__["nonce"].__set__
-_set94: Final[Any] = ExtRef.__dict__["h"].__set__
-_set97: Final[Any] = Transfer.__dict__["to"].__set__
-_set98: Final[Any] = Transfer.__dict__["amount"].__set__
-_set99: Final[Any] = Transfer.__dict__["acks"].__set__
-_schema100: Final[Any] = Struct(Ack, Ack.SCHEMA)
-_set112: Final[Any] = Ack.__dict__["acks"].__set__
-_schema113: Final[Any] = Struct(Reveal, Reveal.SCHEMA)
-_set120: Final[Any] = Reveal.__dict__["game"].__set__
-_set121: Final[Any] = Reveal.__dict__["k"].__set__
-_set122: Final[Any] = Reveal.__dict__["table"].__set__
-_set123: Final[Any] = Reveal.__dict__["preimage"].__set__
-_schema124: Final[Any] = Struct(Seat, Seat.SCHEMA)
-_set139: Final[Any] = Answer.__dict__["request"].__set__
-_set140: Final[Any] = Answer.__dict__["accept"].__set__
-_set143: Final[Any] = Seat.__dict__["game"].__set__
-_set144: Final[Any] = Seat.__dict__["answers"].__set__
-_schema145: Final[Any] = Struct(RollOpen, RollOpen.SCHEMA)
-_set160: Final[Any] = SeatRef.__dict__["seat"].__set__
-_set161: Final[Any] = SeatRef.__dict__["nonce"].__set__
-_set170: Final[Any] = EntryRef.__dict__["seat"].__set__
-_set171: Final[Any] = EntryRef.__dict__["nonce"].__set__
-_set172: Final[Any] = EntryRef.__dict__["index"].__set__
-_set195: Final[Any] = RollOpen.__dict__["game"].__set__
-_set196: Final[Any] = RollOpen.__dict__["k"].__set__
-_set197: Final[Any] = RollOpen.__dict__["preimage"].__set__
-_set198: Final[Any] = RollOpen.__dict__["reveals"].__set__
-_set199: Final[Any] = RollOpen.__dict__["included"].__set__
-_set200: Final[Any] = RollOpen.__dict__["released"].__set__
-_set201: Final[Any] = RollOpen.__dict__["answers"].__set__
-_schema202: Final[Any] = Struct(Void, Void.SCHEMA)
-_set219: Final[Any] = Void.__dict__["game"].__set__
-_set220: Final[Any] = Void.__dict__["k"].__set__
-_set221: Final[Any] = Void.__dict__["withheld"].__set__
-_set222: Final[Any] = Void.__dict__["present"].__set__
-_schema223: Final[Any] = Struct(GameEnd, GameEnd.SCHEMA)
-_set235: Final[Any] = GameEnd.__dict__["game"].__set__
-_set236: Final[Any] = GameEnd.__dict__["reveals"].__set__
+_make15: Final[Any] = maker(TableParams)
+_table16: Final[Any] = _schema1.specs[3].table
+_make19: Final[Any] = maker(Create)
+_schema20: Final[Any] = Struct(Join, Join.SCHEMA)
+_make28: Final[Any] = maker(Join)
+_schema29: Final[Any] = Struct(Leave, Leave.SCHEMA)
+_make34: Final[Any] = maker(Leave)
+_schema35: Final[Any] = Struct(Cancel, Cancel.SCHEMA)
+_make41: Final[Any] = maker(Cancel)
+_schema42: Final[Any] = Struct(Bet, Bet.SCHEMA)
+_table53: Final[Any] = _schema42.specs[2].item.specs[0].table
+_make56: Final[Any] = maker(BetEntry)
+_validate57: Final[Any] = _schema42.specs[2].item.validate
+_make60: Final[Any] = maker(Bet)
+_schema61: Final[Any] = Struct(Transfer, Transfer.SCHEMA)
+_make73: Final[Any] = maker(ExtRef)
+_make76: Final[Any] = maker(Transfer)
+_schema77: Final[Any] = Struct(Ack, Ack.SCHEMA)
+_make89: Final[Any] = maker(Ack)
+_schema90: Final[Any] = Struct(Reveal, Reveal.SCHEMA)
+_make97: Final[Any] = maker(Reveal)
+_schema98: Final[Any] = Struct(Seat, Seat.SCHEMA)
+_make113: Final[Any] = maker(Answer)
+_make116: Final[Any] = maker(Seat)
+_schema117: Final[Any] = Struct(RollOpen, RollOpen.SCHEMA)
+_make132: Final[Any] = maker(SeatRef)
+_make141: Final[Any] = maker(EntryRef)
+_make164: Final[Any] = maker(RollOpen)
+_schema165: Final[Any] = Struct(Void, Void.SCHEMA)
+_make182: Final[Any] = maker(Void)
+_schema183: Final[Any] = Struct(GameEnd, GameEnd.SCHEMA)
+_make195: Final[Any] = maker(GameEnd)
 
 
 def check_create(values: list[Any], base: int) -> Create:
@@ -148,529 +107,452 @@ def check_create(values: list[Any], base: int) -> Create:
         raise Mismatch
     if type(f12) is not int or not 1 <= f12 <= 65535:
         raise Mismatch
-    r14: TableParams = _new(TableParams)
-    _set15(r14, f7)
-    _set16(r14, f8)
-    _set17(r14, f9)
-    _set18(r14, f10)
-    _set19(r14, f11)
-    _set20(r14, f12)
+    r14: TableParams = _make15(f7, f8, f9, f10, f11, f12)
     if type(f3) is not int or not 0 <= f3 <= 18446744073709551615:
         raise Mismatch
     if type(f4) is not bytes or len(f4) != 32:
         raise Mismatch
     if type(f5) is not int:
         raise Mismatch
-    c22 = _table21.get(f5)
-    if c22 is None:
+    c17 = _table16.get(f5)
+    if c17 is None:
         raise Mismatch
-    r23: Create = _new(Create)
-    _set24(r23, r14)
-    _set25(r23, f3)
-    _set26(r23, f4)
-    _set27(r23, c22)
-    return r23
+    r18: Create = _make19(r14, f3, f4, c17)
+    return r18
 
 
 def check_join(values: list[Any], base: int) -> Join:
-    n34 = len(values) - base
-    if n34 == 5:
-        f29 = values[base]
-        f30 = values[base + 1]
-        f31 = values[base + 2]
-        f32 = values[base + 3]
-        f33 = values[base + 4]
+    n26 = len(values) - base
+    if n26 == 5:
+        f21 = values[base]
+        f22 = values[base + 1]
+        f23 = values[base + 2]
+        f24 = values[base + 3]
+        f25 = values[base + 4]
     else:
         raise Mismatch
-    if type(f29) is not bytes or len(f29) != 8:
+    if type(f21) is not bytes or len(f21) != 8:
         raise Mismatch
-    if type(f30) is not int or not 1 <= f30 <= 4294967295:
+    if type(f22) is not int or not 1 <= f22 <= 4294967295:
         raise Mismatch
-    if type(f31) is not int or not 0 <= f31 <= 18446744073709551615:
+    if type(f23) is not int or not 0 <= f23 <= 18446744073709551615:
         raise Mismatch
-    if type(f32) is not bytes or len(f32) != 32:
+    if type(f24) is not bytes or len(f24) != 32:
         raise Mismatch
-    if type(f33) is not int or not 1 <= f33 <= 65535:
+    if type(f25) is not int or not 1 <= f25 <= 65535:
         raise Mismatch
-    r35: Join = _new(Join)
-    _set36(r35, f29)
-    _set37(r35, f30)
-    _set38(r35, f31)
-    _set39(r35, f32)
-    _set40(r35, f33)
-    return r35
+    r27: Join = _make28(f21, f22, f23, f24, f25)
+    return r27
 
 
 def check_leave(values: list[Any], base: int) -> Leave:
-    n44 = len(values) - base
-    if n44 == 2:
-        f42 = values[base]
-        f43 = values[base + 1]
+    n32 = len(values) - base
+    if n32 == 2:
+        f30 = values[base]
+        f31 = values[base + 1]
     else:
         raise Mismatch
-    if type(f42) is not bytes or len(f42) != 8:
+    if type(f30) is not bytes or len(f30) != 8:
         raise Mismatch
-    if type(f43) is not int or not 1 <= f43 <= 4294967295:
+    if type(f31) is not int or not 1 <= f31 <= 4294967295:
         raise Mismatch
-    r45: Leave = _new(Leave)
-    _set46(r45, f42)
-    _set47(r45, f43)
-    return r45
+    r33: Leave = _make34(f30, f31)
+    return r33
 
 
 def check_cancel(values: list[Any], base: int) -> Cancel:
-    n52 = len(values) - base
-    if n52 == 3:
-        f49 = values[base]
-        f50 = values[base + 1]
-        f51 = values[base + 2]
+    n39 = len(values) - base
+    if n39 == 3:
+        f36 = values[base]
+        f37 = values[base + 1]
+        f38 = values[base + 2]
     else:
         raise Mismatch
-    if type(f49) is not bytes or len(f49) != 8:
+    if type(f36) is not bytes or len(f36) != 8:
         raise Mismatch
-    if type(f50) is not int or not 1 <= f50 <= 4294967295:
+    if type(f37) is not int or not 1 <= f37 <= 4294967295:
         raise Mismatch
-    if type(f51) is not int or not 1 <= f51 <= 4294967295:
+    if type(f38) is not int or not 1 <= f38 <= 4294967295:
         raise Mismatch
-    r53: Cancel = _new(Cancel)
-    _set54(r53, f49)
-    _set55(r53, f50)
-    _set56(r53, f51)
-    return r53
+    r40: Cancel = _make41(f36, f37, f38)
+    return r40
 
 
 def check_bet(values: list[Any], base: int) -> Bet:
-    n61 = len(values) - base
-    if n61 == 3:
-        f58 = values[base]
-        f59 = values[base + 1]
-        f60 = values[base + 2]
+    n46 = len(values) - base
+    if n46 == 3:
+        f43 = values[base]
+        f44 = values[base + 1]
+        f45 = values[base + 2]
     else:
         raise Mismatch
-    if type(f58) is not bytes or len(f58) != 8:
+    if type(f43) is not bytes or len(f43) != 8:
         raise Mismatch
-    if type(f59) is not int or not 1 <= f59 <= 4294967295:
+    if type(f44) is not int or not 1 <= f44 <= 4294967295:
         raise Mismatch
-    if type(f60) is not list or not 1 <= len(f60) <= 8:
+    if type(f45) is not list or not 1 <= len(f45) <= 8:
         raise Mismatch
-    items62: list[Any] = []
-    for x63 in f60:
-        if type(x63) is not list:
+    items47: list[Any] = []
+    for x48 in f45:
+        if type(x48) is not list:
             raise Mismatch
-        n67 = len(x63)
-        if n67 == 3:
-            f64 = x63[0]
-            f65 = x63[1]
-            f66 = x63[2]
-            if type(f66) is not int or not 0 <= f66 <= 255:
+        n52 = len(x48)
+        if n52 == 3:
+            f49 = x48[0]
+            f50 = x48[1]
+            f51 = x48[2]
+            if type(f51) is not int or not 0 <= f51 <= 255:
                 raise Mismatch
-        elif n67 == 2:
-            f64 = x63[0]
-            f65 = x63[1]
-            f66 = None
+        elif n52 == 2:
+            f49 = x48[0]
+            f50 = x48[1]
+            f51 = None
         else:
             raise Mismatch
-        if type(f64) is not int:
+        if type(f49) is not int:
             raise Mismatch
-        c69 = _table68.get(f64)
-        if c69 is None:
+        c54 = _table53.get(f49)
+        if c54 is None:
             raise Mismatch
-        if type(f65) is not int or not 1 <= f65 <= 18446744073709551615:
+        if type(f50) is not int or not 1 <= f50 <= 18446744073709551615:
             raise Mismatch
-        r70: BetEntry = _new(BetEntry)
-        _set71(r70, c69)
-        _set72(r70, f65)
-        _set73(r70, f66)
-        _validate74(r70)
-        items62.append(r70)
-    t75 = tuple(items62)
-    r76: Bet = _new(Bet)
-    _set77(r76, f58)
-    _set78(r76, f59)
-    _set79(r76, t75)
-    return r76
+        r55: BetEntry = _make56(c54, f50, f51)
+        _validate57(r55)
+        items47.append(r55)
+    t58 = tuple(items47)
+    r59: Bet = _make60(f43, f44, t58)
+    return r59
 
 
 def check_transfer(values: list[Any], base: int) -> Transfer:
-    n84 = len(values) - base
-    if n84 == 3:
-        f81 = values[base]
-        f82 = values[base + 1]
-        f83 = values[base + 2]
+    n65 = len(values) - base
+    if n65 == 3:
+        f62 = values[base]
+        f63 = values[base + 1]
+        f64 = values[base + 2]
     else:
         raise Mismatch
-    if type(f81) is not bytes or len(f81) != 32:
+    if type(f62) is not bytes or len(f62) != 32:
         raise Mismatch
-    if type(f82) is not int or not 1 <= f82 <= 18446744073709551615:
+    if type(f63) is not int or not 1 <= f63 <= 18446744073709551615:
         raise Mismatch
-    if type(f83) is not list or not 0 <= len(f83) <= 4:
+    if type(f64) is not list or not 0 <= len(f64) <= 4:
         raise Mismatch
-    items85: list[Any] = []
-    for x86 in f83:
-        if type(x86) is not list:
+    items66: list[Any] = []
+    for x67 in f64:
+        if type(x67) is not list:
             raise Mismatch
-        n90 = len(x86)
-        if n90 == 3:
-            f87 = x86[0]
-            f88 = x86[1]
-            f89 = x86[2]
+        n71 = len(x67)
+        if n71 == 3:
+            f68 = x67[0]
+            f69 = x67[1]
+            f70 = x67[2]
         else:
             raise Mismatch
-        if type(f87) is not bytes or len(f87) != 32:
+        if type(f68) is not bytes or len(f68) != 32:
             raise Mismatch
-        if type(f88) is not int or not 1 <= f88 <= 4294967295:
+        if type(f69) is not int or not 1 <= f69 <= 4294967295:
             raise Mismatch
-        if type(f89) is not bytes or len(f89) != 8:
+        if type(f70) is not bytes or len(f70) != 8:
             raise Mismatch
-        r91: ExtRef = _new(ExtRef)
-        _set92(r91, f87)
-        _set93(r91, f88)
-        _set94(r91, f89)
-        items85.append(r91)
-    t95 = tuple(items85)
-    r96: Transfer = _new(Transfer)
-    _set97(r96, f81)
-    _set98(r96, f82)
-    _set99(r96, t95)
-    return r96
+        r72: ExtRef = _make73(f68, f69, f70)
+        items66.append(r72)
+    t74 = tuple(items66)
+    r75: Transfer = _make76(f62, f63, t74)
+    return r75
 
 
 def check_ack(values: list[Any], base: int) -> Ack:
-    n102 = len(values) - base
-    if n102 == 1:
-        f101 = values[base]
+    n79 = len(values) - base
+    if n79 == 1:
+        f78 = values[base]
     else:
         raise Mismatch
-    if type(f101) is not list or not 1 <= len(f101) <= 16:
+    if type(f78) is not list or not 1 <= len(f78) <= 16:
         raise Mismatch
-    items103: list[Any] = []
-    for x104 in f101:
-        if type(x104) is not list:
+    items80: list[Any] = []
+    for x81 in f78:
+        if type(x81) is not list:
             raise Mismatch
-        n108 = len(x104)
-        if n108 == 3:
-            f105 = x104[0]
-            f106 = x104[1]
-            f107 = x104[2]
+        n85 = len(x81)
+        if n85 == 3:
+            f82 = x81[0]
+            f83 = x81[1]
+            f84 = x81[2]
         else:
             raise Mismatch
-        if type(f105) is not bytes or len(f105) != 32:
+        if type(f82) is not bytes or len(f82) != 32:
             raise Mismatch
-        if type(f106) is not int or not 1 <= f106 <= 4294967295:
+        if type(f83) is not int or not 1 <= f83 <= 4294967295:
             raise Mismatch
-        if type(f107) is not bytes or len(f107) != 8:
+        if type(f84) is not bytes or len(f84) != 8:
             raise Mismatch
-        r109: ExtRef = _new(ExtRef)
-        _set92(r109, f105)
-        _set93(r109, f106)
-        _set94(r109, f107)
-        items103.append(r109)
-    t110 = tuple(items103)
-    r111: Ack = _new(Ack)
-    _set112(r111, t110)
-    return r111
+        r86: ExtRef = _make73(f82, f83, f84)
+        items80.append(r86)
+    t87 = tuple(items80)
+    r88: Ack = _make89(t87)
+    return r88
 
 
 def check_reveal(values: list[Any], base: int) -> Reveal:
-    n118 = len(values) - base
-    if n118 == 4:
-        f114 = values[base]
-        f115 = values[base + 1]
-        f116 = values[base + 2]
-        f117 = values[base + 3]
+    n95 = len(values) - base
+    if n95 == 4:
+        f91 = values[base]
+        f92 = values[base + 1]
+        f93 = values[base + 2]
+        f94 = values[base + 3]
     else:
         raise Mismatch
-    if type(f114) is not bytes or len(f114) != 8:
+    if type(f91) is not bytes or len(f91) != 8:
         raise Mismatch
-    if type(f115) is not int or not 1 <= f115 <= 4294967295:
+    if type(f92) is not int or not 1 <= f92 <= 4294967295:
         raise Mismatch
-    if type(f116) is not int or not 1 <= f116 <= 4294967295:
+    if type(f93) is not int or not 1 <= f93 <= 4294967295:
         raise Mismatch
-    if type(f117) is not bytes or len(f117) != 32:
+    if type(f94) is not bytes or len(f94) != 32:
         raise Mismatch
-    r119: Reveal = _new(Reveal)
-    _set120(r119, f114)
-    _set121(r119, f115)
-    _set122(r119, f116)
-    _set123(r119, f117)
-    return r119
+    r96: Reveal = _make97(f91, f92, f93, f94)
+    return r96
 
 
 def check_seat(values: list[Any], base: int) -> Seat:
-    n127 = len(values) - base
-    if n127 == 2:
-        f125 = values[base]
-        f126 = values[base + 1]
+    n101 = len(values) - base
+    if n101 == 2:
+        f99 = values[base]
+        f100 = values[base + 1]
     else:
         raise Mismatch
-    if type(f125) is not bytes or len(f125) != 8:
+    if type(f99) is not bytes or len(f99) != 8:
         raise Mismatch
-    if type(f126) is not list or not 1 <= len(f126) <= 8:
+    if type(f100) is not list or not 1 <= len(f100) <= 8:
         raise Mismatch
-    items128: list[Any] = []
-    for x129 in f126:
-        if type(x129) is not list:
+    items102: list[Any] = []
+    for x103 in f100:
+        if type(x103) is not list:
             raise Mismatch
-        n132 = len(x129)
-        if n132 == 2:
-            f130 = x129[0]
-            f131 = x129[1]
+        n106 = len(x103)
+        if n106 == 2:
+            f104 = x103[0]
+            f105 = x103[1]
         else:
             raise Mismatch
-        if type(f130) is not list:
+        if type(f104) is not list:
             raise Mismatch
-        n136 = len(f130)
-        if n136 == 3:
-            f133 = f130[0]
-            f134 = f130[1]
-            f135 = f130[2]
+        n110 = len(f104)
+        if n110 == 3:
+            f107 = f104[0]
+            f108 = f104[1]
+            f109 = f104[2]
         else:
             raise Mismatch
-        if type(f133) is not bytes or len(f133) != 32:
+        if type(f107) is not bytes or len(f107) != 32:
             raise Mismatch
-        if type(f134) is not int or not 1 <= f134 <= 4294967295:
+        if type(f108) is not int or not 1 <= f108 <= 4294967295:
             raise Mismatch
-        if type(f135) is not bytes or len(f135) != 8:
+        if type(f109) is not bytes or len(f109) != 8:
             raise Mismatch
-        r137: ExtRef = _new(ExtRef)
-        _set92(r137, f133)
-        _set93(r137, f134)
-        _set94(r137, f135)
-        if type(f131) is not int or not 0 <= f131 <= 1:
+        r111: ExtRef = _make73(f107, f108, f109)
+        if type(f105) is not int or not 0 <= f105 <= 1:
             raise Mismatch
-        r138: Answer = _new(Answer)
-        _set139(r138, r137)
-        _set140(r138, f131)
-        items128.append(r138)
-    t141 = tuple(items128)
-    r142: Seat = _new(Seat)
-    _set143(r142, f125)
-    _set144(r142, t141)
-    return r142
+        r112: Answer = _make113(r111, f105)
+        items102.append(r112)
+    t114 = tuple(items102)
+    r115: Seat = _make116(f99, t114)
+    return r115
 
 
 def check_rollopen(values: list[Any], base: int) -> RollOpen:
-    n153 = len(values) - base
-    if n153 == 7:
-        f146 = values[base]
-        f147 = values[base + 1]
-        f148 = values[base + 2]
-        f149 = values[base + 3]
-        f150 = values[base + 4]
-        f151 = values[base + 5]
-        f152 = values[base + 6]
+    n125 = len(values) - base
+    if n125 == 7:
+        f118 = values[base]
+        f119 = values[base + 1]
+        f120 = values[base + 2]
+        f121 = values[base + 3]
+        f122 = values[base + 4]
+        f123 = values[base + 5]
+        f124 = values[base + 6]
     else:
         raise Mismatch
-    if type(f146) is not bytes or len(f146) != 8:
+    if type(f118) is not bytes or len(f118) != 8:
         raise Mismatch
-    if type(f147) is not int or not 1 <= f147 <= 4294967295:
+    if type(f119) is not int or not 1 <= f119 <= 4294967295:
         raise Mismatch
-    if type(f148) is not bytes or len(f148) != 32:
+    if type(f120) is not bytes or len(f120) != 32:
         raise Mismatch
-    if type(f149) is not list or not 0 <= len(f149) <= 255:
+    if type(f121) is not list or not 0 <= len(f121) <= 255:
         raise Mismatch
-    items154: list[Any] = []
-    for x155 in f149:
-        if type(x155) is not list:
+    items126: list[Any] = []
+    for x127 in f121:
+        if type(x127) is not list:
             raise Mismatch
-        n158 = len(x155)
-        if n158 == 2:
-            f156 = x155[0]
-            f157 = x155[1]
+        n130 = len(x127)
+        if n130 == 2:
+            f128 = x127[0]
+            f129 = x127[1]
         else:
             raise Mismatch
-        if type(f156) is not int or not 0 <= f156 <= 255:
+        if type(f128) is not int or not 0 <= f128 <= 255:
+            raise Mismatch
+        if type(f129) is not int or not 1 <= f129 <= 4294967295:
+            raise Mismatch
+        r131: SeatRef = _make132(f128, f129)
+        items126.append(r131)
+    t133 = tuple(items126)
+    if type(f122) is not list or not 0 <= len(f122) <= 255:
+        raise Mismatch
+    items134: list[Any] = []
+    for x135 in f122:
+        if type(x135) is not list:
+            raise Mismatch
+        n139 = len(x135)
+        if n139 == 3:
+            f136 = x135[0]
+            f137 = x135[1]
+            f138 = x135[2]
+        else:
+            raise Mismatch
+        if type(f136) is not int or not 0 <= f136 <= 255:
+            raise Mismatch
+        if type(f137) is not int or not 1 <= f137 <= 4294967295:
+            raise Mismatch
+        if type(f138) is not int or not 0 <= f138 <= 7:
+            raise Mismatch
+        r140: EntryRef = _make141(f136, f137, f138)
+        items134.append(r140)
+    t142 = tuple(items134)
+    if type(f123) is not list or not 0 <= len(f123) <= 255:
+        raise Mismatch
+    items143: list[Any] = []
+    for x144 in f123:
+        if type(x144) is not list:
+            raise Mismatch
+        n148 = len(x144)
+        if n148 == 3:
+            f145 = x144[0]
+            f146 = x144[1]
+            f147 = x144[2]
+        else:
+            raise Mismatch
+        if type(f145) is not int or not 0 <= f145 <= 255:
+            raise Mismatch
+        if type(f146) is not int or not 1 <= f146 <= 4294967295:
+            raise Mismatch
+        if type(f147) is not int or not 0 <= f147 <= 7:
+            raise Mismatch
+        r149: EntryRef = _make141(f145, f146, f147)
+        items143.append(r149)
+    t150 = tuple(items143)
+    if type(f124) is not list or not 0 <= len(f124) <= 8:
+        raise Mismatch
+    items151: list[Any] = []
+    for x152 in f124:
+        if type(x152) is not list:
+            raise Mismatch
+        n155 = len(x152)
+        if n155 == 2:
+            f153 = x152[0]
+            f154 = x152[1]
+        else:
+            raise Mismatch
+        if type(f153) is not list:
+            raise Mismatch
+        n159 = len(f153)
+        if n159 == 3:
+            f156 = f153[0]
+            f157 = f153[1]
+            f158 = f153[2]
+        else:
+            raise Mismatch
+        if type(f156) is not bytes or len(f156) != 32:
             raise Mismatch
         if type(f157) is not int or not 1 <= f157 <= 4294967295:
             raise Mismatch
-        r159: SeatRef = _new(SeatRef)
-        _set160(r159, f156)
-        _set161(r159, f157)
-        items154.append(r159)
-    t162 = tuple(items154)
-    if type(f150) is not list or not 0 <= len(f150) <= 255:
+        if type(f158) is not bytes or len(f158) != 8:
+            raise Mismatch
+        r160: ExtRef = _make73(f156, f157, f158)
+        if type(f154) is not int or not 0 <= f154 <= 1:
+            raise Mismatch
+        r161: Answer = _make113(r160, f154)
+        items151.append(r161)
+    t162 = tuple(items151)
+    r163: RollOpen = _make164(f118, f119, f120, t133, t142, t150, t162)
+    return r163
+
+
+def check_void(values: list[Any], base: int) -> Void:
+    n170 = len(values) - base
+    if n170 == 4:
+        f166 = values[base]
+        f167 = values[base + 1]
+        f168 = values[base + 2]
+        f169 = values[base + 3]
+    else:
         raise Mismatch
-    items163: list[Any] = []
-    for x164 in f150:
-        if type(x164) is not list:
+    if type(f166) is not bytes or len(f166) != 8:
+        raise Mismatch
+    if type(f167) is not int or not 1 <= f167 <= 4294967295:
+        raise Mismatch
+    if type(f168) is not list or not 1 <= len(f168) <= 255:
+        raise Mismatch
+    items171: list[Any] = []
+    for x172 in f168:
+        if type(x172) is not int or not 0 <= x172 <= 255:
             raise Mismatch
-        n168 = len(x164)
-        if n168 == 3:
-            f165 = x164[0]
-            f166 = x164[1]
-            f167 = x164[2]
-        else:
-            raise Mismatch
-        if type(f165) is not int or not 0 <= f165 <= 255:
-            raise Mismatch
-        if type(f166) is not int or not 1 <= f166 <= 4294967295:
-            raise Mismatch
-        if type(f167) is not int or not 0 <= f167 <= 7:
-            raise Mismatch
-        r169: EntryRef = _new(EntryRef)
-        _set170(r169, f165)
-        _set171(r169, f166)
-        _set172(r169, f167)
-        items163.append(r169)
-    t173 = tuple(items163)
-    if type(f151) is not list or not 0 <= len(f151) <= 255:
+        items171.append(x172)
+    t173 = tuple(items171)
+    if type(f169) is not list or not 0 <= len(f169) <= 255:
         raise Mismatch
     items174: list[Any] = []
-    for x175 in f151:
+    for x175 in f169:
         if type(x175) is not list:
             raise Mismatch
-        n179 = len(x175)
-        if n179 == 3:
+        n178 = len(x175)
+        if n178 == 2:
             f176 = x175[0]
             f177 = x175[1]
-            f178 = x175[2]
         else:
             raise Mismatch
         if type(f176) is not int or not 0 <= f176 <= 255:
             raise Mismatch
         if type(f177) is not int or not 1 <= f177 <= 4294967295:
             raise Mismatch
-        if type(f178) is not int or not 0 <= f178 <= 7:
-            raise Mismatch
-        r180: EntryRef = _new(EntryRef)
-        _set170(r180, f176)
-        _set171(r180, f177)
-        _set172(r180, f178)
-        items174.append(r180)
-    t181 = tuple(items174)
-    if type(f152) is not list or not 0 <= len(f152) <= 8:
-        raise Mismatch
-    items182: list[Any] = []
-    for x183 in f152:
-        if type(x183) is not list:
-            raise Mismatch
-        n186 = len(x183)
-        if n186 == 2:
-            f184 = x183[0]
-            f185 = x183[1]
-        else:
-            raise Mismatch
-        if type(f184) is not list:
-            raise Mismatch
-        n190 = len(f184)
-        if n190 == 3:
-            f187 = f184[0]
-            f188 = f184[1]
-            f189 = f184[2]
-        else:
-            raise Mismatch
-        if type(f187) is not bytes or len(f187) != 32:
-            raise Mismatch
-        if type(f188) is not int or not 1 <= f188 <= 4294967295:
-            raise Mismatch
-        if type(f189) is not bytes or len(f189) != 8:
-            raise Mismatch
-        r191: ExtRef = _new(ExtRef)
-        _set92(r191, f187)
-        _set93(r191, f188)
-        _set94(r191, f189)
-        if type(f185) is not int or not 0 <= f185 <= 1:
-            raise Mismatch
-        r192: Answer = _new(Answer)
-        _set139(r192, r191)
-        _set140(r192, f185)
-        items182.append(r192)
-    t193 = tuple(items182)
-    r194: RollOpen = _new(RollOpen)
-    _set195(r194, f146)
-    _set196(r194, f147)
-    _set197(r194, f148)
-    _set198(r194, t162)
-    _set199(r194, t173)
-    _set200(r194, t181)
-    _set201(r194, t193)
-    return r194
-
-
-def check_void(values: list[Any], base: int) -> Void:
-    n207 = len(values) - base
-    if n207 == 4:
-        f203 = values[base]
-        f204 = values[base + 1]
-        f205 = values[base + 2]
-        f206 = values[base + 3]
-    else:
-        raise Mismatch
-    if type(f203) is not bytes or len(f203) != 8:
-        raise Mismatch
-    if type(f204) is not int or not 1 <= f204 <= 4294967295:
-        raise Mismatch
-    if type(f205) is not list or not 1 <= len(f205) <= 255:
-        raise Mismatch
-    items208: list[Any] = []
-    for x209 in f205:
-        if type(x209) is not int or not 0 <= x209 <= 255:
-            raise Mismatch
-        items208.append(x209)
-    t210 = tuple(items208)
-    if type(f206) is not list or not 0 <= len(f206) <= 255:
-        raise Mismatch
-    items211: list[Any] = []
-    for x212 in f206:
-        if type(x212) is not list:
-            raise Mismatch
-        n215 = len(x212)
-        if n215 == 2:
-            f213 = x212[0]
-            f214 = x212[1]
-        else:
-            raise Mismatch
-        if type(f213) is not int or not 0 <= f213 <= 255:
-            raise Mismatch
-        if type(f214) is not int or not 1 <= f214 <= 4294967295:
-            raise Mismatch
-        r216: SeatRef = _new(SeatRef)
-        _set160(r216, f213)
-        _set161(r216, f214)
-        items211.append(r216)
-    t217 = tuple(items211)
-    r218: Void = _new(Void)
-    _set219(r218, f203)
-    _set220(r218, f204)
-    _set221(r218, t210)
-    _set222(r218, t217)
-    return r218
+        r179: SeatRef = _make132(f176, f177)
+        items174.append(r179)
+    t180 = tuple(items174)
+    r181: Void = _make182(f166, f167, t173, t180)
+    return r181
 
 
 def check_gameend(values: list[Any], base: int) -> GameEnd:
-    n226 = len(values) - base
-    if n226 == 2:
-        f224 = values[base]
-        f225 = values[base + 1]
+    n186 = len(values) - base
+    if n186 == 2:
+        f184 = values[base]
+        f185 = values[base + 1]
     else:
         raise Mismatch
-    if type(f224) is not bytes or len(f224) != 8:
+    if type(f184) is not bytes or len(f184) != 8:
         raise Mismatch
-    if type(f225) is not list or not 0 <= len(f225) <= 255:
+    if type(f185) is not list or not 0 <= len(f185) <= 255:
         raise Mismatch
-    items227: list[Any] = []
-    for x228 in f225:
-        if type(x228) is not list:
+    items187: list[Any] = []
+    for x188 in f185:
+        if type(x188) is not list:
             raise Mismatch
-        n231 = len(x228)
-        if n231 == 2:
-            f229 = x228[0]
-            f230 = x228[1]
+        n191 = len(x188)
+        if n191 == 2:
+            f189 = x188[0]
+            f190 = x188[1]
         else:
             raise Mismatch
-        if type(f229) is not int or not 0 <= f229 <= 255:
+        if type(f189) is not int or not 0 <= f189 <= 255:
             raise Mismatch
-        if type(f230) is not int or not 1 <= f230 <= 4294967295:
+        if type(f190) is not int or not 1 <= f190 <= 4294967295:
             raise Mismatch
-        r232: SeatRef = _new(SeatRef)
-        _set160(r232, f229)
-        _set161(r232, f230)
-        items227.append(r232)
-    t233 = tuple(items227)
-    r234: GameEnd = _new(GameEnd)
-    _set235(r234, f224)
-    _set236(r234, t233)
-    return r234
+        r192: SeatRef = _make132(f189, f190)
+        items187.append(r192)
+    t193 = tuple(items187)
+    r194: GameEnd = _make195(f184, t193)
+    return r194
 
 
 CHECKERS: Final[dict[int, Callable[[list[Any], int], Body]]] = {

@@ -135,11 +135,12 @@ def _digest(root: Path, name: str) -> str:
 
 def status() -> dict[str, str]:
     """What runs: ``{"native": decision, module: "compiled" | "python" | "not loaded"}``, and
-    whether ``protocol.digest`` uses the C extension (``"protocol._sha256"``)."""
+    whether the optional C extensions ``protocol._sha256`` and ``protocol._slots`` run."""
     out = {"native": guard()}
-    from protocol import digest  # noqa: PLC0415 (after the guard decided)
+    from protocol import digest, slots  # noqa: PLC0415 (after the guard decided)
 
     out["protocol._sha256"] = "compiled" if digest.NATIVE else "hashlib"
+    out["protocol._slots"] = "compiled" if slots.NATIVE else "python"
     for name in NATIVE_MODULES:
         module = sys.modules.get(name)
         if module is None:

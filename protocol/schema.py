@@ -242,7 +242,7 @@ generate and its results equal to the specs'.
 class _Emitter:
     """Generates the typed, straight-line source of the checkers module.
 
-    Every constant the checks need (a class, a slot setter, a choice table, a custom check) is a
+    Every constant the checks need (a class, a maker, a choice table, a custom check) is a
     module-level name bound to an expression that reaches it from a body class's ``SCHEMA``, so
     the module holds no copy of any rule.
     """
@@ -353,10 +353,10 @@ class _Emitter:
         if setters is None:
             self.emit(indent, f"{out} = {cls}({', '.join(results)})")
         else:
-            self.emit(indent, f"{out}: {cls} = _new({cls})")
-            for name, result in zip(spec.names, results, strict=True):
-                setter = self.const("set", f'{cls}.__dict__["{name}"].__set__')
-                self.emit(indent, f"{setter}({out}, {result})")
+            if spec.names != tuple(f.name for f in dc_fields(spec.cls)):
+                raise ValueError(f"{cls}: a Struct's names must be its dataclass fields")
+            make = self.const("make", f"maker({cls})")
+            self.emit(indent, f"{out}: {cls} = {make}({', '.join(results)})")
         if type(spec).validate is not Struct.validate:
             self.emit(indent, f"{self.const('validate', f'{path}.validate')}({out})")
         return out
@@ -403,9 +403,9 @@ def render_checkers(body_types: Mapping[int, type[Any]]) -> str:
         + "from collections.abc import Callable\n"
         + "from typing import Any, Final\n\n"
         + f"from protocol.kinds import (\n{classes})\n"
-        + "from protocol.schema import Mismatch, Struct\n\n"
+        + "from protocol.schema import Mismatch, Struct\n"
+        + "from protocol.slots import maker\n\n"
         + '__all__ = ["CHECKERS"]\n\n'
-        + "_new: Final[Any] = object.__new__\n"
         + "".join(f"{line}\n" for line in emitter.constants)
         + "".join(f"{line}\n" for line in emitter.lines)
         + "\n\nCHECKERS: Final[dict[int, Callable[[list[Any], int], Body]]] = {"
