@@ -521,8 +521,9 @@ def apply(
     nonce: int,
     full_hash: bytes,
     judgment: Judgment,
-) -> None:
-    """Make a judgment real: advance the sender's chain and move the money."""
+) -> SenderState:
+    """Make a judgment real: advance the sender's chain and move the money; return the
+    sender's chain state."""
     s = state.senders.get(sender)
     if s is None:
         s = state.senders[sender] = SenderState()
@@ -533,11 +534,11 @@ def apply(
     mint, debit, held, credits, acks = effects
     if reason is not _APPLIED:
         if not mint:
-            return
+            return s
         debit = held = 0
         credits = acks = ()
     elif not (mint or debit or held or acks or credits):
-        return
+        return s
     # an account exists once money or a watermark touches it, never for a packet that
     # moved nothing (so the digest does not depend on which refusal it was)
     accounts = state.accounts
@@ -565,3 +566,4 @@ def apply(
         if line is None:
             line = target.lines[creditor] = CreditLine()
         target.acked += line.credit(credit_nonce, amount)
+    return s

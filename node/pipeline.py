@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Final, Protocol
 
 from node.replica import FORK_DROPPED, JUDGED, Change, Entry, Ingested, Replica, Revision
 from node.store import Store
@@ -28,6 +28,9 @@ __all__ = [
     "stage_changes",
     "verify_batch",
 ]
+
+_DROPPED: Final = Outcome.DROPPED  # module constants: an enum member is a class lookup
+_REJECTED: Final = Outcome.REJECTED
 
 Verdicts = list[Rejected | None]
 """Per envelope, in order: None when the signature verifies, else the error it raised."""
@@ -183,9 +186,9 @@ def _finish(
             else:
                 result = replica.screen(env) or _rejected(replica, error)  # screen first, as ingest
         outcome = result.outcome
-        if outcome is Outcome.DROPPED:
+        if outcome is _DROPPED:
             counts.dropped += 1
-        elif outcome is Outcome.REJECTED:
+        elif outcome is _REJECTED:
             counts.rejected += 1
             counts.bad_signatures += 1
         else:

@@ -67,6 +67,7 @@ lines), so copying costs at most a quarter of an element per judged packet."""
 
 Dep = tuple[bytes, int, bytes | None]
 _JUDGED_KEY: Final = Outcome.JUDGED.value
+_OUTCOME_JUDGED: Final = Outcome.JUDGED  # an enum member is a class lookup each time
 
 
 class Entry:
@@ -489,7 +490,7 @@ class Replica:
             except Rejected as exc:
                 return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
         entry = self._entry(env)
-        if nextone and (not entry.deps or self._blocker(entry) is None):
+        if nextone and (not entry.deps or self._deps_blocker(entry) is None):
             return self._judge_next(entry, chain)
         self._judged_now = []
         result = self._place(entry)
@@ -528,7 +529,7 @@ class Replica:
             self._judged_now = []
         counters = self.counters
         counters[_JUDGED_KEY] = counters.get(_JUDGED_KEY, 0) + 1
-        return Ingested(Outcome.JUDGED, judgment.reason, None, "", judged)
+        return Ingested(_OUTCOME_JUDGED, judgment.reason, None, "", judged)
 
     def _count(self, result: Ingested) -> Ingested:
         key = result.why or result.outcome.value
@@ -706,11 +707,17 @@ class Replica:
             self.waiting.setdefault(sender, {}).setdefault(nonce, []).append(entry)
 
     def _blocker(self, entry: Entry) -> tuple[bytes, int] | None:
-        senders = self.state.senders
+        """The first unjudged packet ``entry`` needs: its predecessor, then its dependencies."""
         if entry.nonce > 1:
-            own = senders.get(entry.sender)
+            own = self.state.senders.get(entry.sender)
             if own is None or own.hwm < entry.nonce - 1:
                 return entry.sender, entry.nonce - 1
+        return self._deps_blocker(entry) if entry.deps else None
+
+    def _deps_blocker(self, entry: Entry) -> tuple[bytes, int] | None:
+        """The first of ``entry``'s dependencies not yet judged (or judged as another version),
+        asking for what is missing."""
+        senders = self.state.senders
         for sender, nonce, h in entry.deps:
             s = senders.get(sender)
             hwm = s.hwm if s is not None else 0
@@ -806,8 +813,8 @@ class Replica:
         entry.packet = None
         sender = entry.sender
         state = self.state
-        apply(state, sender, entry.nonce, entry.full_hash, judgment)
-        self.chains[sender].cumulative.append(state.senders[sender].cumulative)
+        s = apply(state, sender, entry.nonce, entry.full_hash, judgment)
+        self.chains[sender].cumulative.append(s.cumulative)
         if self.forks:
             fork = self.forks.get(sender)
             if fork is not None and fork.nonce == entry.nonce + 1:
