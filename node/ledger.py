@@ -53,14 +53,21 @@ class CreditLine:
     slower than this one.
     """
 
-    __slots__ = ("acked_sum", "pending", "watermark")
+    __slots__ = ("_pending", "acked_sum", "watermark")
 
     def __init__(
         self, watermark: int = 0, pending: list[tuple[int, int]] | None = None, acked_sum: int = 0
     ) -> None:
         self.watermark = watermark
-        self.pending: list[tuple[int, int]] = pending if pending is not None else []
+        # None while nothing is pending (most lines, once acknowledged): no empty list per line
+        self._pending: list[tuple[int, int]] | None = pending if pending else None
         self.acked_sum = acked_sum
+
+    @property
+    def pending(self) -> list[tuple[int, int]]:
+        """The pending credits (read-only: a new empty list when there are none)."""
+        pending = self._pending
+        return pending if pending is not None else []
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CreditLine) and (
@@ -75,12 +82,18 @@ class CreditLine:
         return f"CreditLine({self.watermark}, {self.pending!r}, {self.acked_sum})"
 
     def copy(self) -> CreditLine:
-        return CreditLine(self.watermark, list(self.pending), self.acked_sum)
+        pending = self._pending
+        return CreditLine(
+            self.watermark, list(pending) if pending is not None else None, self.acked_sum
+        )
 
     def gain_to(self, mark: int) -> int:
         """The credits that raising the watermark to ``mark`` would make spendable."""
+        pending = self._pending
+        if pending is None:
+            return 0
         total = 0
-        for nonce, amount in self.pending:
+        for nonce, amount in pending:
             if nonce > mark:
                 break
             total += amount
@@ -91,14 +104,19 @@ class CreditLine:
         if mark <= self.watermark:
             return 0
         self.watermark = mark
-        pending = self.pending
+        pending = self._pending
+        if pending is None:
+            return 0
         i = 0
         total = 0
         while i < len(pending) and pending[i][0] <= mark:
             total += pending[i][1]
             i += 1
         if i:
-            del pending[:i]
+            if i == len(pending):
+                self._pending = None
+            else:
+                del pending[:i]
             self.acked_sum += total
         return total
 
@@ -107,11 +125,16 @@ class CreditLine:
         if nonce <= self.watermark:
             self.acked_sum += amount
             return amount
-        self.pending.append((nonce, amount))
+        pending = self._pending
+        if pending is None:
+            self._pending = [(nonce, amount)]
+        else:
+            pending.append((nonce, amount))
         return 0
 
     def pending_sum(self) -> int:
-        return sum(amount for _, amount in self.pending)
+        pending = self._pending
+        return sum(amount for _, amount in pending) if pending is not None else 0
 
 
 class Account:

@@ -41,7 +41,7 @@ from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, decode_body
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
-from protocol.slots import tuple_maker
+from protocol.slots import settle, tuple_maker
 
 __all__ = [
     "FORK_DROPPED",
@@ -559,7 +559,7 @@ class Replica:
                         found.append((ref.sender, ref.nonce, ref.h))
                     else:
                         bad = True
-                deps = tuple(found)
+                deps = settle(tuple(found))  # kept for re-judging; the collector skips it
         return Entry(
             env.sender,
             env.nonce,

@@ -4,7 +4,8 @@
  * build every decoded body and reference this way; through Python-level calls that costs about
  * 0.3 us per three-field object, more than all its checks.  Likewise for named tuples (the
  * judge's verdicts and effects): what tuple.__new__(cls, values) does, without the argument
- * tuple and the intermediate tuple.  protocol/slots.py falls back to those calls when this
+ * tuple and the intermediate tuple, and untracked by the collector when the collector would
+ * untrack it anyway (settle).  protocol/slots.py falls back to those calls when this
  * extension is not built; tests/test_slots.py checks both build equal objects.
  */
 #define PY_SSIZE_T_CLEAN
@@ -77,6 +78,39 @@ typedef struct {
     Py_ssize_t count;
 } TupleMaker;
 
+#define SETTLE_DEPTH 4
+
+/* Untrack the tuple op (and, first, the tuples inside it, SETTLE_DEPTH levels deep) when
+ * nothing in it can take part in a reference cycle: what the collector itself does to an exact
+ * tuple of untracked items at the first collection that sees it (untrack_tuples), done when the
+ * tuple is made, so a long-lived verdict is never scanned.  A tuple subclass qualifies only
+ * when its instances are bare tuples (no __dict__, no weakrefs, no extra slots, as named
+ * tuples); its instances' only other reference, to their class, cannot close a cycle through
+ * an immutable instance the class does not hold.  Returns 1 when op is not (or no longer)
+ * tracked. */
+static int
+settle(PyObject *op, int depth)
+{
+    Py_ssize_t i;
+    PyTypeObject *tp;
+
+    if (!PyObject_IS_GC(op) || !PyObject_GC_IsTracked(op)) {
+        return 1;
+    }
+    tp = Py_TYPE(op);
+    if (!PyTuple_Check(op) || depth > SETTLE_DEPTH || tp->tp_dictoffset != 0
+            || tp->tp_weaklistoffset != 0 || tp->tp_basicsize != PyTuple_Type.tp_basicsize) {
+        return 0;
+    }
+    for (i = 0; i < PyTuple_GET_SIZE(op); i++) {
+        if (!settle(PyTuple_GET_ITEM(op, i), depth + 1)) {
+            return 0;
+        }
+    }
+    PyObject_GC_UnTrack(op);
+    return 1;
+}
+
 static PyObject *
 tuple_maker_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -102,7 +136,17 @@ tuple_maker_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyO
         Py_INCREF(args[i]);
         PyTuple_SET_ITEM(obj, i, args[i]);
     }
+    settle(obj, 0);
     return obj;
+}
+
+/* settle(t) -> t: untrack tuple t as a tuple maker does (see settle above). */
+static PyObject *
+slots_settle(PyObject *module, PyObject *op)
+{
+    settle(op, 0);
+    Py_INCREF(op);
+    return op;
 }
 
 static void
@@ -206,6 +250,8 @@ slots_maker(PyObject *module, PyObject *args)
 static PyMethodDef methods[] = {
     {"maker", slots_maker, METH_VARARGS,
      "maker(cls, names) -> callable building cls instances from the values of the slots names"},
+    {"settle", slots_settle, METH_O,
+     "settle(t) -> t: stop the collector tracking tuple t if nothing in it can form a cycle"},
     {"tuple_maker", slots_tuple_maker, METH_VARARGS,
      "tuple_maker(cls, count) -> callable building instances of tuple subclass cls from count items"},
     {NULL, NULL, 0, NULL},

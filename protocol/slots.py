@@ -9,7 +9,12 @@ a three-field reference), else the same steps in Python.  With ``BITCRAPS_PURE=1
 version is used.
 
 :func:`tuple_maker` does the same for named tuples (the judge's verdicts and effects):
-``tuple.__new__(cls, values)`` without building the argument and intermediate tuples.
+``tuple.__new__(cls, values)`` without building the argument and intermediate tuples.  The C
+version also *settles* what it builds: a tuple whose items cannot take part in a reference
+cycle (numbers, bytes, strings, and tuples of those, as a credit or an effect without table
+state) is untracked by the cyclic collector at once, as the collector itself would untrack an
+exact tuple at the first collection that sees it.  A judged packet's verdict then costs the
+collector nothing in every later collection.  :func:`settle` does that to any tuple.
 """
 
 from __future__ import annotations
@@ -18,9 +23,17 @@ import dataclasses
 import os
 from collections.abc import Callable
 from types import MemberDescriptorType
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
-__all__ = ["NATIVE", "maker", "maker_python", "tuple_maker", "tuple_maker_python"]
+__all__ = [
+    "NATIVE",
+    "maker",
+    "maker_python",
+    "settle",
+    "settle_python",
+    "tuple_maker",
+    "tuple_maker_python",
+]
 
 
 def maker_python(cls: type[Any], names: tuple[str, ...]) -> Callable[..., Any]:
@@ -59,21 +72,35 @@ def tuple_maker_python(cls: type[tuple[Any, ...]], count: int) -> Callable[..., 
     return make
 
 
+_T = TypeVar("_T")
 _Maker = Callable[[type[Any], tuple[str, ...]], Callable[..., Any]]
 _TupleMaker = Callable[[type[Any], int], Callable[..., Any]]
 
 
-def _choose() -> tuple[_Maker, _TupleMaker, bool]:
+class _Settle(Protocol):
+    def __call__(self, t: _T, /) -> _T: ...
+
+
+def settle_python(t: _T, /) -> _T:
+    """The Python version of :data:`settle`: nothing (the collector untracks at its pace)."""
+    return t
+
+
+def _choose() -> tuple[_Maker, _TupleMaker, _Settle, bool]:
     if os.environ.get("BITCRAPS_PURE") == "1":
-        return maker_python, tuple_maker_python, False
+        return maker_python, tuple_maker_python, settle_python, False
     try:
         from protocol import _slots  # noqa: PLC0415 (optional extension)
     except ImportError:
-        return maker_python, tuple_maker_python, False
-    return _slots.maker, _slots.tuple_maker, True
+        return maker_python, tuple_maker_python, settle_python, False
+    return _slots.maker, _slots.tuple_maker, _slots.settle, True
 
 
-_CHOSEN, _CHOSEN_TUPLE, _IS_NATIVE = _choose()
+_CHOSEN, _CHOSEN_TUPLE, _SETTLE, _IS_NATIVE = _choose()
+settle: Final[_Settle] = _SETTLE
+"""``settle(t)`` returns ``t``, first untracked by the cyclic collector if ``t`` is a tuple of
+numbers, bytes, strings and such tuples (nothing that can close a reference cycle).  Only the C
+extension settles; the Python version leaves it to the collector."""
 NATIVE: Final = _IS_NATIVE
 """True when :func:`maker` is the C extension's."""
 

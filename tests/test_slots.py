@@ -4,8 +4,10 @@ constructors, in C and in Python."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +96,28 @@ def test_a_tuple_maker_needs_a_named_tuple_class() -> None:
         tuple_maker(tuple)
     with pytest.raises(TypeError):
         tuple_maker_python(int, 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not slots.NATIVE, reason="only the C makers settle")
+def test_verdicts_of_plain_values_are_not_tracked_by_the_collector() -> None:
+    credit = tuple_maker(Credit)(b"\x01" * 32, b"\x02" * 32, 3, 40)
+    acks = ((b"\x04" * 32, 9),)
+    effects = tuple_maker(Effects)(0, 40, 0, (credit,), acks)
+    assert not gc.is_tracked(credit) and not gc.is_tracked(effects)
+    assert not gc.is_tracked(effects.credits) and not gc.is_tracked(effects.acks[0])
+    judgment = tuple_maker(Judgment)(Reason.APPLIED, effects)
+    assert gc.is_tracked(judgment)  # the reason is an object the collector tracks
+    holder = tuple_maker(Effects)(0, 0, 0, ([],), ())  # a list can be part of a cycle
+    assert gc.is_tracked(holder) and gc.is_tracked(holder.credits)
+    deps = slots.settle(((b"\x01" * 32, 3, b"\x02" * 8), (b"\x05" * 32, 1, None)))
+    assert not gc.is_tracked(deps) and not gc.is_tracked(deps[0])
+    assert slots.settle(deps) is deps
+
+
+def test_a_settled_tuple_still_frees_what_it_holds() -> None:
+    """Untracked is not immortal: reference counting still frees a settled verdict."""
+    credit = tuple_maker(Credit)(b"\x01" * 32, b"\x02" * 32, 3, 40)
+    effects = tuple_maker(Effects)(0, 40, 0, (credit,), ())
+    count = sys.getrefcount(credit)
+    del effects
+    assert sys.getrefcount(credit) == count - 1
