@@ -3,7 +3,9 @@
 A packet is a duplicate when the same sender's same nonce was already taken with the same full
 SHA-256 of its signed message; a different hash at the same ``(sender, nonce)`` is not a
 duplicate (it may be a fork version, the ledger decides).  Sans-IO and allocation-light: this runs
-on every received frame.
+on every received frame.  The replica records here only the versions that are not in a sender's
+chain (held packets, fork versions); a logged packet is found in its chain
+(``Replica.known``), so judged history costs this index nothing.
 """
 
 from __future__ import annotations

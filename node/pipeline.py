@@ -141,7 +141,6 @@ def _open(replica: Replica, frames: Sequence[bytes], counts: PipelineCounts) -> 
     # methods are called on their objects, not bound to locals: compiled, that is a direct
     # call, where a bound method is a boxed Python call
     codec = replica.codec
-    seen = replica.seen
     forks = replica.forks
     out = _Screened()
     results, queue, envelopes = out.results, out.queue, out.envelopes
@@ -153,7 +152,7 @@ def _open(replica: Replica, frames: Sequence[bytes], counts: PipelineCounts) -> 
             counts.rejected += 1
             continue
         fork = forks.get(env.sender)
-        spare = (fork is not None and env.nonce > fork.nonce) or seen.contains(
+        spare = (fork is not None and env.nonce > fork.nonce) or replica.known(
             env.sender, env.nonce, env.full_hash
         )
         queue.append((len(results), env, not spare))

@@ -422,8 +422,7 @@ class Replica:
         for fork in forks.values():
             fork.versions.sort(key=lambda v: v.full_hash)
         for i, entry in enumerate(order):
-            entry.seq = i
-            self.seen.add(entry.sender, entry.nonce, entry.full_hash)
+            entry.seq = i  # known through its chain
         for fork in forks.values():
             for v in fork.versions:
                 self.seen.add(v.sender, v.nonce, v.full_hash)
@@ -444,6 +443,19 @@ class Replica:
             return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
         return self.ingest_envelope(env)
 
+    def known(self, sender: bytes, nonce: int, full_hash: bytes) -> bool:
+        """True when exactly this packet was already taken: logged in its sender's chain, or
+        held, or kept as a fork version (``seen``).  A logged packet is found in its chain,
+        so the dedup index holds only the versions outside the chains."""
+        chain = self.chains.get(sender)
+        if (
+            chain is not None
+            and nonce <= len(chain.entries)
+            and chain.entries[nonce - 1].full_hash == full_hash
+        ):
+            return True
+        return self.seen.contains(sender, nonce, full_hash)
+
     def screen(self, env: Envelope) -> Ingested | None:
         """The cheap checks before verification: above a proven fork, duplicate, beyond the
         window.  Returns the (counted) DROPPED result, or None when the frame must be verified.
@@ -455,7 +467,7 @@ class Replica:
                 return self._count(Ingested(Outcome.DROPPED, why="above_fork"))
             if env.full_hash > max(v.full_hash for v in fork.versions):
                 return self._count(Ingested(Outcome.DROPPED, why="fork_version_not_kept"))
-        elif self.seen.contains(sender, nonce, env.full_hash):
+        elif self.known(sender, nonce, env.full_hash):
             return self._count(Ingested(Outcome.DROPPED, why="duplicate"))
         if nonce > self.hwm(sender) + self.window:
             return self._count(Ingested(Outcome.DROPPED, why="beyond_window"))
@@ -511,8 +523,7 @@ class Replica:
         nonce = entry.nonce
         if chain is None:
             chain = self.chains[sender] = _Chain()
-        chain.entries.append(entry)
-        self.seen.add(sender, nonce, entry.full_hash)
+        chain.entries.append(entry)  # known from now on (``known`` reads the chain)
         if self._requested:
             self._requested.discard((sender, nonce, None))
             self._requested.discard((sender, nonce, entry.h))
@@ -684,7 +695,8 @@ class Replica:
         if chain is None:
             chain = self.chains[sender] = _Chain()
         chain.entries.append(entry)
-        self.seen.add(sender, nonce, entry.full_hash)
+        if len(self.seen):  # held before: the chain knows it now
+            self.seen.forget_version(sender, nonce, entry.full_hash)
         requested = self._requested
         if requested:
             requested.discard((sender, nonce, None))
@@ -867,6 +879,7 @@ class Replica:
             self._changes.extend(Change(FORK_DROPPED, v) for v in earlier.versions)
         versions = sorted([existing, entry], key=lambda e: e.full_hash)
         self.forks[sender] = _Fork(nonce, versions)
+        self.seen.add(sender, nonce, existing.full_hash)  # leaves the chain, stays known
         self.seen.add(sender, nonce, entry.full_hash)
         removed = chain.entries[nonce - 1 :]
         del chain.entries[nonce - 1 :]
