@@ -530,11 +530,15 @@ def _acks(refs: tuple[ExtRef, ...], sender: bytes) -> tuple[tuple[bytes, int], .
         return ()
     if len(refs) == 1:
         ref = refs[0]
-        return () if ref.sender == sender else ((ref.sender, ref.nonce),)
+        creditor = ref.sender  # a body field read is a generic attribute lookup: once each
+        return () if creditor == sender else ((creditor, ref.nonce),)
     best: dict[bytes, int] = {}
     for ref in refs:
-        if ref.sender != sender and ref.nonce > best.get(ref.sender, 0):
-            best[ref.sender] = ref.nonce
+        creditor = ref.sender
+        if creditor != sender:
+            mark = ref.nonce
+            if mark > best.get(creditor, 0):
+                best[creditor] = mark
     return tuple(best.items())
 
 

@@ -558,16 +558,19 @@ class Replica:
         bad = False
         if packet is not None:
             body = packet.body
-            if (type(body) is Transfer or type(body) is Ack) and body.acks:
+            refs = body.acks if type(body) is Transfer or type(body) is Ack else ()
+            if refs:
                 sender, nonce = env.sender, env.nonce
                 codec = self.codec
                 found: list[Dep] = []
-                for ref in body.acks:
-                    if ref.sender == sender:
+                for ref in refs:
+                    # each field read once: a body field is a generic attribute lookup here
+                    ref_sender = ref.sender
+                    if ref_sender == sender:
                         if ref.nonce >= nonce:
                             bad = True
-                    elif codec.acceptable(ref.sender):
-                        found.append((ref.sender, ref.nonce, ref.h))
+                    elif codec.acceptable(ref_sender):
+                        found.append((ref_sender, ref.nonce, ref.h))
                     else:
                         bad = True
                 deps = settle(tuple(found))  # kept for re-judging; the collector skips it
