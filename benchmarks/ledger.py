@@ -93,7 +93,7 @@ class Plan:
 
 
 QUICK: Final = Plan(packets=2_048, judge_rounds=5, full_rounds=3, cone=10_000, rejudge_rounds=2)
-FULL: Final = Plan(packets=8_192, judge_rounds=7, full_rounds=3, cone=10_000, rejudge_rounds=4)
+FULL: Final = Plan(packets=8_192, judge_rounds=7, full_rounds=5, cone=10_000, rejudge_rounds=4)
 
 
 # --------------------------------------------------------------------------- the corpus
