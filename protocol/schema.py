@@ -349,33 +349,28 @@ class _Emitter:
             )
         out = self.var("r")
         cls = self.cls(spec.cls)
-        setters = _slot_setters(spec.cls, spec.names)
-        if setters is None:
-            self.emit(indent, f"{out} = {cls}({', '.join(results)})")
-        else:
-            if spec.names != tuple(f.name for f in dc_fields(spec.cls)):
-                raise ValueError(f"{cls}: a Struct's names must be its dataclass fields")
+        if _makeable(spec.cls, spec.names):
             make = self.const("make", f"maker({cls})")
             self.emit(indent, f"{out}: {cls} = {make}({', '.join(results)})")
+        else:
+            self.emit(indent, f"{out} = {cls}({', '.join(results)})")
         if type(spec).validate is not Struct.validate:
             self.emit(indent, f"{self.const('validate', f'{path}.validate')}({out})")
         return out
 
 
-def _slot_setters(cls: type[Any], names: Sequence[str]) -> list[Callable[[Any, Any], None]] | None:
-    """The slot setters of a plain slotted dataclass, or None where ``cls(...)`` must be called."""
+def _makeable(cls: type[Any], names: Sequence[str]) -> bool:
+    """True for a plain slotted dataclass whose ``names`` are its fields, in order: then
+    :func:`protocol.slots.maker` builds it as its own ``__init__`` would; else ``cls(...)``
+    must be called."""
     init = getattr(cls.__init__, "__code__", None)
     generated = init is not None and init.co_filename == "<string>"  # made by @dataclass
     custom_new = "__new__" in {name for klass in cls.__mro__[:-1] for name in vars(klass)}
     if not generated or custom_new or hasattr(cls, "__post_init__"):
-        return None
-    setters = []
-    for name in names:
-        slot = cls.__dict__.get(name)
-        if type(slot) is not MemberDescriptorType:
-            return None
-        setters.append(slot.__set__)
-    return setters
+        return False
+    if tuple(names) != tuple(f.name for f in dc_fields(cls)):
+        return False
+    return all(type(cls.__dict__.get(name)) is MemberDescriptorType for name in names)
 
 
 def render_checkers(body_types: Mapping[int, type[Any]]) -> str:
