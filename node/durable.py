@@ -17,12 +17,7 @@ import nacl.signing
 
 from node.ledger import LedgerState, judge
 from node.pipeline import ingest_batch, stage_changes
-from node.replica import (
-    SNAPSHOT_SIZE_FACTOR,
-    Ingested,
-    Replica,
-    Revision,
-)
+from node.replica import Ingested, Replica, Revision
 from node.store import Store, fault
 from node.verdicts import PlayerError, Reason
 from protocol.constants import HASH_LEN, MAX_NONCE, ZERO_PREV
@@ -44,6 +39,9 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_ROWS: Final = 4096
 """Accepted log rows between persisted snapshots of the ledger state."""
+SNAPSHOT_SIZE_FACTOR: Final = 4
+"""Persisted snapshots are at least this many times the state's size apart, so serializing
+costs at most a quarter of an element per accepted packet."""
 
 
 RECOVERY_PEERS: Final = 3
@@ -154,10 +152,15 @@ class DurableReplica:
     def _rebuild(self) -> None:
         store = self.store
         start = 0
-        for log_seq, blob, digest in store.snapshots_newest_first():
+        fork_frames = store.fork_frames()
+        for log_seq, blob, digest, revision in store.snapshots_newest_first():
             replica = Replica(self.genesis, audit=self.audit, verify=self.verify_on_rebuild)
             try:
-                replica.restore(store.records(log_seq), LedgerState.from_bytes(self.genesis, blob))
+                replica.restore(
+                    store.records(log_seq, revision),
+                    LedgerState.from_bytes(self.genesis, blob),
+                    fork_frames,
+                )
             except ValueError as exc:
                 log.warning(
                     "snapshot at log row %d unusable (%s); trying an older one", log_seq, exc
@@ -169,7 +172,13 @@ class DurableReplica:
             self.replica, start = replica, log_seq
             break
         replica = self.replica
+        # fork versions first (a proof in place before the chain it cuts costs no re-judge),
+        # and again after the log for those beyond the window of a chain not yet replayed
+        for frame in fork_frames:
+            replica.ingest(frame)
         for frame in store.replay_after(start) if start else store.replay_frames():
+            replica.ingest(frame)
+        for frame in fork_frames:
             replica.ingest(frame)
         replica.take_changes()
         replica.take_wants()

@@ -93,6 +93,9 @@ class WaitRoom(Generic[T]):
     def versions(self, sender: bytes, nonce: int) -> list[Key]:
         return [(sender, nonce, h) for h in self._by_slot.get((sender, nonce), ())]
 
+    def get(self, key: Key) -> T | None:
+        return self._items.get(key)
+
     def discard(self, key: Key) -> T | None:
         return self._remove(key) if key in self._items else None
 

@@ -9,6 +9,7 @@ effects; the table engine plugs in through :class:`TableEngine`.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from typing import Final, NamedTuple, Protocol
 
@@ -34,8 +35,11 @@ __all__ = [
     "SenderState",
     "SupplyError",
     "TableEngine",
+    "Undo",
     "apply",
     "judge",
+    "move_money",
+    "unmove_money",
 ]
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
@@ -46,11 +50,12 @@ class CreditLine:
 
     ``pending`` holds ``(creditor nonce, amount)`` above the watermark, in creditor-nonce order;
     ``acked_sum`` is what has become spendable.  Acknowledged entries are folded into the sum,
-    so a line (and a snapshot of it) stays as small as what is still pending.
+    so a line (and a snapshot of it) stays as small as what is still pending; the packet whose
+    acknowledgement moved them keeps them (``raise_to`` returns them), so a late fork proof can
+    put them back (``lower``).
 
     The state classes here are plain slotted classes, not dataclasses: compiled by mypyc
-    (docs/BUILD.md) a dataclass still runs the interpreted generated ``__init__``, six times
-    slower than this one.
+    (docs/BUILD.md) a dataclass still runs the interpreted generated ``__init__``.
     """
 
     __slots__ = ("_pending", "acked_sum", "watermark")
@@ -81,6 +86,11 @@ class CreditLine:
     def __repr__(self) -> str:
         return f"CreditLine({self.watermark}, {self.pending!r}, {self.acked_sum})"
 
+    @property
+    def empty(self) -> bool:
+        """True for a line no packet touches (what a replica that never saw one would hold)."""
+        return not (self.watermark or self._pending or self.acked_sum)
+
     def copy(self) -> CreditLine:
         pending = self._pending
         return CreditLine(
@@ -99,25 +109,37 @@ class CreditLine:
             total += amount
         return total
 
-    def raise_to(self, mark: int) -> int:
-        """Raise the watermark to ``mark``; return the credits that became spendable."""
-        if mark <= self.watermark:
-            return 0
+    def raise_to(self, mark: int) -> list[tuple[int, int]]:
+        """Raise the watermark to ``mark`` (above it); return the credits that became
+        spendable (their amounts are now in ``acked_sum``)."""
         self.watermark = mark
         pending = self._pending
         if pending is None:
-            return 0
+            return []
         i = 0
         total = 0
         while i < len(pending) and pending[i][0] <= mark:
             total += pending[i][1]
             i += 1
-        if i:
-            if i == len(pending):
-                self._pending = None
-            else:
-                del pending[:i]
-            self.acked_sum += total
+        if not i:
+            return []
+        moved = pending[:i]
+        if i == len(pending):
+            self._pending = None
+        else:
+            del pending[:i]
+        self.acked_sum += total
+        return moved
+
+    def lower(self, before: int, moved: list[tuple[int, int]]) -> int:
+        """Undo :meth:`raise_to` (the latest rise): the watermark goes back to ``before`` and
+        the ``moved`` credits are pending again; return their sum."""
+        self.watermark = before
+        if not moved:
+            return 0
+        total = sum(amount for _, amount in moved)
+        self._pending = [*moved, *self.pending]
+        self.acked_sum -= total
         return total
 
     def credit(self, nonce: int, amount: int) -> int:
@@ -128,13 +150,35 @@ class CreditLine:
         pending = self._pending
         if pending is None:
             self._pending = [(nonce, amount)]
-        else:
+        elif pending[-1][0] <= nonce:
             pending.append((nonce, amount))
+        else:  # a credit judged again after a late fork: back in its place
+            bisect.insort(pending, (nonce, amount))
         return 0
+
+    def uncredit(self, nonce: int, amount: int) -> int:
+        """Take back a credit; return the amount if it was under the watermark, else 0."""
+        if nonce <= self.watermark:
+            self.acked_sum -= amount
+            return amount
+        pending = self._pending
+        if pending is not None:
+            for i in range(len(pending) - 1, -1, -1):
+                if pending[i] == (nonce, amount):
+                    del pending[i]
+                    if not pending:
+                        self._pending = None
+                    return 0
+        raise SupplyError(f"no pending credit ({nonce}, {amount}) to take back")
 
     def pending_sum(self) -> int:
         pending = self._pending
         return sum(amount for _, amount in pending) if pending is not None else 0
+
+
+Undo = tuple[tuple[bytes, int, list[tuple[int, int]]], ...]
+"""What :func:`move_money` cannot recompute when undoing a packet: for each credit line whose
+watermark it raised, ``(creditor, watermark before, credits that became spendable)``."""
 
 
 class Account:
@@ -186,6 +230,11 @@ class Account:
     def pending(self) -> int:
         """Credits received but not yet acknowledged (not spendable)."""
         return sum(line.pending_sum() for line in self.lines.values())
+
+    @property
+    def empty(self) -> bool:
+        """True for an account no packet has touched (a fresh replica would not hold it)."""
+        return not (self.base or self.acked or self.own or self.debits or self.held or self.lines)
 
     def copy(self) -> Account:
         return Account(
@@ -500,14 +549,11 @@ def judge(
     if nonce == 1 and not genesis.play_money and spendable < genesis.min_account:
         return _BARE[Reason.UNFUNDED]
     if type(body) is Transfer:
-        to, amount = body.to, body.amount
-        if to == sender:
+        if body.to == sender:
             return _judgment(Reason.SELF_TRANSFER, mint)
-        if amount > spendable:
+        if body.amount > spendable:
             return _judgment(Reason.INSUFFICIENT, mint)
-        applied: Judgment = _verdict(
-            _APPLIED, _effects(mint, amount, 0, (_credit(to, sender, nonce, amount),), acks)
-        )
+        applied: Judgment = _verdict(_APPLIED, _transfer_effects(body, sender, nonce, mint, acks))
         return applied
     if type(body) is Ack:
         if not mint and not acks:
@@ -518,6 +564,15 @@ def judge(
     if verdict.effects.mint != mint:
         verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint))
     return verdict
+
+
+def _transfer_effects(
+    body: Transfer, sender: bytes, nonce: int, mint: int, acks: tuple[tuple[bytes, int], ...]
+) -> Effects:
+    """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
+    amount = body.amount
+    effects: Effects = _effects(mint, amount, 0, (_credit(body.to, sender, nonce, amount),), acks)
+    return effects
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:
@@ -548,24 +603,32 @@ def apply(
     nonce: int,
     full_hash: bytes,
     judgment: Judgment,
-) -> SenderState:
+) -> tuple[SenderState, Undo | None]:
     """Make a judgment real: advance the sender's chain and move the money; return the
-    sender's chain state."""
+    sender's chain state and what undoing the money needs (:func:`move_money`)."""
     s = state.senders.get(sender)
     if s is None:
         s = state.senders[sender] = SenderState()
     s.hwm = nonce
     s.head = full_hash
     s.cumulative = sha256(s.cumulative, full_hash)
+    return s, move_money(state, sender, nonce, judgment)
+
+
+def move_money(
+    state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
+) -> Undo | None:
+    """The money part of :func:`apply`: mint, debit, hold, acknowledge, credit.  Returns
+    what :func:`unmove_money` needs beyond the judgment (None when it needs nothing)."""
     reason, effects = judgment
     mint, debit, held, credits, acks = effects
     if reason is not _APPLIED:
         if not mint:
-            return s
+            return None
         debit = held = 0
         credits = acks = ()
     elif not (mint or debit or held or acks or credits):
-        return s
+        return None
     # an account exists once money or a watermark touches it, never for a packet that
     # moved nothing (so the digest does not depend on which refusal it was)
     accounts = state.accounts
@@ -575,16 +638,23 @@ def apply(
     if mint:
         acc.base += mint
         state.mints += 1
-        s.minted = True
+        state.senders[sender].minted = True
     if debit:
         acc.debits += debit
     if held:
         acc.held += held
+    undo: Undo | None = None
     for creditor, mark in acks:
         line = acc.lines.get(creditor)
         if line is None:
             line = acc.lines[creditor] = CreditLine()
-        acc.acked += line.raise_to(mark)
+        before = line.watermark
+        if mark > before:
+            moved = line.raise_to(mark)
+            if moved:
+                acc.acked += sum(amount for _, amount in moved)
+            rise = ((creditor, before, moved),)
+            undo = rise if undo is None else (*undo, *rise)
     for account, creditor, credit_nonce, amount in credits:
         target = accounts.get(account)
         if target is None:
@@ -593,4 +663,53 @@ def apply(
         if line is None:
             line = target.lines[creditor] = CreditLine()
         target.acked += line.credit(credit_nonce, amount)
-    return s
+    return undo
+
+
+def unmove_money(
+    state: LedgerState, sender: bytes, nonce: int, judgment: Judgment, undo: Undo | None
+) -> None:
+    """Exactly undo :func:`move_money` (given what it returned) for a packet whose later
+    packets and dependents are already undone: the state is then what it would be had the
+    packet never been judged.  Lines and accounts nothing touches any more are removed, as a
+    replica that never saw the packet would not hold them."""
+    reason, effects = judgment
+    mint, debit, held, credits, _ = effects
+    if reason is not _APPLIED:
+        if not mint:
+            return
+        debit = held = 0
+        credits = ()
+    accounts = state.accounts
+    for account, creditor, credit_nonce, amount in credits:
+        target = accounts[account]
+        line = target.lines[creditor]
+        target.acked -= line.uncredit(credit_nonce, amount)
+        _prune(accounts, account, target, creditor, line)
+    acc = accounts.get(sender)
+    if acc is None:
+        return
+    if undo is not None:
+        for creditor, before, moved in reversed(undo):
+            line = acc.lines[creditor]
+            acc.acked -= line.lower(before, moved)
+            _prune(accounts, sender, acc, creditor, line)
+    if held:
+        acc.held -= held
+    if debit:
+        acc.debits -= debit
+    if mint:
+        acc.base -= mint
+        state.mints -= 1
+        state.senders[sender].minted = False
+    if acc.empty:
+        accounts.pop(sender, None)
+
+
+def _prune(
+    accounts: dict[bytes, Account], key: bytes, acc: Account, creditor: bytes, line: CreditLine
+) -> None:
+    if line.empty:
+        del acc.lines[creditor]
+        if acc.empty:
+            del accounts[key]

@@ -15,7 +15,7 @@ from typing import Final, Protocol
 
 from node.replica import FORK_DROPPED, JUDGED, Change, Entry, Ingested, Replica, Revision
 from node.store import Store
-from node.verdicts import Outcome, Reason
+from node.verdicts import Outcome
 from protocol.errors import Rejected
 from protocol.frame import Envelope, bad_signature, signatures_valid
 
@@ -219,8 +219,7 @@ def stage_changes(store: Store, changes: list[Change]) -> list[bytes]:
             store.stage_revision(item.sender, item.nonce, item.before, item.after)
         elif what == FORK_DROPPED:
             store.stage_fork_drop(item.sender, item.full_hash)
-        else:  # FORK_KEPT: the version is logged like any accepted packet
-            store.stage_fork(item.sender, item.nonce, item.full_hash)
-            store.stage_judged(item.sender, item.nonce, Reason.EQUIVOCATED, item.frame)
+        else:  # FORK_KEPT: accepted like a judged packet, kept beside the log
+            store.stage_fork(item.sender, item.nonce, item.full_hash, item.frame)
             accepted.append(item.frame)
     return accepted

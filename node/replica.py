@@ -3,20 +3,22 @@
 Theory of operation (DESIGN.md section 4; docs/LEDGER.md has worked examples):
 
     frame ─▶ envelope ─▶ fork/dedup/window checks ─▶ verify ─▶ body
-          ─▶ held (predecessor missing, or a fork witness)  ─┐
-          ─▶ logged (prev matches the logged predecessor) ◀──┘
+          ─▶ held (predecessor missing, a fork witness, or no room)  ─┐
+          ─▶ logged (prev matches the logged predecessor) ◀───────────┘
           ─▶ judged when predecessor and dependencies are judged: Applied / Refused(reason)
 
 A second logged version of ``(sender, nonce)`` is a fork proof: the sender's packets from that
 nonce on are Refused(equivocated), the two smallest full hashes are kept, everything else of that
-sender at or above it is dropped, and if the proof arrives after judging, only the forward cone
-is re-judged from the newest snapshot before it.  HWM, head, cumulative hash, digest and
-anti-entropy count judged packets only.  Sans-IO: no clock, socket or randomness.
+sender at or above it is dropped, and if the proof arrives after judging, the forward cone is
+undone and judged again, at a cost proportional to the cone.  Every structure a flood can grow
+is bounded and freed with what it refers to (:meth:`Replica.footprint`).  HWM, head,
+cumulative hash, digest and anti-entropy count judged packets only.  Sans-IO: no clock, socket
+or randomness.
 """
 
 from __future__ import annotations
 
-import bisect
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from node.dedup import SeenIndex
 from node.holdback import WaitRoom
 from node.ledger import (
     FROZEN,
+    ZERO_HASH,
     Effects,
     Judgment,
     LedgerState,
@@ -33,8 +36,13 @@ from node.ledger import (
     TableEngine,
     apply,
     judge,
+    move_money,
+    unmove_money,
 )
+from node.log import Chain, Dep, Entry
+from node.pulls import Pulls, Want
 from node.verdicts import Outcome, Reason
+from node.waits import Waits
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
 from protocol.digest import sha256
 from protocol.errors import Malformed, Rejected
@@ -48,6 +56,8 @@ __all__ = [
     "FORK_KEPT",
     "JUDGED",
     "REVISED",
+    "SERVE_LIMIT",
+    "UNJUDGED_TOTAL",
     "Change",
     "Entry",
     "Ingested",
@@ -59,93 +69,14 @@ __all__ = [
 
 UNJUDGED_TOTAL: Final = 20_000
 """Most logged-but-unjudged packets across all senders (per sender, the window W bounds it)."""
-SNAPSHOT_EVERY: Final = 512
-SNAPSHOT_SIZE_FACTOR: Final = 4
-"""Snapshots are at least this many times the state's size apart (senders, accounts and credit
-lines), so copying costs at most a quarter of an element per judged packet."""
-"""Judged packets between snapshots (older ones are thinned to geometric spacing)."""
+SERVE_LIMIT: Final = 64
+"""Most frames :meth:`Replica.serve` answers one want with."""
 
-Dep = tuple[bytes, int, bytes | None]
 _JUDGED_KEY: Final = Outcome.JUDGED.value
 _OUTCOME_JUDGED: Final = Outcome.JUDGED  # an enum member is a class lookup each time
+_EQUIVOCATED: Final = Judgment(Reason.EQUIVOCATED)
 
-
-class Entry:
-    """A verified packet: held, logged, then judged.
-
-    ``packet`` is the decoded body until the packet is judged; then None (the log keeps only
-    the frame, and a re-judge decodes it again); always None for a malformed body, whose fault
-    is ``malformed``.  ``deps`` are the ``(sender, nonce, h)`` it names; ``seq`` its place in
-    the judged order.  Entry, Ingested and _Chain are plain slotted classes, not dataclasses:
-    compiled (docs/BUILD.md), a dataclass runs the interpreted generated ``__init__``.
-    """
-
-    __slots__ = (
-        "bad_ref",
-        "deps",
-        "frame",
-        "full_hash",
-        "judgment",
-        "malformed",
-        "nonce",
-        "packet",
-        "prev",
-        "removed",
-        "sender",
-        "seq",
-    )
-
-    def __init__(
-        self,
-        sender: bytes,
-        nonce: int,
-        prev: bytes,
-        full_hash: bytes,
-        frame: bytes,
-        packet: Packet | None,
-        malformed: str | None,
-        deps: tuple[Dep, ...],
-        bad_ref: bool,
-        judgment: Judgment | None = None,
-        seq: int = -1,
-        removed: bool = False,
-    ) -> None:
-        self.sender = sender
-        self.nonce = nonce
-        self.prev = prev
-        self.full_hash = full_hash
-        self.frame = frame
-        self.packet = packet
-        self.malformed = malformed
-        self.deps = deps
-        self.bad_ref = bad_ref
-        self.judgment = judgment
-        self.seq = seq
-        self.removed = removed
-
-    def __repr__(self) -> str:
-        return (
-            f"Entry({self.sender.hex()[:8]}, {self.nonce}, judgment={self.judgment!r}, "
-            f"seq={self.seq}, removed={self.removed})"
-        )
-
-    @property
-    def h(self) -> bytes:
-        return self.full_hash[:HASH_LEN]
-
-    @property
-    def reason(self) -> Reason | None:
-        return None if self.judgment is None else self.judgment.reason
-
-
-@dataclass(frozen=True, slots=True)
-class Want:
-    """Packets to pull: ``sender``'s nonces ``lo..hi``, or the version named by ``h``."""
-
-    sender: bytes
-    lo: int
-    hi: int
-    h: bytes | None = None
+Key = tuple[bytes, int, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,14 +151,63 @@ class _Fork:
     accepted: bool = False
 
 
-class _Chain:
-    """A sender's logged packets (index nonce − 1) and cumulative hashes of the judged ones."""
+class _Suffixes:
+    """Senders with logged-but-unjudged packets, ranked for eviction from the unjudged log:
+    furthest ahead of the HWM first, then senders with no judged history.  A lazy heap: a
+    sender is pushed again whenever its rank may have changed and stale entries are skipped,
+    so finding a victim costs a few heap operations, not a scan of every sender."""
 
-    __slots__ = ("cumulative", "entries")
+    __slots__ = ("_floor", "_heap", "_rank", "_tick")
 
-    def __init__(self, entries: list[Entry] | None = None) -> None:
-        self.entries: list[Entry] = entries if entries is not None else []
-        self.cumulative: list[bytes] = []
+    def __init__(self, rank: Callable[[bytes], tuple[int, bool]]) -> None:
+        self._rank = rank
+        self._heap: list[tuple[int, bool, int, bytes]] = []
+        self._tick = 0
+        self._floor = 0
+
+    def touch(self, sender: bytes) -> None:
+        """``sender``'s suffix may have grown or shrunk: rank it again."""
+        distance, fresh = self._rank(sender)
+        if distance > 0:
+            self._tick += 1
+            heapq.heappush(self._heap, (-distance, not fresh, -self._tick, sender))
+            if len(self._heap) > 2 * self._floor + 1024:
+                self._compact()
+
+    def victim(
+        self, acceptable: Callable[[bytes], bool], worse_than: tuple[int, bool]
+    ) -> bytes | None:
+        """The worst-ranked sender ``acceptable`` allows, if it ranks worse than
+        ``worse_than`` (distance, no history); None otherwise."""
+        heap = self._heap
+        skipped: list[tuple[int, bool, int, bytes]] = []
+        found = None
+        while heap:
+            item = heapq.heappop(heap)
+            neg_distance, history, _, sender = item
+            distance, fresh = self._rank(sender)
+            if distance <= 0 or (-neg_distance, not history) != (distance, fresh):
+                continue  # stale: its current rank was pushed when it changed
+            if (distance, fresh) <= worse_than:
+                skipped.append(item)
+                break
+            skipped.append(item)
+            if acceptable(sender):
+                found = sender
+                break
+        for item in skipped:
+            heapq.heappush(heap, item)
+        return found
+
+    def _compact(self) -> None:
+        fresh: dict[bytes, tuple[int, bool, int, bytes]] = {}
+        for item in self._heap:
+            sender = item[3]
+            if sender not in fresh or item[2] < fresh[sender][2]:
+                fresh[sender] = item
+        self._heap = [item for item in fresh.values() if self._rank(item[3])[0] > 0]
+        heapq.heapify(self._heap)
+        self._floor = len(self._heap)
 
 
 class Replica:
@@ -241,7 +221,6 @@ class Replica:
         window: int = HOLDBACK_WINDOW,
         held_cap: int = HOLDBACK_TOTAL,
         unjudged_cap: int = UNJUDGED_TOTAL,
-        snapshot_every: int = SNAPSHOT_EVERY,
         verify: bool = True,
         audit: bool = False,
         mutant_count_pending: bool = False,
@@ -251,32 +230,35 @@ class Replica:
         self.engine: TableEngine = engine if engine is not None else NoTables()
         self.window = window
         self.unjudged_cap = unjudged_cap
-        self.snapshot_every = snapshot_every
-        self._snapshot_gap = snapshot_every
+        self.reserve = max(1, unjudged_cap // 8)
+        """Room beyond the cap for packets that logged packets wait for (eviction must not
+        undo progress), so the unjudged log holds at most ``unjudged_cap + reserve``."""
         self.verify = verify
         self.audit = audit
         self._mutant = mutant_count_pending
         self.state = LedgerState(genesis)
-        self.chains: dict[bytes, _Chain] = {}
+        self.chains: dict[bytes, Chain] = {}
         self.forks: dict[bytes, _Fork] = {}
         self.seen = SeenIndex()
         self.held: WaitRoom[Entry] = WaitRoom(held_cap, self._rank)
-        self.waiting: dict[bytes, dict[int, list[Entry]]] = {}
+        self.waits: Waits[Entry] = Waits()
+        self.pulls = Pulls()
         self.unjudged = 0
-        self.order: list[Entry] = []
-        self.snapshots: list[tuple[int, LedgerState]] = [(0, self.state.copy())]
         self.revisions: list[Revision] = []
         self.counters: dict[str, int] = {}
+        self._seq = 0
+        self._dependents: dict[bytes, list[tuple[int, Entry]]] = {}
+        """Judged packets by a sender they name, with the nonce named: the forward cone of a
+        late fork proof is found from here."""
+        self._suffixes = _Suffixes(self._suffix_rank)
         self._wants: list[Want] = []
-        self._requested: set[tuple[bytes, int, bytes | None]] = set()
         self._ready: deque[Entry] = deque()
         self._judged_now: list[Entry] = []
         self._changes: list[Change] = []
-        self._revisions_taken = 0
-        self._capped: dict[tuple[bytes, int], None] = {}
-        """Held only because the unjudged cap was full, oldest first: placed again when room
+        self._capped: dict[Key, None] = {}
+        """Held only because the unjudged log was full, oldest first: placed again when room
         appears, or when what blocked them is judged (``_capped_on``)."""
-        self._capped_on: dict[bytes, dict[int, set[tuple[bytes, int]]]] = {}
+        self._capped_on: Waits[Key] = Waits()
 
     # ------------------------------------------------------------------ reading the state
 
@@ -334,55 +316,120 @@ class Replica:
         return out
 
     def frame_of(self, sender: bytes, nonce: int, h: bytes | None = None) -> bytes | None:
-        """The frame to serve for ``(sender, nonce)`` (the version named by ``h`` if given):
-        judged packets and fork-proof versions only."""
+        """The frame to serve for ``(sender, nonce)`` (the first version named by ``h`` if
+        given): judged packets and fork-proof versions only.  :meth:`serve` answers a want."""
+        frames = self._frames_at(sender, nonce, h)
+        return frames[0] if frames else None
+
+    def serve(self, want: Want, limit: int = SERVE_LIMIT) -> list[bytes]:
+        """The frames that answer ``want``: judged packets and accepted fork versions in
+        ``want.lo..want.hi`` (every version whose h is ``want.h`` when it names one), in nonce
+        order, at most ``limit``.  A range far beyond what this replica holds costs nothing."""
+        fork = self.forks.get(want.sender)
+        top = self.hwm(want.sender)
+        if fork is not None and fork.accepted:
+            top = max(top, fork.nonce)
+        out: list[bytes] = []
+        for nonce in range(max(1, want.lo), min(want.hi, top) + 1):
+            out.extend(self._frames_at(want.sender, nonce, want.h))
+            if len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def _frames_at(self, sender: bytes, nonce: int, h: bytes | None) -> list[bytes]:
         fork = self.forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
             if nonce != fork.nonce or not fork.accepted:
-                return None
-            for version in fork.versions:
-                if h is None or version.h == h:
-                    return version.frame
-            return None
+                return []
+            return [v.frame for v in fork.versions if h is None or v.h == h]
         entry = self.judged(sender, nonce)
         if entry is None or (h is not None and entry.h != h):
-            return None
-        return entry.frame
+            return []
+        return [entry.frame]
 
     def fork_frames(self, sender: bytes) -> list[bytes]:
         fork = self.forks.get(sender)
         return [v.frame for v in fork.versions] if fork is not None and fork.accepted else []
 
+    def verdicts(self) -> dict[Key, Reason]:
+        """Every judged packet's verdict by ``(sender, nonce, full hash)``, the versions of
+        accepted fork proofs included (Refused(equivocated))."""
+        out: dict[Key, Reason] = {}
+        for sender, chain in self.chains.items():
+            for entry in chain.entries[: self.hwm(sender)]:
+                assert entry.judgment is not None
+                out[entry.key] = entry.judgment.reason
+        for fork in self.forks.values():
+            if fork.accepted:
+                for version in fork.versions:
+                    out[version.key] = Reason.EQUIVOCATED
+        return out
+
+    def judged_in_order(self) -> list[Entry]:
+        """Every judged packet still in its chain, in the order it was judged."""
+        entries = [e for s, c in self.chains.items() for e in c.entries[: self.hwm(s)]]
+        entries.sort(key=lambda e: e.seq)
+        return entries
+
+    def footprint(self) -> dict[str, int]:
+        """The size of every structure a flood can grow, each bounded by a cap: ``held``
+        (held_cap), ``unjudged`` (unjudged_cap + reserve), ``waiting`` and ``capped`` (at
+        most what is unjudged and held), ``pull_marks`` and ``pull_senders`` (senders that
+        held or waiting packets need), ``local_forks`` and ``fork_versions`` (two per forked
+        sender; a local proof only while its sender has unjudged packets), ``seen`` (held
+        versions)."""
+        return {
+            "held": len(self.held),
+            "unjudged": self.unjudged,
+            "waiting": len(self.waits),
+            "capped": len(self._capped),
+            "capped_waiting": len(self._capped_on),
+            "pull_marks": len(self.pulls),
+            "pull_senders": self.pulls.referenced(),
+            "local_forks": sum(1 for f in self.forks.values() if not f.accepted),
+            "fork_versions": sum(len(f.versions) for f in self.forks.values()),
+            "seen": len(self.seen),
+            "chains_unjudged": sum(1 for s, c in self.chains.items() if c.top > self.hwm(s)),
+        }
+
     def take_changes(self) -> list[Change]:
         """What to make durable since the last call, in the order it happened: packets judged
         (``JUDGED``), fork versions accepted (``FORK_KEPT``) or no longer kept
         (``FORK_DROPPED``), and verdict revisions (``REVISED``).  Replaying the frames of
-        JUDGED and FORK_KEPT in this order rebuilds the same replica."""
+        JUDGED and FORK_KEPT rebuilds the same replica."""
         changes, self._changes = self._changes, []
         return changes
 
     def take_wants(self) -> list[Want]:
-        """Pulls to send (each asked once until the packet is logged)."""
+        """Pulls to send: each range or version is asked once while something needs it."""
         wants, self._wants = self._wants, []
         return wants
 
     # ------------------------------------------------------------------ restore
 
-    def restore(self, records: Iterable[tuple[bytes, Reason]], state: LedgerState) -> None:
+    def restore(
+        self,
+        records: Iterable[tuple[bytes, Reason]],
+        state: LedgerState,
+        fork_frames: Iterable[bytes] = (),
+    ) -> None:
         """Rebuild this (fresh) replica from a persisted snapshot without judging again.
 
         ``records`` are the accepted frames up to the snapshot, in acceptance order, each with
-        its verdict as of the snapshot; ``state`` is the ledger state then.  Entries restored
-        this way carry no recorded effects: a later re-judge judges them again (the judge is
-        deterministic, so it finds the same verdicts).  Raises ValueError when the records do
-        not match the state (the caller then replays the whole log instead).
+        its verdict as of the snapshot; ``state`` is the ledger state then; ``fork_frames`` the
+        frames of kept fork versions stored beside the log (those the state names are taken
+        here, the rest must be ingested afterwards).  Entries restored this way carry no
+        recorded effects (``FROZEN``): a late fork whose cone reaches one judges everything
+        again from genesis, once.  Raises ValueError when the records do not match the state
+        (the caller then replays the whole log instead).
         """
-        if self.order or self.chains:
+        if self.chains or self.forks:
             raise ValueError("restore needs a fresh replica")
         by_sender: dict[bytes, list[Entry]] = {}
         forks: dict[bytes, _Fork] = {}
         order: list[Entry] = []
-        for frame, reason in records:
+        extra = dict.fromkeys(fork_frames)
+        for frame, reason in [*((f, Reason.EQUIVOCATED) for f in extra), *records]:
             try:
                 env = self.codec.open(frame)
             except Rejected as exc:
@@ -391,23 +438,27 @@ class Replica:
             entry.judgment = Judgment(reason, FROZEN)
             entry.packet = None  # judged: a re-judge decodes the frame again
             s = state.senders.get(entry.sender)
+            if frame in extra and not (
+                s is not None and s.fork == entry.nonce and entry.full_hash in s.fork_hashes
+            ):
+                continue  # a proof the snapshot does not hold: ingested afterwards
             if s is not None and s.fork and entry.nonce >= s.fork:
                 if entry.nonce == s.fork and entry.full_hash in s.fork_hashes:
                     fork = forks.setdefault(entry.sender, _Fork(s.fork, [], accepted=True))
                     if all(v.full_hash != entry.full_hash for v in fork.versions):
-                        entry.judgment = Judgment(Reason.EQUIVOCATED)
+                        entry.judgment = _EQUIVOCATED
                         entry.removed = True
                         fork.versions.append(entry)
                 continue
             by_sender.setdefault(entry.sender, []).append(entry)
             order.append(entry)
-        chains: dict[bytes, _Chain] = {}
+        chains: dict[bytes, Chain] = {}
         for sender, s in state.senders.items():
             entries = by_sender.pop(sender, [])
             if [e.nonce for e in entries] != list(range(1, s.hwm + 1)):
                 raise ValueError(f"stored chain of {sender.hex()[:8]} does not match the state")
-            chain = _Chain(entries)
-            c = bytes(32)
+            chain = Chain(entries)
+            c = ZERO_HASH
             for e in entries:
                 c = sha256(c, e.full_hash)
                 chain.cumulative.append(c)
@@ -421,17 +472,13 @@ class Replica:
             raise ValueError("stored packets of senders the state does not know")
         for fork in forks.values():
             fork.versions.sort(key=lambda v: v.full_hash)
-        for i, entry in enumerate(order):
-            entry.seq = i  # known through its chain
-        for fork in forks.values():
-            for v in fork.versions:
-                self.seen.add(v.sender, v.nonce, v.full_hash)
+        for entry in order:
+            entry.seq = self._seq
+            self._seq += 1
+            self._index_dependents(entry)
         self.chains = chains
         self.forks = forks
-        self.order = order
         self.state = state
-        self.snapshots = [self.snapshots[0], (len(order), state.copy())]
-        self._snapshot_gap = self.snapshot_every
 
     # ------------------------------------------------------------------ ingest
 
@@ -445,8 +492,7 @@ class Replica:
 
     def known(self, sender: bytes, nonce: int, full_hash: bytes) -> bool:
         """True when exactly this packet was already taken: logged in its sender's chain, or
-        held, or kept as a fork version (``seen``).  A logged packet is found in its chain,
-        so the dedup index holds only the versions outside the chains."""
+        held (``seen``).  Fork versions are screened by the fork itself (:meth:`screen`)."""
         chain = self.chains.get(sender)
         if (
             chain is not None
@@ -502,7 +548,7 @@ class Replica:
             except Rejected as exc:
                 return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
         entry = self._entry(env)
-        if nextone and (not entry.deps or self._deps_blocker(entry) is None):
+        if nextone and (not entry.deps or self._deps_blocker(entry, False) is None):
             return self._judge_next(entry, chain)
         self._judged_now = []
         result = self._place(entry)
@@ -515,23 +561,22 @@ class Replica:
             result.reason = judgment.reason
         return self._count(result)
 
-    def _judge_next(self, entry: Entry, chain: _Chain | None) -> Ingested:
+    def _judge_next(self, entry: Entry, chain: Chain | None) -> Ingested:
         """Log and judge at once a packet whose predecessor and dependencies are judged and
         that nothing held can follow: ``_place`` + ``_log`` + ``_drain`` for that case, in
         one pass (this is the path nearly every packet takes)."""
         sender = entry.sender
         nonce = entry.nonce
         if chain is None:
-            chain = self.chains[sender] = _Chain()
+            chain = self.chains[sender] = Chain()
         chain.entries.append(entry)  # known from now on (``known`` reads the chain)
-        if self._requested:
-            self._requested.discard((sender, nonce, None))
-            self._requested.discard((sender, nonce, entry.h))
+        if self.pulls:
+            self.pulls.logged(sender, nonce, entry.h)
         judgment = self._judgment(entry)
         self._changes.append(_change(JUDGED, entry))
         self._apply(entry, judgment)
         judged = [entry]
-        if self.waiting or self._capped_on:
+        if self.waits or self._capped_on:
             # packets that waited for this one: judge them now, as ``_judge`` would
             self.unjudged += 1
             self._judged_now = judged
@@ -567,26 +612,19 @@ class Replica:
                     # each field read once: a body field is a generic attribute lookup here
                     ref_sender = ref.sender
                     if ref_sender == sender:
-                        if ref.nonce >= nonce:
+                        ref_nonce = ref.nonce
+                        if ref_nonce >= nonce:
                             bad = True
+                        else:  # its own earlier packet: a wrong h there is a fork witness
+                            found.append((ref_sender, ref_nonce, ref.h))
                     elif codec.acceptable(ref_sender):
                         found.append((ref_sender, ref.nonce, ref.h))
                     else:
                         bad = True
                 deps = settle(tuple(found))  # kept for re-judging; the collector skips it
         return Entry(
-            env.sender,
-            env.nonce,
-            env.prev,
-            env.full_hash,
-            env.frame(0),
-            packet,
-            malformed,
-            deps,
-            bad,
-            None,
-            -1,
-            False,
+            env.sender, env.nonce, env.prev, env.full_hash, env.frame(0), packet, malformed,
+            deps, bad,
         )
 
     # ------------------------------------------------------------------ placing
@@ -594,101 +632,169 @@ class Replica:
     def _place(self, entry: Entry) -> Ingested:
         sender, nonce = entry.sender, entry.nonce
         chain = self.chains.get(sender)
-        top = len(chain.entries) if chain is not None else 0
+        top = chain.top if chain is not None else 0
         fork = self.forks.get(sender)
-        if fork is not None and nonce == fork.nonce:
+        if fork is not None and nonce >= fork.nonce:
+            if nonce > fork.nonce:
+                return Ingested(Outcome.DROPPED, why="above_fork")
+            if nonce > top + 1:  # its predecessor is not logged (an evicted suffix)
+                return self._hold(entry)
             if nonce > 1 and (chain is None or entry.prev != chain.entries[nonce - 2].h):
                 return self._hold(entry, witness=True)
-            self._add_version(sender, entry)
-            return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_version")
+            return self._add_version(sender, entry)
         if nonce <= top:
             assert chain is not None
             if nonce == 1 or entry.prev == chain.entries[nonce - 2].h:
+                if chain.entries[nonce - 1].full_hash == entry.full_hash:
+                    return Ingested(Outcome.DROPPED, why="duplicate")
                 self._fork(sender, nonce, entry)
                 return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_proof")
             return self._hold(entry, witness=True)
         if nonce == top + 1:
             if nonce == 1 or (chain is not None and entry.prev == chain.entries[-1].h):
                 if self.unjudged >= self.unjudged_cap:
-                    blocker = self._blocker(entry)
-                    if blocker is not None and not self._make_room(entry):
-                        self._capped[(sender, nonce)] = None
-                        on = self._capped_on.setdefault(blocker[0], {})
-                        on.setdefault(blocker[1], set()).add((sender, nonce))
-                        return self._hold(entry, witness=False)
+                    blocker = self._blocker(entry, False)
+                    if blocker is not None and not self._room_for(entry):
+                        return self._hold(entry, capped=blocker)
                 self._log(entry)
                 return Ingested(Outcome.LOGGED)
             return self._hold(entry, witness=True)
-        return self._hold(entry, witness=False)
+        return self._hold(entry)
 
-    def _hold(self, entry: Entry, *, witness: bool) -> Ingested:
+    def _room_for(self, entry: Entry) -> bool:
+        """The unjudged log is full and ``entry`` would wait there: may it in?  Yes if it
+        completes a fork proof with a version held for want of room (the proof frees room),
+        or if a logged packet waits for this sender at or beyond it (within the reserve:
+        eviction must not undo progress), or if a suffix nobody waits for ranks below it."""
         sender, nonce = entry.sender, entry.nonce
-        key = (sender, nonce, entry.full_hash)
+        for key in self.held.versions(sender, nonce):
+            other = self.held.get(key)
+            if other is not None and other.prev == entry.prev:
+                return True
+        if (
+            self.waits.top(sender) >= nonce
+            and self.unjudged < self.unjudged_cap + self.reserve
+        ):
+            return True
+        return self._make_room(entry)
+
+    def _hold(
+        self, entry: Entry, *, witness: bool = False, capped: tuple[bytes, int] | None = None
+    ) -> Ingested:
+        """Keep a verified packet in the held room, asking for what it lacks: its gap, the
+        version its ``prev`` names (a fork witness), or what blocks it (``capped``: only the
+        unjudged log's room was missing)."""
+        sender, nonce = entry.sender, entry.nonce
+        key = entry.key
         self.seen.add(sender, nonce, entry.full_hash)
-        for (s, n, h), _ in self.held.add(key, entry):
-            self.seen.forget_version(s, n, h)
-            self._requested.discard((s, n, None))
+        for _, victim in self.held.add(key, entry):
+            self._unhold(victim)
             self.counters["evicted_held"] = self.counters.get("evicted_held", 0) + 1
         if key not in self.held:
             return Ingested(Outcome.DROPPED, why="evicted_on_arrival")
+        if capped is not None:
+            entry.capped = True
+            entry.blocker = capped
+            self._capped[key] = None
+            self._capped_on.add(capped[0], capped[1], key)
+            self._need(entry, capped[0])
+            self._blocker(entry, True)  # ask for what blocks it
+            return Ingested(Outcome.HELD, why="no_room")
+        self._need(entry, sender)
         if witness:
-            self._want(sender, nonce - 1, nonce - 1, entry.prev)
+            want = self.pulls.ask_version(sender, nonce - 1, entry.prev)
+            if want is not None:
+                self._wants.append(want)
             return Ingested(Outcome.HELD, why="fork_witness")
         chain = self.chains.get(sender)
-        top = len(chain.entries) if chain is not None else 0
-        self._want(sender, top + 1, nonce - 1)
+        hi = nonce - 1
+        while hi > 0 and self.held.versions(sender, hi):  # within the window: at most W steps
+            hi -= 1
+        self._ask(sender, (chain.top if chain is not None else 0) + 1, hi)
         return Ingested(Outcome.HELD)
+
+    def _unhold(self, entry: Entry) -> None:
+        """``entry`` left the held room (taken, discarded or evicted): forget its marks."""
+        self.seen.forget_version(entry.sender, entry.nonce, entry.full_hash)
+        if entry.capped:
+            key = entry.key
+            self._capped.pop(key, None)
+            blocker = entry.blocker
+            if blocker is not None:
+                self._capped_on.remove(blocker[0], blocker[1], key)
+            entry.capped = False
+            entry.blocker = None
+        self._drop_need(entry)
+
+    def _need(self, entry: Entry, sender: bytes) -> None:
+        """``entry`` needs ``sender``'s packets (its pull marks live while it does)."""
+        if entry.need is not None:
+            self.pulls.unref(entry.need)
+        self.pulls.ref(sender)
+        entry.need = sender
+
+    def _drop_need(self, entry: Entry) -> None:
+        need = entry.need
+        if need is not None:
+            entry.need = None
+            self.pulls.unref(need)
+
+    def _ask(self, sender: bytes, lo: int, hi: int) -> None:
+        """Pull ``lo..hi`` of ``sender``, clipped to what its window lets this replica hold."""
+        want = self.pulls.ask(sender, lo, min(hi, self.hwm(sender) + self.window))
+        if want is not None:
+            self._wants.append(want)
 
     def _rank(self, sender: bytes, nonce: int) -> tuple[int, bool]:
         hwm = self.hwm(sender)
         return nonce - hwm, hwm > 0
 
-    def _want(self, sender: bytes, lo: int, hi: int, h: bytes | None = None) -> None:
-        if h is not None:
-            key: tuple[bytes, int, bytes | None] = (sender, lo, h)
-            if key not in self._requested:
-                self._requested.add(key)
-                self._wants.append(Want(sender, lo, hi, h))
-            return
-        start = None
-        for n in range(lo, hi + 1):
-            key = (sender, n, None)  # one key type for both branches
-            fresh = key not in self._requested and not self.held.versions(sender, n)
-            if fresh:
-                self._requested.add(key)
-                if start is None:
-                    start = n
-            elif start is not None:
-                self._wants.append(Want(sender, start, n - 1))
-                start = None
-        if start is not None:
-            self._wants.append(Want(sender, start, hi))
+    def _suffix_rank(self, sender: bytes) -> tuple[int, bool]:
+        """A sender's unjudged suffix: (length, no judged history)."""
+        chain = self.chains.get(sender)
+        hwm = self.hwm(sender)
+        return (chain.top - hwm if chain is not None else 0), hwm == 0
 
     def _make_room(self, entry: Entry) -> bool:
-        """Under the unjudged cap: evict the logged-but-unjudged suffix that is furthest ahead
-        (senders with no judged history first) if it ranks below ``entry``; True if room was
-        made.  Evicted packets are forgotten (they can arrive again) and never pulled."""
-        best: tuple[int, bool, bytes] | None = None
-        for sender, chain in self.chains.items():
-            hwm = self.hwm(sender)
-            if len(chain.entries) > hwm and sender != entry.sender:
-                rank = (len(chain.entries) - hwm, hwm == 0, sender)
-                if best is None or rank[:2] > best[:2]:
-                    best = rank
-        mine_hwm = self.hwm(entry.sender)
-        if best is None or best[:2] <= (entry.nonce - mine_hwm, mine_hwm == 0):
+        """Evict the logged-but-unjudged suffix that is furthest ahead (senders with no judged
+        history first) if nobody else waits for it and it ranks below ``entry``; True if room
+        was made.  Evicted packets are forgotten (they can arrive again) and never pulled."""
+        hwm = self.hwm(entry.sender)
+        mine = (entry.nonce - hwm, hwm == 0)
+
+        def acceptable(sender: bytes) -> bool:
+            return sender != entry.sender and self.waits.top(sender) <= self.hwm(sender)
+
+        victim = self._suffixes.victim(acceptable, mine)
+        if victim is None:
             return False
-        victim = best[2]
-        chain = self.chains[victim]
-        hwm = self.hwm(victim)
-        for dropped in chain.entries[hwm:]:
-            dropped.removed = True
-            self.seen.forget_version(dropped.sender, dropped.nonce, dropped.full_hash)
-            self._requested.discard((dropped.sender, dropped.nonce, None))
-            self.unjudged -= 1
-        del chain.entries[hwm:]
+        self._evict_suffix(victim)
         self.counters["evicted_unjudged"] = self.counters.get("evicted_unjudged", 0) + 1
         return True
+
+    def _evict_suffix(self, sender: bytes) -> None:
+        """Drop ``sender``'s logged-but-unjudged packets (and its local fork proof, which
+        needs them)."""
+        chain = self.chains[sender]
+        hwm = self.hwm(sender)
+        for dropped in chain.entries[hwm:]:
+            dropped.removed = True
+            self._leave_log(dropped)
+        del chain.entries[hwm:]
+        if not chain.entries:
+            del self.chains[sender]
+        fork = self.forks.get(sender)
+        if fork is not None and not fork.accepted:
+            del self.forks[sender]
+
+    def _leave_log(self, entry: Entry) -> None:
+        """An unjudged logged packet leaves the log (evicted, or removed by a fork)."""
+        blocker = entry.blocker
+        if blocker is not None:
+            self.waits.remove(blocker[0], blocker[1], entry)
+            entry.blocker = None
+        self._drop_need(entry)
+        self.unjudged -= 1
 
     # ------------------------------------------------------------------ logging
 
@@ -696,59 +802,69 @@ class Replica:
         sender, nonce = entry.sender, entry.nonce
         chain = self.chains.get(sender)
         if chain is None:
-            chain = self.chains[sender] = _Chain()
+            chain = self.chains[sender] = Chain()
         chain.entries.append(entry)
-        if len(self.seen):  # held before: the chain knows it now
-            self.seen.forget_version(sender, nonce, entry.full_hash)
-        requested = self._requested
-        if requested:
-            requested.discard((sender, nonce, None))
-            requested.discard((sender, nonce, entry.h))
+        if self.pulls:
+            self.pulls.logged(sender, nonce, entry.h)
         self.unjudged += 1
         self._check(entry)
-        if self._capped and (sender, nonce) in self._capped:
-            self._retry_capped((sender, nonce))  # another version of the slot: a fork proof
+        self._suffixes.touch(sender)
         if len(self.held):
+            # other versions of this slot: a fork proof now, or witnesses held again
+            for _, other in self.held.take(sender, nonce):
+                self._unhold(other)
+                self._place(other)
             for _, held in self.held.take(sender, nonce + 1):
+                self._unhold(held)
                 self._place(held)
 
     def _check(self, entry: Entry) -> None:
         """Queue ``entry`` for judging, or register it with its first blocker."""
-        blocker = self._blocker(entry)
+        blocker = self._blocker(entry, True)
         if blocker is None:
             self._ready.append(entry)
-        else:
-            sender, nonce = blocker
-            self.waiting.setdefault(sender, {}).setdefault(nonce, []).append(entry)
+            return
+        entry.blocker = blocker
+        sender, nonce = blocker
+        if sender != entry.sender or nonce != entry.nonce - 1:
+            # a dependency (its predecessor wakes it directly: see _judge_after)
+            self.waits.add(sender, nonce, entry)
+            self._need(entry, sender)
 
-    def _blocker(self, entry: Entry) -> tuple[bytes, int] | None:
+    def _blocker(self, entry: Entry, ask: bool) -> tuple[bytes, int] | None:
         """The first unjudged packet ``entry`` needs: its predecessor, then its dependencies."""
         if entry.nonce > 1:
             own = self.state.senders.get(entry.sender)
             if own is None or own.hwm < entry.nonce - 1:
                 return entry.sender, entry.nonce - 1
-        return self._deps_blocker(entry) if entry.deps else None
+        return self._deps_blocker(entry, ask) if entry.deps else None
 
-    def _deps_blocker(self, entry: Entry) -> tuple[bytes, int] | None:
+    def _deps_blocker(self, entry: Entry, ask: bool) -> tuple[bytes, int] | None:
         """The first of ``entry``'s dependencies not yet judged (or judged as another version),
-        asking for what is missing."""
+        asking for what is missing when ``ask``.  A dependency beyond the window blocks on the
+        window's top: it costs what any packet costs, whatever nonce it names."""
         senders = self.state.senders
         for sender, nonce, h in entry.deps:
             s = senders.get(sender)
             hwm = s.hwm if s is not None else 0
+            needed = nonce
             fork = self.forks.get(sender)
             if fork is not None and nonce >= fork.nonce:
                 # satisfied by the proof, once the forker is judged up to the fork
-                if hwm < fork.nonce - 1:
-                    return sender, fork.nonce - 1
-                continue
-            if hwm < nonce:
-                logged = len(self.chains[sender].entries) if sender in self.chains else 0
-                if logged < nonce:
-                    self._want(sender, logged + 1, nonce)
-                return sender, nonce
+                needed = fork.nonce - 1
+                if hwm >= needed:
+                    continue
+            if hwm < needed:
+                target = min(needed, hwm + self.window)
+                if ask:
+                    chain = self.chains.get(sender)
+                    self._ask(sender, (chain.top if chain is not None else 0) + 1, target)
+                return sender, target
             if h is not None and self.chains[sender].entries[nonce - 1].h != h:
-                self._want(sender, nonce, nonce, h)
+                if ask:
+                    want = self.pulls.ask_version(sender, nonce, h)
+                    if want is not None:
+                        self._wants.append(want)
                 return sender, nonce
         return None
 
@@ -762,31 +878,23 @@ class Replica:
                 self._judge(entry)
             if not self._capped or self.unjudged >= self.unjudged_cap:
                 return
-            key = next(iter(self._capped))
-            self._retry_capped(key)
+            self._retry_capped(next(iter(self._capped)))
 
-    def _unblock_capped(self, sender: bytes, lo: int, hi: int) -> None:
-        """Retry packets held for want of room that were blocked on ``sender``'s lo..hi."""
-        on = self._capped_on.get(sender)
-        if not on:
-            return
-        for m in [m for m in on if lo <= m <= hi]:
-            for key in sorted(on.pop(m)):
-                if key in self._capped:
-                    self._retry_capped(key)
-        if not on:
-            self._capped_on.pop(sender, None)
-
-    def _retry_capped(self, key: tuple[bytes, int]) -> None:
+    def _retry_capped(self, key: Key) -> None:
         """Place again a packet held for want of room (its slot may have filled meanwhile:
         then ``_place`` takes the fork path or holds it as a witness)."""
-        self._capped.pop(key, None)
-        for _, held in self.held.take(*key):
-            self._place(held)
+        entry = self.held.discard(key)
+        if entry is None:
+            self._capped.pop(key, None)
+            return
+        self._unhold(entry)
+        self._place(entry)
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
         self._changes.append(_change(JUDGED, entry))
+        self._drop_need(entry)
+        entry.blocker = None
         self._apply(entry, judgment)
         self._judged_now.append(entry)
         self._judge_after(entry)
@@ -794,18 +902,24 @@ class Replica:
     def _judge_after(self, entry: Entry) -> None:
         """``entry`` was just judged: wake what waited for it."""
         self.unjudged -= 1
+        sender, nonce = entry.sender, entry.nonce
         if self._capped_on:
-            self._unblock_capped(entry.sender, entry.nonce, entry.nonce)
-        if self.waiting:
-            waiters = self.waiting.get(entry.sender)
-            if waiters is not None:
-                woken = waiters.pop(entry.nonce, None)
-                if not waiters:
-                    del self.waiting[entry.sender]
-                if woken:
-                    for waiter in woken:
-                        if not waiter.removed and waiter.judgment is None:
-                            self._check(waiter)
+            for key in self._capped_on.take(sender, nonce):
+                if key in self._capped:
+                    self._retry_capped(key)
+        chain = self.chains[sender]
+        if chain.top > nonce:
+            self._suffixes.touch(sender)
+            successor = chain.entries[nonce]
+            if successor.judgment is None and successor.blocker == (sender, nonce):
+                successor.blocker = None
+                self._check(successor)
+        if self.waits:
+            for waiter in self.waits.take(sender, nonce):
+                waiter.blocker = None
+                self._drop_need(waiter)
+                if not waiter.removed and waiter.judgment is None:
+                    self._check(waiter)
 
     def _judgment(self, entry: Entry) -> Judgment:
         packet = entry.packet
@@ -828,50 +942,47 @@ class Replica:
         entry.packet = None
         sender = entry.sender
         state = self.state
-        s = apply(state, sender, entry.nonce, entry.full_hash, judgment)
+        s, entry.undo = apply(state, sender, entry.nonce, entry.full_hash, judgment)
         self.chains[sender].cumulative.append(s.cumulative)
         if self.forks:
             fork = self.forks.get(sender)
             if fork is not None and fork.nonce == entry.nonce + 1:
                 self._accept_fork(sender)
-        order = self.order
-        entry.seq = len(order)
-        order.append(entry)
-        if entry.seq + 1 - self.snapshots[-1][0] >= self._snapshot_gap:
-            self._snapshot()
+        entry.seq = self._seq
+        self._seq += 1
+        if entry.deps:
+            self._index_dependents(entry)
         if self.audit:
             state.audit()
 
-    def _snapshot(self) -> None:
-        n = len(self.order)
-        self.snapshots.append((n, self.state.copy()))
-        # space snapshots a few times as far apart as the state is large, so copying stays
-        # O(1) per judged packet however big the ledger grows
-        self._snapshot_gap = max(self.snapshot_every, SNAPSHOT_SIZE_FACTOR * self.state.size())
-        keep: dict[int, tuple[int, LedgerState]] = {}
-        for seq, snap in self.snapshots[1:]:
-            bucket = (n - seq).bit_length()
-            if bucket not in keep or keep[bucket][0] > seq:
-                keep[bucket] = (seq, snap)
-        self.snapshots = [self.snapshots[0], *sorted(keep.values(), key=lambda s: s[0])]
+    def _index_dependents(self, entry: Entry) -> None:
+        sender = entry.sender
+        dependents = self._dependents
+        for named, nonce, _ in entry.deps:
+            if named != sender:
+                line = dependents.get(named)
+                if line is None:
+                    dependents[named] = [(nonce, entry)]
+                else:
+                    line.append((nonce, entry))
 
     # ------------------------------------------------------------------ forks
 
-    def _add_version(self, sender: bytes, entry: Entry) -> None:
+    def _add_version(self, sender: bytes, entry: Entry) -> Ingested:
         """A further version at a proven fork point: keep the two smallest full hashes."""
         fork = self.forks[sender]
         ranked = sorted([*fork.versions, entry], key=lambda e: e.full_hash)
-        versions = ranked[:2]
-        fork.versions = versions
-        self.seen.add(sender, entry.nonce, entry.full_hash)
-        for v in versions:
-            v.judgment = Judgment(Reason.EQUIVOCATED)
-            v.removed = True
+        kept, displaced = ranked[:2], ranked[2:]
+        if entry in displaced:
+            return Ingested(Outcome.DROPPED, why="fork_version_not_kept")
+        fork.versions = kept
+        entry.judgment = _EQUIVOCATED
+        entry.removed = True
         if fork.accepted:
-            self._changes.extend(Change(FORK_DROPPED, v) for v in ranked[2:] if v is not entry)
-            if entry in versions:
-                self._changes.append(Change(FORK_KEPT, entry))
-            self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in versions)
+            self._changes.extend(Change(FORK_DROPPED, v) for v in displaced)
+            self._changes.append(Change(FORK_KEPT, entry))
+            self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in kept)
+        return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_version")
 
     def _fork(self, sender: bytes, nonce: int, entry: Entry) -> None:
         """``entry`` and the logged packet at ``nonce`` are two versions: a fork proof."""
@@ -882,37 +993,38 @@ class Replica:
             self._changes.extend(Change(FORK_DROPPED, v) for v in earlier.versions)
         versions = sorted([existing, entry], key=lambda e: e.full_hash)
         self.forks[sender] = _Fork(nonce, versions)
-        self.seen.add(sender, nonce, existing.full_hash)  # leaves the chain, stays known
-        self.seen.add(sender, nonce, entry.full_hash)
         removed = chain.entries[nonce - 1 :]
         del chain.entries[nonce - 1 :]
-        first_seq = min((e.seq for e in removed if e.judgment is not None), default=None)
+        del chain.cumulative[nonce - 1 :]
+        taken_back: list[tuple[Entry, Judgment]] = []
         for e in removed:
             e.removed = True
             if e.judgment is None:
-                self.unjudged -= 1
-            elif e.judgment.reason is not Reason.EQUIVOCATED:
-                self._revise(Revision(e.sender, e.nonce, e.judgment.reason, Reason.EQUIVOCATED))
-        del chain.cumulative[nonce - 1 :]
+                self._leave_log(e)
+            else:
+                taken_back.append((e, e.judgment))
+                if e.judgment.reason is not Reason.EQUIVOCATED:
+                    self._revise(Revision(e.sender, e.nonce, e.judgment.reason, Reason.EQUIVOCATED))
         for v in versions:
-            v.judgment = Judgment(Reason.EQUIVOCATED)
+            v.judgment = _EQUIVOCATED
             v.removed = True
-        self.held.discard_from(sender, nonce)
-        if first_seq is not None:
-            self._rejudge(first_seq)
+        for held in self.held.discard_from(sender, nonce):
+            self._unhold(held)
+        if taken_back:
+            self._rejudge(sender, nonce, taken_back)
         elif self.hwm(sender) >= nonce - 1:
             self._accept_fork(sender)
         if self.audit:
             self.state.audit()
-        self._unblock_capped(sender, nonce, MAX_NONCE)
-        waiters = self.waiting.get(sender)
-        if waiters:
-            for m in [m for m in waiters if m >= nonce]:
-                for waiter in waiters.pop(m):
-                    if not waiter.removed and waiter.judgment is None:
-                        self._check(waiter)
-            if not waiters:
-                del self.waiting[sender]
+        for key in self._capped_on.take_from(sender, nonce):
+            if key in self._capped:
+                self._retry_capped(key)
+        for waiter in self.waits.take_from(sender, nonce):
+            waiter.blocker = None
+            self._drop_need(waiter)
+            if not waiter.removed and waiter.judgment is None:
+                self._check(waiter)
+        self._suffixes.touch(sender)
         self.counters["forks"] = self.counters.get("forks", 0) + 1
 
     def _revise(self, revision: Revision) -> None:
@@ -930,41 +1042,88 @@ class Replica:
             fork.accepted = True
             self._changes.extend(Change(FORK_KEPT, v) for v in fork.versions)
 
-    def _rejudge(self, first_seq: int) -> None:
-        """Restore the newest snapshot at or before ``first_seq`` and replay the judged order,
-        re-judging only the forward cone of removed packets; the rest re-applies its effects."""
-        seqs = [seq for seq, _ in self.snapshots]
-        index = bisect.bisect_right(seqs, first_seq) - 1
-        base_seq, snap = self.snapshots[index]
-        del self.snapshots[index + 1 :]
-        self.state = snap.copy()
+    def _rejudge(self, sender: bytes, nonce: int, taken_back: list[tuple[Entry, Judgment]]) -> None:
+        """A fork proof at ``(sender, nonce)`` takes back judged packets: undo their money and
+        that of their forward cone (every judged packet that depends on them, through its own
+        chain or what it names), newest first, then judge the cone again in its judged order.
+        Cost: proportional to the cone, not to the history."""
+        cone = self._cone(sender, nonce)
+        chain = self.chains.get(sender)
+        if chain is not None and not chain.entries:
+            del self.chains[sender]
+        if any(j.effects is FROZEN for _, j in taken_back) or any(
+            e.judgment is not None and e.judgment.effects is FROZEN for e in cone
+        ):
+            self._rejudge_all()
+            return
+        undo = [(e.seq, e, j) for e, j in taken_back]
+        undo += [(e.seq, e, e.judgment) for e in cone if e.judgment is not None]
+        undo.sort(key=lambda item: item[0], reverse=True)
+        state = self.state
+        for _, e, judgment in undo:
+            unmove_money(state, e.sender, e.nonce, judgment, e.undo)
+            e.undo = None
+        s = state.sender(sender)
+        s.hwm = nonce - 1
+        s.head = chain.entries[-1].full_hash if chain is not None and chain.entries else ZERO_HASH
+        s.cumulative = chain.cumulative[-1] if chain is not None and chain.cumulative else ZERO_HASH
+        self._accept_fork(sender)
+        cone.sort(key=lambda e: e.seq)
+        for e in cone:
+            old = e.judgment
+            assert old is not None
+            fresh = self._judgment(e)
+            e.packet = None
+            if fresh != old:
+                self._revise(Revision(e.sender, e.nonce, old.reason, fresh.reason))
+                self._judged_now.append(e)
+            e.judgment = fresh
+            e.undo = move_money(state, e.sender, e.nonce, fresh)
+        # the forward cone: what was taken back and what was judged again
+        self.counters["rejudged"] = self.counters.get("rejudged", 0) + len(undo)
+
+    def _rejudge_all(self) -> None:
+        """Judge every judged packet again from genesis, in its judged order: what a late fork
+        does when its cone reaches packets restored from a persisted snapshot, whose effects
+        were not recorded.  Afterwards none is left unrecorded."""
+        entries = self.judged_in_order()
+        state = self.state = LedgerState(self.genesis)
+        for e in entries:
+            old = e.judgment
+            assert old is not None
+            fresh = self._judgment(e)
+            e.packet = None
+            _, e.undo = apply(state, e.sender, e.nonce, e.full_hash, fresh)
+            if fresh.reason != old.reason:
+                self._revise(Revision(e.sender, e.nonce, old.reason, fresh.reason))
+                self._judged_now.append(e)
+            e.judgment = fresh
         for forked, fork in self.forks.items():
             if self.hwm(forked) >= fork.nonce - 1:
                 self._accept_fork(forked)
-        tail = self.order[base_seq:]
-        del self.order[base_seq:]
-        for sender, chain in self.chains.items():
-            del chain.cumulative[self.hwm(sender) :]
-        cone: dict[bytes, int] = {s: f.nonce for s, f in self.forks.items()}
-        for entry in tail:
-            if entry.removed:
+        self.counters["rejudged"] = self.counters.get("rejudged", 0) + len(entries)
+
+    def _cone(self, sender: bytes, nonce: int) -> list[Entry]:
+        """The judged packets (not taken back) whose verdicts may read ``sender``'s packets
+        from ``nonce`` on: those that name them, their senders' later packets, and so on."""
+        low: dict[bytes, int] = {}
+        cone: list[Entry] = []
+        stack = [(sender, nonce)]
+        while stack:
+            who, n = stack.pop()
+            before = low.get(who)
+            if before is not None and before <= n:
                 continue
-            in_cone = cone.get(entry.sender, entry.nonce + 1) <= entry.nonce or any(
-                cone.get(s, n + 1) <= n for s, n, _ in entry.deps
-            )
-            judgment = entry.judgment
-            assert judgment is not None
-            frozen = judgment.effects is FROZEN  # restored from a persisted snapshot
-            if in_cone or frozen:
-                if in_cone and cone.get(entry.sender, entry.nonce + 1) > entry.nonce:
-                    cone[entry.sender] = entry.nonce
-                fresh = self._judgment(entry)
-                if fresh.reason != judgment.reason or (not frozen and fresh != judgment):
-                    self._revise(Revision(entry.sender, entry.nonce, judgment.reason, fresh.reason))
-                    self._judged_now.append(entry)
-                judgment = fresh
-            self._apply(entry, judgment)
-        self.counters["rejudged"] = self.counters.get("rejudged", 0) + len(tail)
+            low[who] = n
+            hi = before if before is not None else MAX_NONCE + 1
+            chain = self.chains.get(who)
+            if chain is not None:  # the forker's chain ends below the fork already
+                for e in chain.entries[n - 1 : min(hi - 1, self.hwm(who))]:
+                    cone.append(e)
+            for named, dependent in self._dependents.get(who, ()):
+                if n <= named < hi and not dependent.removed:
+                    stack.append((dependent.sender, dependent.nonce))
+        return cone
 
 
 def first_difference(

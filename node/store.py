@@ -1,9 +1,10 @@
 """Durable storage of what a node has accepted: SQLite in WAL mode.
 
-Tables: ``senders`` (keys interned to integers), ``log`` (every accepted packet, fork versions
-included, in the order it was accepted; append-only, one row per committed batch: packets
-``first_seq .. first_seq + count - 1`` packed with msgpack, so a commit costs one insert),
-``forks`` (index of the fork evidence kept), ``revisions`` (verdicts changed by a late fork),
+Tables: ``senders`` (keys interned to integers), ``log`` (every judged packet, in the order it
+was judged; append-only, one row per committed batch: packets ``first_seq .. first_seq + count -
+1`` packed with msgpack, so a commit costs one insert), ``forks`` (the two versions of each fork
+proof kept, with their frames: a displaced version leaves it), ``revisions`` (verdicts changed
+by a late fork),
 ``outbox`` (this node's own signed frames and nonce counter), ``snapshots`` (the ledger state
 as of a log row, so a restart restores it and replays only the rows after), ``meta``.
 Writes are staged and committed in one transaction (group commit); a packet is *accepted* only
@@ -25,8 +26,10 @@ from node.verdicts import Reason
 
 __all__ = ["FAULT_ENV", "Store", "StoreError", "fault"]
 
-SCHEMA_VERSION: Final = 2
-"""1: one log row per packet.  2: one log row per committed batch (migrated on open)."""
+SCHEMA_VERSION: Final = 3
+"""1: one log row per packet.  2: one log row per committed batch.  3: fork versions kept with
+their frames in ``forks`` instead of the log (older rows keep theirs in the log).  Migrated on
+open."""
 FAULT_ENV: Final = "BITCRAPS_FAULT"
 """Test-only: ``point`` or ``point:n`` kills this process with SIGKILL at the n-th pass."""
 
@@ -72,6 +75,7 @@ CREATE TABLE IF NOT EXISTS forks (
     sender INTEGER NOT NULL REFERENCES senders(id),
     nonce INTEGER NOT NULL,
     full_hash BLOB NOT NULL,
+    frame BLOB,
     PRIMARY KEY (sender, full_hash)
 );
 CREATE TABLE IF NOT EXISTS revisions (
@@ -85,7 +89,8 @@ CREATE TABLE IF NOT EXISTS revisions (
 CREATE TABLE IF NOT EXISTS snapshots (
     log_seq INTEGER PRIMARY KEY,
     state BLOB NOT NULL,
-    digest BLOB NOT NULL
+    digest BLOB NOT NULL,
+    revision INTEGER
 );
 CREATE TABLE IF NOT EXISTS outbox (
     nonce INTEGER PRIMARY KEY, frame BLOB NOT NULL, sent INTEGER NOT NULL DEFAULT 0
@@ -117,7 +122,7 @@ class Store:
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from None
         self._log: list[tuple[bytes, int, int, bytes]] = []
-        self._forks: list[tuple[bytes, int, bytes]] = []
+        self._forks: list[tuple[bytes, int, bytes, bytes]] = []
         self._unforks: list[tuple[bytes, bytes]] = []
         self._revisions: list[tuple[bytes, int, int, int, int]] = []
         self.committed_seq: int = row[0]
@@ -142,6 +147,8 @@ class Store:
             raise StoreError(f"the store at {self.path} was written by a newer version")
         if schema == 1:
             self._migrate_v1()
+        if schema in (1, 2):
+            self._migrate_v2()
 
     def _migrate_v1(self) -> None:
         """Schema 1 kept one log row per packet; repack it into batch rows, in one transaction."""
@@ -172,6 +179,18 @@ class Store:
             if batch:
                 self._insert_rows(first, batch)
             db.execute("DROP TABLE log_v1")
+
+    def _migrate_v2(self) -> None:
+        """Schema 2 kept fork versions in the log: give ``forks`` a frame column (NULL for
+        the rows whose frame stays in the log)."""
+        db = self.db
+        with self._transaction():
+            columns = [row[1] for row in db.execute("PRAGMA table_info(forks)")]
+            if "frame" not in columns:
+                db.execute("ALTER TABLE forks ADD COLUMN frame BLOB")
+            columns = [row[1] for row in db.execute("PRAGMA table_info(snapshots)")]
+            if "revision" not in columns:
+                db.execute("ALTER TABLE snapshots ADD COLUMN revision INTEGER")
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def _insert_rows(self, first_seq: int, rows: Sequence[Sequence[object]]) -> None:
@@ -188,11 +207,12 @@ class Store:
     def stage_judged(self, sender: bytes, nonce: int, reason: Reason, frame: bytes) -> None:
         self._log.append((sender, nonce, int(reason), frame))
 
-    def stage_fork(self, sender: bytes, nonce: int, full_hash: bytes) -> None:
-        """Index a kept fork version (its frame goes into the log like any accepted packet)."""
-        self._forks.append((sender, nonce, full_hash))
+    def stage_fork(self, sender: bytes, nonce: int, full_hash: bytes, frame: bytes) -> None:
+        """Keep a fork proof's version (accepted like a judged packet, outside the log)."""
+        self._forks.append((sender, nonce, full_hash, frame))
 
     def stage_fork_drop(self, sender: bytes, full_hash: bytes) -> None:
+        """A version no longer kept (a third with a smaller full hash displaced it)."""
         self._unforks.append((sender, full_hash))
 
     def stage_revision(self, sender: bytes, nonce: int, before: Reason, after: Reason) -> None:
@@ -218,8 +238,9 @@ class Store:
             if rows:
                 self._insert_rows(self.committed_seq + 1, rows)
             db.executemany(
-                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash) VALUES (?, ?, ?)",
-                [(sid(s), n, h) for s, n, h in self._forks],
+                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash, frame)"
+                " VALUES (?, ?, ?, ?)",
+                [(sid(s), n, h, f) for s, n, h, f in self._forks],
             )
             db.executemany(
                 "DELETE FROM forks WHERE sender = ? AND full_hash = ?",
@@ -269,15 +290,20 @@ class Store:
         for _, _, _, frame in self._rows(seq + 1, None):
             yield frame
 
-    def records(self, upto: int) -> list[tuple[bytes, Reason]]:
-        """Log rows 1..``upto`` as ``(frame, verdict as of row upto)`` (revisions applied)."""
+    def records(self, upto: int, revision: int | None = None) -> list[tuple[bytes, Reason]]:
+        """Log rows 1..``upto`` as ``(frame, verdict)``, with the revisions up to id
+        ``revision`` applied (a snapshot's, see :meth:`snapshots_newest_first`), or when that
+        is None those made before row ``upto`` was written."""
         keys = {ident: key for key, ident in self._senders.items()}
         try:
             revised: dict[tuple[bytes, int], Reason] = {}
-            for sender, nonce, after in self.db.execute(
-                "SELECT sender, nonce, after FROM revisions WHERE at_seq <= ? ORDER BY id",
-                (upto,),
-            ):
+            query, bound = (
+                ("SELECT sender, nonce, after FROM revisions WHERE at_seq <= ? ORDER BY id", upto)
+                if revision is None
+                else ("SELECT sender, nonce, after FROM revisions WHERE id <= ? ORDER BY id",
+                      revision)
+            )
+            for sender, nonce, after in self.db.execute(query, (bound,)):
                 revised[(keys[sender], int(nonce))] = Reason(after)
             return [
                 (frame, revised.get((keys[s], n), Reason(r)))
@@ -305,10 +331,12 @@ class Store:
             raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
 
     def save_snapshot(self, log_seq: int, state: bytes, digest: bytes) -> None:
-        """Persist the ledger state as of log row ``log_seq`` (only the newest two are kept)."""
+        """Persist the ledger state as of log row ``log_seq`` and of every revision committed
+        so far (only the newest two snapshots are kept)."""
         with self._transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO snapshots (log_seq, state, digest) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO snapshots (log_seq, state, digest, revision)"
+                " VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM revisions))",
                 (log_seq, state, digest),
             )
             self.db.execute(
@@ -316,13 +344,15 @@ class Store:
                 " (SELECT log_seq FROM snapshots ORDER BY log_seq DESC LIMIT 2)"
             )
 
-    def snapshots_newest_first(self) -> list[tuple[int, bytes, bytes]]:
-        """Persisted snapshots ``(log_seq, state, digest)``, newest first."""
+    def snapshots_newest_first(self) -> list[tuple[int, bytes, bytes, int | None]]:
+        """Persisted snapshots ``(log_seq, state, digest, revision)``, newest first:
+        ``revision`` is the last revision id the state includes (None from older stores)."""
         try:
             return [
-                (int(n), bytes(st), bytes(d))
-                for n, st, d in self.db.execute(
-                    "SELECT log_seq, state, digest FROM snapshots ORDER BY log_seq DESC"
+                (int(n), bytes(st), bytes(d), None if r is None else int(r))
+                for n, st, d, r in self.db.execute(
+                    "SELECT log_seq, state, digest, revision FROM snapshots"
+                    " ORDER BY log_seq DESC"
                 )
             ]
         except sqlite3.DatabaseError as exc:
@@ -335,6 +365,18 @@ class Store:
             (keys[s], int(n), bytes(h))
             for s, n, h in self.db.execute("SELECT sender, nonce, full_hash FROM forks")
         ]
+
+    def fork_frames(self) -> list[bytes]:
+        """The frames of the kept fork versions stored outside the log (schema 3 on)."""
+        try:
+            return [
+                bytes(f)
+                for (f,) in self.db.execute(
+                    "SELECT frame FROM forks WHERE frame IS NOT NULL ORDER BY sender, nonce"
+                )
+            ]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the store at {self.path}: {exc}") from None
 
     def revisions(self) -> list[tuple[bytes, int, Reason, Reason]]:
         """Verdicts changed by late fork proofs, oldest first."""

@@ -206,7 +206,9 @@ ACTIONS: tuple[str, ...] = (
 )
 """Every action kind; :class:`HistoryBuilder` has an ``act_<name>`` method for each."""
 
-FORKS: frozenset[str] = frozenset({"early_fork", "late_fork", "three_versions", "hidden_fork"})
+FORKS: frozenset[str] = frozenset(
+    {"early_fork", "late_fork", "three_versions", "hidden_fork", "fork_over_waiting"}
+)
 
 
 class HistoryBuilder:
@@ -307,7 +309,7 @@ class HistoryBuilder:
 
     def judged_refs(self, but: Identity, *, refused: bool | None = None) -> list[ExtRef]:
         out = []
-        for entry in self.reference.order:
+        for entry in self.reference.judged_in_order():
             if entry.sender == but.pk:
                 continue
             if refused is not None and (entry.reason is not Reason.APPLIED) != refused:
@@ -532,6 +534,22 @@ class HistoryBuilder:
             self.fork_at(who, k, to, amount)
         self.claims["three_versions"] += 1
 
+    def act_fork_over_waiting(self) -> None:
+        """Three versions of a nonce whose predecessor names another identity's packet: a
+        replica that gets that packet late holds a fork proof above packets still waiting
+        (the case the unjudged cap must evict without losing the proof's meaning)."""
+        who = self.pick()
+        refs = self.judged_refs(who)
+        if not refs:
+            self.emit(self.pick(but=who), self.filler(self.pick(but=who)))
+            refs = self.judged_refs(who)
+        self.emit(who, Ack((refs[-1],)) if refs else self.filler(who))
+        k = who.nonce + 1
+        to = self.pick(but=who).pk
+        for amount in (1, 2, 3):
+            self.fork_at(who, k, to, amount)
+        self.claims["fork_over_waiting"] += 1
+
     def act_hidden_fork(self) -> None:
         """Two versions of (S, n) across a partition, v1 with a suffix on one half only.
 
@@ -616,15 +634,7 @@ def histories(
 
 def verdicts(replica: Replica) -> dict[VerdictKey, Reason]:
     """Every judged packet's verdict, fork-proof versions included (Refused(equivocated))."""
-    out: dict[VerdictKey, Reason] = {}
-    for entry in replica.order:
-        assert entry.judgment is not None
-        out[entry.sender, entry.nonce, entry.full_hash] = entry.judgment.reason
-    for sender in replica.forks:
-        for frame in replica.fork_frames(sender):  # accepted proofs only
-            env = replica.codec.open(frame)
-            out[sender, env.nonce, env.full_hash] = Reason.EQUIVOCATED
-    return out
+    return replica.verdicts()
 
 
 SNAPSHOT_ROWS_IN_TESTS = 5
@@ -636,16 +646,14 @@ def open_durable(
     path: Path,
     *,
     audit: bool = False,
-    snapshot_every: int | None = None,
     mutant_count_pending: bool = False,
 ) -> DurableReplica:
     """A :class:`DurableReplica` on the store at ``path`` (rebuilt from its log if it exists).
 
-    DurableReplica makes its Replica with default settings and rebuilds it at once;
-    ``snapshot_every`` (which never changes a digest) and the mutant flag are set on it
-    afterwards, so a store holding packets must not be reopened for a mutant (see
-    :func:`restart`).  The store skips fsync: a restart here closes it cleanly; crash safety is
-    tested elsewhere.
+    DurableReplica makes its Replica with default settings and rebuilds it at once; the
+    mutant flag is set on it afterwards, so a store holding packets must not be reopened for a
+    mutant (see :func:`restart`).  The store skips fsync: a restart here closes it cleanly;
+    crash safety is tested elsewhere.
     """
     # persist a state snapshot every few accepted rows, so restarts exercise both rebuild
     # paths: restore a snapshot and replay the tail, and (before the first one) replay it all
@@ -656,8 +664,6 @@ def open_durable(
         snapshot_rows=SNAPSHOT_ROWS_IN_TESTS,
         snapshot_factor=0,  # small states: snapshot by row count alone, so restores happen
     )
-    if snapshot_every is not None:
-        durable.replica.snapshot_every = snapshot_every
     durable.replica._mutant = mutant_count_pending
     return durable
 
@@ -681,7 +687,6 @@ def restart(durable: DurableReplica) -> DurableReplica:
         old.genesis,
         durable.store.path,
         audit=old.audit,
-        snapshot_every=old.snapshot_every,
         mutant_count_pending=old._mutant,
     )
     if fresh.replica.digest() != before:
@@ -747,13 +752,12 @@ class Mesh:
     def back(self, replica: Replica, path: Path) -> Replica:
         """Replace a replica that has ingested nothing by one backed by a new store at ``path``
         (same genesis, audit, snapshot interval and mutant flag); return its ``.replica``."""
-        if replica.order or replica.chains or replica.forks or len(replica.held):
+        if replica.chains or replica.forks or len(replica.held):
             raise ValueError("only a replica that has ingested nothing can be given a store")
         durable = open_durable(
             replica.genesis,
             path,
             audit=replica.audit,
-            snapshot_every=replica.snapshot_every,
             mutant_count_pending=replica._mutant,
         )
         self.durable[id(durable.replica)] = durable

@@ -253,7 +253,7 @@ def _freeze_scenario() -> tuple[Chain, Chain, Chain, Chain]:
 
 def test_attack14_third_party_freeze_dependent_chain_continues_on_every_replica() -> None:
     s, other, c, _ = _freeze_scenario()
-    late = replica(snapshot_every=2)  # judges C's packets, then learns of the fork
+    late = replica()  # judges C's packets, then learns of the fork
     feed(late, [*s.frames, *c.frames])
     assert late.judged(c.pub, 3) is not None
     assert late.judged(c.pub, 3).reason is Reason.APPLIED  # type: ignore[union-attr]
@@ -314,7 +314,7 @@ def test_attack14_every_arrival_order_reaches_the_same_state() -> None:
     reference = replica()
     feed(reference, frames)
     for order in itertools.permutations(frames):
-        r = Replica(LOCAL, audit=True, verify=False, snapshot_every=1)  # genuine signatures
+        r = Replica(LOCAL, audit=True, verify=False)  # genuine signatures
         feed(r, order)
         feed(r, frames)  # a second pass delivers whatever an early fork proof made it drop
         assert r.digest() == reference.digest(), [frames.index(f) for f in order]

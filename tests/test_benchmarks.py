@@ -82,7 +82,13 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger"}
+    assert set(result["seconds"]) == {"wire", "ledger", "floods"}
+    for case in ("far_ahead", "unresolvable", "far_reference", "fork_versions"):
+        assert result[f"flood_{case}_packets"] == 64
+        assert_positive_number(result, f"flood_{case}_rss_after_mb")
+    assert result["flood_fork_versions_fork_versions"] == 2
+    assert result["late_fork_rejudged"] == 1  # the loner's own packet: its cone, not history
+    assert_positive_number(result, "late_fork_s")
     assert set(result["machine"]) >= {"python", "cpus", "pynacl", "msgpack"}
     assert result["machine"]["cpus"] >= 1
     assert "wire:" in done.stderr  # progress goes to stderr, not into the JSON

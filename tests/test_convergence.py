@@ -68,7 +68,7 @@ def converge(history: History, rng: Random, n: int, *, restarts: int = 2) -> Cou
     """Run ``history`` through ``n`` audited replicas and assert every convergence property;
     return what was observed."""
     replicas = [
-        Replica(history.genesis, audit=True, snapshot_every=rng.choice([1, 2, 5, 512]))
+        Replica(history.genesis, audit=True)
         for _ in range(n)
     ]
     stats = deliver(
@@ -266,7 +266,7 @@ def full(frame: bytes) -> bytes:
 
 
 def fed(frames: list[bytes]) -> Replica:
-    replica = Replica(LOCAL, audit=True, snapshot_every=1)
+    replica = Replica(LOCAL, audit=True)
     for frame in frames:
         replica.ingest(frame)
     return replica
@@ -368,7 +368,7 @@ def test_restart_from_the_store_keeps_the_digest_and_the_fork_proof(tmp_path: Pa
     a2 = seal(0, 2, h(a1), Transfer(C, 1, ()))
     b1 = seal(1, 1, ZERO_PREV, Ack((ExtRef(A, 2, h(a2)),)))
     a2x = seal(0, 2, h(a1), Transfer(C, 2, ()))
-    durable = open_durable(LOCAL, tmp_path / "node.db", audit=True, snapshot_every=1)
+    durable = open_durable(LOCAL, tmp_path / "node.db", audit=True)
     durable.receive([a1, a2, b1])
     durable.receive([a2x])
     replica = durable.replica
