@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_BATCH",
     "DEFAULT_PORT",
     "DEFAULT_RECEIVE_BUFFER",
+    "ICMP_ERRNOS",
     "UdpConfig",
     "UdpTransport",
 ]
@@ -40,7 +41,7 @@ DEFAULT_BATCH: Final = 64
 DEFAULT_RECEIVE_BUFFER: Final = 1 << 20
 """SO_RCVBUF asked for, in bytes (the kernel may cap it: Linux ``net.core.rmem_max``)."""
 
-_ICMP_ERRNOS: Final = frozenset(
+ICMP_ERRNOS: Final = frozenset(
     {
         errno.ECONNREFUSED,
         errno.ECONNRESET,
@@ -254,7 +255,7 @@ class UdpTransport:
             except BlockingIOError:
                 break
             except OSError as exc:
-                if exc.errno not in _ICMP_ERRNOS:
+                if exc.errno not in ICMP_ERRNOS:
                     raise
                 _clear_error_queue(sock)
                 stats.dropped[
