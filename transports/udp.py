@@ -245,35 +245,39 @@ class UdpTransport:
 
     def _drain(self, sock: socket.socket) -> list[Datagram]:
         batch: list[Datagram] = []
-        stats = self._stats
-        limit = MAX_FRAME
-        size = 0
+        append = batch.append
+        recvfrom = sock.recvfrom
+        bufsize = MAX_FRAME + 1  # one byte more than allowed shows an oversize datagram
         plain = self._family == socket.AF_INET
+        size = 0
         for _ in range(self.config.batch_limit):
             try:
-                data, source = sock.recvfrom(limit + 1)
+                data, source = recvfrom(bufsize)
             except BlockingIOError:
                 break
             except OSError as exc:
-                if exc.errno not in ICMP_ERRNOS:
-                    raise
-                _clear_error_queue(sock)
-                stats.dropped[
-                    DropReason.REFUSED
-                    if exc.errno == errno.ECONNREFUSED
-                    else DropReason.UNREACHABLE
-                ] += 1
+                self._receive_error(sock, exc)
                 continue
-            if len(data) > limit:
-                stats.dropped[DropReason.OVERSIZE] += 1
+            length = len(data)
+            if length > MAX_FRAME:
+                self._stats.dropped[DropReason.OVERSIZE] += 1
                 continue
-            size += len(data)
-            batch.append((source if plain else self._source(source), data))
+            size += length
+            append((source, data) if plain else (self._source(source), data))
         if batch:
+            stats = self._stats
             stats.received += len(batch)
             stats.bytes_received += size
             stats.batches += 1
         return batch
+
+    def _receive_error(self, sock: socket.socket, exc: OSError) -> None:
+        """Count an ICMP report for an earlier datagram; anything else is not ours to hide."""
+        if exc.errno not in ICMP_ERRNOS:
+            raise exc
+        _clear_error_queue(sock)
+        refused = exc.errno == errno.ECONNREFUSED
+        self._stats.dropped[DropReason.REFUSED if refused else DropReason.UNREACHABLE] += 1
 
     # ------------------------------------------------------------------ addresses
 
