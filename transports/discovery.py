@@ -250,7 +250,7 @@ class Discovery:
         """Open the sockets, report ``self`` to ``nursery.start``, beacon and listen until
         closed.  Raises :class:`TransportError` if multicast is unavailable on the interface."""
         if self._started or self._closed.is_set():
-            raise TransportError("a Discovery runs once")
+            raise TransportError("a Discovery runs once, and not after aclose")
         self._started = True
         try:
             if not self.config.enabled:

@@ -111,7 +111,7 @@ class UdpTransport:
     ) -> None:
         """Bind (unless adopted), report ``self`` to ``nursery.start``, stay open until closed."""
         if self._started or self._closed.is_set():
-            raise TransportError("a UdpTransport runs once")
+            raise TransportError("a UdpTransport runs once, and not after aclose")
         self._started = True
         try:
             if self._sock is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transports.base import DropReason
 from transports.conditions import PERFECT, Fate, Link, LinkConditions, Partitions
@@ -144,3 +146,49 @@ def test_partitions_split_listed_groups_and_keep_the_rest_together() -> None:
 def test_an_address_in_two_groups_is_refused() -> None:
     with pytest.raises(ValueError, match="more than one group"):
         Partitions().split([A, B], [B])
+
+
+probability = st.sampled_from([0.0, 0.1, 0.5, 1.0])
+seconds = st.sampled_from([0.0, 0.001, 0.05, 1.0])
+conditions = st.builds(
+    LinkConditions,
+    latency=seconds,
+    jitter=seconds,
+    loss=probability,
+    duplicate=probability,
+    reorder=probability,
+    reorder_delay=seconds,
+    bandwidth=st.sampled_from([None, 1_000.0, 100_000.0]),
+    queue_bytes=st.sampled_from([0, 2_000, 65_536]),
+    mtu=st.sampled_from([None, 182, 1_200]),
+)
+sends = st.lists(st.tuples(st.integers(1, 1_200), st.floats(0.0, 0.5)), min_size=1, max_size=40)
+
+
+@given(conditions, sends, st.integers(0, 2**32))
+def test_every_fate_respects_the_link_conditions(
+    c: LinkConditions, gaps_and_sizes: list[tuple[int, float]], seed: int
+) -> None:
+    link = Link(c)
+    rng = random.Random(seed)
+    now = 0.0
+    last_first_arrival = -1.0
+    for size, gap in gaps_and_sizes:
+        now += gap
+        fate = link.transmit(size, now, rng)
+        assert (fate.dropped is None) == fate.delivered
+        if fate.dropped is DropReason.MTU:
+            assert c.mtu is not None and size > c.mtu
+            continue
+        if fate.dropped is DropReason.QUEUE:
+            assert c.bandwidth is not None
+            continue
+        wire = size / c.bandwidth if c.bandwidth is not None else 0.0
+        assert len(fate.arrivals) <= 2
+        for at in fate.arrivals:
+            assert at >= now + wire + c.latency - 1e-9
+            if c.bandwidth is None:
+                assert at <= now + c.latency + c.jitter + c.reorder_delay + 1e-9
+        if fate.arrivals and not c.jitter and not (c.reorder and c.reorder_delay):
+            assert fate.arrivals[0] >= last_first_arrival - 1e-9  # FIFO without random delays
+            last_first_arrival = fate.arrivals[0]

@@ -260,3 +260,11 @@ async def test_dual_stack_socket_reports_ipv4_peers_as_plain_ipv4(open_udp: Open
         assert (source, data) == (v4.local_address, b"hello")
         assert dual.send(source, b"hi")
         assert await v4.receive_batch() == [(target, b"hi")]
+
+
+def test_adopt_refuses_a_socket_that_is_not_udp() -> None:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+        pytest.raises(TransportError, match="not a UDP/IP socket"),
+    ):
+        UdpTransport.adopt(tcp)
