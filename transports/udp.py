@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import trio
 
@@ -160,6 +160,11 @@ class UdpTransport:
             trio.lowlevel.notify_closing(sock)
             sock.close()
 
+    def _not_open(self) -> NoReturn:
+        if self._closed.is_set():
+            raise trio.ClosedResourceError("UDP transport is closed")
+        raise TransportError("not bound yet: start it with nursery.start(transport.run)")
+
     # ------------------------------------------------------------------ the interface
 
     @property
@@ -184,9 +189,7 @@ class UdpTransport:
         """Send one datagram to a numeric address; drop and count on a full buffer or an error
         the network reported.  Raises :class:`AddressError` for a host name (resolve it first
         with :meth:`resolve`) and :class:`DatagramTooLarge` over 1,200 bytes."""
-        sock = self._sock
-        if sock is None:
-            raise trio.ClosedResourceError("UDP transport is closed")
+        sock = self._sock if self._sock is not None else self._not_open()
         size = check_size(data, MAX_FRAME)
         target = self._targets.get(address)
         if target is None:
@@ -227,9 +230,7 @@ class UdpTransport:
         try:
             woke = False
             while True:
-                sock = self._sock
-                if sock is None:
-                    raise trio.ClosedResourceError("UDP transport is closed")
+                sock = self._sock if self._sock is not None else self._not_open()
                 batch = self._drain(sock)
                 if batch:
                     await trio.lowlevel.cancel_shielded_checkpoint()

@@ -225,6 +225,10 @@ async def test_binding_a_port_in_use_is_a_clear_error() -> None:
 async def test_local_address_before_start_is_an_error() -> None:
     with pytest.raises(TransportError, match="not bound yet"):
         _ = UdpTransport().local_address
+    with pytest.raises(TransportError, match="not bound yet"):
+        UdpTransport().send((LOOPBACK, 9), b"x")
+    with pytest.raises(TransportError, match="not bound yet"):
+        await UdpTransport().receive_batch()
     with pytest.raises(TransportError, match="batch_limit"):
         UdpConfig(batch_limit=0)
 
