@@ -40,6 +40,7 @@ REGISTRY: Final[dict[str, str]] = {
     "wire": "benchmarks.wire",
     "ledger": "benchmarks.ledger",
     "floods": "benchmarks.floods",
+    "udp": "benchmarks.udp",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""
 

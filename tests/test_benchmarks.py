@@ -55,6 +55,18 @@ LEDGER_REQUIRED = (
     "rejudge_fresh_ingest_s",
 )
 
+UDP_REQUIRED = (
+    "udp_sender_per_s",
+    "udp_plain_recv_per_s",
+    "udp_transport_per_s",
+    "udp_transport_vs_plain",
+    "udp_transport_vs_plain_paired",
+    "udp_transport_unbatched_per_s",
+    "udp_transport_unbatched_vs_plain",
+    "udp_batching_gain",
+    "udp_mean_batch",
+)
+
 
 def assert_positive_number(result: dict[str, Any], key: str) -> None:
     value = result[key]
@@ -74,7 +86,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     )
     result = json.loads(done.stdout)  # the whole of stdout is one JSON value
     assert isinstance(result, dict)
-    for key in REQUIRED + LEDGER_REQUIRED:
+    for key in REQUIRED + LEDGER_REQUIRED + UDP_REQUIRED:
         assert_positive_number(result, key)
     assert result["quick"] is True
     assert result["n_packets"] == 64
@@ -82,17 +94,19 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger", "floods"}
+    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp"}
     for case in ("far_ahead", "unresolvable", "far_reference", "fork_versions"):
         assert result[f"flood_{case}_packets"] == 64
         assert_positive_number(result, f"flood_{case}_rss_after_mb")
     assert result["flood_fork_versions_fork_versions"] == 2
     assert result["late_fork_rejudged"] == 1  # the loner's own packet: its cone, not history
     assert_positive_number(result, "late_fork_s")
+    assert result["udp_burst"] == 64
     assert set(result["machine"]) >= {"python", "cpus", "pynacl", "msgpack"}
     assert result["machine"]["cpus"] >= 1
     assert "wire:" in done.stderr  # progress goes to stderr, not into the JSON
     assert "ledger:" in done.stderr
+    assert "udp:" in done.stderr
 
 
 def test_table_output_names_every_required_figure(capsys: pytest.CaptureFixture[str]) -> None:
