@@ -149,9 +149,9 @@ def test_roll_k_dice_from_the_host_and_every_listed_seat(vector: dict[str, Any])
 
 
 def test_a_roll_vector_rejects_a_byte_of_252_or_more() -> None:
-    assert any(
-        any(b >= 252 for b in h(v["stream_read_hex"])) for v in VECTORS["rolls"]
-    ), "no roll vector exercises the rejection"
+    assert any(any(b >= 252 for b in h(v["stream_read_hex"])) for v in VECTORS["rolls"]), (
+        "no roll vector exercises the rejection"
+    )
 
 
 @pytest.mark.parametrize("vector", VECTORS["streams"], ids=lambda v: v["about"][:30])

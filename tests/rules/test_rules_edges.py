@@ -103,8 +103,10 @@ def test_repeater_edges_match_their_closed_form(n: int, hits: int, pays: int) ->
 
 def test_muggsy_edge_by_hand() -> None:
     # come-out 7 (6/36) wins 2; 2/3/11/12 (6/36) lose; a point (24/36) then 7 (1/6) wins 3
-    value = Fraction(6, 36) * 2 - Fraction(6, 36) + Fraction(24, 36) * (
-        Fraction(1, 6) * 3 - Fraction(5, 6)
+    value = (
+        Fraction(6, 36) * 2
+        - Fraction(6, 36)
+        + Fraction(24, 36) * (Fraction(1, 6) * 3 - Fraction(5, 6))
     )
     assert house_edge(BetType.Muggsy) == -value == Fraction(1, 18)
 

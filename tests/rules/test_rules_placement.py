@@ -66,9 +66,7 @@ def test_a_bet_its_phase_does_not_allow_is_released_for_phase(
     assert game.state == before  # a released bet leaves no trace in the table state
 
 
-@pytest.mark.parametrize(
-    "bet", ["field:10", "next-7:10", "yes-4:10", "no-10:10", "hard-8:10"]
-)
+@pytest.mark.parametrize("bet", ["field:10", "next-7:10", "yes-4:10", "no-10:10", "hard-8:10"])
 def test_any_phase_bets_are_placed_at_come_out_and_on_a_point(bet: str) -> None:
     assert isinstance(play(f"{bet}").placed[bet], LiveBet)
     assert isinstance(play(f"2-2 {bet}").placed[bet], LiveBet)

@@ -55,10 +55,7 @@ def test_top_tier_pays_at_once(script: str, bet: str, at: int, profit: str, rule
 
 
 def test_several_top_tiers_reached_on_one_roll_all_pay_on_it() -> None:
-    game = play(
-        "bonus-tall:1 different-doubles:1 hard-4:1 "
-        "4-4 4-5 5-5 5-6 1-1 2-2 3-3 4-4 5-5 6-6"
-    )
+    game = play("bonus-tall:1 different-doubles:1 hard-4:1 4-4 4-5 5-5 5-6 1-1 2-2 3-3 4-4 5-5 6-6")
     last = len(game.rolls) - 1
     for bet in ("bonus-tall:1", "different-doubles:1"):
         assert game.settled[bet][0] == last and game.settled[bet][1].outcome is Outcome.WIN

@@ -130,8 +130,7 @@ def test_settlement_order_is_step_then_wire_code_then_placement_order() -> None:
     # BET_RULES "Settlement order within one roll": one-roll (Field 4, NextN 40-50, Muggsy 67),
     # then line/odds, then number bets, then series.
     game = play(
-        "fire:1 yes-6:1 2@hard-6:1 no-6:1 2@pass:1 pass:1 muggsy:1 next-6:1 field:1 2@field:1 "
-        "2-2"
+        "fire:1 yes-6:1 2@hard-6:1 no-6:1 2@pass:1 pass:1 muggsy:1 next-6:1 field:1 2@field:1 2-2"
     )
     assert game.state.point == 4
     assert [game_token(game, s.bet.id) for s in game.rolls[-1].settlements] == [
