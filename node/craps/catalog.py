@@ -19,7 +19,14 @@ from protocol.bets import PLACEMENT, BetType, Phase, cli_name, needs_come_point
 from .bettypes import SPECS, BetSpec, Family
 from .edge_table import EDGES
 
-__all__ = ["BetInfo", "catalog", "edge_percent", "ratio_text", "render_odds"]
+__all__ = [
+    "BetInfo",
+    "catalog",
+    "edge_percent",
+    "ratio_text",
+    "render_markdown",
+    "render_odds",
+]
 
 _PHASES: Final[Mapping[Phase, tuple[str, ...]]] = MappingProxyType(
     {
@@ -285,3 +292,41 @@ def render_odds(rows: list[BetInfo]) -> str:
         "exact (a Markov chain over the game), rounding ignored."
     )
     return "\n".join(lines) + "\n"
+
+
+_GROUPS: Final = (
+    ("Line bets and odds", (Family.LINE, Family.ODDS)),
+    ("One-roll bets", (Family.FIELD, Family.NEXT)),
+    ("Number bets", (Family.YES, Family.NO, Family.HARD, Family.REPEATER)),
+    ("Series bets", (Family.SERIES,)),
+)
+
+
+def render_markdown(rows: list[BetInfo]) -> str:
+    """The bet tables of ``docs/GAME.md``, one per group of families, in wire-code order."""
+    out: list[str] = []
+    for title, families in _GROUPS:
+        out += [
+            f"### {title}",
+            "",
+            "| code | bet | placed | settles | pays | exposure | house edge |",
+            "|---:|---|---|---|---|---|---:|",
+        ]
+        for info in rows:
+            if SPECS[info.type].family not in families:
+                continue
+            placed = "any phase" if len(info.placeable) == 2 else info.placeable[0]
+            if info.needs is not None:
+                placed += f", with {info.needs}"
+            cells = [
+                str(int(info.type)),
+                f"`{info.cli}`",
+                placed,
+                info.settles,
+                info.payout,
+                info.exposure,
+                edge_percent(info.house_edge),
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
