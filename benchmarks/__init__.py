@@ -39,6 +39,7 @@ Figures = dict[str, float | int | str]
 REGISTRY: Final[dict[str, str]] = {
     "wire": "benchmarks.wire",
     "ledger": "benchmarks.ledger",
+    "rules": "benchmarks.rules",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""
 

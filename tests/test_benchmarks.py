@@ -82,7 +82,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger"}
+    assert set(result["seconds"]) == {"wire", "ledger", "rules"}
     assert set(result["machine"]) >= {"python", "cpus", "pynacl", "msgpack"}
     assert result["machine"]["cpus"] >= 1
     assert "wire:" in done.stderr  # progress goes to stderr, not into the JSON
