@@ -108,6 +108,19 @@ def test_a_settled_credit_is_spendable_from_the_next_roll(
     assert result["final_balance"] == crap(40)
 
 
+def test_bets_before_one_roll_are_judged_for_balance_before_any_is_included(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The duplicate Field's stake comes back when it is released, after the Hard 6 was judged:
+    # like a bet packet judged before the host includes it, the Hard 6 is refused.
+    result = replay_json(
+        capsys, "--dice", "3-4", "--bet", "field:5", "field:5", "hard-6:1", "--balance", "10"
+    )
+    assert [(r["bet"], r["reason"]) for r in result["released"]] == [("field", "duplicate")]
+    assert [(r["bet"], r["reason"]) for r in result["refused"]] == [("hard-6", "balance")]
+    assert result["final_balance"] == crap(5)
+
+
 def test_replay_text_output_names_every_roll_and_the_balance(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
