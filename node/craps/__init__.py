@@ -1,10 +1,8 @@
-"""The craps rules engine: bets, placement, settlement, exposure and dice, sans-IO.
+"""The craps rules engine and the dice, sans-IO: BET_RULES.md (v1.3) and TABLES.md §3.
 
-Implements BET_RULES.md (v1.3) and the dice of TABLES.md §3 over a plain :class:`TableState`
-value: no clock, socket or randomness.  The table layer includes bets with :func:`place`, settles
-each roll with :func:`settle_roll`, returns bets at stake with :func:`return_bet` and friends,
-and caps risk and cover with the functions of :mod:`.exposure`.  Inside this package imports are
-relative; from outside it, only ``protocol.*``.
+Over a plain :class:`TableState` value the table layer includes bets (:func:`place`), settles
+rolls (:func:`settle_roll`), returns bets at stake (:func:`return_bet`, …) and caps risk and
+cover (:mod:`.exposure`).  No clock, socket or randomness; imports from outside: ``protocol.*``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""The bet catalog players read: every bet type with when it may be placed, how it settles, what
-it pays, its exposure and its house edge, all taken from the engine's own data.
+"""The bet catalog players read: every bet type's phases, settlement, payout, exposure and
 
+house edge, taken from the engine's own data (:mod:`.bettypes`, :mod:`.edge_table`).
 ``bitcraps odds`` and ``docs/GAME.md`` both print these rows, so neither can drift from the
-rules: pay tables and exposures come from :mod:`.bettypes`, edges from the generated
-:mod:`.edge_table` (which the tests recompute from the engine).  Text only; no rules here.
+rules.  Text only; no rules here.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """House edges computed by the engine itself: a Markov chain over the game state, solved exactly.
 
-A bet's game state is the live bets of a small model table (the bet, and for an odds bet the bet
-it backs) and the table point when one of them reads it.  Each state goes, with probability
-1/36 or 2/36 for each of the 21 kinds of roll, through :func:`.settle.settle_roll` to the next
-state or to the bet's end; the chain is solved exactly in rationals, one strongly connected
-component at a time (sinks first).  Also a seeded simulation, to cross-check the chain.
+States are a model table's live bets (and the point when one of them reads it); each of the 21
+kinds of roll moves them through :func:`.settle.settle_roll`; strongly connected components are
+solved in rationals, sinks first.  A seeded simulation cross-checks the chain.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Exposure, risk and cover: how much the bank can still owe, and the two table-wide caps.
+"""Exposure, risk and cover: what the bank can still owe, and the two table-wide caps.
 
-A bet's exposure is the largest profit it can still pay: stake × the largest ratio of its pay
-table (for an odds bet, the ratio of the number it is bound to), rounded down like a payout; it
-never rises while the bet is live.  Risk is Σ (stake + exposure) over the live bets, capped by
-``bond`` (TABLES.md §4); cover is Σ exposure ≤ K, the bank (TABLES.md §5).  Pure functions.
+A bet's exposure is the largest profit it can still pay (stake × its largest ratio, rounded down
+like a payout; never rising).  Risk = Σ (stake + exposure) over live bets ≤ ``bond``
+(TABLES.md §4); cover: Σ exposure ≤ K (§5).  Pure functions.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Line bets: Pass and DontPass on the table point, Come and DontCome on their own come point.
 
-Pass/DontPass read the table event of the roll (phase.py); a Come/DontCome reads only its own
-next roll and then its come point, whatever the table phase (a come-out 7 settles it too).  A
-travelling Come/DontCome whose next roll is a point number moves to it (``Step.moved``).
-Each function decides one bet on one roll; it never touches the table.
+A Come/DontCome reads its next roll, then its come point whatever the phase (a come-out 7
+settles it too); a point number on its next roll moves it there (``Step.moved``).  Each
+function decides one bet on one roll and never touches the table.
 """
 
 from __future__ import annotations

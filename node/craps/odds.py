@@ -1,9 +1,8 @@
 """Odds bets and their binding: what an odds bet backs, its cap, its true odds, how it settles.
 
-An odds bet is bound at inclusion to one live bet of its owner (TABLES.md §1): the Pass or
-DontPass for OddsPass/OddsDontPass (number: the table point), the Come or DontCome on the come
-point it names for OddsCome/OddsDontCome.  It settles on the same roll as that bet and the same
-way (win at true odds, loss), whatever other bet later moves to the same number.
+Bound at inclusion (TABLES.md §1) to its owner's Pass/DontPass (number: the table point) or to
+the Come/DontCome on the come point it names, it settles on the same roll and the same way as
+that bet, whatever bet later moves to the same number.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """The table phase, the event each roll makes of it, and the shooter (BET_RULES "Table flow").
 
-Theory of operation: the phase is ``come-out`` (point None) or ``point(n)``.  Each roll's total
-makes exactly one :class:`Event` of the phase it is rolled in (the literal table below), and the
-event alone decides the next phase.  The shooter passes to the next occupied player seat,
-ascending and wrapping, at a seven-out or when the shooter's seat is vacated (TABLES.md §3).
-Pure functions of their arguments; this module owns no state.
+The phase is come-out (point None) or point(n); a roll's total makes one :class:`Event` of it
+(the literal table below) and the event alone decides the next phase.  The shooter passes to
+the next occupied seat, ascending and wrapping (TABLES.md §3).  Pure functions, no state.
 """
 
 from __future__ import annotations

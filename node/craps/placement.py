@@ -1,9 +1,8 @@
-"""Placement: the inclusion checks of one bet, in BET_RULES' order, and a passing bet made live.
+"""Placement: the inclusion checks of one bet in BET_RULES' order, and a passing bet made live.
 
-Order (TABLES.md §4 step 6): seated (the table layer's) → phase (a missing bet to back included)
-→ limits (the odds minimum included) → duplicate → odds cap → risk cap → cover.  The first
-failure is the :class:`Release` reason: the bet is released, its stake returned, never lost.
-The balance is not checked here: that is the ledger's, when the bet packet is judged.
+Order (TABLES.md §4 step 6): seated (the table layer's) → phase (a missing bet to back
+included) → limits (the odds minimum included) → duplicate → odds cap → risk cap → cover; the
+first failure is the :class:`Release` reason.  The balance is the ledger's check, not this one.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Single-player replay: one player's bets against given dice, through the same engine.
 
-What ``bitcraps table replay`` runs: a table with the limits of TABLES.md §9 (bets of 1 to 100
-CRAP; odds by their cap), no risk cap and no cover unless a bond or a bankroll is given.  Before
-each roll the bets placed before it are judged for balance (a stake above the spendable balance
-is refused), then included in the order given; a settled credit is spendable from the next roll.
-Also parses the dice and bet strings players type.  No I/O: the CLI prints the result.
+A TABLES.md §9 table (bets 1 to 100 CRAP), risk cap and cover only when asked; the bets before a
+roll are judged for balance, then included in order; a settled credit is spendable from the
+next roll.  Also parses the dice and bet strings players type.  No I/O.
 """
 
 from __future__ import annotations
@@ -107,8 +105,8 @@ class Entry:
     roll: int
     """The roll it settled on; for releases, refusals and live bets the roll it was placed
     before."""
-    outcome: str
-    """``win``, ``lose``, ``push``; a release reason; ``balance``; or ``live``."""
+    result: str
+    """``win``, ``lose`` or ``push``; a release reason; ``balance``; or ``live``."""
     amount: int = 0
     """Won (the profit) or lost (the stake); 0 otherwise."""
 
@@ -118,7 +116,7 @@ class Entry:
         row: dict[str, Any] = {"roll": self.roll, "bet": self.bet, "index": self.index}
         row["stake"] = self.stake
         if key is not None:
-            row[key] = self.outcome
+            row[key] = self.result
         if key == "outcome":
             row["amount"] = self.amount
         return row
@@ -246,9 +244,8 @@ def replay(
 
 def _entry(settlement: Settlement, bets: Sequence[PlannedBet], at: int) -> Entry:
     number = int(settlement.bet.id[0])
-    outcome = settlement.outcome
-    return Entry(number, bets[number].name, settlement.bet.stake, at, outcome.value,
-                 settlement.amount)  # fmt: skip
+    name, stake = bets[number].name, settlement.bet.stake
+    return Entry(number, name, stake, at, settlement.outcome.value, settlement.amount)
 
 
 _VERBS: Final = {
@@ -263,8 +260,8 @@ def render_text(result: ReplayResult) -> str:
     lines = []
     by_roll: dict[int, list[str]] = {}
     for entry in result.settlements:
-        amount = f" {format_crap(entry.amount)} CRAP" if entry.outcome != "push" else ""
-        by_roll.setdefault(entry.roll, []).append(f"{entry.bet} {_VERBS[entry.outcome]}{amount}")
+        amount = f" {format_crap(entry.amount)} CRAP" if entry.result != "push" else ""
+        by_roll.setdefault(entry.roll, []).append(f"{entry.bet} {_VERBS[entry.result]}{amount}")
     for line in result.rolls:
         event = line.event.value
         if line.event is Event.POINT_SET:
@@ -274,7 +271,7 @@ def render_text(result: ReplayResult) -> str:
         lines.append(text.rstrip())
     for entry in result.released:
         lines.append(f"released: {entry.bet} (bet {entry.index + 1}) before roll {entry.roll}: "
-                     f"{entry.outcome}")  # fmt: skip
+                     f"{entry.result}")  # fmt: skip
     for entry in result.refused:
         lines.append(f"refused: {entry.bet} (bet {entry.index + 1}) before roll {entry.roll}: "
                      f"stake {format_crap(entry.stake)} CRAP above the balance")  # fmt: skip

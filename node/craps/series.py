@@ -1,11 +1,8 @@
 """Series bets and their trackers: Fire, the Bonus bets, HotRoller, TwiceHard, RideLine, Muggsy,
-Replay and DifferentDoubles.
 
-Each is placed before a come-out roll and counts the table's events from its next roll on in
-its tracker (a tuple of ints in the bet).  On each roll the tracker updates first, then the bet
-settles: at once when it reaches its top tier, else on its ending roll (a tier reached pays,
-short of the lowest tier loses).  Muggsy is the exception: a two-roll bet settled in step 1.
-One function per bet type, listed in ``_STEPS``; none of them touches the table.
+Replay and DifferentDoubles.  Each counts the table's events from its next roll in its tracker,
+then settles: at once at its top tier, else on its ending roll (a tier reached pays, short of
+the lowest loses).  Muggsy is a two-roll bet settled in step 1.  Never touches the table.
 """
 
 from __future__ import annotations

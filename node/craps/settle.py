@@ -1,11 +1,8 @@
-"""Settlement of one roll, and bets returned at stake.
+"""Settlement of one roll (BET_RULES steps 1–5), and bets returned at stake.
 
-Theory of operation (BET_RULES "Settlement order within one roll"): every live bet is decided by
-its family's function on the phase *before* the roll, in the order step (1 one-roll, 2 line and
-odds, 3 number, 4 series), then ascending wire code, then placement order; an odds bet follows
-the bet it is bound to, decided earlier in step 2.  A travelling Come/DontCome's move is kept
-aside and applied after the whole of step 2 has settled.  Step 5 then moves the phase and, at a
-seven-out, the shooter.  The caller's state is changed in place; nothing else is read.
+Every live bet is decided on the phase before the roll, in order step, wire code, placement;
+odds follow their bound bet, decided earlier in step 2; a travelling Come moves after the whole
+of step 2.  Then the phase moves and, at a seven-out, the shooter.  Changes the state in place.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The engine's table state: the phase, the shooter and the live bets, as one plain value.
 
-A :class:`TableState` is everything the rules read: copy it cheaply (:meth:`TableState.copy`),
-compare it with ``==``, and encode it canonically (:meth:`TableState.encode`, msgpack-ready, for
-the state digest).  Bets are :class:`LiveBet` values identified by an id the caller supplies and
-owned by a seat.  This module holds data only; the rules live in the modules beside it.
+Cheap to copy, compared with ``==``, encoded canonically for the state digest (msgpack-ready).
+Bets are :class:`LiveBet` values, identified by an id the caller supplies and owned by a seat.
+Data only: the rules live in the modules beside it.
 """
 
 from __future__ import annotations
