@@ -270,14 +270,14 @@ def render_text(result: ReplayResult) -> str:
         text = f"roll {line.roll:>3}  {line.dice}  {line.dice.total:>2}  {event:<12}  {said}"
         lines.append(text.rstrip())
     for entry in result.released:
-        lines.append(f"released: {entry.bet} (bet {entry.index + 1}) before roll {entry.roll}: "
-                     f"{entry.result}")  # fmt: skip
+        what = f"{entry.bet} (bet {entry.index + 1}) before roll {entry.roll}"
+        lines.append(f"released: {what}: {entry.result}")
     for entry in result.refused:
-        lines.append(f"refused: {entry.bet} (bet {entry.index + 1}) before roll {entry.roll}: "
-                     f"stake {format_crap(entry.stake)} CRAP above the balance")  # fmt: skip
+        what = f"{entry.bet} (bet {entry.index + 1}) before roll {entry.roll}"
+        lines.append(f"refused: {what}: stake {format_crap(entry.stake)} CRAP above the balance")
     for entry in result.live:
-        lines.append(f"still live: {entry.bet} (bet {entry.index + 1}), stake "
-                     f"{format_crap(entry.stake)} CRAP")  # fmt: skip
+        stake = format_crap(entry.stake)
+        lines.append(f"still live: {entry.bet} (bet {entry.index + 1}), stake {stake} CRAP")
     label = "final balance" if result.start_balance is not None else "net result"
     lines.append(f"{label}: {format_crap(result.final_balance)} CRAP")
     return "\n".join(lines) + "\n"
