@@ -41,6 +41,7 @@ REGISTRY: Final[dict[str, str]] = {
     "ledger": "benchmarks.ledger",
     "floods": "benchmarks.floods",
     "udp": "benchmarks.udp",
+    "rules": "benchmarks.rules",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""
 

@@ -13,6 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
+from node.craps.catalog import catalog, render_odds
+from node.craps.replay import ReplayError, parse_bet, parse_dice, render_text, replay
+from protocol.amounts import AmountError, parse_crap
 from protocol.bets import PLACEMENT, BetType, all_cli_names, parse_bet_name
 from protocol.constants import MAX_FRAME
 from protocol.errors import Malformed, PacketError
@@ -29,6 +32,10 @@ EXIT_USAGE = 2
 
 class UserError(Exception):
     """A mistake in what the user asked for; printed as one line."""
+
+
+class UsageError(UserError):
+    """A bad name or value in the command line itself: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,6 +142,48 @@ def cmd_network(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_odds(args: argparse.Namespace, out: TextIO) -> int:
+    """Every bet type with when it may be placed, what it pays and its exact house edge."""
+    rows = catalog()
+    if args.json:
+        json.dump([info.to_json() for info in rows], out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_odds(rows))
+    return EXIT_OK
+
+
+def _crap_option(option: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_crap(text, allow_zero=True)
+    except AmountError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def cmd_table_replay(args: argparse.Namespace, out: TextIO) -> int:
+    """Replay one player's bets against given dice with the rules engine (no network)."""
+    try:
+        rolls = parse_dice(args.dice)
+        bets = [parse_bet(text) for text in args.bet]
+        result = replay(
+            rolls,
+            bets,
+            balance=_crap_option("--balance", args.balance),
+            bond=_crap_option("--bond", args.bond),
+            bankroll=_crap_option("--bankroll", args.bankroll),
+        )
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        json.dump(result.to_json(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_text(result))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Placeholder until the daemon exists: say what the demo will do."""
     sys.stderr.write(
@@ -206,6 +255,68 @@ def build_parser() -> argparse.ArgumentParser:
     )
     network.add_argument("--json", action="store_true", help="print JSON")
     network.set_defaults(func=cmd_network)
+
+    odds = sub.add_parser(
+        "odds",
+        help="every bet type with its payout and exact house edge",
+        description=(
+            "List every bet type: its wire code, when it may be placed, what it pays and its "
+            "house edge (expected loss per unit staked, per bet made, a push counted as a bet "
+            "made), computed exactly by the rules engine."
+        ),
+    )
+    odds.add_argument("--json", action="store_true", help="print JSON (house_edge as a fraction)")
+    odds.set_defaults(func=cmd_odds)
+
+    table = sub.add_parser(
+        "table", help="craps tables: replay bets offline", description="Craps tables."
+    )
+    table_sub = table.add_subparsers(dest="table_command", metavar="ACTION", required=True)
+    replay_parser = table_sub.add_parser(
+        "replay",
+        help="replay one player's bets against given dice",
+        description=(
+            "Replay one player's bets against the dice you give, with the same rules engine a "
+            "table runs (no network). The table has the defaults of TABLES.md section 9: bets "
+            "of 1 to 100 CRAP, odds up to 3x/4x/5x the bet they back; no risk cap or cover "
+            "unless --bond or --bankroll is given. A bet the checks release is listed with its "
+            "reason; a bet whose phase does not allow it, a bad bet name or bad dice is one "
+            "line and exit status 2."
+        ),
+        epilog=(
+            "Example: bitcraps table replay --dice '2-2 3-3 1-3' --bet pass:10 1@odds-pass:30 "
+            "1@field:5"
+        ),
+    )
+    replay_parser.add_argument(
+        "--dice",
+        required=True,
+        metavar="ROLLS",
+        help="the rolls in order, each two dice joined by '-': '3-4 6-6 2-2'",
+    )
+    replay_parser.add_argument(
+        "--bet",
+        required=True,
+        action="extend",
+        nargs="+",
+        metavar="[ROLL@]NAME:AMOUNT",
+        help=(
+            "a bet: its name (see 'bitcraps bets'), its stake in CRAP, and the roll (counted "
+            "from 0, default 0) it is placed before; repeat or list several"
+        ),
+    )
+    replay_parser.add_argument(
+        "--balance",
+        metavar="CRAP",
+        help="starting balance: a stake above the spendable balance is refused "
+        "(default: unchecked, and the result is the net win or loss)",
+    )
+    replay_parser.add_argument("--bond", metavar="CRAP", help="cap the table's risk at this bond")
+    replay_parser.add_argument(
+        "--bankroll", metavar="CRAP", help="the bank's K: cover checks every bet against it"
+    )
+    replay_parser.add_argument("--json", action="store_true", help="print JSON (base units)")
+    replay_parser.set_defaults(func=cmd_table_replay)
     return parser
 
 
@@ -220,6 +331,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     try:
         return func(args, stream)
+    except UsageError as exc:
+        sys.stderr.write(f"bitcraps: {exc}\n")
+        return EXIT_USAGE
     except UserError as exc:
         sys.stderr.write(f"bitcraps: {exc}\n")
         return EXIT_REFUSED

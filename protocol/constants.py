@@ -64,3 +64,15 @@ MIN_HOST_CHAIN_N: Final = 64
 MAX_CHAIN_N: Final = 65_535
 MAX_BETS_PER_PACKET: Final = 8
 """A bet packet lists at most this many bets."""
+
+# --- chains and dice (TABLES.md section 3) ----------------------------------------------------
+CHAIN_DOMAIN: Final = b"BCM/chain/v1"
+"""c_0 = SHA-256(CHAIN_DOMAIN || seed), c_(i+1) = SHA-256(CHAIN_DOMAIN || c_i)."""
+CHAIN_KEY_DOMAIN: Final = b"BCM/chain-key/v1"
+"""K_chain = SHA-256(CHAIN_KEY_DOMAIN || Ed25519 secret seed)."""
+SEED_DOMAIN: Final = b"BCM/seed/v1"
+"""A chain seed = HMAC-SHA256(K_chain, SEED_DOMAIN || network_id || role)."""
+DICE_DOMAIN: Final = b"BCM/dice/v1"
+"""seed_k = SHA-256(DICE_DOMAIN || network_id || host || G || u32be(k) || preimages)."""
+DICE_REJECT: Final = 252
+"""A dice byte b is used only when b < DICE_REJECT (= 42 × 6, so b mod 6 is uniform)."""

@@ -94,7 +94,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp"}
+    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules"}
     for case in ("far_ahead", "unresolvable", "far_reference", "fork_versions"):
         assert result[f"flood_{case}_packets"] == 64
         assert_positive_number(result, f"flood_{case}_rss_after_mb")

@@ -1,0 +1,85 @@
+"""Exposure, risk and cover: what the bank can still owe, and the two table-wide caps.
+
+A bet's exposure is the largest profit it can still pay (stake × its largest ratio, rounded down
+like a payout; never rising).  Risk = Σ (stake + exposure) over live bets ≤ ``bond``
+(TABLES.md §4); cover: Σ exposure ≤ K (§5).  Pure functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Final
+
+from protocol.bets import BetType
+
+from .bettypes import ODDS_MIN, SPECS, Family, profit
+from .table import LiveBet, TableState
+
+__all__ = [
+    "EXPOSURE_RATIOS",
+    "exposure",
+    "exposure_ratio",
+    "least_risk",
+    "risk",
+    "total_exposure",
+    "within_cover",
+    "within_risk_cap",
+]
+
+
+def _largest_ratios() -> dict[BetType, Fraction]:
+    return {bet: max(spec.pays.values()) for bet, spec in SPECS.items()}
+
+
+EXPOSURE_RATIOS: Final[Mapping[BetType, Fraction]] = MappingProxyType(_largest_ratios())
+"""Every bet type's largest profit ratio, from its pay table (odds: over every number)."""
+
+
+def exposure_ratio(bet_type: BetType, number: int | None = None) -> Fraction:
+    """The largest profit ratio a bet can pay; an odds bet's depends on the number it backs."""
+    spec = SPECS[bet_type]
+    if spec.family is Family.ODDS:
+        if number is None:
+            raise ValueError(f"the exposure of {bet_type.name} depends on its number")
+        return spec.pays[number]
+    return EXPOSURE_RATIOS[bet_type]
+
+
+def exposure(bet: LiveBet) -> int:
+    """The largest profit ``bet`` can still pay, in base units."""
+    return profit(bet.stake, exposure_ratio(bet.type, bet.number))
+
+
+def _risk_of(bets: Iterable[LiveBet]) -> int:
+    return sum(bet.stake + exposure(bet) for bet in bets)
+
+
+def risk(state: TableState) -> int:
+    """Σ over the live bets of stake + exposure: the most one roll can move (table-wide)."""
+    return _risk_of(state.bets)
+
+
+def total_exposure(state: TableState) -> int:
+    """Σ over the live bets of exposure: what cover holds against K."""
+    return sum(exposure(bet) for bet in state.bets)
+
+
+def within_risk_cap(state: TableState, bet: LiveBet, bond: int) -> bool:
+    """Whether the table's risk with ``bet`` added stays ≤ ``bond``."""
+    return risk(state) + bet.stake + exposure(bet) <= bond
+
+
+def within_cover(state: TableState, bet: LiveBet, k: int) -> bool:
+    """Whether the table's exposure with ``bet`` added stays ≤ K."""
+    return total_exposure(state) + exposure(bet) <= k
+
+
+def least_risk(bet_type: BetType, min_bet: int) -> int:
+    """The smallest risk one bet of this type adds (at ``min_bet``; odds at 1 CRAP on their
+    cheapest number): above ``bond`` the type is unavailable at that table (TABLES.md §9)."""
+    spec = SPECS[bet_type]
+    if spec.family is Family.ODDS:
+        return min(ODDS_MIN + profit(ODDS_MIN, ratio) for ratio in spec.pays.values())
+    return min_bet + profit(min_bet, EXPOSURE_RATIOS[bet_type])

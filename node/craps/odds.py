@@ -1,0 +1,73 @@
+"""Odds bets and their binding: what an odds bet backs, its cap, its true odds, how it settles.
+
+Bound at inclusion (TABLES.md §1) to its owner's Pass/DontPass (number: the table point) or to
+the Come/DontCome on the come point it names, it settles on the same roll and the same way as
+that bet, whatever bet later moves to the same number.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from protocol.bets import PLACEMENT, BetType
+
+from .bettypes import ODDS_CAP, SPECS
+from .outcome import Outcome, Step, lose, push, stay, win
+from .table import LiveBet, TableState
+
+__all__ = ["backed_bet", "cap", "odds_number", "ratio", "step"]
+
+
+def backed_bet(
+    state: TableState, owner: int, odds_type: BetType, come_point: int | None
+) -> LiveBet | None:
+    """The live bet of ``owner`` that a new odds bet of ``odds_type`` would be bound to, if any.
+
+    OddsPass/OddsDontPass back the owner's Pass/DontPass (only in the point phase: no odds on a
+    come-out roll); OddsCome/OddsDontCome back the owner's Come/DontCome on ``come_point``.
+    """
+    backs = PLACEMENT[odds_type].backs
+    if backs is None:
+        raise ValueError(f"{odds_type.name} is not an odds bet")
+    if backs in (BetType.Pass, BetType.DontPass):
+        if state.point is None:
+            return None
+        number = None
+    else:
+        number = come_point
+    for bet in state.bets:
+        if bet.owner == owner and bet.type is backs and bet.number == number:
+            return bet
+    return None
+
+
+def odds_number(state: TableState, backed: LiveBet) -> int:
+    """The number an odds bet on ``backed`` is bound to: the table point for a line bet, the
+    come point for a Come/DontCome."""
+    number = backed.number if backed.number is not None else state.point
+    if number is None:
+        raise ValueError(f"{backed.type.name} has no number to take odds on yet")
+    return number
+
+
+def cap(number: int, backed_stake: int) -> int:
+    """The largest odds stake on ``number`` behind a bet of ``backed_stake``: 3×, 4× or 5×."""
+    return ODDS_CAP[number] * backed_stake
+
+
+def ratio(odds: LiveBet) -> Fraction:
+    """The true odds an odds bet pays: 2:1, 3:2, 6:5 (or 1:2, 2:3, 5:6 laid) by its number."""
+    if odds.number is None:
+        raise ValueError(f"{odds.type.name} is not bound to a number")
+    return SPECS[odds.type].pays[odds.number]
+
+
+def step(odds: LiveBet, backed: Outcome | None) -> Step:
+    """The odds bet after a roll on which its bound bet ended with ``backed`` (None: still live)."""
+    if backed is None:
+        return stay(odds)
+    if backed is Outcome.WIN:
+        return win(odds, ratio(odds))
+    if backed is Outcome.LOSE:
+        return lose(odds)
+    return push(odds)  # not reachable by the rules (no odds on a bet that can still push)
