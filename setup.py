@@ -29,15 +29,15 @@ NATIVE = (
     "protocol/wire.py",
     "protocol/checkers.py",
     "protocol/frame.py",
-    "node/dedup.py",
-    "node/holdback.py",
-    "node/ledger.py",
-    "node/log.py",
-    "node/waits.py",
-    "node/pulls.py",
-    "node/replica.py",
-    "node/store.py",
-    "node/pipeline.py",
+    "node/core/dedup.py",
+    "node/core/holdback.py",
+    "node/core/ledger.py",
+    "node/core/log.py",
+    "node/core/waits.py",
+    "node/core/pulls.py",
+    "node/core/replica.py",
+    "node/drivers/store.py",
+    "node/core/batch.py",
 )
 """The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
 OPTIONAL = {
@@ -138,8 +138,9 @@ class BuildNative(build_ext):  # type: ignore[misc]
         }
         _record(manifest, modules=modules, optional=self.optional)
         if self.inplace:  # extensions of modules no longer compiled: remove (never loaded anyway)
-            for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/*.so")]:
-                name = f"{path.parent.name}.{path.name.split('.')[0]}"
+            for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/*/*.so")]:
+                relative = path.relative_to(ROOT).parent.parts
+                name = ".".join((*relative, path.name.split(".")[0]))
                 if name not in modules and name not in OPTIONAL:
                     path.unlink()
                     _say(f"removed {path.relative_to(ROOT)}, left by an older build")

@@ -19,7 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from benchmarks import REGISTRY, Figures, load
-from node.runtime import tune_gc
+from node.drivers.runtime import tune_gc
 from protocol import native
 
 __all__ = ["collect", "machine", "main", "render"]
@@ -50,7 +50,7 @@ def _version(distribution: str) -> str:
 
 def collect(names: Sequence[str], quick: bool, size: int | None = None) -> dict[str, Any]:
     """Run the benchmarks ``names`` in order and merge their figures into one object."""
-    tune_gc()  # the node daemon's collector settings (node/runtime.py)
+    tune_gc()  # the node daemon's collector settings (node/drivers/runtime.py)
     result: dict[str, Any] = {"machine": machine(), "quick": quick, "benchmarks": list(names)}
     seconds: dict[str, float] = {}
     for name in names:

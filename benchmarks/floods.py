@@ -20,7 +20,7 @@ from typing import Final
 import nacl.signing
 
 from benchmarks import Figures
-from node.replica import UNJUDGED_TOTAL, Replica
+from node.core.replica import UNJUDGED_TOTAL, Replica
 from protocol.constants import CRAP, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE, ZERO_PREV
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL

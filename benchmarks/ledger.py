@@ -26,12 +26,12 @@ from typing import Final
 import nacl.signing
 
 from benchmarks import Figures, Timer, lean_verify, profile_rows, raw_verify
-from node.durable import DurableReplica
-from node.ledger import LedgerState, NoTables, apply, judge
-from node.replica import Replica
-from node.store import Store
-from node.verdicts import Outcome, Reason
-from node.verifier import SWITCH_INTERVAL, BatchVerifier, ingest_batches
+from node.core.ledger import LedgerState, NoTables, apply, judge
+from node.core.replica import Replica
+from node.core.verdicts import Outcome, Reason
+from node.drivers.durable import DurableReplica
+from node.drivers.store import Store
+from node.drivers.verifier import SWITCH_INTERVAL, BatchVerifier, ingest_batches
 from protocol.constants import CRAP, ZERO_PREV
 from protocol.frame import FrameCodec, Packet, decode_body
 from protocol.genesis import LOCAL
@@ -242,7 +242,7 @@ def ingest_all(replica: Replica, frames: Sequence[bytes]) -> int:
 
 def ingest_default_gc(replica: Replica, frames: Sequence[bytes]) -> int:
     """:func:`ingest_all` under CPython's default collector thresholds, not the node's
-    (``node.runtime.tune_gc``, which the harness sets for every other figure)."""
+    (``node.drivers.runtime.tune_gc``, which the harness sets for every other figure)."""
     tuned = gc.get_threshold()
     gc.set_threshold(*DEFAULT_GC)
     try:

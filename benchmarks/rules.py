@@ -3,7 +3,7 @@
 Owns one seeded mix: a table of 8 players betting every category (line, odds, one-roll, number
 and series bets), up to 33 bets included before each roll (a full ``roll_open`` at 8 seats), and
 the table state before each roll.  The timed operation settles each roll on a copy of its state
-with :func:`node.craps.settle_roll`, as the judge step will; raw verify of as many signatures
+with :func:`node.core.craps.settle_roll`, as the judge step will; raw verify of as many signatures
 runs interleaved with it, since every bet arrives in a signed packet.  Plain Python, no tricks.
 """
 
@@ -18,7 +18,7 @@ from typing import Final
 import nacl.signing
 
 from benchmarks import Figures, Timer, raw_verify
-from node.craps import (
+from node.core.craps import (
     SPECS,
     BetRequest,
     Family,

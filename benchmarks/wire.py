@@ -21,7 +21,7 @@ import msgpack
 import nacl.signing
 
 from benchmarks import Figures, Timer, profile_rows, raw_verify
-from node.dedup import SeenIndex
+from node.core.dedup import SeenIndex
 from protocol.bets import COME_POINTS, BetType, needs_come_point
 from protocol.constants import CRAP, HEADER_LEN, SIGNATURE_LEN, ZERO_PREV
 from protocol.errors import PacketError

@@ -1,7 +1,7 @@
 """Generate ``tests/vectors/dice.json``: the chains, seeds and dice of TABLES.md §3, byte for byte.
 
 Computed here with ``hashlib``/``hmac`` directly and the domain strings spelled out, never through
-``node.craps.dice``, so the tests compare two independent implementations.  Keys are the test-
+``node.core.craps.dice``, so the tests compare two independent implementations.  Keys are the test-
 vector keys of ``scripts/gen_vectors.py`` (SHA-256("BCM/test-vector-key/" ‖ name)).  It never
 reads the clock or a random source.  ``python scripts/gen_dice_vectors.py [--check]``.
 """

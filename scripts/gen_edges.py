@@ -1,6 +1,6 @@
-"""Write ``node/craps/edge_table.py``, the exact house edge of every bet type, from the rules
-engine (``node.craps.edges.house_edge``).  ``python scripts/gen_edges.py [--check]`` from the repo
-root; run it after changing a pay table or a settlement rule (a test fails until then).  Takes
+"""Write ``node/core/craps/edge_table.py``, the exact house edge of every bet type, from the rules
+engine (``node.core.craps.edges.house_edge``).  ``python scripts/gen_edges.py [--check]`` from the
+repo root; run it after changing a pay table or a settlement rule (a test fails until then).  Takes
 about a minute: Replay's chain has over 100,000 states."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ ROOT: Final = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from node.craps.edges import house_edge, render_edge_table  # noqa: E402
+from node.core.craps.edges import house_edge, render_edge_table  # noqa: E402
 from protocol.bets import BetType  # noqa: E402
 
-TARGET: Final = ROOT / "node" / "craps" / "edge_table.py"
+TARGET: Final = ROOT / "node" / "core" / "craps" / "edge_table.py"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from node.durable import DurableReplica
-from node.store import Store
+from node.drivers.durable import DurableReplica
+from node.drivers.store import Store
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
 from protocol.kinds import ExtRef, Transfer

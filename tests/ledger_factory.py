@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import nacl.signing
 
-from node.replica import Ingested, Replica
+from node.core.replica import Ingested, Replica
 from protocol.constants import HASH_LEN, SIGN_DOMAIN, VERSION, ZERO_PREV
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL, Genesis

@@ -4,8 +4,8 @@
 transfers, acks, refusals of every money kind, forged signatures, far-ahead nonces, early, late,
 three-way and hidden forks — one ``act_*`` method per action, so table actions can be added.
 :class:`Mesh` feeds replicas shuffled, duplicated frames, restarts them from their real stores
-(node/store.py, in a temporary directory), answers their pulls and runs anti-entropy until nothing
-changes.  Test support only: no assertions about verdicts here beyond the harness's own
+(node/drivers/store.py, in a temporary directory), answers their pulls and runs anti-entropy until
+nothing changes.  Test support only: no assertions about verdicts here beyond the harness's own
 invariants (forged frames change nothing, a restart from the store keeps the digest).
 """
 
@@ -25,11 +25,11 @@ from typing import Any, ClassVar
 import nacl.signing
 from hypothesis import strategies as st
 
-from node.durable import DurableReplica
-from node.ledger import CreditLine
-from node.replica import Replica, Want, first_difference
-from node.store import Store
-from node.verdicts import Outcome, Reason
+from node.core.ledger import CreditLine
+from node.core.replica import Replica, Want, first_difference
+from node.core.verdicts import Outcome, Reason
+from node.drivers.durable import DurableReplica
+from node.drivers.store import Store
 from protocol.constants import CRAP, HASH_LEN, MAX_U64, SIGNATURE_LEN, ZERO_PREV
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL, Genesis
@@ -558,7 +558,7 @@ class HistoryBuilder:
         prefix collision can be computed, so this emulates the partition instead: v1 and its
         suffix go to the even replicas only, v2 (with a suffix of equal length, or none) to the
         odd ones, and anti-entropy has to find the fork — by HWM, by bisecting equal-HWM
-        cumulative hashes, or by the fork witness.  node/replica.py compares full hashes where
+        cumulative hashes, or by the fork witness.  node/core/replica.py compares full hashes where
         equal h would matter (dedup, fork proofs, cumulative hashes), never the 8-byte h.
         """
         who = self.pick()

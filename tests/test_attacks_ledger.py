@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 
-from node.replica import Replica, Want, first_difference
-from node.verdicts import Outcome, Reason
+from node.core.replica import Replica, Want, first_difference
+from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import ExtRef

@@ -16,8 +16,8 @@ import benchmarks.__main__ as entry
 from benchmarks import Figures, Timer
 from benchmarks.ledger import build_cone, build_mix
 from benchmarks.wire import SENDERS, build_corpus
-from node.replica import Replica
-from node.verdicts import Outcome, Reason
+from node.core.replica import Replica
+from node.core.verdicts import Outcome, Reason
 from protocol.constants import ZERO_PREV
 from protocol.frame import FrameCodec, decode_body
 from protocol.genesis import LOCAL

@@ -11,7 +11,7 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from node.cli import main
+from node.drivers.cli import main
 from protocol.bets import BetType
 from protocol.constants import CRAP, MAX_U64
 from protocol.frame import FrameCodec
@@ -36,7 +36,10 @@ def bet_frame() -> bytes:
 
 def test_console_script_help_lists_every_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "node.cli", "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "node.drivers.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0
     for command in ("demo", "packet", "bets", "network"):

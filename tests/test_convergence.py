@@ -2,9 +2,9 @@
 
 The property feeds 3-4 replicas random permutations of generated multi-identity histories, with
 duplicates, forged frames, hidden forks across a partition, restarts partway from a real store
-(node/store.py), pulls and anti-entropy, and checks that they agree with each other and with a
-replica that saw every packet in signing order.  A deliberately wrong balance check must break
-it.  Named scenarios follow.
+(node/drivers/store.py), pulls and anti-entropy, and checks that they agree with each other and
+with a replica that saw every packet in signing order.  A deliberately wrong balance check must
+break it.  Named scenarios follow.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, find, given, settings
 from hypothesis import strategies as st
 
-from node.replica import Replica, Revision
-from node.verdicts import Outcome, Reason
+from node.core.replica import Replica, Revision
+from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP, ZERO_PREV
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL

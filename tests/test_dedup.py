@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.dedup import SeenIndex
+from node.core.dedup import SeenIndex
 
 SENDERS = [bytes([i]) * 32 for i in range(3)]
 HASHES = [bytes([i]) * 32 for i in range(4)]

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from node.durable import Batch, DurableReplica, PlayerError
-from node.replica import Replica
-from node.store import FAULT_ENV, SCHEMA_VERSION, Store, StoreError
+from node.core.replica import Replica
+from node.drivers.durable import Batch, DurableReplica, PlayerError
+from node.drivers.store import FAULT_ENV, SCHEMA_VERSION, Store, StoreError
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
 from protocol.kinds import Ack, Body, ExtRef, Transfer

@@ -16,10 +16,10 @@ from random import Random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.durable import DurableReplica
-from node.replica import Replica, Want
-from node.store import Store
-from node.verdicts import Outcome, Reason
+from node.core.replica import Replica, Want
+from node.core.verdicts import Outcome, Reason
+from node.drivers.durable import DurableReplica
+from node.drivers.store import Store
 from protocol.constants import HOLDBACK_WINDOW, MAX_NONCE
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import ExtRef

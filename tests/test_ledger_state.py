@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.ledger import LedgerState, SupplyError
-from node.replica import Replica
+from node.core.ledger import LedgerState, SupplyError
+from node.core.replica import Replica
 from protocol.genesis import LOCAL, Genesis
 from tests.ledger_factory import Chain, funded_genesis
 

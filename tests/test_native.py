@@ -72,9 +72,9 @@ def test_a_leftover_extension_of_a_module_no_longer_compiled_never_loads(
     tmp_path: Path, meta_path: list[object]
 ) -> None:
     manifest = _tree(tmp_path)
-    (tmp_path / "node" / "durable.py").write_text("NAME = 'node.durable'\n")
+    (tmp_path / "node" / "drivers" / "durable.py").write_text("NAME = 'node.drivers.durable'\n")
     assert _decide(manifest, tmp_path, False) == "compiled"
-    assert _sources_win(meta_path[0], tmp_path, ("node.durable",))
+    assert _sources_win(meta_path[0], tmp_path, ("node.drivers.durable",))
     assert meta_path[0].find_spec("node", None) is None  # type: ignore[attr-defined]
 
 
@@ -82,11 +82,11 @@ def test_an_edited_source_sends_every_native_module_to_its_source(
     tmp_path: Path, meta_path: list[object]
 ) -> None:
     manifest = _tree(tmp_path)
-    edited = tmp_path / "node" / "ledger.py"
+    edited = tmp_path / "node" / "core" / "ledger.py"
     edited.write_text(edited.read_text() + "# edited\n")
-    with pytest.warns(StaleNativeWarning, match=r"node\.ledger changed"):
+    with pytest.warns(StaleNativeWarning, match=r"node\.core\.ledger changed"):
         reason = _decide(manifest, tmp_path, False)
-    assert reason.startswith("pure: node.ledger changed")
+    assert reason.startswith("pure: node.core.ledger changed")
     assert _sources_win(meta_path[0], tmp_path)  # all or none: the group calls itself directly
 
 
@@ -107,7 +107,7 @@ def test_a_corrupt_manifest_counts_as_no_build(tmp_path: Path, meta_path: list[o
 
 
 def test_status_reports_what_actually_loaded() -> None:
-    import node.durable  # noqa: F401, PLC0415 (loads every native module)
+    import node.drivers.durable  # noqa: F401, PLC0415 (loads every native module)
 
     status = native.status()
     compiled = status["native"] == "compiled"
@@ -116,7 +116,7 @@ def test_status_reports_what_actually_loaded() -> None:
 
 
 def test_bitcraps_pure_in_a_fresh_process_runs_the_sources() -> None:
-    code = "import node.durable, protocol.native as n, json; print(json.dumps(n.status()))"
+    code = "import node.drivers.durable, protocol.native as n, json; print(json.dumps(n.status()))"
     env = {"BITCRAPS_PURE": "1", "PATH": ""}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True

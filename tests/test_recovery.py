@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from node.durable import RECOVERY_FLAG, RECOVERY_PEERS, DurableReplica, PlayerError
-from node.store import Store
+from node.drivers.durable import RECOVERY_FLAG, RECOVERY_PEERS, DurableReplica, PlayerError
+from node.drivers.store import Store
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
 from tests.ledger_factory import public_key, signing_key, transfer
@@ -59,7 +59,7 @@ def test_a_node_that_lost_its_data_waits_for_three_peers_then_continues_its_chai
     hwm, prefix = own_entry(peer)
     assert hwm == 3
 
-    with caplog.at_level(logging.WARNING, logger="node.durable"):
+    with caplog.at_level(logging.WARNING, logger="node.drivers.durable"):
         node = node_at(tmp_path / "new.sqlite", lost_data=True)
     assert "restored backup can fork this key" in caplog.text
     assert waiting(node)

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.replica import Replica, Want, first_difference
-from node.verdicts import Outcome, Reason
+from node.core.replica import Replica, Want, first_difference
+from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP, TREASURY_KEY
 from protocol.frame import FrameCodec, encode_body
 from protocol.genesis import LOCAL, Genesis

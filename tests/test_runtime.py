@@ -1,4 +1,4 @@
-"""Process-wide collector settings of a long-running node (node.runtime)."""
+"""Process-wide collector settings of a long-running node (node.drivers.runtime)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.runtime import GC_THRESHOLDS, settle, tune_gc
+from node.drivers.runtime import GC_THRESHOLDS, settle, tune_gc
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from node.ledger import Credit, Effects, Judgment
-from node.verdicts import Reason
+from node.core.ledger import Credit, Effects, Judgment
+from node.core.verdicts import Reason
 from protocol import slots
 from protocol.bets import BetType
 from protocol.kinds import Ack, BetEntry, ExtRef, Transfer

@@ -1,4 +1,5 @@
-"""node/verifier.py: batch verification on a worker thread or process, and the pipelined ingest.
+"""node/drivers/verifier.py: batch verification on a worker thread or process, and the pipelined
+ingest.
 
 The verifier returns one verdict per envelope in order (forgeries as BadSignature); the pipelined
 ingest gives frame for frame what ``Replica.ingest`` gives, on generated multi-identity histories
@@ -14,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.replica import Ingested, Replica
-from node.verdicts import Outcome, Reason
-from node.verifier import SWITCH_INTERVAL, BatchVerifier, ingest_batches, verify_batch
+from node.core.replica import Ingested, Replica
+from node.core.verdicts import Outcome, Reason
+from node.drivers.verifier import SWITCH_INTERVAL, BatchVerifier, ingest_batches, verify_batch
 from protocol.errors import BadSignature
 from protocol.frame import Envelope, FrameCodec
 from protocol.genesis import LOCAL

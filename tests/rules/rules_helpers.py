@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node.craps import (
+from node.core.craps import (
     BetRequest,
     Limits,
     LiveBet,

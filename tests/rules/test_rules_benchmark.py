@@ -8,7 +8,7 @@ import math
 
 from benchmarks import load
 from benchmarks.rules import ENTRIES, SEATS, build_mix, settle_all
-from node.craps import SPECS, Family, settle_roll
+from node.core.craps import SPECS, Family, settle_roll
 
 KEYS = (
     "rules_rolls_per_s",

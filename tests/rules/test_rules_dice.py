@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from node.craps.dice import (
+from node.core.craps.dice import (
     ChainExhausted,
     Roll,
     WalletChain,

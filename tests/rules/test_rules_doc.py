@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from node.craps.catalog import catalog
+from node.core.craps.catalog import catalog
 from protocol.bets import BetType
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from node.craps.edge_table import EDGES
-from node.craps.edges import house_edge, render_edge_table, simulate_edge
+from node.core.craps.edge_table import EDGES
+from node.core.craps.edges import house_edge, render_edge_table, simulate_edge
 from protocol.bets import BetType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +144,7 @@ def test_edge_table_holds_every_bet_type_with_what_the_engine_computes_now() -> 
 
 
 def test_edge_table_file_is_the_rendering_of_its_values() -> None:
-    path = ROOT / "node" / "craps" / "edge_table.py"
+    path = ROOT / "node" / "core" / "craps" / "edge_table.py"
     assert path.read_text(encoding="utf-8") == render_edge_table(dict(EDGES))
 
 

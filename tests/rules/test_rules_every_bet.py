@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pytest
 from rules_helpers import crap, play
 
-from node.craps import Outcome
+from node.core.craps import Outcome
 from protocol.bets import BetType, parse_bet_name
 
 

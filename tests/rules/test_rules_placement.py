@@ -9,7 +9,7 @@ from fractions import Fraction
 import pytest
 from rules_helpers import LIMITS, crap, play, request
 
-from node.craps import (
+from node.core.craps import (
     EXPOSURE_RATIOS,
     BetRequest,
     Limits,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from node.craps import (
+from node.core.craps import (
     SPECS,
     BetId,
     BetRequest,
@@ -34,7 +34,7 @@ from node.craps import (
     settle_roll,
     total_exposure,
 )
-from node.craps.edges import ROLLS
+from node.core.craps.edges import ROLLS
 from protocol.bets import COME_POINTS, BetType, may_place, needs_come_point
 from protocol.constants import CRAP
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from rules_helpers import crap
 
-from node.cli import main
+from node.drivers.cli import main
 from protocol.bets import BetType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,7 +204,10 @@ def test_odds_table_names_every_bet(capsys: pytest.CaptureFixture[str]) -> None:
 def test_both_tools_run_as_the_installed_command() -> None:
     for argv in (["odds", "--json"], ["table", "replay", "--dice", "3-4", "--bet", "pass:1"]):
         done = subprocess.run(
-            [sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "node.drivers.cli", *argv],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rules_helpers import crap, play
 
-from node.craps import Outcome
+from node.core.craps import Outcome
 
 
 def repeat(dice: str, times: int) -> str:

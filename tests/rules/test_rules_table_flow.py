@@ -8,7 +8,7 @@ import msgpack
 import pytest
 from rules_helpers import Game, crap, play
 
-from node.craps import (
+from node.core.craps import (
     Event,
     Outcome,
     Roll,

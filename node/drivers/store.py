@@ -22,7 +22,9 @@ from typing import Final
 
 import msgpack
 
-from node.verdicts import Reason
+from node.core.log import Entry
+from node.core.replica import FORK_DROPPED, JUDGED, Change, Revision
+from node.core.verdicts import Reason
 
 __all__ = ["FAULT_ENV", "Store", "StoreError", "fault"]
 
@@ -218,6 +220,25 @@ class Store:
     def stage_revision(self, sender: bytes, nonce: int, before: Reason, after: Reason) -> None:
         at_seq = self.committed_seq + len(self._log)  # the log rows it comes after
         self._revisions.append((sender, nonce, int(before), int(after), at_seq))
+
+    def stage_changes(self, changes: list[Change]) -> list[bytes]:
+        """Stage a replica's durable changes (``Replica.take_changes``), in order; return the
+        frames now accepted (judged packets and kept fork versions), to commit and then
+        forward."""
+        accepted: list[bytes] = []
+        for what, item in changes:
+            if what == JUDGED:
+                assert isinstance(item, Entry) and item.judgment is not None
+                self.stage_judged(item.sender, item.nonce, item.judgment.reason, item.frame)
+                accepted.append(item.frame)
+            elif isinstance(item, Revision):
+                self.stage_revision(item.sender, item.nonce, item.before, item.after)
+            elif what == FORK_DROPPED:
+                self.stage_fork_drop(item.sender, item.full_hash)
+            else:  # FORK_KEPT: accepted like a judged packet, kept beside the log
+                self.stage_fork(item.sender, item.nonce, item.full_hash, item.frame)
+                accepted.append(item.frame)
+        return accepted
 
     @property
     def dirty(self) -> bool:

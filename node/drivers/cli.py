@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
-from node.craps.catalog import catalog, render_odds
-from node.craps.replay import ReplayError, parse_bet, parse_dice, render_text, replay
+from node.core.craps.catalog import catalog, render_odds
+from node.core.craps.replay import ReplayError, parse_bet, parse_dice, render_text, replay
 from protocol.amounts import AmountError, parse_crap
 from protocol.bets import PLACEMENT, BetType, all_cli_names, parse_bet_name
 from protocol.constants import MAX_FRAME

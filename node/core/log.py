@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from node.ledger import Judgment, Undo
-from node.verdicts import Reason
+from node.core.ledger import Judgment, Undo
+from node.core.verdicts import Reason
 from protocol.constants import HASH_LEN
 from protocol.frame import Packet
 

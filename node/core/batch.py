@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Final, Protocol
 
-from node.replica import FORK_DROPPED, JUDGED, Change, Entry, Ingested, Replica, Revision
-from node.store import Store
-from node.verdicts import Outcome
+from node.core.replica import Ingested, Replica
+from node.core.verdicts import Outcome
 from protocol.errors import Rejected
 from protocol.frame import Envelope, bad_signature, signatures_valid
 
@@ -25,7 +24,6 @@ __all__ = [
     "Verifier",
     "ingest_batch",
     "ingest_batches",
-    "stage_changes",
     "verify_batch",
 ]
 
@@ -46,7 +44,7 @@ def verify_batch(envelopes: Sequence[Envelope]) -> Verdicts:
 
 
 class Verifier(Protocol):
-    """What :func:`ingest_batches` needs of a verifier (``node.verifier.BatchVerifier``)."""
+    """What :func:`ingest_batches` needs of a verifier (``node.drivers.verifier.BatchVerifier``)."""
 
     def submit(self, envelopes: Sequence[Envelope]) -> Future[Verdicts]: ...
 
@@ -203,23 +201,3 @@ def _rejected(replica: Replica, error: Rejected) -> Ingested:
     why = type(error).__name__
     replica.counters[why] = replica.counters.get(why, 0) + 1
     return Ingested(Outcome.REJECTED, error=error, why=why)
-
-
-def stage_changes(store: Store, changes: list[Change]) -> list[bytes]:
-    """Stage a replica's durable changes (``Replica.take_changes``) in ``store``, in order;
-    return the frames now accepted (judged packets and kept fork versions), to commit and
-    then forward."""
-    accepted: list[bytes] = []
-    for what, item in changes:
-        if what == JUDGED:
-            assert isinstance(item, Entry) and item.judgment is not None
-            store.stage_judged(item.sender, item.nonce, item.judgment.reason, item.frame)
-            accepted.append(item.frame)
-        elif isinstance(item, Revision):
-            store.stage_revision(item.sender, item.nonce, item.before, item.after)
-        elif what == FORK_DROPPED:
-            store.stage_fork_drop(item.sender, item.full_hash)
-        else:  # FORK_KEPT: accepted like a judged packet, kept beside the log
-            store.stage_fork(item.sender, item.nonce, item.full_hash, item.frame)
-            accepted.append(item.frame)
-    return accepted

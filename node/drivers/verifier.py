@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from types import TracebackType
 from typing import Final
 
-from node.pipeline import PipelineCounts, Verdicts, ingest_batch, ingest_batches, verify_batch
+from node.core.batch import PipelineCounts, Verdicts, ingest_batch, ingest_batches, verify_batch
 from protocol.frame import Envelope
 
 __all__ = [

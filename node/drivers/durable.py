@@ -15,11 +15,11 @@ from typing import Final
 
 import nacl.signing
 
-from node.ledger import LedgerState, judge
-from node.pipeline import ingest_batch, stage_changes
-from node.replica import Ingested, Replica, Revision
-from node.store import Store, fault
-from node.verdicts import PlayerError, Reason
+from node.core.batch import ingest_batch
+from node.core.ledger import LedgerState, judge
+from node.core.replica import Ingested, Replica, Revision
+from node.core.verdicts import PlayerError, Reason
+from node.drivers.store import Store, fault
 from protocol.constants import HASH_LEN, MAX_NONCE, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -210,14 +210,14 @@ class DurableReplica:
         """Ingest a batch, commit what was judged, return what may now be forwarded."""
         batch = Batch()
         replica = self.replica
-        if replica.verify:  # open all, verify all, then judge (node.pipeline)
+        if replica.verify:  # open all, verify all, then judge (node.core.batch)
             batch.results = ingest_batch(replica, frames if isinstance(frames, list) else [*frames])
         else:
             for frame in frames:
                 batch.results.append(replica.ingest(frame))
         fault("after_judge")
         store = self.store
-        accepted = stage_changes(store, replica.take_changes())
+        accepted = store.stage_changes(replica.take_changes())
         store.commit()
         if not self.rebuilding:
             self._maybe_snapshot()

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
-from node.dedup import SeenIndex
-from node.holdback import WaitRoom
-from node.ledger import (
+from node.core.dedup import SeenIndex
+from node.core.holdback import WaitRoom
+from node.core.ledger import (
     FROZEN,
     ZERO_HASH,
     Effects,
@@ -39,10 +39,10 @@ from node.ledger import (
     move_money,
     unmove_money,
 )
-from node.log import Chain, Dep, Entry
-from node.pulls import Pulls, Want
-from node.verdicts import Outcome, Reason
-from node.waits import Waits
+from node.core.log import Chain, Dep, Entry
+from node.core.pulls import Pulls, Want
+from node.core.verdicts import Outcome, Reason
+from node.core.waits import Waits
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
 from protocol.digest import sha256
 from protocol.errors import Malformed, Rejected

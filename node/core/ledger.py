@@ -15,7 +15,7 @@ from typing import Final, NamedTuple, Protocol
 
 import msgpack
 
-from node.verdicts import Reason, SupplyError
+from node.core.verdicts import Reason, SupplyError
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
 from protocol.digest import sha256
 from protocol.frame import Packet
