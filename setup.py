@@ -33,11 +33,12 @@ NATIVE = (
     "node/core/holdback.py",
     "node/core/ledger.py",
     "node/core/log.py",
+    "node/core/events.py",
+    "node/core/forks.py",
     "node/core/waits.py",
     "node/core/pulls.py",
     "node/core/replica.py",
     "node/drivers/store.py",
-    "node/core/batch.py",
 )
 """The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
 OPTIONAL = {

@@ -116,13 +116,11 @@ def _flood(name: str, count: int) -> Figures:
     before = _rss()
     start = time.perf_counter()
     for i, frame in enumerate(frames):
-        replica.ingest(frame)
+        replica.receive(frame, 0.0)
         if i % 64 == 63:  # what a driver does after each batch
-            replica.take_changes()
-            replica.take_wants()
+            replica.take_events()
     took = time.perf_counter() - start
-    replica.take_changes()
-    replica.take_wants()
+    replica.take_events()
     gc.collect()
     after = _rss()
     footprint = replica.footprint()
@@ -161,19 +159,19 @@ def _late_fork(history: int) -> Figures:
     replica = Replica(LOCAL)
     start = time.perf_counter()
     for frame in frames:
-        replica.ingest(frame)
-    replica.take_changes()
+        replica.receive(frame, 0.0)
+    replica.take_events()
     per_packet = (time.perf_counter() - start) / len(frames)
     gc.collect()
     start = time.perf_counter()
-    result = replica.ingest(second)
+    result = replica.receive(second, 0.0)
     took = time.perf_counter() - start
     if result.why != "fork_proof":
         raise RuntimeError(f"the second version of nonce 1 was {result.why or result.outcome}")
     return {
         "late_fork_history": len(frames),
         "late_fork_s": round(took, 6),
-        "late_fork_rejudged": replica.counters.get("rejudged", 0),
+        "late_fork_rejudged": replica.counters().get("rejudged", 0),
         "late_fork_one_packet_s": round(per_packet, 6),
         "late_fork_vs_one_packet": round(took / per_packet, 2),
     }

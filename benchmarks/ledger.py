@@ -31,7 +31,7 @@ from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from node.drivers.durable import DurableReplica
 from node.drivers.store import Store
-from node.drivers.verifier import SWITCH_INTERVAL, BatchVerifier, ingest_batches
+from node.drivers.verifier import BatchVerifier, ingest_batches
 from protocol.constants import CRAP, ZERO_PREV
 from protocol.frame import FrameCodec, Packet, decode_body
 from protocol.genesis import LOCAL
@@ -131,7 +131,7 @@ class MixBuilder:
     def __init__(self, labels: Sequence[str], seed: int) -> None:
         self.rng = random.Random(seed)
         self.codec = FrameCodec(LOCAL.network_id)
-        self.reference = Replica(LOCAL, verify=False)
+        self.reference = Replica(LOCAL)
         self.ids = [_Who(k, bytes(k.verify_key)) for k in map(_key, labels)]
         self.by_pk = {who.pk: who for who in self.ids}
         self.frames: list[bytes] = []
@@ -145,7 +145,7 @@ class MixBuilder:
         """Sign ``body`` as ``who``'s next packet; it must be judged at once."""
         nonce = who.nonce + 1
         frame = self.codec.seal(who.key, nonce, who.head, body)
-        result = self.reference.ingest(frame)
+        result = self.reference.receive(frame, 0.0)
         if result.outcome is not Outcome.JUDGED or result.reason is None:
             raise RuntimeError(f"packet {nonce} was {result.outcome.value}, not judged at once")
         ref = self.reference.ref(who.pk, nonce)
@@ -234,10 +234,11 @@ def build_cone(downstream: int, identities: int = CONE_IDENTITIES, seed: int = S
 
 
 def ingest_all(replica: Replica, frames: Sequence[bytes]) -> int:
-    """``replica.ingest`` every frame; return how many were judged on arrival."""
-    ingest = replica.ingest
+    """Place every frame, signatures taken as checked (``finish_batch`` with no verdicts, as a
+    node reading back its own store does); return how many were judged on arrival."""
     judged = Outcome.JUDGED
-    return sum(1 for frame in frames if ingest(frame).outcome is judged)
+    results = replica.finish_batch(replica.open_batch(frames), None, 0.0)
+    return sum(1 for result in results if result.outcome is judged)
 
 
 def ingest_default_gc(replica: Replica, frames: Sequence[bytes]) -> int:
@@ -317,7 +318,7 @@ def receive_pipelined(
     """Full ingest with verification on the worker: open and screen batch k+1 while batch k
     verifies, then ingest k's good envelopes and commit (``receive(())``); return the judged."""
     commit = durable.receive
-    counts = ingest_batches(durable.replica, batches(frames), verifier, lambda _r: commit(()))
+    counts = ingest_batches(durable.replica, batches(frames), verifier, 0.0, lambda _r: commit(()))
     return counts.judged
 
 
@@ -335,8 +336,7 @@ class _Stores:
         self.close()
         self.rounds += 1
         store = Store(self.root / f"{self.name}-{self.rounds}.sqlite", LOCAL.network_id)
-        durable = DurableReplica(LOCAL, store)
-        durable.replica.codec = self.codec  # a node that already knows its peers' keys
+        durable = DurableReplica(LOCAL, store, codec=self.codec)  # peers' keys already known
         self.current = durable
         return durable
 
@@ -407,14 +407,11 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
     states: list[LedgerState] = []
 
     def fresh_replica() -> None:
-        replica = Replica(LOCAL, verify=False)
-        replica.codec = codec  # steady state: the sender memo already holds every key
+        replica = Replica(LOCAL, codec=codec)  # steady state: the sender memo holds every key
         replicas[:] = [replica]
 
     def fresh_default_gc_replica() -> None:
-        replica = Replica(LOCAL, verify=False)
-        replica.codec = codec
-        default_gc_replicas[:] = [replica]
+        default_gc_replicas[:] = [Replica(LOCAL, codec=codec)]
 
     def fresh_state() -> None:
         states[:] = [LedgerState(LOCAL)]
@@ -483,43 +480,29 @@ def _full_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
     root = Path(tempfile.mkdtemp(prefix="bcm-bench-ledger-"))
     one = _Stores(root, "one-core", codec)
     two = _Stores(root, "two-core", codec)
-    slow = _Stores(root, "two-core-default-switch", codec)
-    spawned = _Stores(root, "two-core-process", codec)
     pool = ThreadPoolExecutor(max_workers=1)
     worker = BatchVerifier(process=True)
     worker.verify([])  # the worker process is started and warm before anything is timed
-
-    def pipelined(stores: _Stores, switch: float | None) -> _Cores:
-        def op(lo: int, hi: int) -> int:
-            with BatchVerifier(switch_interval=switch) as verifier:
-                return receive_pipelined(_current(stores), frames[lo:hi], verifier)
-
-        return _Cores(op)
-
     one_core = _Cores(lambda lo, hi: receive_all(_current(one), frames[lo:hi]))
-    two_core = pipelined(two, SWITCH_INTERVAL)
-    two_slow = pipelined(slow, None)
-    two_proc = _Cores(lambda lo, hi: receive_pipelined(_current(spawned), frames[lo:hi], worker))
+    two_core = _Cores(lambda lo, hi: receive_pipelined(_current(two), frames[lo:hi], worker))
     try:
         timer = Timer(n, min(plan.full_chunk, n), 0.001)
         timer.add("ledger_raw_verify", lambda lo, hi: raw_verify(checks[lo:hi]))
         timer.add("ledger_lean_verify", lambda lo, hi: lean_verify(envelopes[lo:hi]))
         timer.add("full_ingest", one_core, reset=one.reset, repeatable=False)
         timer.add("full_ingest_2core", two_core, reset=two.reset, repeatable=False)
-        timer.add("full_ingest_2core_default_switch", two_slow, reset=slow.reset, repeatable=False)
-        timer.add("full_ingest_2core_process", two_proc, reset=spawned.reset, repeatable=False)
         timer.add("raw_verify_2threads", lambda lo, hi: raw_verify_2threads(checks[lo:hi], pool))
         say("ledger: full ingest: warming up")
         timer.warm_up()
         timer.repeat(plan.full_rounds, lambda message: say(f"ledger: full ingest: {message}"))
-        for stores in (one, two, slow, spawned):
+        for stores in (one, two):
             durable = _current(stores)
             if durable.replica.digest() != mix.digest or durable.store.log_size() != n:
                 raise RuntimeError(f"{stores.name}: the durable replica missed packets")
     finally:
         pool.shutdown()
         worker.close()
-        for stores in (one, two, slow, spawned):
+        for stores in (one, two):
             stores.close()
         shutil.rmtree(root, ignore_errors=True)
 
@@ -540,30 +523,17 @@ def _full_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         ),
         "full_ingest_2core_per_s": round(best["full_ingest_2core"], 1),
         "full_ingest_2core_vs_verify": round(best["full_ingest_2core"] / verify, 4),
-        "full_ingest_2core_switch_interval_us": round(SWITCH_INTERVAL * 1e6, 1),
-        "full_ingest_2core_default_switch_per_s": round(
-            best["full_ingest_2core_default_switch"], 1
-        ),
-        "full_ingest_2core_default_switch_vs_verify": round(
-            best["full_ingest_2core_default_switch"] / verify, 4
-        ),
-        "full_ingest_2core_process_per_s": round(best["full_ingest_2core_process"], 1),
-        "full_ingest_2core_process_vs_verify": round(best["full_ingest_2core_process"] / verify, 4),
         "full_ingest_vs_verify_paired": round(
             timer.paired_ratio("full_ingest", "ledger_raw_verify"), 4
         ),
         "full_ingest_2core_vs_verify_paired": round(
             timer.paired_ratio("full_ingest_2core", "ledger_raw_verify"), 4
         ),
-        "full_ingest_2core_process_vs_verify_paired": round(
-            timer.paired_ratio("full_ingest_2core_process", "ledger_raw_verify"), 4
-        ),
         "ledger_raw_verify_noise": round(timer.samples["ledger_raw_verify"].noise, 4),
         "ledger_raw_verify_2threads_per_s": round(best["raw_verify_2threads"], 1),
         "ledger_verify_cores": round(best["raw_verify_2threads"] / verify, 3),
         "full_ingest_cpu_cores": round(one_core.cores, 3),
         "full_ingest_2core_cpu_cores": round(two_core.cores, 3),
-        "full_ingest_2core_default_switch_cpu_cores": round(two_slow.cores, 3),
     }
 
 
@@ -581,22 +551,20 @@ def _rejudge_figures(cone: Cone, rounds: int, say: Callable[[str], None]) -> Fig
     rejudged = revisions = 0
     for round_no in range(1, rounds + 1):
         say(f"ledger: rejudge: round {round_no}/{rounds}")
-        replica = Replica(LOCAL, verify=False)
-        replica.codec = codec
+        replica = Replica(LOCAL, codec=codec)
         gc.collect()
         start = clock()
         judged = ingest_all(replica, cone.frames)
         took_fresh = clock() - start
         if judged != len(cone.frames):
             raise RuntimeError(f"only {judged} of {len(cone.frames)} cone packets were judged")
-        replica.verify = True
         gc.collect()
         start = clock()
-        result = replica.ingest(cone.fork)
+        result = replica.receive(cone.fork, 0.0)
         took_fork = clock() - start
         if result.why != "fork_proof":
             raise RuntimeError(f"the second version of nonce 1 was {result.why or result.outcome}")
-        rejudged = replica.counters.get("rejudged", 0)
+        rejudged = replica.counters().get("rejudged", 0)
         revisions = len(replica.revisions)
         fresh.append(took_fresh)
         fork.append(took_fork)
@@ -642,20 +610,18 @@ def profile(
 def _profile_path(profiler: cProfile.Profile, what: str, packets: int) -> None:
     if what == "rejudge":
         cone = build_cone(packets)
-        replica = Replica(LOCAL, verify=False)
-        replica.codec = _warm_codec([*cone.frames, cone.fork])
+        replica = Replica(LOCAL, codec=_warm_codec([*cone.frames, cone.fork]))
         ingest_all(replica, cone.frames)
-        profiler.runcall(replica.ingest, cone.fork)
+        profiler.runcall(replica.receive, cone.fork, 0.0)
     elif what in ("judge", "full", "2core"):
         mix = build_mix(packets)
         codec = _warm_codec(mix.frames)
         root = Path(tempfile.mkdtemp(prefix="bcm-bench-profile-"))
         stores = _Stores(root, what, codec)
-        verifier = BatchVerifier(switch_interval=SWITCH_INTERVAL)
+        verifier = BatchVerifier(process=True)
         try:
             if what == "judge":
-                judging = Replica(LOCAL, verify=False)
-                judging.codec = codec
+                judging = Replica(LOCAL, codec=codec)
                 profiler.runcall(ingest_all, judging, mix.frames)
             elif what == "full":
                 profiler.runcall(receive_all, stores.reset(), mix.frames)

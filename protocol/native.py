@@ -36,11 +36,12 @@ NATIVE_MODULES: Final = (
     "node.core.holdback",
     "node.core.ledger",
     "node.core.log",
+    "node.core.events",
+    "node.core.forks",
     "node.core.waits",
     "node.core.pulls",
     "node.core.replica",
     "node.drivers.store",
-    "node.core.batch",
 )
 """The modules ``setup.py`` compiles (keep the two lists equal)."""
 

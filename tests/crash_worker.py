@@ -4,13 +4,16 @@
 a DurableReplica, prints ``READY <digest> <own hwm> <outbox nonces> <resend count>``, then runs
 the whole script idempotently (one ``STEP <i> <digest> <own hwm>`` line per step) or, with
 ``--check``, prints one JSON line describing the outbox.  It keeps no state outside the store, so
-``$BITCRAPS_FAULT`` may SIGKILL it anywhere and a rerun resumes where the store left off.
+``$BITCRAPS_FAULT`` (injected as :class:`EnvFaults`) may SIGKILL it anywhere and a rerun resumes
+where the store left off.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +26,36 @@ from protocol.genesis import LOCAL
 from protocol.kinds import ExtRef, Transfer
 from tests.ledger_factory import Chain, public_key, signing_key
 
-__all__ = ["REMOTE_SEEDS", "WORKER_SEED", "make_workload", "open_node", "run"]
+__all__ = [
+    "FAULT_ENV",
+    "REMOTE_SEEDS",
+    "WORKER_SEED",
+    "EnvFaults",
+    "make_workload",
+    "open_node",
+    "run",
+]
+
+FAULT_ENV = "BITCRAPS_FAULT"
+"""``point`` or ``point:n``: the worker kills itself with SIGKILL at the n-th pass of ``point``."""
+
+
+class EnvFaults:
+    """The crash points of ``node.drivers.store.Faults``, armed by ``$BITCRAPS_FAULT``."""
+
+    def __init__(self, spec: str | None) -> None:
+        name, _, count = (spec or "").partition(":")
+        self.point = name
+        self.at = int(count) if count else 1
+        self.passes = 0
+
+    def reached(self, point: str) -> None:
+        if point != self.point:
+            return
+        self.passes += 1
+        if self.passes >= self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
 
 WORKER_SEED = "crash-worker"
 REMOTE_SEEDS = ("crash-remote-0", "crash-remote-1", "crash-remote-2")
@@ -95,8 +127,9 @@ def make_workload(seed: int, *, rounds: int = 8, issues: int = 10) -> Workload:
 
 def open_node(data_dir: Path, worker_seed: str = WORKER_SEED) -> DurableReplica:
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(data_dir / STORE_NAME, LOCAL.network_id)
-    return DurableReplica(LOCAL, store, signing_key(worker_seed))
+    faults = EnvFaults(os.environ.get(FAULT_ENV))
+    store = Store(data_dir / STORE_NAME, LOCAL.network_id, faults=faults)
+    return DurableReplica(LOCAL, store, signing_key(worker_seed), faults=faults)
 
 
 def _acks(node: DurableReplica, remotes: list[bytes]) -> tuple[ExtRef, ...]:

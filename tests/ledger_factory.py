@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping
 
 import nacl.signing
 
-from node.core.replica import Ingested, Replica
+from node.core.events import Ingested
+from node.core.pulls import Want
+from node.core.replica import Replica
 from protocol.constants import HASH_LEN, SIGN_DOMAIN, VERSION, ZERO_PREV
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL, Genesis
@@ -28,6 +30,7 @@ __all__ = [
     "h_of",
     "public_key",
     "signing_key",
+    "take_wants",
     "transfer",
 ]
 
@@ -80,9 +83,14 @@ def funded_genesis(
     )
 
 
+def take_wants(replica: Replica) -> list[Want]:
+    """The pulls among ``replica``'s events (the other events are dropped)."""
+    return [e.item for e in replica.take_events() if isinstance(e.item, Want)]
+
+
 def feed(replica: Replica, frames: Iterable[bytes]) -> list[Ingested]:
     """Ingest every frame in order; return the results."""
-    return [replica.ingest(frame) for frame in frames]
+    return [replica.receive(frame, 0.0) for frame in frames]
 
 
 class Chain:

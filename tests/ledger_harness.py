@@ -25,15 +25,17 @@ from typing import Any, ClassVar
 import nacl.signing
 from hypothesis import strategies as st
 
-from node.core.ledger import CreditLine
-from node.core.replica import Replica, Want, first_difference
+from node.core.ledger import CreditLine, Judge, Judgment, LedgerState, TableEngine, judge
+from node.core.pulls import Want
+from node.core.replica import Replica, first_difference
 from node.core.verdicts import Outcome, Reason
 from node.drivers.durable import DurableReplica
 from node.drivers.store import Store
-from protocol.constants import CRAP, HASH_LEN, MAX_U64, SIGNATURE_LEN, ZERO_PREV
-from protocol.frame import FrameCodec
+from protocol.constants import CRAP, HASH_LEN, MAX_NONCE, MAX_U64, SIGNATURE_LEN, ZERO_PREV
+from protocol.frame import FrameCodec, Packet
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import MAX_ACKS_PER_ACK, MAX_ACKS_PER_TRANSFER, Ack, Body, ExtRef, Transfer
+from tests.ledger_factory import take_wants
 
 __all__ = [
     "ACTIONS",
@@ -344,7 +346,7 @@ class HistoryBuilder:
             self.frames.append(frame)
         self.pool.add(frame)
         self.signed.append(frame)
-        self.reference.ingest(frame)
+        self.reference.receive(frame, 0.0)
 
     def fork_at(self, who: Identity, nonce: int, to: bytes, amount: int) -> bytes:
         """Sign another version of ``who``'s ``nonce`` (prev = its live predecessor): a transfer
@@ -403,9 +405,11 @@ class HistoryBuilder:
         """Name packets known to be Refused (a refused transfer, or a fork version)."""
         who = self.pick()
         refs = self.judged_refs(who, refused=True)
-        for sender, fork in self.reference.forks.items():
+        for sender in self.reference.forked():
             if sender != who.pk:
-                refs += [ExtRef(sender, v.nonce, v.h) for v in fork.versions]
+                for frame in self.reference.fork_frames(sender):
+                    env = self.codec.open(frame)
+                    refs.append(ExtRef(sender, env.nonce, env.h))
         if not refs:
             self.act_overspend()
             return
@@ -641,31 +645,41 @@ SNAPSHOT_ROWS_IN_TESTS = 5
 """Accepted rows between persisted snapshots for store-backed replicas in the harness."""
 
 
+def judge_counting_pending(
+    state: LedgerState, packet: Packet | None, sender: bytes, nonce: int, engine: TableEngine
+) -> Judgment:
+    """A deliberately wrong judge for the mutation check: it lets a packet spend credits that
+    are not acknowledged yet, so its verdict reads whatever happened to arrive first."""
+    acc = state.accounts.get(sender)
+    if acc is None or not acc.pending():
+        return judge(state, packet, sender, nonce, engine)
+    shadow = state.copy()
+    account = shadow.accounts[sender]
+    for line in account.lines.values():
+        account.acked += sum(amount for _, amount in line.raise_to(MAX_NONCE))
+    return judge(shadow, packet, sender, nonce, engine)
+
+
 def open_durable(
     genesis: Genesis,
     path: Path,
     *,
     audit: bool = False,
-    mutant_count_pending: bool = False,
+    judge_step: Judge = judge,
 ) -> DurableReplica:
     """A :class:`DurableReplica` on the store at ``path`` (rebuilt from its log if it exists).
-
-    DurableReplica makes its Replica with default settings and rebuilds it at once; the
-    mutant flag is set on it afterwards, so a store holding packets must not be reopened for a
-    mutant (see :func:`restart`).  The store skips fsync: a restart here closes it cleanly;
-    crash safety is tested elsewhere.
+    The store skips fsync: a restart here closes it cleanly; crash safety is tested elsewhere.
     """
     # persist a state snapshot every few accepted rows, so restarts exercise both rebuild
     # paths: restore a snapshot and replay the tail, and (before the first one) replay it all
-    durable = DurableReplica(
+    return DurableReplica(
         genesis,
         Store(path, genesis.network_id, synchronous="OFF"),
         audit=audit,
         snapshot_rows=SNAPSHOT_ROWS_IN_TESTS,
         snapshot_factor=0,  # small states: snapshot by row count alone, so restores happen
+        judge=judge_step,
     )
-    durable.replica._mutant = mutant_count_pending
-    return durable
 
 
 def restart(durable: DurableReplica) -> DurableReplica:
@@ -677,18 +691,11 @@ def restart(durable: DurableReplica) -> DurableReplica:
     are lost.  None of those affects the digest, so the rebuilt digest must equal the old one.
     """
     old = durable.replica
-    if old._mutant:
-        raise ValueError("a mutant replica cannot be rebuilt: the rebuild judges correctly")
     before = old.digest()
     if durable.store.dirty:
         raise AssertionError("the store has staged writes nobody committed")
     durable.store.close()
-    fresh = open_durable(
-        old.genesis,
-        durable.store.path,
-        audit=old.audit,
-        mutant_count_pending=old._mutant,
-    )
+    fresh = open_durable(old.genesis, durable.store.path, audit=old.audit)
     if fresh.replica.digest() != before:
         raise AssertionError(
             f"a replica rebuilt from its store has another digest: "
@@ -701,15 +708,11 @@ def lost_on_restart(old: Replica, fresh: Replica) -> Counter[str]:
     """What ``old`` held in memory only and ``fresh`` (rebuilt from the store) does not have:
     held packets (fork witnesses included), logged-but-unjudged packets, and fork versions not
     persisted (a proof whose forker was not judged up to the fork)."""
-    kept = {v.full_hash for fork in fresh.forks.values() for v in fork.versions}
+    before, after = old.footprint(), fresh.footprint()
     lost: Counter[str] = Counter()
-    lost["lost_held"] = len(old.held)
-    lost["lost_unjudged"] = sum(
-        len(chain.entries) - old.hwm(sender) for sender, chain in old.chains.items()
-    )
-    lost["lost_proofs"] = sum(
-        v.full_hash not in kept for fork in old.forks.values() for v in fork.versions
-    )
+    lost["lost_held"] = before["held"]
+    lost["lost_unjudged"] = before["unjudged"]
+    lost["lost_proofs"] = before["fork_versions"] - after["fork_versions"]
     lost["lost"] = sum(lost.values())
     return +lost
 
@@ -746,20 +749,17 @@ class Mesh:
         self.stats: Counter[str] = Counter() if stats is None else stats
         self.durable: dict[int, DurableReplica] = {}
         """Store-backed slots, by ``id`` of their current ``.replica``."""
+        self.wants: dict[int, list[Want]] = {}
+        """Pulls a store-backed replica asked for (its driver took them from its events)."""
 
     # -- stores -----------------------------------------------------------------------------
 
     def back(self, replica: Replica, path: Path) -> Replica:
         """Replace a replica that has ingested nothing by one backed by a new store at ``path``
-        (same genesis, audit, snapshot interval and mutant flag); return its ``.replica``."""
-        if replica.chains or replica.forks or len(replica.held):
+        (same genesis and audit); return its ``.replica``."""
+        if replica.verdicts() or any(replica.footprint().values()):
             raise ValueError("only a replica that has ingested nothing can be given a store")
-        durable = open_durable(
-            replica.genesis,
-            path,
-            audit=replica.audit,
-            mutant_count_pending=replica._mutant,
-        )
+        durable = open_durable(replica.genesis, path, audit=replica.audit)
         self.durable[id(durable.replica)] = durable
         return durable.replica
 
@@ -787,11 +787,12 @@ class Mesh:
                 changed |= self._feed_one(replica, frame)
             return changed
         durable = self.durable.get(id(replica))
-        results = (
-            [replica.ingest(f) for f in batch]
-            if durable is None
-            else durable.receive(batch).results
-        )
+        if durable is None:
+            results = [replica.receive(f, 0.0) for f in batch]
+        else:
+            received = durable.receive(batch)
+            results = received.results
+            self.wants.setdefault(id(replica), []).extend(received.wants)
         return any(r.outcome in (Outcome.HELD, Outcome.LOGGED, Outcome.JUDGED) for r in results)
 
     def _feed_one(self, replica: Replica, frame: bytes) -> bool:
@@ -800,7 +801,10 @@ class Mesh:
             return self.feed_batch(replica, [frame])
         before = replica.digest()
         durable = self.durable.get(id(replica))
-        result = replica.ingest(frame) if durable is None else durable.receive([frame]).results[0]
+        if durable is None:
+            result = replica.receive(frame, 0.0)
+        else:
+            result = durable.receive([frame]).results[0]
         if result.outcome not in (Outcome.REJECTED, Outcome.DROPPED) or result.judged:
             raise AssertionError(f"a forged frame was taken: {result}")
         if replica.digest() != before:
@@ -816,7 +820,7 @@ class Mesh:
         durable = self.durable.pop(id(replica), None)
         if durable is None:
             raise ValueError("only a store-backed replica (see Mesh.back) can be restarted")
-        self.stats.update(replica.counters)
+        self.stats.update(replica.counters())
         self.stats["restarts"] += 1
         fresh = restart(durable)
         if fresh.restored_from:
@@ -830,7 +834,10 @@ class Mesh:
     def pulls(self, replica: Replica) -> bool:
         """Answer every pending pull of ``replica`` from the pool, in one batch."""
         answers: list[bytes | None] = []
-        for want in replica.take_wants():
+        wants = (
+            self.wants.pop(id(replica), []) if id(replica) in self.durable else take_wants(replica)
+        )
+        for want in wants:
             self.stats["wants"] += 1
             answers += self.pool.answer(want)
         return self.feed_batch(replica, answers)
@@ -959,7 +966,7 @@ class Mesh:
                 self.step(replicas, rng)
         self.settle(replicas)
         for replica in replicas:
-            self.stats.update(replica.counters)
+            self.stats.update(replica.counters())
 
 
 def deliver(
@@ -978,7 +985,7 @@ def deliver(
     if pool is None:
         if not replicas:
             return Counter()
-        pool = Pool(replicas[0].codec)
+        pool = Pool(FrameCodec(replicas[0].genesis.network_id))
         forged_set = frozenset(forged)
         for frame in (*frames, *(f for a, b in sides for f in (*a, *b))):
             if frame not in forged_set:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 
-from node.core.replica import Replica, Want, first_difference
+from node.core.pulls import Want
+from node.core.replica import Replica, first_difference
 from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import ExtRef
-from tests.ledger_factory import Chain, feed, funded_genesis, public_key, transfer
+from tests.ledger_factory import Chain, feed, funded_genesis, public_key, take_wants, transfer
 
 FAUCET = LOCAL.faucet_amount
 NOWHERE = public_key("attacks-nobody-ever-signs")
@@ -25,7 +26,7 @@ def replica(genesis: Genesis = LOCAL, **kwargs: int) -> Replica:
 
 
 def unjudged_count(r: Replica) -> int:
-    return sum(len(chain.entries) - r.hwm(sender) for sender, chain in r.chains.items())
+    return r.footprint()["unjudged"]
 
 
 # ---------------------------------------------------------------------------- anti-entropy
@@ -63,16 +64,16 @@ def _push(src: Replica, dst: Replica) -> int:
             version = src.frame_of(sender, first)
             if version is not None:
                 frames.append(version)
-    took = sum(dst.ingest(f).outcome is not Outcome.DROPPED for f in frames)
+    took = sum(dst.receive(f, 0.0).outcome is not Outcome.DROPPED for f in frames)
     for _ in range(100):
-        wants = dst.take_wants()
+        wants = take_wants(dst)
         if not wants:
             break
         for want in wants:
             for m in range(want.lo, want.hi + 1):
                 frame = src.frame_of(want.sender, m, want.h)
                 if frame is not None:
-                    took += dst.ingest(frame).outcome is not Outcome.DROPPED
+                    took += dst.receive(frame, 0.0).outcome is not Outcome.DROPPED
     return took
 
 
@@ -103,7 +104,7 @@ def test_attack5_faucet_farming_off_play_money_mints_nothing() -> None:
     frames.append(collector.ack(*(f.ref(2) for f in farmers)))
     verdicts = {}
     for frame in frames:
-        result = r.ingest(frame)
+        result = r.receive(frame, 0.0)
         assert result.outcome is Outcome.JUDGED
         for entry in result.judged:
             verdicts[(entry.sender, entry.nonce)] = entry.reason
@@ -126,8 +127,8 @@ def test_attack5_nonce_one_below_min_account_is_unfunded_even_with_some_credit()
     genesis = funded_genesis({bank_pub: 100 * CRAP}, min_account=10 * CRAP)
     bank, farmer = Chain("farm2-bank", genesis), Chain("farm2-farmer", genesis)
     r = replica(genesis)
-    r.ingest(bank.transfer(farmer.pub, 10 * CRAP - 1))
-    assert r.ingest(farmer.ack(bank.ref(1))).reason is Reason.UNFUNDED
+    r.receive(bank.transfer(farmer.pub, 10 * CRAP - 1), 0.0)
+    assert r.receive(farmer.ack(bank.ref(1)), 0.0).reason is Reason.UNFUNDED
     assert r.spendable(farmer.pub) == 0
     assert r.supply == 100 * CRAP
 
@@ -196,13 +197,13 @@ def test_attack13_versions_with_different_full_hashes_are_never_duplicates() -> 
     # Logged first version, then the second: a fork proof, not a duplicate.
     r = replica()
     feed(r, [c.frame(1), *a_side.frames[:4]])
-    second = r.ingest(b_side.frame(4))
+    second = r.receive(b_side.frame(4), 0.0)
     assert second.outcome is not Outcome.DROPPED
     assert r.fork_point(s) == 4
     # Both versions held (predecessor missing): both kept, neither dropped.
     held = replica()
-    assert held.ingest(a_side.frame(4)).outcome is Outcome.HELD
-    assert held.ingest(b_side.frame(4)).outcome is Outcome.HELD
+    assert held.receive(a_side.frame(4), 0.0).outcome is Outcome.HELD
+    assert held.receive(b_side.frame(4), 0.0).outcome is Outcome.HELD
     feed(held, [c.frame(1), *a_side.frames[:3]])
     assert held.fork_point(s) == 4
     assert sorted(held.fork_frames(s)) == sorted([a_side.frame(4), b_side.frame(4)])
@@ -263,7 +264,7 @@ def test_attack14_third_party_freeze_dependent_chain_continues_on_every_replica(
     waiting = replica()  # C's packets first: logged, unjudged, pulling S
     feed(waiting, c.frames)
     assert waiting.hwm(c.pub) == 0
-    assert Want(s.pub, 1, 4) in waiting.take_wants()
+    assert Want(s.pub, 1, 4) in take_wants(waiting)
     feed(waiting, [other.frame(3), *reversed(s.frames)])
     feed(waiting, [other.frame(3), *s.frames])
     for r in (late, early, waiting):
@@ -314,7 +315,7 @@ def test_attack14_every_arrival_order_reaches_the_same_state() -> None:
     reference = replica()
     feed(reference, frames)
     for order in itertools.permutations(frames):
-        r = Replica(LOCAL, audit=True, verify=False)  # genuine signatures
+        r = Replica(LOCAL, audit=True)
         feed(r, order)
         feed(r, frames)  # a second pass delivers whatever an early fork proof made it drop
         assert r.digest() == reference.digest(), [frames.index(f) for f in order]
@@ -354,7 +355,7 @@ def test_attack17_three_versions_keep_the_same_two_smallest_in_every_order() -> 
                 assert sorted(r.fork_frames(s.pub)) == kept
                 assert r.state.senders[s.pub].fork_hashes == kept_hashes
                 assert r.hwm(s.pub) == fork_at - 1
-                assert r.ingest(by_hash[2]).outcome is Outcome.DROPPED
+                assert r.receive(by_hash[2], 0.0).outcome is Outcome.DROPPED
                 r.state.audit()
                 digests.add(r.digest())
                 summaries.add(tuple(r.summary()))
@@ -364,7 +365,7 @@ def test_attack17_three_versions_keep_the_same_two_smallest_in_every_order() -> 
 def test_attack17_fork_at_nonce_one_takes_the_faucet_back() -> None:
     s, _, versions, _ = _three_versions(1)
     r = replica()
-    r.ingest(versions[0])
+    r.receive(versions[0], 0.0)
     assert r.supply == FAUCET
     feed(r, versions[1:])
     assert r.supply == 0 and r.spendable(s.pub) == 0
@@ -418,7 +419,7 @@ def test_attack18_unjudgeable_chain_is_never_served_and_capped_by_the_window() -
     for dep in (ExtRef(NOWHERE, 1, bytes(8)), ExtRef(h.pub, 1, b"\xee" * 8)):
         u = _unjudgeable(f"unjudgeable-{dep.sender.hex()[:6]}", 70, dep)
         r = replica()
-        r.ingest(h.frame(1))
+        r.receive(h.frame(1), 0.0)
         fresh = r.digest()
         results = feed(r, u.frames)
         assert [x.outcome for x in results[:64]] == [Outcome.LOGGED] * 64
@@ -429,22 +430,22 @@ def test_attack18_unjudgeable_chain_is_never_served_and_capped_by_the_window() -
         assert all(r.frame_of(u.pub, n) is None for n in range(1, 71))
         assert all(entry[0] != u.pub for entry in r.summary())
         assert r.digest() == fresh
-        wants = r.take_wants()
+        wants = take_wants(r)
         assert wants in ([Want(NOWHERE, 1, 1)], [Want(h.pub, 1, 1, b"\xee" * 8)])
         feed(r, u.frames)
-        assert r.take_wants() == []  # asked once
+        assert take_wants(r) == []  # asked once
 
 
 def test_attack18_unjudgeable_chains_are_capped_in_total() -> None:
     cap = 100
     honest, sink = Chain("unjudgeable-total-h"), public_key("unjudgeable-sink")
     r = replica(unjudged_cap=cap)
-    r.ingest(honest.transfer(sink, 1))
+    r.receive(honest.transfer(sink, 1), 0.0)
     for i in range(5):
         u = _unjudgeable(f"unjudgeable-total-{i}", 64, ExtRef(NOWHERE, 1, bytes(8)))
         feed(r, u.frames)
         assert unjudged_count(r) <= cap
-        assert r.ingest(honest.transfer(sink, 1)).outcome is Outcome.JUDGED
+        assert r.receive(honest.transfer(sink, 1), 0.0).outcome is Outcome.JUDGED
     assert r.hwm(honest.pub) == 6
 
 
@@ -456,11 +457,11 @@ def test_attack18_single_packet_sybils_do_not_freeze_new_honest_keys() -> None:
     r = replica(unjudged_cap=cap)
     for i in range(cap):
         sybil = _unjudgeable(f"unjudgeable-one-{i}", 1, ExtRef(NOWHERE, 1, bytes(8)))
-        assert r.ingest(sybil.frame(1)).outcome is Outcome.LOGGED
+        assert r.receive(sybil.frame(1), 0.0).outcome is Outcome.LOGGED
     newcomer = Chain("unjudgeable-newcomer")
     first = newcomer.transfer(public_key("unjudgeable-sink"), 1)
-    r.ingest(first)
-    r.ingest(first)
+    r.receive(first, 0.0)
+    r.receive(first, 0.0)
     assert r.hwm(newcomer.pub) == 1
     assert unjudged_count(r) <= cap
 
@@ -473,13 +474,13 @@ def test_attack18_new_key_acknowledging_a_late_transfer_is_not_frozen() -> None:
     r = replica(unjudged_cap=cap)
     for i in range(cap):
         sybil = _unjudgeable(f"unjudgeable-late-{i}", 1, ExtRef(NOWHERE, 1, bytes(8)))
-        r.ingest(sybil.frame(1))
+        r.receive(sybil.frame(1), 0.0)
     payer, newcomer = Chain("unjudgeable-payer"), Chain("unjudgeable-late-newcomer")
     payer.transfer(newcomer.pub, 10 * CRAP)
     newcomer.ack(payer.ref(1))
-    r.ingest(newcomer.frame(1))
-    assert r.ingest(payer.frame(1)).outcome is Outcome.JUDGED
-    r.ingest(newcomer.frame(1))
+    r.receive(newcomer.frame(1), 0.0)
+    assert r.receive(payer.frame(1), 0.0).outcome is Outcome.JUDGED
+    r.receive(newcomer.frame(1), 0.0)
     assert r.hwm(newcomer.pub) == 1
     assert r.spendable(newcomer.pub) == FAUCET + 10 * CRAP
     assert unjudged_count(r) <= cap
@@ -497,13 +498,13 @@ def test_attack19_far_ahead_flood_is_dropped_or_evicted_first() -> None:
         new.transfer(sink, 1)
     sybils = [Chain(f"flood-sybil-{i}") for i in range(24)]
     r = replica(held_cap=cap)
-    r.ingest(old.frame(1))
+    r.receive(old.frame(1), 0.0)
     # Far beyond the window: dropped, nothing held, nothing pulled.
     for sybil in sybils:
         far = sybil.codec.seal(sybil.key, 1_000, b"\x01" * 8, transfer(sink, 1))
-        result = r.ingest(far)
+        result = r.receive(far, 0.0)
         assert result.outcome is Outcome.DROPPED and result.error is None
-    assert len(r.held) == 0 and r.take_wants() == []
+    assert r.footprint()["held"] == 0 and take_wants(r) == []
     # Inside the window but far ahead: held, then evicted before honest packets.
     for sybil in sybils:
         for _ in range(64):
@@ -511,11 +512,11 @@ def test_attack19_far_ahead_flood_is_dropped_or_evicted_first() -> None:
     honest = [*[old.frame(n) for n in range(6, 1, -1)], *[new.frame(n) for n in range(6, 1, -1)]]
     for i, frame in enumerate(honest):
         for sybil in sybils[2 * i : 2 * i + 3]:
-            r.ingest(sybil.frame(64 - i))
+            r.receive(sybil.frame(64 - i), 0.0)
         expected = Outcome.JUDGED if frame == old.frame(2) else Outcome.HELD  # 2 fills old's gap
-        assert r.ingest(frame).outcome is expected
-        assert len(r.held) <= cap
-    assert r.counters.get("evicted_held", 0) > 0
-    r.ingest(new.frame(1))
+        assert r.receive(frame, 0.0).outcome is expected
+        assert r.footprint()["held"] <= cap
+    assert r.counters().get("evicted_held", 0) > 0
+    r.receive(new.frame(1), 0.0)
     assert r.hwm(old.pub) == 6 and r.hwm(new.pub) == 6
     assert all(r.hwm(sybil.pub) == 0 for sybil in sybils)

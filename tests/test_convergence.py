@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, find, given, settings
 from hypothesis import strategies as st
 
-from node.core.replica import Replica, Revision
+from node.core.events import Revision
+from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP, ZERO_PREV
 from protocol.frame import FrameCodec
@@ -34,6 +35,7 @@ from tests.ledger_harness import (
     deliver,
     describe,
     histories,
+    judge_counting_pending,
     lost_on_restart,
     open_durable,
     restart,
@@ -80,7 +82,7 @@ def converge(history: History, rng: Random, n: int, *, restarts: int = 2) -> Cou
         forged=history.forged,
         restarts=restarts,
     )
-    codec = replicas[0].codec
+    codec = FrameCodec(history.genesis.network_id)
     first = verdicts(replicas[0])
     for i, replica in enumerate(replicas):
         replica.state.audit()
@@ -94,7 +96,7 @@ def converge(history: History, rng: Random, n: int, *, restarts: int = 2) -> Cou
     for frame in history.signed:
         env = codec.open(frame)
         if (env.sender, env.nonce, env.full_hash) in first:
-            canonical.ingest(frame)
+            canonical.receive(frame, 0.0)
     theirs = verdicts(canonical)
     assert first == theirs, f"mesh vs signing order:\n{verdict_diff(codec, history, first, theirs)}"
     assert replicas[0].digest() == canonical.digest()
@@ -108,7 +110,7 @@ def converge(history: History, rng: Random, n: int, *, restarts: int = 2) -> Cou
         stats["full_reference"] += 1
     for replica in replicas:
         stats["revisions"] += len(replica.revisions)
-        stats["forked_senders"] += sum(1 for s in replica.forks if replica.fork_point(s))
+        stats["forked_senders"] += sum(1 for s in replica.forked() if replica.fork_point(s))
     for reason in first.values():
         stats[reason.label] += 1
     return stats
@@ -208,7 +210,7 @@ def diverges(case: tuple[History, int]) -> bool:
     """True when replicas with the arrival-order balance check end with different digests."""
     history, seed = case
     rng = Random(seed)
-    replicas = [Replica(history.genesis, mutant_count_pending=True) for _ in range(4)]
+    replicas = [Replica(history.genesis, judge=judge_counting_pending) for _ in range(4)]
     deliver(
         replicas, history.frames, rng, pool=history.pool, sides=history.sides, forged=history.forged
     )
@@ -268,7 +270,7 @@ def full(frame: bytes) -> bytes:
 def fed(frames: list[bytes]) -> Replica:
     replica = Replica(LOCAL, audit=True)
     for frame in frames:
-        replica.ingest(frame)
+        replica.receive(frame, 0.0)
     return replica
 
 
@@ -281,7 +283,7 @@ def test_late_fork_rejudges_dependent_transfer_to_refused_with_a_revision() -> N
     replica = fed([a1, a2, b1])
     assert replica.judged(B, 1) is not None
     assert replica.judged(B, 1).reason is Reason.APPLIED  # type: ignore[union-attr]
-    result = replica.ingest(a2x)
+    result = replica.receive(a2x, 0.0)
 
     assert result.outcome is Outcome.LOGGED and result.reason is Reason.EQUIVOCATED
     assert Revision(B, 1, Reason.APPLIED, Reason.INSUFFICIENT) in replica.revisions
@@ -306,7 +308,7 @@ def test_fork_at_nonce_one_takes_back_the_faucet_mint() -> None:
     replica = fed([a1, b1])
     assert replica.supply == 2 * FAUCET
     assert replica.spendable(B) == FAUCET + 10 * CRAP
-    replica.ingest(a1x)
+    replica.receive(a1x, 0.0)
 
     assert replica.fork_point(A) == 1
     assert replica.supply == FAUCET
@@ -354,7 +356,7 @@ def test_dependent_on_a_fork_waits_for_the_forkers_credit_below_the_fork() -> No
     early = fed([y1, x1, x2, x2b, c1])
     late = fed([x1, x2, x2b, c1])
     assert late.judged(C, 1) is None  # waits for (A, 1), which waits for (B, 1)
-    late.ingest(y1)
+    late.receive(y1, 0.0)
 
     for replica in (early, late):
         assert replica.judged(C, 1).reason is Reason.APPLIED  # type: ignore[union-attr]
@@ -373,12 +375,13 @@ def test_restart_from_the_store_keeps_the_digest_and_the_fork_proof(tmp_path: Pa
     durable.receive([a2x])
     replica = durable.replica
 
-    rebuilt = restart(durable).replica
+    again = restart(durable)
+    rebuilt = again.replica
 
     assert rebuilt.digest() == replica.digest()
     assert sorted(rebuilt.fork_frames(A)) == sorted(replica.fork_frames(A))
     assert verdicts(rebuilt) == verdicts(replica)
-    assert rebuilt.revisions == replica.revisions
+    assert again.revisions() == list(replica.revisions)  # the store keeps them
     assert not lost_on_restart(replica, rebuilt)
 
 
@@ -392,12 +395,14 @@ def test_restart_loses_held_and_unjudged_packets_and_unaccepted_proofs(tmp_path:
     durable = open_durable(LOCAL, tmp_path / "node.db", audit=True)
     durable.receive([a1, a2, a2x, c2])
     replica = durable.replica
-    assert replica.hwm(A) == 0 and replica.forks[A].versions and len(replica.held) == 1
+    footprint = replica.footprint()
+    assert replica.hwm(A) == 0 and A in replica.forked() and footprint["held"] == 1
 
     rebuilt = restart(durable).replica
 
     assert rebuilt.digest() == replica.digest() == Replica(LOCAL).digest()
-    assert not rebuilt.chains.get(A) and A not in rebuilt.forks and not len(rebuilt.held)
+    assert rebuilt.logged_top(A)[0] == 0 and A not in rebuilt.forked()
+    assert rebuilt.footprint()["held"] == 0
     lost = lost_on_restart(replica, rebuilt)
     assert lost["lost_held"] == 1
     assert lost["lost_unjudged"] == 1

@@ -24,11 +24,11 @@ import pytest
 
 from node.core.replica import Replica
 from node.drivers.durable import Batch, DurableReplica, PlayerError
-from node.drivers.store import FAULT_ENV, SCHEMA_VERSION, Store, StoreError
+from node.drivers.store import SCHEMA_VERSION, Store, StoreError
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
 from protocol.kinds import Ack, Body, ExtRef, Transfer
-from tests.crash_worker import STORE_NAME, WORKER_SEED, Workload, make_workload, run
+from tests.crash_worker import FAULT_ENV, STORE_NAME, WORKER_SEED, Workload, make_workload, run
 from tests.ledger_factory import Chain, funded_genesis, public_key, signing_key, transfer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -239,7 +239,7 @@ def test_sigkill_at_a_fault_point_resumes_from_the_last_commit(
     assert all(len(v) == 1 for v in versions.values())
     fresh = Replica(LOCAL)
     for frame in [bytes.fromhex(f) for f in reference.workload["frames"]] + own:
-        fresh.ingest(frame)
+        fresh.receive(frame, 0.0)
     assert fresh.fork_point(ME) == 0
     assert fresh.hwm(ME) == len(final)
     assert fresh.digest().hex() == reference.digests[-1]
@@ -481,7 +481,7 @@ def test_a_late_fork_below_a_restored_snapshot_rejudges_exactly(tmp_path: Path) 
     fork = chains[0].branch(3).transfer(chains[1].pub, 7)
     reference = Replica(LOCAL)
     for frame in [*frames, fork]:
-        reference.ingest(frame)
+        reference.receive(frame, 0.0)
     path = tmp_path / "store.db"
     node = DurableReplica(LOCAL, Store(path, LOCAL.network_id), snapshot_rows=50)
     node.receive(frames)
@@ -520,7 +520,7 @@ def test_a_schema_1_store_is_repacked_on_open_and_rebuilds_the_same_replica(
     _, frames = _busy_history(3, 150)
     reference = Replica(LOCAL)
     for frame in frames:
-        reference.ingest(frame)
+        reference.receive(frame, 0.0)
     path = tmp_path / "v1.db"
     Store(path, LOCAL.network_id).close()  # the other tables and meta, as schema 1 had them
     db = sqlite3.connect(path, isolation_level=None)

@@ -16,14 +16,15 @@ from random import Random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.core.replica import Replica, Want
+from node.core.pulls import Want
+from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from node.drivers.durable import DurableReplica
 from node.drivers.store import Store
 from protocol.constants import HOLDBACK_WINDOW, MAX_NONCE
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import ExtRef
-from tests.ledger_factory import Chain, feed, public_key
+from tests.ledger_factory import Chain, feed, public_key, take_wants
 from tests.ledger_harness import History, Pool, histories
 
 NOWHERE = public_key("floods-nobody-ever-signs")
@@ -41,7 +42,7 @@ def nowhere(nonce: int = 1) -> ExtRef:
 def judged_frames(r: Replica) -> list[bytes]:
     """What a capped replica has judged (and the fork proofs it holds), as frames."""
     frames = [e.frame for e in r.judged_in_order()]
-    for sender in r.forks:
+    for sender in r.forked():
         frames += r.fork_frames(sender)
     return frames
 
@@ -52,16 +53,16 @@ def judged_frames(r: Replica) -> list[bytes]:
 def test_ack_naming_the_last_nonce_of_a_key_costs_one_range_want() -> None:
     a, b = Chain("floods-far-a"), Chain("floods-far-b")
     r = capped()
-    result = r.ingest(a.ack(ExtRef(NOWHERE, MAX_NONCE, bytes(8))))
+    result = r.receive(a.ack(ExtRef(NOWHERE, MAX_NONCE, bytes(8))), 0.0)
     assert result.outcome is Outcome.LOGGED
     # one range, clipped to what the window lets the replica hold; never enumerated
-    assert r.take_wants() == [Want(NOWHERE, 1, HOLDBACK_WINDOW)]
+    assert take_wants(r) == [Want(NOWHERE, 1, HOLDBACK_WINDOW)]
     assert r.footprint()["pull_marks"] == 1
     # every later packet naming it costs what any packet costs: no new want, one waiter more
     for nonce in (4_000_000, MAX_NONCE - 1, MAX_NONCE):
         assert b.ack(ExtRef(NOWHERE, nonce, bytes(8))) is not None
     feed(r, b.frames)
-    assert r.take_wants() == []
+    assert take_wants(r) == []
     assert r.footprint()["waiting"] == 2  # a's packet and b's first; b's later wait behind it
     assert r.footprint()["pull_marks"] == 1
 
@@ -71,11 +72,11 @@ def test_reference_beyond_the_window_is_pulled_window_by_window() -> None:
     for _ in range(100):
         x.transfer(NOWHERE, 1)
     r = capped()
-    assert r.ingest(a.ack(x.ref(100))).outcome is Outcome.LOGGED
-    assert r.take_wants() == [Want(x.pub, 1, HOLDBACK_WINDOW)]
+    assert r.receive(a.ack(x.ref(100)), 0.0).outcome is Outcome.LOGGED
+    assert take_wants(r) == [Want(x.pub, 1, HOLDBACK_WINDOW)]
     feed(r, x.frames[:HOLDBACK_WINDOW])
     assert r.hwm(x.pub) == HOLDBACK_WINDOW
-    assert r.take_wants() == [Want(x.pub, HOLDBACK_WINDOW + 1, 100)]
+    assert take_wants(r) == [Want(x.pub, HOLDBACK_WINDOW + 1, 100)]
     feed(r, x.frames[HOLDBACK_WINDOW:])
     assert r.hwm(a.pub) == 1 and r.footprint()["pull_marks"] == 0
 
@@ -104,10 +105,10 @@ def test_third_version_of_a_fork_whose_suffix_was_evicted_is_placed_without_erro
     u.ack(nowhere())
     r = capped(unjudged=3)
     feed(r, [s.frame(1), s.frame(2), high])
-    assert r.ingest(low).why == "fork_proof"
+    assert r.receive(low, 0.0).why == "fork_proof"
     feed(r, [t.frame(1), u.frame(1)])  # s's suffix (2 ahead, no history) is evicted
     assert not r.known(s.pub, 1, s.full_hash(1))
-    result = r.ingest(third)  # raised IndexError when the fork gate read the evicted chain
+    result = r.receive(third, 0.0)  # raised IndexError when the fork gate read the evicted chain
     assert result.outcome in (Outcome.HELD, Outcome.DROPPED)
     fresh = Replica(LOCAL, audit=True)
     feed(fresh, judged_frames(r))
@@ -127,14 +128,14 @@ def _deliver(r: Replica, history: History, rng: Random, passes: int) -> None:
     everything = [*history.frames, *(f for a, b in history.sides for f in (*a, *b))]
     for _ in range(passes):
         for frame in _shuffled(everything, rng):
-            r.ingest(frame)
+            r.receive(frame, 0.0)
         for _ in range(20):
-            wants = r.take_wants()
+            wants = take_wants(r)
             if not wants:
                 break
             for want in wants:
                 for frame in pool.answer(want):
-                    r.ingest(frame)
+                    r.receive(frame, 0.0)
 
 
 @settings(
@@ -164,7 +165,7 @@ def test_tiny_caps_raise_nothing_and_a_fresh_replica_agrees_on_what_they_judged(
     assert footprint["capped"] <= footprint["held"]
     fresh = Replica(history.genesis, audit=True)
     for frame in judged_frames(r):
-        fresh.ingest(frame)
+        fresh.receive(frame, 0.0)
     assert fresh.digest() == r.digest()
     # Liveness: delivered often enough, a capped replica reaches what an uncapped one holds.
     _deliver(r, history, rng, passes=8)
@@ -187,8 +188,8 @@ def test_waves_of_far_ahead_packets_leave_no_pull_marks_behind() -> None:
             for _ in range(HOLDBACK_WINDOW - wave):
                 branch.transfer(NOWHERE, 1)
             # held, or (ties go newest arrival first) dropped as it arrives
-            assert r.ingest(branch.frames[-1]).outcome in (Outcome.HELD, Outcome.DROPPED)
-        r.take_wants()
+            assert r.receive(branch.frames[-1], 0.0).outcome in (Outcome.HELD, Outcome.DROPPED)
+        take_wants(r)
         footprint = r.footprint()
         assert footprint["held"] <= cap
         assert footprint["pull_senders"] <= cap
@@ -199,7 +200,7 @@ def test_waves_of_far_ahead_packets_leave_no_pull_marks_behind() -> None:
 def test_packets_held_for_want_of_room_leave_no_marks_once_evicted() -> None:
     r = capped(held=50, unjudged=10)
     for i in range(400):
-        r.ingest(Chain(f"floods-room-{i}").ack(nowhere()))
+        r.receive(Chain(f"floods-room-{i}").ack(nowhere()), 0.0)
     footprint = r.footprint()
     assert footprint["unjudged"] <= 10 + r.reserve
     assert footprint["held"] <= 50
@@ -291,8 +292,8 @@ def test_own_reference_to_another_version_is_a_fork_witness() -> None:
     r = capped()
     feed(r, s.frames)
     assert r.judged(s.pub, 2) is None  # not judged as if the field were unchecked
-    assert Want(s.pub, 1, 1, other.h(1)) in r.take_wants()
-    r.ingest(other.frame(1))
+    assert Want(s.pub, 1, 1, other.h(1)) in take_wants(r)
+    r.receive(other.frame(1), 0.0)
     assert r.fork_point(s.pub) == 1
 
 
@@ -305,14 +306,14 @@ def test_late_fork_of_a_key_with_no_dependents_rejudges_only_its_own_packet() ->
     loner.transfer(traders[0].pub, 5)
     loner_fork.transfer(traders[1].pub, 6)
     r = Replica(LOCAL)
-    r.ingest(loner.frame(1))
+    r.receive(loner.frame(1), 0.0)
     for n in range(600):
         giver = traders[n % 4]
-        r.ingest(giver.transfer(traders[(n + 1) % 4].pub, 1))
-    before = r.counters.get("rejudged", 0)
-    r.ingest(loner_fork.frame(1))
+        r.receive(giver.transfer(traders[(n + 1) % 4].pub, 1), 0.0)
+    before = r.counters().get("rejudged", 0)
+    r.receive(loner_fork.frame(1), 0.0)
     assert r.fork_point(loner.pub) == 1
-    assert r.counters.get("rejudged", 0) - before == 1  # the loner's packet, nothing else
+    assert r.counters().get("rejudged", 0) - before == 1  # the loner's packet, nothing else
     fresh = Replica(LOCAL)
     feed(fresh, [loner.frame(1), loner_fork.frame(1), *(t for c in traders for t in c.frames)])
     assert fresh.digest() == r.digest()
@@ -328,7 +329,7 @@ def test_late_fork_rejudges_the_dependents_and_reverts_their_credit() -> None:
     late = capped()
     feed(late, [a.frame(1), b.frame(1)])
     assert late.judged(b.pub, 1).reason is Reason.APPLIED  # type: ignore[union-attr]
-    late.ingest(a_fork.frame(1))
+    late.receive(a_fork.frame(1), 0.0)
     assert late.judged(b.pub, 1).reason is Reason.INSUFFICIENT  # type: ignore[union-attr]
     early = capped()
     feed(early, [a_fork.frame(1), a.frame(1), b.frame(1)])

@@ -21,7 +21,7 @@ def _state_after(transfers: list[tuple[int, int, int]], genesis: Genesis = LOCAL
             continue
         payee_chain = chains[payee]
         refs = [payee_chain.ref(payee_chain.nonce)] if payee_chain.nonce else []
-        replica.ingest(chains[payer].transfer(payee_chain.pub, amount, *refs))
+        replica.receive(chains[payer].transfer(payee_chain.pub, amount, *refs), 0.0)
     return replica
 
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.core.replica import Replica, Want, first_difference
+from node.core.pulls import Want
+from node.core.replica import Replica, first_difference
 from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP, TREASURY_KEY
 from protocol.frame import FrameCodec, encode_body
@@ -27,6 +28,7 @@ from tests.ledger_factory import (
     funded_genesis,
     public_key,
     signing_key,
+    take_wants,
 )
 
 FAUCET = LOCAL.faucet_amount
@@ -44,12 +46,12 @@ def wants_cover(wants: list[Want], sender: bytes, nonce: int) -> bool:
 
 
 def held_slots(r: Replica) -> set[tuple[bytes, int]]:
-    return {(key[0], key[1]) for key, _ in r.held.items()}
+    return {(key[0], key[1]) for key in r.held_packets()}
 
 
 def unjudged_count(r: Replica) -> int:
     """Logged-but-unjudged packets, counted from the chains (not from the replica's counter)."""
-    return sum(len(chain.entries) - r.hwm(sender) for sender, chain in r.chains.items())
+    return r.footprint()["unjudged"]
 
 
 def altered_signature(frame: bytes) -> bytes:
@@ -63,14 +65,14 @@ def test_exact_duplicate_is_dropped_and_changes_nothing() -> None:
     a, b = Chain("dup-a"), Chain("dup-b")
     r = replica()
     first = a.transfer(b.pub, 7)
-    assert r.ingest(first).outcome is Outcome.JUDGED
+    assert r.receive(first, 0.0).outcome is Outcome.JUDGED
     before = (r.digest(), r.summary(), r.spendable(a.pub), r.spendable(b.pub), len(r.verdicts()))
-    again = r.ingest(first)
+    again = r.receive(first, 0.0)
     assert again.outcome is Outcome.DROPPED
     assert again.reason is None and again.error is None and again.judged == []
     after = (r.digest(), r.summary(), r.spendable(a.pub), r.spendable(b.pub), len(r.verdicts()))
     assert after == before
-    assert r.take_wants() == []
+    assert take_wants(r) == []
 
 
 def test_duplicate_with_altered_signature_is_dropped_before_verification() -> None:
@@ -78,25 +80,25 @@ def test_duplicate_with_altered_signature_is_dropped_before_verification() -> No
     a = Chain("dup-sig")
     r = replica()
     genuine = a.ack(ExtRef(public_key("dup-sig-x"), 1, bytes(8)))
-    r.ingest(genuine)
+    r.receive(genuine, 0.0)
     tampered = altered_signature(genuine)
     assert full_hash(tampered) == full_hash(genuine)
     digest = r.digest()
-    result = r.ingest(tampered)
+    result = r.receive(tampered, 0.0)
     assert result.outcome is Outcome.DROPPED
     assert r.digest() == digest
     # Control: a replica that never saw the genuine packet must verify it, and rejects it.
-    assert replica().ingest(tampered).outcome is Outcome.REJECTED
+    assert replica().receive(tampered, 0.0).outcome is Outcome.REJECTED
 
 
 def test_ttl_changed_copy_is_a_duplicate() -> None:
     a, b = Chain("dup-ttl-a"), Chain("dup-ttl-b")
     r = replica()
     frame = a.transfer(b.pub, 1)
-    r.ingest(frame)
+    r.receive(frame, 0.0)
     relayed = frame[:1] + bytes([9]) + frame[2:]
     assert relayed != frame
-    assert r.ingest(relayed).outcome is Outcome.DROPPED
+    assert r.receive(relayed, 0.0).outcome is Outcome.DROPPED
     assert r.hwm(a.pub) == 1
 
 
@@ -105,10 +107,10 @@ def test_duplicates_of_held_and_unjudged_packets_are_dropped() -> None:
     for _ in range(3):
         a.ack(ExtRef(NOWHERE, 1, bytes(8)))
     r = replica()
-    assert r.ingest(a.frame(3)).outcome is Outcome.HELD
-    assert r.ingest(a.frame(3)).outcome is Outcome.DROPPED
-    assert r.ingest(a.frame(1)).outcome is Outcome.LOGGED  # waits for NOWHERE's packet 1
-    assert r.ingest(a.frame(1)).outcome is Outcome.DROPPED
+    assert r.receive(a.frame(3), 0.0).outcome is Outcome.HELD
+    assert r.receive(a.frame(3), 0.0).outcome is Outcome.DROPPED
+    assert r.receive(a.frame(1), 0.0).outcome is Outcome.LOGGED  # waits for NOWHERE's packet 1
+    assert r.receive(a.frame(1), 0.0).outcome is Outcome.DROPPED
 
 
 def test_packet_beyond_the_window_is_dropped_without_penalty() -> None:
@@ -117,16 +119,16 @@ def test_packet_beyond_the_window_is_dropped_without_penalty() -> None:
         a.transfer(b.pub, 1)
     r = replica()
     # HWM 0: nonce 65 > 0 + 64 is beyond the window; nonce 64 is inside it.
-    beyond = r.ingest(a.frame(65))
+    beyond = r.receive(a.frame(65), 0.0)
     assert beyond.outcome is Outcome.DROPPED
     assert beyond.error is None
-    assert r.take_wants() == []
-    assert r.ingest(a.frame(64)).outcome is Outcome.HELD
-    assert r.take_wants() == [Want(a.pub, 1, 63)]
-    r.ingest(a.frame(1))
+    assert take_wants(r) == []
+    assert r.receive(a.frame(64), 0.0).outcome is Outcome.HELD
+    assert take_wants(r) == [Want(a.pub, 1, 63)]
+    r.receive(a.frame(1), 0.0)
     # HWM 1: 66 is still beyond, 65 now inside.
-    assert r.ingest(a.frame(66)).outcome is Outcome.DROPPED
-    assert r.ingest(a.frame(65)).outcome is Outcome.HELD
+    assert r.receive(a.frame(66), 0.0).outcome is Outcome.DROPPED
+    assert r.receive(a.frame(65), 0.0).outcome is Outcome.HELD
     feed(r, a.frames[1:63])
     assert r.hwm(a.pub) == 65
 
@@ -191,14 +193,14 @@ def test_rejected_frame_logs_nothing_and_leaves_the_nonce_free(fault: str) -> No
     r = replica()
     fresh_digest = r.digest()
     bad = REJECTS[fault](a, other)
-    result = r.ingest(bad)
+    result = r.receive(bad, 0.0)
     assert result.outcome is Outcome.REJECTED
     assert result.error is not None
     assert r.digest() == fresh_digest
-    assert r.summary() == [] and r.verdicts() == {} and r.take_wants() == []
+    assert r.summary() == [] and r.verdicts() == {} and take_wants(r) == []
     assert r.hwm(a.pub) == 0 and r.frame_of(a.pub, 1) is None
     genuine = a.transfer(b.pub, 3)
-    assert r.ingest(genuine).outcome is Outcome.JUDGED
+    assert r.receive(genuine, 0.0).outcome is Outcome.JUDGED
     assert r.hwm(a.pub) == 1
 
 
@@ -206,8 +208,8 @@ def test_forged_copy_of_a_genuine_body_does_not_poison_dedup() -> None:
     a, b = Chain("reject-same-body"), Chain("reject-same-body-b")
     r = replica()
     genuine = a.transfer(b.pub, 3)
-    assert r.ingest(altered_signature(genuine)).outcome is Outcome.REJECTED
-    result = r.ingest(genuine)
+    assert r.receive(altered_signature(genuine), 0.0).outcome is Outcome.REJECTED
+    result = r.receive(genuine, 0.0)
     assert result.outcome is Outcome.JUDGED
     assert result.reason is Reason.APPLIED
 
@@ -220,21 +222,21 @@ def test_gap_is_held_asked_for_once_then_judged_in_order() -> None:
     for amount in (1, 2, 3, 4):
         a.transfer(b.pub, amount)
     r = replica()
-    third = r.ingest(a.frame(3))
+    third = r.receive(a.frame(3), 0.0)
     assert third.outcome is Outcome.HELD
-    assert r.take_wants() == [Want(a.pub, 1, 2)]
-    assert r.ingest(a.frame(4)).outcome is Outcome.HELD
-    assert r.take_wants() == []  # 1..2 already asked, 3 held: nothing new
+    assert take_wants(r) == [Want(a.pub, 1, 2)]
+    assert r.receive(a.frame(4), 0.0).outcome is Outcome.HELD
+    assert take_wants(r) == []  # 1..2 already asked, 3 held: nothing new
     assert r.hwm(a.pub) == 0 and r.digest() == replica().digest()
-    first = r.ingest(a.frame(1))
+    first = r.receive(a.frame(1), 0.0)
     assert first.outcome is Outcome.JUDGED
     assert [e.nonce for e in first.judged] == [1]
-    second = r.ingest(a.frame(2))
+    second = r.receive(a.frame(2), 0.0)
     assert second.outcome is Outcome.JUDGED
     assert [(e.sender, e.nonce) for e in second.judged] == [(a.pub, n) for n in (2, 3, 4)]
     assert all(e.reason is Reason.APPLIED for e in second.judged)
     assert r.hwm(a.pub) == 4
-    assert r.take_wants() == []
+    assert take_wants(r) == []
 
 
 def test_fork_witness_is_held_and_the_named_version_wanted_by_hash() -> None:
@@ -246,13 +248,13 @@ def test_fork_witness_is_held_and_the_named_version_wanted_by_hash() -> None:
     other.transfer(b.pub, 30)  # nonce 3 whose prev names that version
     r = replica()
     feed(r, a.frames)
-    r.take_wants()
-    witness = r.ingest(other.frame(3))
+    take_wants(r)
+    witness = r.receive(other.frame(3), 0.0)
     assert witness.outcome is Outcome.HELD
-    assert r.take_wants() == [Want(a.pub, 2, 2, other.h(2))]
+    assert take_wants(r) == [Want(a.pub, 2, 2, other.h(2))]
     assert r.hwm(a.pub) == 2 and r.fork_point(a.pub) == 0
     # The named version completes a fork proof at 2.
-    r.ingest(other.frame(2))
+    r.receive(other.frame(2), 0.0)
     assert r.fork_point(a.pub) == 2
     assert r.hwm(a.pub) == 1
 
@@ -266,15 +268,15 @@ def test_transfer_acknowledging_an_unseen_packet_waits_outside_hwm_and_digest() 
     a.transfer(b.pub, 1 * CRAP, b.ref(1))
     r = replica()
     never = replica()
-    result = r.ingest(a.frame(1))
+    result = r.receive(a.frame(1), 0.0)
     assert result.outcome is Outcome.LOGGED
     assert result.judged == []
     assert r.hwm(a.pub) == 0 and r.chain_hash(a.pub, 1) is None
     assert r.state.senders.get(a.pub) is None  # no head, no cumulative hash yet
     assert r.summary() == [] and r.digest() == never.digest()
     assert r.frame_of(a.pub, 1) is None and r.judged(a.pub, 1) is None
-    assert r.take_wants() == [Want(b.pub, 1, 1)]
-    arrival = r.ingest(b.frame(1))
+    assert take_wants(r) == [Want(b.pub, 1, 1)]
+    arrival = r.receive(b.frame(1), 0.0)
     assert arrival.outcome is Outcome.JUDGED
     assert [(e.sender, e.nonce) for e in arrival.judged] == [(b.pub, 1), (a.pub, 1)]
     assert r.hwm(a.pub) == 1
@@ -289,14 +291,14 @@ def test_validly_signed_malformed_body_is_refused_and_consumes_the_nonce() -> No
     bad = a.malformed_transfer(b.pub)
     good = a.transfer(b.pub, 2)
     r = replica()
-    result = r.ingest(bad)
+    result = r.receive(bad, 0.0)
     assert result.outcome is Outcome.JUDGED
     assert result.reason is Reason.MALFORMED
     assert r.hwm(a.pub) == 1
     assert r.spendable(a.pub) == FAUCET  # nonce 1 mints on play money, whatever its verdict
     assert r.supply == FAUCET
     assert r.frame_of(a.pub, 1) == bad
-    nxt = r.ingest(good)
+    nxt = r.receive(good, 0.0)
     assert (nxt.outcome, nxt.reason) == (Outcome.JUDGED, Reason.APPLIED)
     assert r.spendable(a.pub) == FAUCET - 2
 
@@ -305,7 +307,7 @@ def test_malformed_first_packet_off_play_money_mints_nothing() -> None:
     genesis = funded_genesis({public_key("malformed-off-b"): 10})
     a, b = Chain("malformed-off-a", genesis), Chain("malformed-off-b", genesis)
     r = replica(genesis)
-    result = r.ingest(a.malformed_transfer(b.pub))
+    result = r.receive(a.malformed_transfer(b.pub), 0.0)
     assert result.reason is Reason.MALFORMED
     assert r.supply == 10 and r.spendable(a.pub) == 0
 
@@ -316,9 +318,9 @@ def test_malformed_first_packet_off_play_money_mints_nothing() -> None:
 def test_faucet_mints_once_on_nonce_one() -> None:
     a, b = Chain("faucet-a"), Chain("faucet-b")
     r = replica()
-    r.ingest(a.transfer(b.pub, 10))
+    r.receive(a.transfer(b.pub, 10), 0.0)
     assert r.supply == FAUCET and r.spendable(a.pub) == FAUCET - 10
-    r.ingest(a.transfer(b.pub, 10))
+    r.receive(a.transfer(b.pub, 10), 0.0)
     assert r.supply == FAUCET and r.spendable(a.pub) == FAUCET - 20
     r.state.audit()
 
@@ -326,11 +328,11 @@ def test_faucet_mints_once_on_nonce_one() -> None:
 def test_transfer_credit_waits_for_the_receivers_acknowledgement() -> None:
     a, b = Chain("credit-a"), Chain("credit-b")
     r = replica()
-    r.ingest(a.transfer(b.pub, 10 * CRAP))
+    r.receive(a.transfer(b.pub, 10 * CRAP), 0.0)
     assert r.spendable(b.pub) == 0
     assert r.state.accounts[b.pub].pending() == 10 * CRAP
     r.state.audit()
-    r.ingest(b.ack(a.ref(1)))
+    r.receive(b.ack(a.ref(1)), 0.0)
     assert r.spendable(b.pub) == FAUCET + 10 * CRAP
     assert r.state.accounts[b.pub].pending() == 0
     r.state.audit()
@@ -339,11 +341,11 @@ def test_transfer_credit_waits_for_the_receivers_acknowledgement() -> None:
 def test_transfer_beyond_spendable_is_refused_and_moves_nothing() -> None:
     a, b = Chain("insufficient-a"), Chain("insufficient-b")
     r = replica()
-    result = r.ingest(a.transfer(b.pub, FAUCET + 1))
+    result = r.receive(a.transfer(b.pub, FAUCET + 1), 0.0)
     assert result.reason is Reason.INSUFFICIENT
     assert r.spendable(a.pub) == FAUCET  # refused, but nonce 1 still mints
     assert b.pub not in r.state.accounts or r.state.accounts[b.pub].pending() == 0
-    exact = r.ingest(a.transfer(b.pub, FAUCET))
+    exact = r.receive(a.transfer(b.pub, FAUCET), 0.0)
     assert exact.reason is Reason.APPLIED
     assert r.spendable(a.pub) == 0
     r.state.audit()
@@ -353,14 +355,14 @@ def test_credits_are_counted_once_and_only_under_the_watermark() -> None:
     a, b = Chain("watermark-a"), Chain("watermark-b")
     r = replica()
     feed(r, [a.transfer(b.pub, 10), a.transfer(b.pub, 20), a.transfer(b.pub, 40)])
-    r.ingest(b.ack(a.ref(2)))  # covers a's 1 and 2, not 3
+    r.receive(b.ack(a.ref(2)), 0.0)  # covers a's 1 and 2, not 3
     assert r.spendable(b.pub) == FAUCET + 30
     r.state.audit()
-    r.ingest(b.ack(a.ref(1), a.ref(2)))  # acknowledged twice: nothing more
+    r.receive(b.ack(a.ref(1), a.ref(2)), 0.0)  # acknowledged twice: nothing more
     assert r.spendable(b.pub) == FAUCET + 30
-    r.ingest(b.transfer(a.pub, 1, a.ref(3)))  # a transfer's acks acknowledge too
+    r.receive(b.transfer(a.pub, 1, a.ref(3)), 0.0)  # a transfer's acks acknowledge too
     assert r.spendable(b.pub) == FAUCET + 30 + 40 - 1
-    r.ingest(b.ack(a.ref(3)))
+    r.receive(b.ack(a.ref(3)), 0.0)
     assert r.spendable(b.pub) == FAUCET + 69
     r.state.audit()
 
@@ -368,13 +370,13 @@ def test_credits_are_counted_once_and_only_under_the_watermark() -> None:
 def test_spendable_at_a_packet_counts_credits_it_acknowledges_itself() -> None:
     a, b, c = Chain("self-ack-a"), Chain("self-ack-b"), Chain("self-ack-c")
     r = replica()
-    r.ingest(a.transfer(b.pub, 50))
+    r.receive(a.transfer(b.pub, 50), 0.0)
     lacking = b.branch(0)
     without = replica()
     feed(without, [a.frame(1), lacking.transfer(c.pub, FAUCET + 50)])
     assert without.judged(b.pub, 1) is not None
     assert without.judged(b.pub, 1).reason is Reason.INSUFFICIENT  # type: ignore[union-attr]
-    result = r.ingest(b.transfer(c.pub, FAUCET + 50, a.ref(1)))
+    result = r.receive(b.transfer(c.pub, FAUCET + 50, a.ref(1)), 0.0)
     assert result.reason is Reason.APPLIED
     assert r.spendable(b.pub) == 0
     r.state.audit()
@@ -383,8 +385,8 @@ def test_spendable_at_a_packet_counts_credits_it_acknowledges_itself() -> None:
 def test_refused_packet_acknowledges_nothing() -> None:
     a, b, c = Chain("refused-ack-a"), Chain("refused-ack-b"), Chain("refused-ack-c")
     r = replica()
-    r.ingest(a.transfer(b.pub, 50))
-    result = r.ingest(b.transfer(c.pub, FAUCET + 51, a.ref(1)))
+    r.receive(a.transfer(b.pub, 50), 0.0)
+    result = r.receive(b.transfer(c.pub, FAUCET + 51, a.ref(1)), 0.0)
     assert result.reason is Reason.INSUFFICIENT
     assert r.spendable(b.pub) == FAUCET
     assert r.state.accounts[b.pub].pending() == 50
@@ -394,7 +396,7 @@ def test_refused_packet_acknowledges_nothing() -> None:
 def test_self_transfer_is_refused() -> None:
     a = Chain("self-transfer")
     r = replica()
-    result = r.ingest(a.transfer(a.pub, 1))
+    result = r.receive(a.transfer(a.pub, 1), 0.0)
     assert result.reason is Reason.SELF_TRANSFER
     assert r.spendable(a.pub) == FAUCET
     r.state.audit()
@@ -405,7 +407,7 @@ def test_unfunded_first_packet_is_refused_off_play_money() -> None:
     genesis = funded_genesis({rich_pub: 100 * CRAP}, min_account=10 * CRAP)
     poor, rich = Chain("unfunded-poor", genesis), Chain("unfunded-rich", genesis)
     r = replica(genesis)
-    result = r.ingest(poor.transfer(rich.pub, 1))
+    result = r.receive(poor.transfer(rich.pub, 1), 0.0)
     assert (result.outcome, result.reason) == (Outcome.JUDGED, Reason.UNFUNDED)
     assert r.hwm(poor.pub) == 1  # logged: the nonce is consumed
     assert r.supply == 100 * CRAP and r.spendable(poor.pub) == 0
@@ -420,8 +422,8 @@ def test_grants_fund_transfers_off_play_money() -> None:
     a, b = Chain("grant-a", genesis), Chain("grant-b", genesis)
     r = replica(genesis)
     assert r.spendable(a.pub) == 100 * CRAP
-    assert r.ingest(a.transfer(b.pub, 30 * CRAP)).reason is Reason.APPLIED
-    assert r.ingest(a.transfer(b.pub, 71 * CRAP)).reason is Reason.INSUFFICIENT
+    assert r.receive(a.transfer(b.pub, 30 * CRAP), 0.0).reason is Reason.APPLIED
+    assert r.receive(a.transfer(b.pub, 71 * CRAP), 0.0).reason is Reason.INSUFFICIENT
     assert r.spendable(a.pub) == 70 * CRAP
     assert r.supply == 100 * CRAP
     r.state.audit()
@@ -434,9 +436,9 @@ def test_min_account_is_met_by_grants_plus_acknowledged_credits() -> None:
     short, enough = Chain("min-account-short", genesis), Chain("min-account-enough", genesis)
     r = replica(genesis)
     feed(r, [a.transfer(short.pub, 9 * CRAP), a.transfer(enough.pub, 10 * CRAP)])
-    assert r.ingest(short.ack(a.ref(1))).reason is Reason.UNFUNDED
+    assert r.receive(short.ack(a.ref(1)), 0.0).reason is Reason.UNFUNDED
     assert r.spendable(short.pub) == 0  # the refused ack acknowledged nothing
-    funded = r.ingest(enough.transfer(a.pub, 4 * CRAP, a.ref(2)))
+    funded = r.receive(enough.transfer(a.pub, 4 * CRAP, a.ref(2)), 0.0)
     assert funded.reason is Reason.APPLIED
     assert r.spendable(enough.pub) == 6 * CRAP
     assert r.supply == 100 * CRAP
@@ -457,7 +459,7 @@ def test_ref_names_only_judged_packets() -> None:
     with pytest.raises(LookupError):
         r.ref(a.pub, 2)  # logged, not judged
     r2 = replica()
-    r2.ingest(a.frame(3))
+    r2.receive(a.frame(3), 0.0)
     with pytest.raises(LookupError):
         r2.ref(a.pub, 3)  # held
     with pytest.raises(LookupError):
@@ -473,12 +475,12 @@ def test_held_eviction_takes_the_furthest_ahead_first() -> None:
         for _ in range(n):
             chain.transfer(public_key("evict-sink"), 1)
     r = replica(held_cap=2)
-    r.ingest(h.frame(1))
-    assert r.ingest(h.frame(3)).outcome is Outcome.HELD
-    assert r.ingest(far.frame(40)).outcome is Outcome.HELD
-    assert r.ingest(mid.frame(20)).outcome is Outcome.HELD
+    r.receive(h.frame(1), 0.0)
+    assert r.receive(h.frame(3), 0.0).outcome is Outcome.HELD
+    assert r.receive(far.frame(40), 0.0).outcome is Outcome.HELD
+    assert r.receive(mid.frame(20), 0.0).outcome is Outcome.HELD
     assert held_slots(r) == {(h.pub, 3), (mid.pub, 20)}
-    r.ingest(h.frame(2))
+    r.receive(h.frame(2), 0.0)
     assert r.hwm(h.pub) == 3
 
 
@@ -489,10 +491,10 @@ def test_held_eviction_prefers_senders_without_history_at_equal_distance() -> No
     for _ in range(3):
         s.transfer(h.pub, 1)
     r = replica(held_cap=2)
-    r.ingest(h.frame(1))
-    r.ingest(h.frame(4))  # distance 3, history
-    r.ingest(s.frame(3))  # distance 3, no history
-    r.ingest(h.frame(3))  # distance 2: overflow
+    r.receive(h.frame(1), 0.0)
+    r.receive(h.frame(4), 0.0)  # distance 3, history
+    r.receive(s.frame(3), 0.0)  # distance 3, no history
+    r.receive(h.frame(3), 0.0)  # distance 2: overflow
     assert held_slots(r) == {(h.pub, 4), (h.pub, 3)}
 
 
@@ -502,9 +504,9 @@ def test_held_eviction_takes_the_newest_arrival_at_equal_rank() -> None:
         for _ in range(3):
             chain.transfer(public_key("evict-new-sink"), 1)
     r = replica(held_cap=2)
-    assert r.ingest(s.frame(3)).outcome is Outcome.HELD
-    assert r.ingest(t.frame(3)).outcome is Outcome.HELD
-    assert r.ingest(u.frame(3)).outcome is Outcome.DROPPED
+    assert r.receive(s.frame(3), 0.0).outcome is Outcome.HELD
+    assert r.receive(t.frame(3), 0.0).outcome is Outcome.HELD
+    assert r.receive(u.frame(3), 0.0).outcome is Outcome.DROPPED
     assert held_slots(r) == {(s.pub, 3), (t.pub, 3)}
 
 
@@ -516,18 +518,18 @@ def test_evicted_packet_is_not_pulled_again() -> None:
         s.transfer(h.pub, 1)
     r = replica(held_cap=1)
     wants: list[Want] = []
-    r.ingest(h.frame(1))
-    assert r.ingest(s.frame(5)).outcome is Outcome.HELD
-    wants += r.take_wants()
+    r.receive(h.frame(1), 0.0)
+    assert r.receive(s.frame(5), 0.0).outcome is Outcome.HELD
+    wants += take_wants(r)
     assert wants == [Want(s.pub, 1, 4)]
-    assert r.ingest(h.frame(3)).outcome is Outcome.HELD  # evicts s's 5 (further ahead)
+    assert r.receive(h.frame(3), 0.0).outcome is Outcome.HELD  # evicts s's 5 (further ahead)
     assert held_slots(r) == {(h.pub, 3)}
-    wants += r.take_wants()
+    wants += take_wants(r)
     for frame in s.frames[:4]:
-        r.ingest(frame)
-        wants += r.take_wants()
-    r.ingest(h.frame(2))
-    wants += r.take_wants()
+        r.receive(frame, 0.0)
+        wants += take_wants(r)
+    r.receive(h.frame(2), 0.0)
+    wants += take_wants(r)
     assert not wants_cover(wants, s.pub, 5)
     assert r.hwm(s.pub) == 4 and r.hwm(h.pub) == 3
 
@@ -544,10 +546,10 @@ def test_honest_out_of_order_packets_get_through_a_flooded_holdback() -> None:
     r = replica(held_cap=10)  # room for the honest 2..10 and one more
     for n in range(10, 1, -1):
         for sybil in sybils:
-            r.ingest(sybil.frame(50 + n % 10))
-        assert r.ingest(honest.frame(n)).outcome is Outcome.HELD
-        assert len(r.held) <= 10
-    r.ingest(honest.frame(1))
+            r.receive(sybil.frame(50 + n % 10), 0.0)
+        assert r.receive(honest.frame(n), 0.0).outcome is Outcome.HELD
+        assert r.footprint()["held"] <= 10
+    r.receive(honest.frame(1), 0.0)
     assert r.hwm(honest.pub) == 10
 
 
@@ -561,19 +563,19 @@ def test_unjudged_cap_evicts_the_suffix_furthest_ahead() -> None:
     h.transfer(s.pub, 2)
     r = replica(unjudged_cap=3)
     assert [x.outcome for x in feed(r, s.frames)] == [Outcome.LOGGED] * 3
-    r.take_wants()
+    take_wants(r)
     assert unjudged_count(r) == 3
     # h's packet (1 ahead) outranks s's suffix (3 ahead, no history): s's suffix goes.
-    assert r.ingest(h.frame(1)).outcome is Outcome.LOGGED
+    assert r.receive(h.frame(1), 0.0).outcome is Outcome.LOGGED
     assert unjudged_count(r) <= 3
-    assert not r.known(s.pub, 1, s.full_hash(1)) and s.pub not in r.chains
-    assert r.counters.get("evicted_unjudged") == 1
-    arrival = r.ingest(b.frame(1))
+    assert not r.known(s.pub, 1, s.full_hash(1)) and r.logged_top(s.pub)[0] == 0
+    assert r.counters().get("evicted_unjudged") == 1
+    arrival = r.receive(b.frame(1), 0.0)
     assert [(e.sender, e.nonce) for e in arrival.judged] == [(b.pub, 1), (h.pub, 1)]
-    assert r.ingest(h.frame(2)).outcome is Outcome.JUDGED
-    assert not any(w.sender == s.pub for w in r.take_wants())
+    assert r.receive(h.frame(2), 0.0).outcome is Outcome.JUDGED
+    assert not any(w.sender == s.pub for w in take_wants(r))
     # Evicted packets are forgotten, not remembered as duplicates: they may come again.
-    assert r.ingest(s.frame(1)).outcome is Outcome.LOGGED
+    assert r.receive(s.frame(1), 0.0).outcome is Outcome.LOGGED
 
 
 def test_dependency_arriving_under_a_full_unjudged_cap_is_judged() -> None:
@@ -583,8 +585,8 @@ def test_dependency_arriving_under_a_full_unjudged_cap_is_judged() -> None:
     b.transfer(a.pub, 5)
     a.transfer(b.pub, 1, b.ref(1))
     r = replica(unjudged_cap=1)
-    assert r.ingest(a.frame(1)).outcome is Outcome.LOGGED
-    result = r.ingest(b.frame(1))
+    assert r.receive(a.frame(1), 0.0).outcome is Outcome.LOGGED
+    result = r.receive(b.frame(1), 0.0)
     assert result.outcome is Outcome.JUDGED
     assert r.hwm(b.pub) == 1 and r.hwm(a.pub) == 1
 
@@ -597,9 +599,9 @@ def test_packet_refused_room_is_judged_once_its_dependency_arrives() -> None:
     b.ack(c.ref(1))
     a.ack(b.ref(1))
     r = replica(unjudged_cap=1)
-    assert r.ingest(a.frame(1)).outcome is Outcome.LOGGED
-    r.ingest(b.frame(1))
-    r.ingest(c.frame(1))
+    assert r.receive(a.frame(1), 0.0).outcome is Outcome.LOGGED
+    r.receive(b.frame(1), 0.0)
+    r.receive(c.frame(1), 0.0)
     feed(r, [b.frame(1), a.frame(1)])  # resends
     assert (r.hwm(c.pub), r.hwm(b.pub), r.hwm(a.pub)) == (1, 1, 1)
 
@@ -640,7 +642,7 @@ def test_tiny_caps_lose_nothing_for_good(seed: int) -> None:
     free = replica()
     feed(free, frames)
     for held_cap, unjudged_cap in ((1, 1), (2, 2), (1000, 1)):
-        r = Replica(LOCAL, audit=True, verify=False, held_cap=held_cap, unjudged_cap=unjudged_cap)
+        r = Replica(LOCAL, audit=True, held_cap=held_cap, unjudged_cap=unjudged_cap)
         for _ in range(len(frames)):
             feed(r, rng.sample(frames, len(frames)))
         assert r.digest() == free.digest(), (held_cap, unjudged_cap)
@@ -692,7 +694,7 @@ def test_first_difference_finds_the_first_differing_nonce() -> None:
     assert same == 0
     theirs_version = theirs.frame_of(a.pub, found)
     assert theirs_version is not None
-    mine.ingest(theirs_version)
+    mine.receive(theirs_version, 0.0)
     assert mine.fork_point(a.pub) == 6
 
 

@@ -2,7 +2,7 @@
 ingest.
 
 The verifier returns one verdict per envelope in order (forgeries as BadSignature); the pipelined
-ingest gives frame for frame what ``Replica.ingest`` gives, on generated multi-identity histories
+ingest gives frame for frame what ``Replica.receive`` gives, on generated multi-identity histories
 (forged frames, forks, held packets), shuffled, duplicated and cut into batches.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 import sys
 from random import Random
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.core.replica import Ingested, Replica
+from node.core.events import Ingested
+from node.core.replica import Replica, verify_batch
 from node.core.verdicts import Outcome, Reason
-from node.drivers.verifier import SWITCH_INTERVAL, BatchVerifier, ingest_batches, verify_batch
+from node.drivers.verifier import BatchVerifier, ingest_batches
 from protocol.errors import BadSignature
 from protocol.frame import Envelope, FrameCodec
 from protocol.genesis import LOCAL
@@ -44,7 +44,7 @@ def pipelined(
     genesis_replica: Replica, batches: list[list[bytes]], verifier: BatchVerifier
 ) -> list[Ingested]:
     results: list[Ingested] = []
-    ingest_batches(genesis_replica, batches, verifier, results.extend)
+    ingest_batches(genesis_replica, batches, verifier, 0.0, results.extend)
     return results
 
 
@@ -52,7 +52,7 @@ def test_verifier_returns_one_verdict_per_envelope_in_order() -> None:
     alice = Chain("alice")
     good = [alice.transfer(public_key("bob"), n) for n in range(1, 7)]
     frames = [good[0], forged(good[1]), good[2], good[3], forged(good[4]), good[5]]
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         verdicts = verifier.verify(envelopes(frames))
     assert [v is None for v in verdicts] == [True, False, True, True, False, True]
     assert all(isinstance(v, BadSignature) for v in verdicts if v is not None)
@@ -64,7 +64,7 @@ def test_verifier_returns_one_verdict_per_envelope_in_order() -> None:
 def test_verifier_keeps_batches_in_submission_order() -> None:
     alice = Chain("alice")
     frames = [alice.transfer(public_key("bob"), 1) for _ in range(12)]
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         futures = [
             verifier.submit(
                 envelopes([forged(f) if i % 3 == k else f for i, f in enumerate(frames)])
@@ -76,7 +76,7 @@ def test_verifier_keeps_batches_in_submission_order() -> None:
 
 
 def test_empty_batch_verifies_to_nothing() -> None:
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         assert verifier.verify([]) == []
 
 
@@ -89,8 +89,8 @@ def test_pipelined_ingest_counts_rejections_and_judges_the_rest() -> None:
         *(alice.transfer(bob.pub, 1) for _ in range(3)),
     ]
     replica = Replica(LOCAL)
-    with BatchVerifier() as verifier:
-        counts = ingest_batches(replica, [frames[:2], frames[2:4], frames[4:]], verifier)
+    with BatchVerifier(process=False) as verifier:
+        counts = ingest_batches(replica, [frames[:2], frames[2:4], frames[4:]], verifier, 0.0)
     assert (counts.frames, counts.rejected, counts.bad_signatures) == (6, 2, 1)
     assert (counts.ingested, counts.judged, counts.dropped) == (4, 4, 0)
     assert replica.hwm(alice.pub) == 4
@@ -103,9 +103,9 @@ def test_window_is_screened_against_the_state_after_the_previous_batch() -> None
     alice = Chain("alice")
     frames = [alice.transfer(public_key("bob"), 1) for _ in range(100)]
     plain = Replica(LOCAL)
-    expected = [plain.ingest(f) for f in frames]
+    expected = [plain.receive(f, 0.0) for f in frames]
     replica = Replica(LOCAL)
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         results = pipelined(replica, [frames[:50], frames[50:]], verifier)
     assert replica.hwm(alice.pub) == 100
     assert outcomes(results) == outcomes(expected)
@@ -116,7 +116,7 @@ def test_duplicate_of_a_packet_in_the_previous_batch_is_dropped_even_if_forged()
     alice = Chain("alice")
     first = alice.transfer(public_key("bob"), 1)
     replica = Replica(LOCAL)
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         results = pipelined(replica, [[first], [first, forged(first)]], verifier)
     assert [(r.outcome, r.why) for r in results[1:]] == [
         (Outcome.DROPPED, "duplicate"),
@@ -147,13 +147,13 @@ def test_pipelined_ingest_matches_plain_ingest_frame_for_frame(
 ) -> None:
     frames = arrival(history, rng)
     plain = Replica(history.genesis)
-    expected = [plain.ingest(frame) for frame in frames]
+    expected = [plain.receive(frame, 0.0) for frame in frames]
     replica = Replica(history.genesis)
     batches = [frames[i : i + size] for i in range(0, len(frames), size)]
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         results = pipelined(replica, batches, verifier)
     assert outcomes(results) == outcomes(expected)
-    assert replica.counters == plain.counters
+    assert replica.counters() == plain.counters()
     assert replica.digest() == plain.digest()
     assert replica.summary() == plain.summary()
 
@@ -167,24 +167,22 @@ def test_packet_forgotten_by_an_eviction_meanwhile_is_verified_and_taken_again()
     b = [bob.transfer(alice.pub, 1) for _ in range(2)]
     batches = [[a[2]], [b[1]], [a[2]]]
     plain = Replica(LOCAL, held_cap=1)
-    expected = [plain.ingest(f) for batch in batches for f in batch]
+    expected = [plain.receive(f, 0.0) for batch in batches for f in batch]
     replica = Replica(LOCAL, held_cap=1)
-    with BatchVerifier() as verifier:
+    with BatchVerifier(process=False) as verifier:
         results = pipelined(replica, batches, verifier)
     assert outcomes(results) == outcomes(expected)
     assert results[2].why != "duplicate"
-    assert replica.counters == plain.counters
+    assert replica.counters() == plain.counters()
 
 
-def test_switch_interval_is_set_while_open_and_restored_on_close() -> None:
+def test_the_verifier_leaves_the_process_switch_interval_alone() -> None:
     before = sys.getswitchinterval()
-    verifier = BatchVerifier(switch_interval=SWITCH_INTERVAL)
-    try:
-        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
-    finally:
-        verifier.close()
-    assert sys.getswitchinterval() == before
-    verifier.close()  # idempotent
+    for process in (False, True):
+        with BatchVerifier(process=process) as verifier:
+            verifier.verify([])
+            assert sys.getswitchinterval() == before
+        verifier.close()  # idempotent
     assert sys.getswitchinterval() == before
 
 
@@ -208,7 +206,7 @@ def test_pipelined_ingest_with_a_process_verifier_matches_plain_ingest() -> None
         frames.append(bob.ack(alice.ref(n)) if n % 3 else forged(bob.transfer(alice.pub, 1)))
     frames += frames[10:30]  # duplicates
     plain = Replica(LOCAL)
-    expected = [plain.ingest(f) for f in frames]
+    expected = [plain.receive(f, 0.0) for f in frames]
     replica = Replica(LOCAL)
     with BatchVerifier(process=True) as verifier:
         results = pipelined(
@@ -216,4 +214,4 @@ def test_pipelined_ingest_with_a_process_verifier_matches_plain_ingest() -> None
         )
     assert outcomes(results) == outcomes(expected)
     assert replica.digest() == plain.digest()
-    assert replica.counters == plain.counters
+    assert replica.counters() == plain.counters()

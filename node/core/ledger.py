@@ -29,9 +29,12 @@ __all__ = [
     "Account",
     "Credit",
     "CreditLine",
+    "Dep",
     "Effects",
+    "Judge",
     "Judgment",
     "LedgerState",
+    "NoTables",
     "SenderState",
     "SupplyError",
     "TableEngine",
@@ -323,8 +326,21 @@ class Judgment(NamedTuple):
     effects: Effects = NO_EFFECTS
 
 
+Dep = tuple[bytes, int, bytes | None]
+"""A dependency: ``(sender, nonce, h)`` a packet names (h None when it names no version)."""
+
+
 class TableEngine(Protocol):
-    """The table and dice rules (the next issue). Given a game packet, its verdict and effects."""
+    """The table and dice rules, plugged into the judge step.
+
+    ``dependencies`` resolves what a table packet names through game state (a game id, a host
+    nonce, a seat) into ``(sender, nonce, h)`` dependencies; it is asked once the packet's
+    predecessor is judged, since seat refs resolve against the state then.  ``judge`` gives a
+    table packet's verdict and effects."""
+
+    def dependencies(
+        self, state: LedgerState, sender: bytes, packet: Packet
+    ) -> tuple[Dep, ...]: ...
 
     def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment: ...
 
@@ -332,8 +348,24 @@ class TableEngine(Protocol):
 class NoTables:
     """Interim engine: every table and dice packet is Refused(tables_unavailable)."""
 
+    def dependencies(self, state: LedgerState, sender: bytes, packet: Packet) -> tuple[Dep, ...]:
+        return ()
+
     def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment:
         return Judgment(Reason.TABLES_UNAVAILABLE)
+
+
+class Judge(Protocol):
+    """The judge step's signature (:func:`judge`); a replica is given one."""
+
+    def __call__(
+        self,
+        state: LedgerState,
+        packet: Packet | None,
+        sender: bytes,
+        nonce: int,
+        engine: TableEngine,
+    ) -> Judgment: ...
 
 
 class LedgerState:
@@ -519,14 +551,12 @@ def judge(
     sender: bytes,
     nonce: int,
     engine: TableEngine,
-    *,
-    count_pending: bool = False,
 ) -> Judgment:
     """The verdict and effects of ``(sender, nonce)``; ``packet`` is None for a malformed body.
 
     Preconditions (the replica guarantees them): the predecessor and every dependency are
-    judged, and the sender has no fork at or below ``nonce``.  ``count_pending`` is a deliberate
-    bug kept for the mutation test (it lets the balance check read arrival order).
+    judged, and the sender has no fork at or below ``nonce``.  It reads nothing but ``state``
+    as those packets left it, so every replica reaches the same verdict.
     """
     genesis = state.genesis
     mint = genesis.faucet_amount if nonce == 1 and genesis.play_money else 0
@@ -544,8 +574,6 @@ def judge(
                 line = lines.get(creditor)
                 if line is not None and mark > line.watermark:
                     spendable += line.gain_to(mark)
-    if count_pending and acc is not None:
-        spendable = acc.spendable + mint + acc.pending()
     if nonce == 1 and not genesis.play_money and spendable < genesis.min_account:
         return _BARE[Reason.UNFUNDED]
     if type(body) is Transfer:

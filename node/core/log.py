@@ -1,23 +1,24 @@
-"""The log: verified packets as entries, and each sender's chain of logged ones.
+"""The log: verified packets as entries, each sender's chain of logged ones, and the ranking
+of the unjudged suffixes the cap may evict.
 
 An :class:`Entry` is one verified packet on its way through the replica: held, logged, then
 judged.  A :class:`Chain` is a sender's logged entries in nonce order (judged ones first) with
-the cumulative hashes of the judged ones.  Plain records; the replica owns every rule.
+the cumulative hashes of the judged ones.  :class:`SuffixRank` orders senders with unjudged
+packets for eviction.  The replica owns every rule.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable
 from typing import Final
 
-from node.core.ledger import Judgment, Undo
+from node.core.ledger import Dep, Judgment, Undo
 from node.core.verdicts import Reason
 from protocol.constants import HASH_LEN
 from protocol.frame import Packet
 
-__all__ = ["Chain", "Dep", "Entry"]
-
-Dep = tuple[bytes, int, bytes | None]
-"""A dependency: ``(sender, nonce, h)`` it names (h None when it names no version)."""
+__all__ = ["Chain", "Dep", "Entry", "SuffixRank"]
 
 NO_DEPS: Final[tuple[Dep, ...]] = ()
 
@@ -49,6 +50,7 @@ class Entry:
         "packet",
         "prev",
         "removed",
+        "resolves",
         "sender",
         "seq",
         "undo",
@@ -82,6 +84,7 @@ class Entry:
         self.need: bytes | None = None
         self.capped = False
         self.undo: Undo | None = None
+        self.resolves = False
 
     def __repr__(self) -> str:
         return (
@@ -116,3 +119,63 @@ class Chain:
     def top(self) -> int:
         """The highest logged nonce (0 when nothing is logged)."""
         return len(self.entries)
+
+
+class SuffixRank:
+    """Senders with logged-but-unjudged packets, ranked for eviction from the unjudged log:
+    furthest ahead of the HWM first, then senders with no judged history, then the newest.  A
+    lazy heap: a sender is pushed again whenever its rank may have changed and stale entries are
+    skipped, so finding a victim costs a few heap operations, not a scan of every sender.
+
+    ``rank(sender)`` returns ``(unjudged packets, no judged history)``."""
+
+    __slots__ = ("_floor", "_heap", "_rank", "_tick")
+
+    def __init__(self, rank: Callable[[bytes], tuple[int, bool]]) -> None:
+        self._rank = rank
+        self._heap: list[tuple[int, bool, int, bytes]] = []
+        self._tick = 0
+        self._floor = 0
+
+    def touch(self, sender: bytes) -> None:
+        """``sender``'s suffix may have grown or shrunk: rank it again."""
+        distance, fresh = self._rank(sender)
+        if distance > 0:
+            self._tick += 1
+            heapq.heappush(self._heap, (-distance, not fresh, -self._tick, sender))
+            if len(self._heap) > 2 * self._floor + 1024:
+                self._compact()
+
+    def victim(
+        self, acceptable: Callable[[bytes], bool], worse_than: tuple[int, bool]
+    ) -> bytes | None:
+        """The worst-ranked sender ``acceptable`` allows, if it ranks worse than
+        ``worse_than`` (distance, no history); None otherwise."""
+        heap = self._heap
+        skipped: list[tuple[int, bool, int, bytes]] = []
+        found = None
+        while heap:
+            item = heapq.heappop(heap)
+            neg_distance, history, _, sender = item
+            distance, fresh = self._rank(sender)
+            if distance <= 0 or (-neg_distance, not history) != (distance, fresh):
+                continue  # stale: its current rank was pushed when it changed
+            skipped.append(item)
+            if (distance, fresh) <= worse_than:
+                break
+            if acceptable(sender):
+                found = sender
+                break
+        for item in skipped:
+            heapq.heappush(heap, item)
+        return found
+
+    def _compact(self) -> None:
+        newest: dict[bytes, tuple[int, bool, int, bytes]] = {}
+        for item in self._heap:
+            sender = item[3]
+            if sender not in newest or item[2] < newest[sender][2]:
+                newest[sender] = item
+        self._heap = [item for item in newest.values() if self._rank(item[3])[0] > 0]
+        heapq.heapify(self._heap)
+        self._floor = len(self._heap)

@@ -1,35 +1,45 @@
-"""The log and the ledger replica: the one ingest pipeline every frame goes through.
+"""The ledger replica: the one place frames become judged packets (DESIGN.md section 4).
 
-Theory of operation (DESIGN.md section 4; docs/LEDGER.md has worked examples):
+Theory of operation (docs/LEDGER.md has worked examples):
 
-    frame ─▶ envelope ─▶ fork/dedup/window checks ─▶ verify ─▶ body
+    frame ─▶ envelope ─▶ fork gate / dedup / window ─▶ verify ─▶ body
           ─▶ held (predecessor missing, a fork witness, or no room)  ─┐
           ─▶ logged (prev matches the logged predecessor) ◀───────────┘
           ─▶ judged when predecessor and dependencies are judged: Applied / Refused(reason)
 
-A second logged version of ``(sender, nonce)`` is a fork proof: the sender's packets from that
-nonce on are Refused(equivocated), the two smallest full hashes are kept, everything else of that
-sender at or above it is dropped, and if the proof arrives after judging, the forward cone is
-undone and judged again, at a cost proportional to the cone.  Every structure a flood can grow
-is bounded and freed with what it refers to (:meth:`Replica.footprint`).  HWM, head,
-cumulative hash, digest and anti-entropy count judged packets only.  Sans-IO: no clock, socket
-or randomness.
+A driver feeds it ``receive(frame, now)`` (or ``open_batch`` / ``finish_batch`` to check
+signatures elsewhere), calls ``handle_timer(now)`` at ``next_timer()``, and drains
+``take_events()``: packets judged, fork versions kept or dropped, revisions, pulls.  Every
+structure a flood can grow is bounded and freed with what it refers to (``footprint()``).
+Sans-IO: no clock, socket or randomness; the judge is injected.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Final, NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
 
 from node.core.dedup import SeenIndex
+from node.core.events import (
+    FORK_DROPPED,
+    FORK_KEPT,
+    JUDGED,
+    REVISED,
+    WANTED,
+    Event,
+    Ingested,
+    Revision,
+)
+from node.core.forks import Dependents, Fork, keep_two
 from node.core.holdback import WaitRoom
 from node.core.ledger import (
     FROZEN,
     ZERO_HASH,
+    Dep,
     Effects,
+    Judge,
     Judgment,
     LedgerState,
     NoTables,
@@ -39,226 +49,126 @@ from node.core.ledger import (
     move_money,
     unmove_money,
 )
-from node.core.log import Chain, Dep, Entry
+from node.core.log import Chain, Entry, SuffixRank
 from node.core.pulls import Pulls, Want
 from node.core.verdicts import Outcome, Reason
 from node.core.waits import Waits
-from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
+from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW
 from protocol.digest import sha256
 from protocol.errors import Malformed, Rejected
-from protocol.frame import Envelope, FrameCodec, Packet, decode_body
+from protocol.frame import Envelope, FrameCodec, Packet, bad_signature, decode_body
+from protocol.frame import signatures_valid as _signatures_valid
 from protocol.genesis import Genesis
-from protocol.kinds import Ack, ExtRef, Transfer
+from protocol.kinds import Body, ExtRef
 from protocol.slots import settle, tuple_maker
 
 __all__ = [
-    "FORK_DROPPED",
-    "FORK_KEPT",
-    "JUDGED",
-    "REVISED",
     "SERVE_LIMIT",
     "UNJUDGED_TOTAL",
-    "Change",
-    "Entry",
-    "Ingested",
+    "WITNESS_TIMEOUT",
+    "OpenBatch",
     "Replica",
-    "Revision",
-    "Want",
+    "Verdicts",
     "first_difference",
+    "verify_batch",
 ]
 
 UNJUDGED_TOTAL: Final = 20_000
 """Most logged-but-unjudged packets across all senders (per sender, the window W bounds it)."""
 SERVE_LIMIT: Final = 64
 """Most frames :meth:`Replica.serve` answers one want with."""
+WITNESS_TIMEOUT: Final = 30.0
+"""Seconds a fork witness waits for the version its ``prev`` names before it is evicted."""
 
 _JUDGED_KEY: Final = Outcome.JUDGED.value
 _OUTCOME_JUDGED: Final = Outcome.JUDGED  # an enum member is a class lookup each time
+_DROPPED: Final = Outcome.DROPPED
 _EQUIVOCATED: Final = Judgment(Reason.EQUIVOCATED)
 
 Key = tuple[bytes, int, bytes]
+Verdicts = list[Rejected | None]
+"""Per envelope, in order: None when the signature verifies, else the error it raised."""
+
+_event: Final = tuple_maker(Event)
+"""``Event(what, item)`` in one C call (see protocol.slots)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Revision:
-    """A verdict changed by a late fork proof (the CLI marks revised effects)."""
-
-    sender: bytes
-    nonce: int
-    before: Reason
-    after: Reason
-
-
-JUDGED: Final = "judged"
-FORK_KEPT: Final = "fork_kept"
-FORK_DROPPED: Final = "fork_dropped"
-REVISED: Final = "revised"
+def verify_batch(envelopes: Sequence[Envelope]) -> Verdicts:
+    """Check every envelope's signature; None (good) or the error, in order."""
+    out: Verdicts = []
+    append = out.append
+    for env, good in zip(envelopes, _signatures_valid(envelopes), strict=True):
+        append(None if good else bad_signature(env))
+    return out
 
 
-class Change(NamedTuple):
-    """One durable change: ``what`` is JUDGED, FORK_KEPT, FORK_DROPPED (``item`` an Entry) or
-    REVISED (``item`` a Revision)."""
+class OpenBatch:
+    """Frames opened and screened by :meth:`Replica.open_batch`: the results of frames already
+    decided (rejected at open), and the rest in order.  ``envelopes`` are those whose
+    signatures the driver must check; ``queue`` holds ``(slot, envelope, sent to be
+    checked)``."""
 
-    what: str
-    item: Entry | Revision
+    __slots__ = ("envelopes", "queue", "results")
 
-
-_change: Final = tuple_maker(Change)
-"""``Change(what, item)`` in one C call (see protocol.slots)."""
-
-
-class Ingested:
-    """What ingesting one frame did, and every packet it got judged (in judge order)."""
-
-    __slots__ = ("error", "judged", "outcome", "reason", "why")
-
-    def __init__(
-        self,
-        outcome: Outcome,
-        reason: Reason | None = None,
-        error: Exception | None = None,
-        why: str = "",
-        judged: list[Entry] | None = None,
-    ) -> None:
-        self.outcome = outcome
-        self.reason = reason
-        self.error = error
-        self.why = why
-        self.judged: list[Entry] = judged if judged is not None else []
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ingested) and (
-            (self.outcome, self.reason, self.why, self.judged, repr(self.error))
-            == (other.outcome, other.reason, other.why, other.judged, repr(other.error))
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        return (
-            f"Ingested({self.outcome}, reason={self.reason!r}, why={self.why!r}, "
-            f"error={self.error!r}, judged={len(self.judged)})"
-        )
-
-
-@dataclass(slots=True)
-class _Fork:
-    """A fork proof. It is *accepted* (judged, in the state, persisted, served) once the
-    forker's chain is judged up to the nonce before the fork; until then it is local."""
-
-    nonce: int
-    versions: list[Entry]
-    accepted: bool = False
-
-
-class _Suffixes:
-    """Senders with logged-but-unjudged packets, ranked for eviction from the unjudged log:
-    furthest ahead of the HWM first, then senders with no judged history.  A lazy heap: a
-    sender is pushed again whenever its rank may have changed and stale entries are skipped,
-    so finding a victim costs a few heap operations, not a scan of every sender."""
-
-    __slots__ = ("_floor", "_heap", "_rank", "_tick")
-
-    def __init__(self, rank: Callable[[bytes], tuple[int, bool]]) -> None:
-        self._rank = rank
-        self._heap: list[tuple[int, bool, int, bytes]] = []
-        self._tick = 0
-        self._floor = 0
-
-    def touch(self, sender: bytes) -> None:
-        """``sender``'s suffix may have grown or shrunk: rank it again."""
-        distance, fresh = self._rank(sender)
-        if distance > 0:
-            self._tick += 1
-            heapq.heappush(self._heap, (-distance, not fresh, -self._tick, sender))
-            if len(self._heap) > 2 * self._floor + 1024:
-                self._compact()
-
-    def victim(
-        self, acceptable: Callable[[bytes], bool], worse_than: tuple[int, bool]
-    ) -> bytes | None:
-        """The worst-ranked sender ``acceptable`` allows, if it ranks worse than
-        ``worse_than`` (distance, no history); None otherwise."""
-        heap = self._heap
-        skipped: list[tuple[int, bool, int, bytes]] = []
-        found = None
-        while heap:
-            item = heapq.heappop(heap)
-            neg_distance, history, _, sender = item
-            distance, fresh = self._rank(sender)
-            if distance <= 0 or (-neg_distance, not history) != (distance, fresh):
-                continue  # stale: its current rank was pushed when it changed
-            if (distance, fresh) <= worse_than:
-                skipped.append(item)
-                break
-            skipped.append(item)
-            if acceptable(sender):
-                found = sender
-                break
-        for item in skipped:
-            heapq.heappush(heap, item)
-        return found
-
-    def _compact(self) -> None:
-        fresh: dict[bytes, tuple[int, bool, int, bytes]] = {}
-        for item in self._heap:
-            sender = item[3]
-            if sender not in fresh or item[2] < fresh[sender][2]:
-                fresh[sender] = item
-        self._heap = [item for item in fresh.values() if self._rank(item[3])[0] > 0]
-        heapq.heapify(self._heap)
-        self._floor = len(self._heap)
+    def __init__(self) -> None:
+        self.results: list[Ingested | None] = []
+        self.queue: list[tuple[int, Envelope, bool]] = []
+        self.envelopes: list[Envelope] = []
 
 
 class Replica:
-    """A node's log and ledger replica. Feed it frames with :meth:`ingest`."""
+    """A node's log and ledger replica."""
 
     def __init__(
         self,
         genesis: Genesis,
         *,
         engine: TableEngine | None = None,
+        judge: Judge = judge,
+        codec: FrameCodec | None = None,
         window: int = HOLDBACK_WINDOW,
         held_cap: int = HOLDBACK_TOTAL,
         unjudged_cap: int = UNJUDGED_TOTAL,
-        verify: bool = True,
         audit: bool = False,
-        mutant_count_pending: bool = False,
     ) -> None:
+        """``audit`` checks the supply after every judged packet (tests, not a running node);
+        ``judge`` is the judge step (:func:`node.core.ledger.judge`); ``codec`` a frame codec
+        of this network to share (its memo of checked sender keys; a simulator running many
+        replicas in one process shares one)."""
         self.genesis = genesis
-        self.codec = FrameCodec(genesis.network_id)
-        self.engine: TableEngine = engine if engine is not None else NoTables()
+        self._codec = codec if codec is not None else FrameCodec(genesis.network_id)
+        self._engine: TableEngine = engine if engine is not None else NoTables()
+        self._judge = judge
         self.window = window
         self.unjudged_cap = unjudged_cap
         self.reserve = max(1, unjudged_cap // 8)
         """Room beyond the cap for packets that logged packets wait for (eviction must not
         undo progress), so the unjudged log holds at most ``unjudged_cap + reserve``."""
-        self.verify = verify
         self.audit = audit
-        self._mutant = mutant_count_pending
         self.state = LedgerState(genesis)
-        self.chains: dict[bytes, Chain] = {}
-        self.forks: dict[bytes, _Fork] = {}
-        self.seen = SeenIndex()
-        self.held: WaitRoom[Entry] = WaitRoom(held_cap, self._rank)
-        self.waits: Waits[Entry] = Waits()
-        self.pulls = Pulls()
-        self.unjudged = 0
-        self.revisions: list[Revision] = []
-        self.counters: dict[str, int] = {}
+        """The replicated state (read it; only the replica changes it)."""
+        self._chains: dict[bytes, Chain] = {}
+        self._forks: dict[bytes, Fork] = {}
+        self._seen = SeenIndex()
+        self._held: WaitRoom[Entry] = WaitRoom(held_cap, self._rank)
+        self._waits: Waits[Entry] = Waits()
+        self._pulls = Pulls()
+        self._dependents = Dependents()
+        self._suffixes = SuffixRank(self._suffix_rank)
+        self._unjudged = 0
         self._seq = 0
-        self._dependents: dict[bytes, list[tuple[int, Entry]]] = {}
-        """Judged packets by a sender they name, with the nonce named: the forward cone of a
-        late fork proof is found from here."""
-        self._suffixes = _Suffixes(self._suffix_rank)
-        self._wants: list[Want] = []
+        self._revisions: list[Revision] = []
+        self._counters: dict[str, int] = {}
+        self._events: list[Event] = []
         self._ready: deque[Entry] = deque()
         self._judged_now: list[Entry] = []
-        self._changes: list[Change] = []
         self._capped: dict[Key, None] = {}
         """Held only because the unjudged log was full, oldest first: placed again when room
         appears, or when what blocked them is judged (``_capped_on``)."""
         self._capped_on: Waits[Key] = Waits()
+        self._witnesses: list[tuple[float, Key]] = []
+        """Fork witnesses by expiry (a heap; one that left the held room is skipped)."""
+        self._now = 0.0
 
     # ------------------------------------------------------------------ reading the state
 
@@ -276,14 +186,21 @@ class Replica:
         s = self.state.senders.get(sender)
         return s.hwm if s is not None else 0
 
+    def logged_top(self, sender: bytes) -> tuple[int, bytes]:
+        """The highest nonce logged for ``sender`` (judged or not) and its 8-byte h (zeros at 0)."""
+        chain = self._chains.get(sender)
+        if chain is None or not chain.entries:
+            return 0, bytes(HASH_LEN)
+        return chain.top, chain.entries[-1].h
+
     def fork_point(self, sender: bytes) -> int:
         """The nonce of ``sender``'s accepted fork proof (0 if none)."""
-        fork = self.forks.get(sender)
+        fork = self._forks.get(sender)
         return fork.nonce if fork is not None and fork.accepted else 0
 
     def judged(self, sender: bytes, nonce: int) -> Entry | None:
         """The judged packet ``(sender, nonce)``, if this replica has judged it."""
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         if chain is None or not 1 <= nonce <= self.hwm(sender):
             return None
         return chain.entries[nonce - 1]
@@ -297,7 +214,7 @@ class Replica:
 
     def chain_hash(self, sender: bytes, nonce: int) -> bytes | None:
         """``C(sender, nonce)`` over judged packets (for bisection), or None beyond the HWM."""
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         if chain is None or not 1 <= nonce <= len(chain.cumulative):
             return None
         return chain.cumulative[nonce - 1]
@@ -307,7 +224,7 @@ class Replica:
         ``(sender, fork nonce, min(h1, h2), max(h1, h2))`` with 16-byte hashes."""
         out = []
         for sender, s in sorted(self.state.senders.items()):
-            fork = self.forks.get(sender)
+            fork = self._forks.get(sender)
             if fork is not None and fork.accepted:
                 hashes = sorted(v.full_hash[:16] for v in fork.versions)
                 out.append((sender, fork.nonce, hashes[0], hashes[-1]))
@@ -325,7 +242,7 @@ class Replica:
         """The frames that answer ``want``: judged packets and accepted fork versions in
         ``want.lo..want.hi`` (every version whose h is ``want.h`` when it names one), in nonce
         order, at most ``limit``.  A range far beyond what this replica holds costs nothing."""
-        fork = self.forks.get(want.sender)
+        fork = self._forks.get(want.sender)
         top = self.hwm(want.sender)
         if fork is not None and fork.accepted:
             top = max(top, fork.nonce)
@@ -337,7 +254,7 @@ class Replica:
         return out
 
     def _frames_at(self, sender: bytes, nonce: int, h: bytes | None) -> list[bytes]:
-        fork = self.forks.get(sender)
+        fork = self._forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
             if nonce != fork.nonce or not fork.accepted:
                 return []
@@ -348,18 +265,26 @@ class Replica:
         return [entry.frame]
 
     def fork_frames(self, sender: bytes) -> list[bytes]:
-        fork = self.forks.get(sender)
+        fork = self._forks.get(sender)
         return [v.frame for v in fork.versions] if fork is not None and fork.accepted else []
+
+    def held_packets(self) -> list[Key]:
+        """``(sender, nonce, full hash)`` of every packet in the held room."""
+        return [key for key, _ in self._held.items()]
+
+    def forked(self) -> list[bytes]:
+        """Senders with a fork proof, accepted or still local."""
+        return list(self._forks)
 
     def verdicts(self) -> dict[Key, Reason]:
         """Every judged packet's verdict by ``(sender, nonce, full hash)``, the versions of
         accepted fork proofs included (Refused(equivocated))."""
         out: dict[Key, Reason] = {}
-        for sender, chain in self.chains.items():
+        for sender, chain in self._chains.items():
             for entry in chain.entries[: self.hwm(sender)]:
                 assert entry.judgment is not None
                 out[entry.key] = entry.judgment.reason
-        for fork in self.forks.values():
+        for fork in self._forks.values():
             if fork.accepted:
                 for version in fork.versions:
                     out[version.key] = Reason.EQUIVOCATED
@@ -367,9 +292,19 @@ class Replica:
 
     def judged_in_order(self) -> list[Entry]:
         """Every judged packet still in its chain, in the order it was judged."""
-        entries = [e for s, c in self.chains.items() for e in c.entries[: self.hwm(s)]]
+        entries = [e for s, c in self._chains.items() for e in c.entries[: self.hwm(s)]]
         entries.sort(key=lambda e: e.seq)
         return entries
+
+    @property
+    def revisions(self) -> tuple[Revision, ...]:
+        """Every verdict a late fork proof changed here, oldest first."""
+        return tuple(self._revisions)
+
+    def counters(self) -> dict[str, int]:
+        """How many frames ended each way (``why`` values and outcomes), evictions, forks and
+        re-judged packets: a copy."""
+        return dict(self._counters)
 
     def footprint(self) -> dict[str, int]:
         """The size of every structure a flood can grow, each bounded by a cap: ``held``
@@ -377,33 +312,75 @@ class Replica:
         most what is unjudged and held), ``pull_marks`` and ``pull_senders`` (senders that
         held or waiting packets need), ``local_forks`` and ``fork_versions`` (two per forked
         sender; a local proof only while its sender has unjudged packets), ``seen`` (held
-        versions)."""
+        versions), ``witnesses`` (held fork witnesses with a deadline)."""
         return {
-            "held": len(self.held),
-            "unjudged": self.unjudged,
-            "waiting": len(self.waits),
+            "held": len(self._held),
+            "unjudged": self._unjudged,
+            "waiting": len(self._waits),
             "capped": len(self._capped),
             "capped_waiting": len(self._capped_on),
-            "pull_marks": len(self.pulls),
-            "pull_senders": self.pulls.referenced(),
-            "local_forks": sum(1 for f in self.forks.values() if not f.accepted),
-            "fork_versions": sum(len(f.versions) for f in self.forks.values()),
-            "seen": len(self.seen),
-            "chains_unjudged": sum(1 for s, c in self.chains.items() if c.top > self.hwm(s)),
+            "pull_marks": len(self._pulls),
+            "pull_senders": self._pulls.referenced(),
+            "local_forks": sum(1 for f in self._forks.values() if not f.accepted),
+            "fork_versions": sum(len(f.versions) for f in self._forks.values()),
+            "seen": len(self._seen),
+            "witnesses": len(self._witnesses),
+            "chains_unjudged": sum(1 for s, c in self._chains.items() if c.top > self.hwm(s)),
         }
 
-    def take_changes(self) -> list[Change]:
-        """What to make durable since the last call, in the order it happened: packets judged
-        (``JUDGED``), fork versions accepted (``FORK_KEPT``) or no longer kept
-        (``FORK_DROPPED``), and verdict revisions (``REVISED``).  Replaying the frames of
-        JUDGED and FORK_KEPT rebuilds the same replica."""
-        changes, self._changes = self._changes, []
-        return changes
+    # ------------------------------------------------------------------ what happened
 
-    def take_wants(self) -> list[Want]:
-        """Pulls to send: each range or version is asked once while something needs it."""
-        wants, self._wants = self._wants, []
-        return wants
+    def take_events(self) -> list[Event]:
+        """What happened since the last call, in order: ``JUDGED`` and ``FORK_KEPT`` packets
+        (accepted once made durable: store, then forward), ``FORK_DROPPED`` versions,
+        ``REVISED`` verdicts, and ``WANTED`` pulls to send.  Replaying the frames of JUDGED
+        and FORK_KEPT rebuilds the same replica."""
+        events, self._events = self._events, []
+        return events
+
+    def check(self, sender: bytes, body: Body) -> Judgment:
+        """The verdict ``sender``'s next packet with ``body`` would get now, judged as any
+        packet is (the player-level check a node runs before it signs)."""
+        nonce, prev = self.logged_top(sender)
+        if nonce > self.hwm(sender):
+            raise LookupError(f"{sender.hex()[:8]}'s packet {self.hwm(sender) + 1} is not judged")
+        return self._judge(
+            self.state, Packet(sender, nonce + 1, prev, body), sender, nonce + 1, self._engine
+        )
+
+    # ------------------------------------------------------------------ time
+
+    def next_timer(self) -> float | None:
+        """When :meth:`handle_timer` next has work: a pull to ask again, or a fork witness to
+        give up on (None: nothing pending)."""
+        due = self._pulls.next_due()
+        witnesses = self._witnesses
+        while witnesses and witnesses[0][1] not in self._held:
+            heapq.heappop(witnesses)
+        if witnesses:
+            expiry = witnesses[0][0]
+            due = expiry if due is None else min(due, expiry)
+        return due
+
+    def handle_timer(self, now: float) -> None:
+        """Ask again what is still missing (each ask backs off), and evict fork witnesses
+        whose named version never came."""
+        self._now = max(self._now, now)
+        for sender, nonce, h in self._pulls.due(now):
+            if h is None:
+                top, _ = self.logged_top(sender)
+                hi = min(nonce, self.hwm(sender) + self.window)
+                if hi > top:
+                    self._events.append(_event(WANTED, Want(sender, top + 1, hi)))
+            else:
+                self._events.append(_event(WANTED, Want(sender, nonce, nonce, h)))
+        witnesses = self._witnesses
+        while witnesses and witnesses[0][0] <= now:
+            _, key = heapq.heappop(witnesses)
+            entry = self._held.discard(key)
+            if entry is not None:
+                self._unhold(entry)
+                self._count_event("evicted_witness")
 
     # ------------------------------------------------------------------ restore
 
@@ -418,20 +395,20 @@ class Replica:
         ``records`` are the accepted frames up to the snapshot, in acceptance order, each with
         its verdict as of the snapshot; ``state`` is the ledger state then; ``fork_frames`` the
         frames of kept fork versions stored beside the log (those the state names are taken
-        here, the rest must be ingested afterwards).  Entries restored this way carry no
+        here, the rest must be received afterwards).  Entries restored this way carry no
         recorded effects (``FROZEN``): a late fork whose cone reaches one judges everything
         again from genesis, once.  Raises ValueError when the records do not match the state
         (the caller then replays the whole log instead).
         """
-        if self.chains or self.forks:
+        if self._chains or self._forks:
             raise ValueError("restore needs a fresh replica")
         by_sender: dict[bytes, list[Entry]] = {}
-        forks: dict[bytes, _Fork] = {}
+        forks: dict[bytes, Fork] = {}
         order: list[Entry] = []
         extra = dict.fromkeys(fork_frames)
         for frame, reason in [*((f, Reason.EQUIVOCATED) for f in extra), *records]:
             try:
-                env = self.codec.open(frame)
+                env = self._codec.open(frame)
             except Rejected as exc:
                 raise ValueError(f"a stored frame does not open: {exc}") from None
             entry = self._entry(env)
@@ -441,10 +418,10 @@ class Replica:
             if frame in extra and not (
                 s is not None and s.fork == entry.nonce and entry.full_hash in s.fork_hashes
             ):
-                continue  # a proof the snapshot does not hold: ingested afterwards
+                continue  # a proof the snapshot does not hold: received afterwards
             if s is not None and s.fork and entry.nonce >= s.fork:
                 if entry.nonce == s.fork and entry.full_hash in s.fork_hashes:
-                    fork = forks.setdefault(entry.sender, _Fork(s.fork, [], accepted=True))
+                    fork = forks.setdefault(entry.sender, Fork(s.fork, [], accepted=True))
                     if all(v.full_hash != entry.full_hash for v in fork.versions):
                         entry.judgment = _EQUIVOCATED
                         entry.removed = True
@@ -466,7 +443,7 @@ class Replica:
                 raise ValueError(f"stored chain of {sender.hex()[:8]} does not match its head")
             if entries:
                 chains[sender] = chain
-            if s.fork and len(forks.get(sender, _Fork(0, [])).versions) != len(s.fork_hashes):
+            if s.fork and len(forks.get(sender, Fork(0, [])).versions) != len(s.fork_hashes):
                 raise ValueError(f"fork evidence of {sender.hex()[:8]} is missing")
         if by_sender:
             raise ValueError("stored packets of senders the state does not know")
@@ -475,57 +452,117 @@ class Replica:
         for entry in order:
             entry.seq = self._seq
             self._seq += 1
-            self._index_dependents(entry)
-        self.chains = chains
-        self.forks = forks
+            self._dependents.add(entry)
+        self._chains = chains
+        self._forks = forks
         self.state = state
 
-    # ------------------------------------------------------------------ ingest
+    # ------------------------------------------------------------------ receiving
 
-    def ingest(self, frame: bytes) -> Ingested:
-        """Take one frame from the network (or from this node itself)."""
+    def receive(self, frame: bytes, now: float) -> Ingested:
+        """Take one frame from the network (or from this node itself); signatures checked."""
+        self._now = max(self._now, now)
         try:
-            env = self.codec.open(frame)
+            env = self._codec.open(frame)
         except Rejected as exc:
-            return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
-        return self.ingest_envelope(env)
+            return self._rejected(exc)
+        return self._take(env, False)
+
+    def receive_batch(self, frames: Sequence[bytes], now: float) -> list[Ingested]:
+        """Take a batch on this thread in three passes: open and screen every frame, check every
+        signature, then place them.  Results, counters and state are exactly those of
+        :meth:`receive` frame by frame; the signature checks run in one tight loop, which keeps
+        both them and the replica's data in the CPU caches."""
+        batch = self.open_batch(frames)
+        return self.finish_batch(batch, verify_batch(batch.envelopes), now)
+
+    def open_batch(self, frames: Sequence[bytes]) -> OpenBatch:
+        """Open and screen ``frames`` (push-style batch ingest, step 1 of 2): returns the batch,
+        whose ``envelopes`` need their signatures checked (by :func:`verify_batch`, anywhere)
+        before :meth:`finish_batch`.  Duplicates and packets above a fork are not sent to be
+        checked."""
+        codec = self._codec
+        forks = self._forks
+        out = OpenBatch()
+        results, queue, envelopes = out.results, out.queue, out.envelopes
+        for frame in frames:
+            try:
+                env = codec.open(frame)
+            except Rejected as exc:
+                results.append(self._rejected(exc))
+                continue
+            fork = forks.get(env.sender)
+            spare = (fork is not None and env.nonce > fork.nonce) or self.known(
+                env.sender, env.nonce, env.full_hash
+            )
+            queue.append((len(results), env, not spare))
+            results.append(None)
+            if not spare:
+                envelopes.append(env)
+        return out
+
+    def finish_batch(
+        self, batch: OpenBatch, verdicts: Sequence[Rejected | None] | None, now: float
+    ) -> list[Ingested]:
+        """Step 2 of 2: place the batch, given each envelope's signature verdict in order
+        (None for all: frames this node verified before, e.g. read back from its own store).
+        Every drop is decided now against the state now, as :meth:`receive` would; a frame
+        spared checking that is no longer dropped (an eviction forgot it meanwhile) is checked
+        here."""
+        self._now = max(self._now, now)
+        checked = iter(verdicts) if verdicts is not None else None
+        results = batch.results
+        for slot, env, sent in batch.queue:
+            early = None if sent else self._screen(env)
+            if early is not None:
+                results[slot] = early
+                continue
+            error = None
+            if checked is not None:
+                error = next(checked) if sent else verify_batch([env])[0]
+            if error is None:
+                results[slot] = self._take(env, True)
+            else:
+                results[slot] = self._screen(env) or self._rejected(error)
+        return [r for r in results if r is not None]
+
+    def _rejected(self, error: Rejected) -> Ingested:
+        return self._count(Ingested(Outcome.REJECTED, error=error, why=type(error).__name__))
 
     def known(self, sender: bytes, nonce: int, full_hash: bytes) -> bool:
         """True when exactly this packet was already taken: logged in its sender's chain, or
-        held (``seen``).  Fork versions are screened by the fork itself (:meth:`screen`)."""
-        chain = self.chains.get(sender)
+        held (``_seen``).  Fork versions are screened by the fork itself (:meth:`_screen`)."""
+        chain = self._chains.get(sender)
         if (
             chain is not None
             and nonce <= len(chain.entries)
             and chain.entries[nonce - 1].full_hash == full_hash
         ):
             return True
-        return self.seen.contains(sender, nonce, full_hash)
+        return self._seen.contains(sender, nonce, full_hash)
 
-    def screen(self, env: Envelope) -> Ingested | None:
+    def _screen(self, env: Envelope) -> Ingested | None:
         """The cheap checks before verification: above a proven fork, duplicate, beyond the
-        window.  Returns the (counted) DROPPED result, or None when the frame must be verified.
-        A driver that verifies on another thread screens first, so duplicates cost nothing."""
+        window.  Returns the (counted) DROPPED result, or None when the frame must be verified."""
         sender, nonce = env.sender, env.nonce
-        fork = self.forks.get(sender)
+        fork = self._forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
             if nonce > fork.nonce or any(v.full_hash == env.full_hash for v in fork.versions):
-                return self._count(Ingested(Outcome.DROPPED, why="above_fork"))
+                return self._count(Ingested(_DROPPED, why="above_fork"))
             if env.full_hash > max(v.full_hash for v in fork.versions):
-                return self._count(Ingested(Outcome.DROPPED, why="fork_version_not_kept"))
+                return self._count(Ingested(_DROPPED, why="fork_version_not_kept"))
         elif self.known(sender, nonce, env.full_hash):
-            return self._count(Ingested(Outcome.DROPPED, why="duplicate"))
+            return self._count(Ingested(_DROPPED, why="duplicate"))
         if nonce > self.hwm(sender) + self.window:
-            return self._count(Ingested(Outcome.DROPPED, why="beyond_window"))
+            return self._count(Ingested(_DROPPED, why="beyond_window"))
         return None
 
-    def ingest_envelope(self, env: Envelope, *, verified: bool = False) -> Ingested:
-        """Ingest an opened frame; ``verified`` when its signature was already checked
-        (e.g. by a verifier thread) with :meth:`FrameCodec.verify`."""
+    def _take(self, env: Envelope, verified: bool) -> Ingested:
+        """Place an opened frame (its signature already checked when ``verified``)."""
         sender, nonce = env.sender, env.nonce
         # the common case: the next packet of a sender with no fork and no logged packet
         # waiting, while nothing is held anywhere (so it cannot be a duplicate)
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         s = self.state.senders.get(sender)
         if s is None:
             nextone = nonce == 1 and chain is None
@@ -537,18 +574,18 @@ class Replica:
                 and (nonce == 1 or env.prev == s.head[:HASH_LEN])
             )
         if nextone:
-            nextone = not self.held and not self._capped and sender not in self.forks
+            nextone = not self._held and not self._capped and sender not in self._forks
         if not nextone:
-            early = self.screen(env)
+            early = self._screen(env)
             if early is not None:
                 return early
-        if self.verify and not verified:
+        if not verified:
             try:
-                self.codec.verify(env)
+                self._codec.verify(env)
             except Rejected as exc:
-                return self._count(Ingested(Outcome.REJECTED, error=exc, why=type(exc).__name__))
+                return self._rejected(exc)
         entry = self._entry(env)
-        if nextone and (not entry.deps or self._deps_blocker(entry, False) is None):
+        if nextone and self._blocker(entry, False) is None:
             return self._judge_next(entry, chain)
         self._judged_now = []
         result = self._place(entry)
@@ -557,7 +594,7 @@ class Replica:
         self._judged_now = []
         judgment = entry.judgment
         if judgment is not None and result.outcome is Outcome.LOGGED and not entry.removed:
-            result.outcome = Outcome.JUDGED  # logged and judged during this ingest
+            result.outcome = Outcome.JUDGED  # logged and judged during this call
             result.reason = judgment.reason
         return self._count(result)
 
@@ -568,31 +605,36 @@ class Replica:
         sender = entry.sender
         nonce = entry.nonce
         if chain is None:
-            chain = self.chains[sender] = Chain()
-        chain.entries.append(entry)  # known from now on (``known`` reads the chain)
-        if self.pulls:
-            self.pulls.logged(sender, nonce, entry.h)
+            chain = self._chains[sender] = Chain()
+        chain.entries.append(entry)  # known from now on (``_known`` reads the chain)
+        if self._pulls:
+            self._pulls.logged(sender, nonce, entry.h)
         judgment = self._judgment(entry)
-        self._changes.append(_change(JUDGED, entry))
+        self._events.append(_event(JUDGED, entry))
         self._apply(entry, judgment)
         judged = [entry]
-        if self.waits or self._capped_on:
+        if self._waits or self._capped_on:
             # packets that waited for this one: judge them now, as ``_judge`` would
-            self.unjudged += 1
+            self._unjudged += 1
             self._judged_now = judged
             self._judge_after(entry)
             self._drain()
             self._judged_now = []
-        counters = self.counters
+        counters = self._counters
         counters[_JUDGED_KEY] = counters.get(_JUDGED_KEY, 0) + 1
         return Ingested(_OUTCOME_JUDGED, judgment.reason, None, "", judged)
 
     def _count(self, result: Ingested) -> Ingested:
-        key = result.why or result.outcome.value
-        self.counters[key] = self.counters.get(key, 0) + 1
+        self._count_event(result.why or result.outcome.value)
         return result
 
+    def _count_event(self, key: str) -> None:
+        self._counters[key] = self._counters.get(key, 0) + 1
+
     def _entry(self, env: Envelope) -> Entry:
+        """A verified envelope as an entry, with the dependencies its body names directly (its
+        ext refs); what it names through game state the engine resolves once its predecessor
+        is judged (:meth:`_blocker`)."""
         packet: Packet | None
         try:
             packet = decode_body(env)
@@ -600,15 +642,17 @@ class Replica:
         except Malformed as exc:
             packet, malformed = None, f"{type(exc).__name__}: {exc}"
         deps: tuple[Dep, ...] = ()
-        bad = False
+        bad = resolves = False
         if packet is not None:
-            body = packet.body
-            refs = body.acks if type(body) is Transfer or type(body) is Ack else ()
+            refs = packet.body.references()
             if refs:
                 sender, nonce = env.sender, env.nonce
-                codec = self.codec
+                codec = self._codec
                 found: list[Dep] = []
                 for ref in refs:
+                    if type(ref) is not ExtRef:
+                        resolves = True  # named through game state: the engine resolves it
+                        continue
                     # each field read once: a body field is a generic attribute lookup here
                     ref_sender = ref.sender
                     if ref_sender == sender:
@@ -622,21 +666,24 @@ class Replica:
                     else:
                         bad = True
                 deps = settle(tuple(found))  # kept for re-judging; the collector skips it
-        return Entry(
+        entry = Entry(
             env.sender, env.nonce, env.prev, env.full_hash, env.frame(0), packet, malformed,
             deps, bad,
         )
+        if resolves:
+            entry.resolves = True
+        return entry
 
     # ------------------------------------------------------------------ placing
 
     def _place(self, entry: Entry) -> Ingested:
         sender, nonce = entry.sender, entry.nonce
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         top = chain.top if chain is not None else 0
-        fork = self.forks.get(sender)
+        fork = self._forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
             if nonce > fork.nonce:
-                return Ingested(Outcome.DROPPED, why="above_fork")
+                return Ingested(_DROPPED, why="above_fork")
             if nonce > top + 1:  # its predecessor is not logged (an evicted suffix)
                 return self._hold(entry)
             if nonce > 1 and (chain is None or entry.prev != chain.entries[nonce - 2].h):
@@ -646,13 +693,13 @@ class Replica:
             assert chain is not None
             if nonce == 1 or entry.prev == chain.entries[nonce - 2].h:
                 if chain.entries[nonce - 1].full_hash == entry.full_hash:
-                    return Ingested(Outcome.DROPPED, why="duplicate")
+                    return Ingested(_DROPPED, why="duplicate")
                 self._fork(sender, nonce, entry)
                 return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_proof")
             return self._hold(entry, witness=True)
         if nonce == top + 1:
             if nonce == 1 or (chain is not None and entry.prev == chain.entries[-1].h):
-                if self.unjudged >= self.unjudged_cap:
+                if self._unjudged >= self.unjudged_cap:
                     blocker = self._blocker(entry, False)
                     if blocker is not None and not self._room_for(entry):
                         return self._hold(entry, capped=blocker)
@@ -667,13 +714,13 @@ class Replica:
         or if a logged packet waits for this sender at or beyond it (within the reserve:
         eviction must not undo progress), or if a suffix nobody waits for ranks below it."""
         sender, nonce = entry.sender, entry.nonce
-        for key in self.held.versions(sender, nonce):
-            other = self.held.get(key)
+        for key in self._held.versions(sender, nonce):
+            other = self._held.get(key)
             if other is not None and other.prev == entry.prev:
                 return True
         if (
-            self.waits.top(sender) >= nonce
-            and self.unjudged < self.unjudged_cap + self.reserve
+            self._waits.top(sender) >= nonce
+            and self._unjudged < self.unjudged_cap + self.reserve
         ):
             return True
         return self._make_room(entry)
@@ -686,12 +733,12 @@ class Replica:
         unjudged log's room was missing)."""
         sender, nonce = entry.sender, entry.nonce
         key = entry.key
-        self.seen.add(sender, nonce, entry.full_hash)
-        for _, victim in self.held.add(key, entry):
+        self._seen.add(sender, nonce, entry.full_hash)
+        for _, victim in self._held.add(key, entry):
             self._unhold(victim)
-            self.counters["evicted_held"] = self.counters.get("evicted_held", 0) + 1
-        if key not in self.held:
-            return Ingested(Outcome.DROPPED, why="evicted_on_arrival")
+            self._count_event("evicted_held")
+        if key not in self._held:
+            return Ingested(_DROPPED, why="evicted_on_arrival")
         if capped is not None:
             entry.capped = True
             entry.blocker = capped
@@ -702,20 +749,21 @@ class Replica:
             return Ingested(Outcome.HELD, why="no_room")
         self._need(entry, sender)
         if witness:
-            want = self.pulls.ask_version(sender, nonce - 1, entry.prev)
+            want = self._pulls.ask_version(sender, nonce - 1, entry.prev, self._now)
             if want is not None:
-                self._wants.append(want)
+                self._events.append(_event(WANTED, want))
+            heapq.heappush(self._witnesses, (self._now + WITNESS_TIMEOUT, key))
             return Ingested(Outcome.HELD, why="fork_witness")
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         hi = nonce - 1
-        while hi > 0 and self.held.versions(sender, hi):  # within the window: at most W steps
+        while hi > 0 and self._held.versions(sender, hi):  # within the window: at most W steps
             hi -= 1
         self._ask(sender, (chain.top if chain is not None else 0) + 1, hi)
         return Ingested(Outcome.HELD)
 
     def _unhold(self, entry: Entry) -> None:
         """``entry`` left the held room (taken, discarded or evicted): forget its marks."""
-        self.seen.forget_version(entry.sender, entry.nonce, entry.full_hash)
+        self._seen.forget_version(entry.sender, entry.nonce, entry.full_hash)
         if entry.capped:
             key = entry.key
             self._capped.pop(key, None)
@@ -729,21 +777,21 @@ class Replica:
     def _need(self, entry: Entry, sender: bytes) -> None:
         """``entry`` needs ``sender``'s packets (its pull marks live while it does)."""
         if entry.need is not None:
-            self.pulls.unref(entry.need)
-        self.pulls.ref(sender)
+            self._pulls.unref(entry.need)
+        self._pulls.ref(sender)
         entry.need = sender
 
     def _drop_need(self, entry: Entry) -> None:
         need = entry.need
         if need is not None:
             entry.need = None
-            self.pulls.unref(need)
+            self._pulls.unref(need)
 
     def _ask(self, sender: bytes, lo: int, hi: int) -> None:
         """Pull ``lo..hi`` of ``sender``, clipped to what its window lets this replica hold."""
-        want = self.pulls.ask(sender, lo, min(hi, self.hwm(sender) + self.window))
+        want = self._pulls.ask(sender, lo, min(hi, self.hwm(sender) + self.window), self._now)
         if want is not None:
-            self._wants.append(want)
+            self._events.append(_event(WANTED, want))
 
     def _rank(self, sender: bytes, nonce: int) -> tuple[int, bool]:
         hwm = self.hwm(sender)
@@ -751,7 +799,7 @@ class Replica:
 
     def _suffix_rank(self, sender: bytes) -> tuple[int, bool]:
         """A sender's unjudged suffix: (length, no judged history)."""
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         hwm = self.hwm(sender)
         return (chain.top - hwm if chain is not None else 0), hwm == 0
 
@@ -763,58 +811,58 @@ class Replica:
         mine = (entry.nonce - hwm, hwm == 0)
 
         def acceptable(sender: bytes) -> bool:
-            return sender != entry.sender and self.waits.top(sender) <= self.hwm(sender)
+            return sender != entry.sender and self._waits.top(sender) <= self.hwm(sender)
 
         victim = self._suffixes.victim(acceptable, mine)
         if victim is None:
             return False
         self._evict_suffix(victim)
-        self.counters["evicted_unjudged"] = self.counters.get("evicted_unjudged", 0) + 1
+        self._count_event("evicted_unjudged")
         return True
 
     def _evict_suffix(self, sender: bytes) -> None:
         """Drop ``sender``'s logged-but-unjudged packets (and its local fork proof, which
         needs them)."""
-        chain = self.chains[sender]
+        chain = self._chains[sender]
         hwm = self.hwm(sender)
         for dropped in chain.entries[hwm:]:
             dropped.removed = True
             self._leave_log(dropped)
         del chain.entries[hwm:]
         if not chain.entries:
-            del self.chains[sender]
-        fork = self.forks.get(sender)
+            del self._chains[sender]
+        fork = self._forks.get(sender)
         if fork is not None and not fork.accepted:
-            del self.forks[sender]
+            del self._forks[sender]
 
     def _leave_log(self, entry: Entry) -> None:
         """An unjudged logged packet leaves the log (evicted, or removed by a fork)."""
         blocker = entry.blocker
         if blocker is not None:
-            self.waits.remove(blocker[0], blocker[1], entry)
+            self._waits.remove(blocker[0], blocker[1], entry)
             entry.blocker = None
         self._drop_need(entry)
-        self.unjudged -= 1
+        self._unjudged -= 1
 
     # ------------------------------------------------------------------ logging
 
     def _log(self, entry: Entry) -> None:
         sender, nonce = entry.sender, entry.nonce
-        chain = self.chains.get(sender)
+        chain = self._chains.get(sender)
         if chain is None:
-            chain = self.chains[sender] = Chain()
+            chain = self._chains[sender] = Chain()
         chain.entries.append(entry)
-        if self.pulls:
-            self.pulls.logged(sender, nonce, entry.h)
-        self.unjudged += 1
+        if self._pulls:
+            self._pulls.logged(sender, nonce, entry.h)
+        self._unjudged += 1
         self._check(entry)
         self._suffixes.touch(sender)
-        if len(self.held):
+        if len(self._held):
             # other versions of this slot: a fork proof now, or witnesses held again
-            for _, other in self.held.take(sender, nonce):
+            for _, other in self._held.take(sender, nonce):
                 self._unhold(other)
                 self._place(other)
-            for _, held in self.held.take(sender, nonce + 1):
+            for _, held in self._held.take(sender, nonce + 1):
                 self._unhold(held)
                 self._place(held)
 
@@ -828,27 +876,36 @@ class Replica:
         sender, nonce = blocker
         if sender != entry.sender or nonce != entry.nonce - 1:
             # a dependency (its predecessor wakes it directly: see _judge_after)
-            self.waits.add(sender, nonce, entry)
+            self._waits.add(sender, nonce, entry)
             self._need(entry, sender)
 
     def _blocker(self, entry: Entry, ask: bool) -> tuple[bytes, int] | None:
-        """The first unjudged packet ``entry`` needs: its predecessor, then its dependencies."""
+        """The first unjudged packet ``entry`` needs: its predecessor, then its dependencies
+        (those it names directly, then those the engine resolves through game state)."""
         if entry.nonce > 1:
             own = self.state.senders.get(entry.sender)
             if own is None or own.hwm < entry.nonce - 1:
                 return entry.sender, entry.nonce - 1
-        return self._deps_blocker(entry, ask) if entry.deps else None
+        if entry.deps:
+            blocker = self._deps_blocker(entry.deps, ask)
+            if blocker is not None:
+                return blocker
+        if entry.resolves and entry.packet is not None:
+            resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
+            if resolved:
+                return self._deps_blocker(resolved, ask)
+        return None
 
-    def _deps_blocker(self, entry: Entry, ask: bool) -> tuple[bytes, int] | None:
-        """The first of ``entry``'s dependencies not yet judged (or judged as another version),
-        asking for what is missing when ``ask``.  A dependency beyond the window blocks on the
-        window's top: it costs what any packet costs, whatever nonce it names."""
+    def _deps_blocker(self, deps: tuple[Dep, ...], ask: bool) -> tuple[bytes, int] | None:
+        """The first of ``deps`` not yet judged (or judged as another version), asking for what
+        is missing when ``ask``.  A dependency beyond the window blocks on the window's top: it
+        costs what any packet costs, whatever nonce it names."""
         senders = self.state.senders
-        for sender, nonce, h in entry.deps:
+        for sender, nonce, h in deps:
             s = senders.get(sender)
             hwm = s.hwm if s is not None else 0
             needed = nonce
-            fork = self.forks.get(sender)
+            fork = self._forks.get(sender)
             if fork is not None and nonce >= fork.nonce:
                 # satisfied by the proof, once the forker is judged up to the fork
                 needed = fork.nonce - 1
@@ -857,14 +914,14 @@ class Replica:
             if hwm < needed:
                 target = min(needed, hwm + self.window)
                 if ask:
-                    chain = self.chains.get(sender)
+                    chain = self._chains.get(sender)
                     self._ask(sender, (chain.top if chain is not None else 0) + 1, target)
                 return sender, target
-            if h is not None and self.chains[sender].entries[nonce - 1].h != h:
+            if h is not None and self._chains[sender].entries[nonce - 1].h != h:
                 if ask:
-                    want = self.pulls.ask_version(sender, nonce, h)
+                    want = self._pulls.ask_version(sender, nonce, h, self._now)
                     if want is not None:
-                        self._wants.append(want)
+                        self._events.append(_event(WANTED, want))
                 return sender, nonce
         return None
 
@@ -875,24 +932,24 @@ class Replica:
                 entry = ready.popleft()
                 if entry.removed or entry.judgment is not None:
                     continue
-                self._judge(entry)
-            if not self._capped or self.unjudged >= self.unjudged_cap:
+                self._judge_entry(entry)
+            if not self._capped or self._unjudged >= self.unjudged_cap:
                 return
             self._retry_capped(next(iter(self._capped)))
 
     def _retry_capped(self, key: Key) -> None:
         """Place again a packet held for want of room (its slot may have filled meanwhile:
         then ``_place`` takes the fork path or holds it as a witness)."""
-        entry = self.held.discard(key)
+        entry = self._held.discard(key)
         if entry is None:
             self._capped.pop(key, None)
             return
         self._unhold(entry)
         self._place(entry)
 
-    def _judge(self, entry: Entry) -> None:
+    def _judge_entry(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
-        self._changes.append(_change(JUDGED, entry))
+        self._events.append(_event(JUDGED, entry))
         self._drop_need(entry)
         entry.blocker = None
         self._apply(entry, judgment)
@@ -901,21 +958,21 @@ class Replica:
 
     def _judge_after(self, entry: Entry) -> None:
         """``entry`` was just judged: wake what waited for it."""
-        self.unjudged -= 1
+        self._unjudged -= 1
         sender, nonce = entry.sender, entry.nonce
         if self._capped_on:
             for key in self._capped_on.take(sender, nonce):
                 if key in self._capped:
                     self._retry_capped(key)
-        chain = self.chains[sender]
+        chain = self._chains[sender]
         if chain.top > nonce:
             self._suffixes.touch(sender)
             successor = chain.entries[nonce]
             if successor.judgment is None and successor.blocker == (sender, nonce):
                 successor.blocker = None
                 self._check(successor)
-        if self.waits:
-            for waiter in self.waits.take(sender, nonce):
+        if self._waits:
+            for waiter in self._waits.take(sender, nonce):
                 waiter.blocker = None
                 self._drop_need(waiter)
                 if not waiter.removed and waiter.judgment is None:
@@ -924,15 +981,8 @@ class Replica:
     def _judgment(self, entry: Entry) -> Judgment:
         packet = entry.packet
         if packet is None and entry.malformed is None:  # judged before: decode it again
-            packet = decode_body(self.codec.open(entry.frame))
-        judgment = judge(
-            self.state,
-            packet,
-            entry.sender,
-            entry.nonce,
-            self.engine,
-            count_pending=self._mutant,
-        )
+            packet = decode_body(self._codec.open(entry.frame))
+        judgment = self._judge(self.state, packet, entry.sender, entry.nonce, self._engine)
         if entry.bad_ref and judgment.reason is not Reason.MALFORMED:
             judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
         return judgment
@@ -943,56 +993,44 @@ class Replica:
         sender = entry.sender
         state = self.state
         s, entry.undo = apply(state, sender, entry.nonce, entry.full_hash, judgment)
-        self.chains[sender].cumulative.append(s.cumulative)
-        if self.forks:
-            fork = self.forks.get(sender)
+        self._chains[sender].cumulative.append(s.cumulative)
+        if self._forks:
+            fork = self._forks.get(sender)
             if fork is not None and fork.nonce == entry.nonce + 1:
                 self._accept_fork(sender)
         entry.seq = self._seq
         self._seq += 1
         if entry.deps:
-            self._index_dependents(entry)
+            self._dependents.add(entry)
         if self.audit:
             state.audit()
-
-    def _index_dependents(self, entry: Entry) -> None:
-        sender = entry.sender
-        dependents = self._dependents
-        for named, nonce, _ in entry.deps:
-            if named != sender:
-                line = dependents.get(named)
-                if line is None:
-                    dependents[named] = [(nonce, entry)]
-                else:
-                    line.append((nonce, entry))
 
     # ------------------------------------------------------------------ forks
 
     def _add_version(self, sender: bytes, entry: Entry) -> Ingested:
         """A further version at a proven fork point: keep the two smallest full hashes."""
-        fork = self.forks[sender]
-        ranked = sorted([*fork.versions, entry], key=lambda e: e.full_hash)
-        kept, displaced = ranked[:2], ranked[2:]
+        fork = self._forks[sender]
+        kept, displaced = keep_two(fork.versions, entry)
         if entry in displaced:
-            return Ingested(Outcome.DROPPED, why="fork_version_not_kept")
+            return Ingested(_DROPPED, why="fork_version_not_kept")
         fork.versions = kept
         entry.judgment = _EQUIVOCATED
         entry.removed = True
         if fork.accepted:
-            self._changes.extend(Change(FORK_DROPPED, v) for v in displaced)
-            self._changes.append(Change(FORK_KEPT, entry))
+            self._events.extend(Event(FORK_DROPPED, v) for v in displaced)
+            self._events.append(Event(FORK_KEPT, entry))
             self.state.sender(sender).fork_hashes = tuple(v.full_hash for v in kept)
         return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_version")
 
     def _fork(self, sender: bytes, nonce: int, entry: Entry) -> None:
         """``entry`` and the logged packet at ``nonce`` are two versions: a fork proof."""
-        chain = self.chains[sender]
+        chain = self._chains[sender]
         existing = chain.entries[nonce - 1]
-        earlier = self.forks.get(sender)
+        earlier = self._forks.get(sender)
         if earlier is not None and earlier.accepted:
-            self._changes.extend(Change(FORK_DROPPED, v) for v in earlier.versions)
+            self._events.extend(Event(FORK_DROPPED, v) for v in earlier.versions)
         versions = sorted([existing, entry], key=lambda e: e.full_hash)
-        self.forks[sender] = _Fork(nonce, versions)
+        self._forks[sender] = Fork(nonce, versions)
         removed = chain.entries[nonce - 1 :]
         del chain.entries[nonce - 1 :]
         del chain.cumulative[nonce - 1 :]
@@ -1008,7 +1046,7 @@ class Replica:
         for v in versions:
             v.judgment = _EQUIVOCATED
             v.removed = True
-        for held in self.held.discard_from(sender, nonce):
+        for held in self._held.discard_from(sender, nonce):
             self._unhold(held)
         if taken_back:
             self._rejudge(sender, nonce, taken_back)
@@ -1019,38 +1057,38 @@ class Replica:
         for key in self._capped_on.take_from(sender, nonce):
             if key in self._capped:
                 self._retry_capped(key)
-        for waiter in self.waits.take_from(sender, nonce):
+        for waiter in self._waits.take_from(sender, nonce):
             waiter.blocker = None
             self._drop_need(waiter)
             if not waiter.removed and waiter.judgment is None:
                 self._check(waiter)
         self._suffixes.touch(sender)
-        self.counters["forks"] = self.counters.get("forks", 0) + 1
+        self._count_event("forks")
 
     def _revise(self, revision: Revision) -> None:
-        self.revisions.append(revision)
-        self._changes.append(Change(REVISED, revision))
+        self._revisions.append(revision)
+        self._events.append(Event(REVISED, revision))
 
     def _accept_fork(self, sender: bytes) -> None:
         """The forker is judged up to the nonce before the fork: the proof enters the state
         (both versions judged Refused(equivocated)) and becomes durable and servable."""
-        fork = self.forks[sender]
+        fork = self._forks[sender]
         s = self.state.sender(sender)
         s.fork = fork.nonce
         s.fork_hashes = tuple(v.full_hash for v in fork.versions)
         if not fork.accepted:
             fork.accepted = True
-            self._changes.extend(Change(FORK_KEPT, v) for v in fork.versions)
+            self._events.extend(Event(FORK_KEPT, v) for v in fork.versions)
 
     def _rejudge(self, sender: bytes, nonce: int, taken_back: list[tuple[Entry, Judgment]]) -> None:
         """A fork proof at ``(sender, nonce)`` takes back judged packets: undo their money and
         that of their forward cone (every judged packet that depends on them, through its own
         chain or what it names), newest first, then judge the cone again in its judged order.
         Cost: proportional to the cone, not to the history."""
-        cone = self._cone(sender, nonce)
-        chain = self.chains.get(sender)
+        cone = self._dependents.cone(self._chains, self.hwm, sender, nonce)
+        chain = self._chains.get(sender)
         if chain is not None and not chain.entries:
-            del self.chains[sender]
+            del self._chains[sender]
         if any(j.effects is FROZEN for _, j in taken_back) or any(
             e.judgment is not None and e.judgment.effects is FROZEN for e in cone
         ):
@@ -1080,7 +1118,7 @@ class Replica:
             e.judgment = fresh
             e.undo = move_money(state, e.sender, e.nonce, fresh)
         # the forward cone: what was taken back and what was judged again
-        self.counters["rejudged"] = self.counters.get("rejudged", 0) + len(undo)
+        self._counters["rejudged"] = self._counters.get("rejudged", 0) + len(undo)
 
     def _rejudge_all(self) -> None:
         """Judge every judged packet again from genesis, in its judged order: what a late fork
@@ -1098,32 +1136,10 @@ class Replica:
                 self._revise(Revision(e.sender, e.nonce, old.reason, fresh.reason))
                 self._judged_now.append(e)
             e.judgment = fresh
-        for forked, fork in self.forks.items():
+        for forked, fork in self._forks.items():
             if self.hwm(forked) >= fork.nonce - 1:
                 self._accept_fork(forked)
-        self.counters["rejudged"] = self.counters.get("rejudged", 0) + len(entries)
-
-    def _cone(self, sender: bytes, nonce: int) -> list[Entry]:
-        """The judged packets (not taken back) whose verdicts may read ``sender``'s packets
-        from ``nonce`` on: those that name them, their senders' later packets, and so on."""
-        low: dict[bytes, int] = {}
-        cone: list[Entry] = []
-        stack = [(sender, nonce)]
-        while stack:
-            who, n = stack.pop()
-            before = low.get(who)
-            if before is not None and before <= n:
-                continue
-            low[who] = n
-            hi = before if before is not None else MAX_NONCE + 1
-            chain = self.chains.get(who)
-            if chain is not None:  # the forker's chain ends below the fork already
-                for e in chain.entries[n - 1 : min(hi - 1, self.hwm(who))]:
-                    cone.append(e)
-            for named, dependent in self._dependents.get(who, ()):
-                if n <= named < hi and not dependent.removed:
-                    stack.append((dependent.sender, dependent.nonce))
-        return cone
+        self._counters["rejudged"] = self._counters.get("rejudged", 0) + len(entries)
 
 
 def first_difference(

@@ -10,20 +10,22 @@ replica rebuilds from the store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Final
 
 import nacl.signing
 
-from node.core.batch import ingest_batch
-from node.core.ledger import LedgerState, judge
-from node.core.replica import Ingested, Replica, Revision
+from node.core.events import WANTED, Ingested, Revision
+from node.core.ledger import Judge, LedgerState, judge
+from node.core.pulls import Want
+from node.core.replica import Replica
 from node.core.verdicts import PlayerError, Reason
-from node.drivers.store import Store, fault
-from protocol.constants import HASH_LEN, MAX_NONCE, ZERO_PREV
-from protocol.frame import Packet
+from node.drivers.store import NO_FAULTS, Faults, Store
+from protocol.constants import MAX_NONCE
+from protocol.frame import FrameCodec
 from protocol.genesis import Genesis
-from protocol.kinds import Ack, Body, Transfer
+from protocol.kinds import Body, ExtRef
 
 __all__ = [
     "RECOVERY_FLAG",
@@ -37,6 +39,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+REPLAY_BATCH: Final = 1024
+"""Stored frames fed to the replica at once while it rebuilds."""
 SNAPSHOT_ROWS: Final = 4096
 """Accepted log rows between persisted snapshots of the ledger state."""
 SNAPSHOT_SIZE_FACTOR: Final = 4
@@ -89,17 +93,24 @@ class Recovery:
 
 
 class Batch:
-    """The outcome of one ingested batch: per-frame results and the frames now accepted."""
+    """The outcome of one received batch: per-frame results, the frames now accepted (to
+    forward), and the pulls the replica asks for (to send)."""
 
-    __slots__ = ("accepted", "results")
+    __slots__ = ("accepted", "results", "wants")
 
     def __init__(self) -> None:
         self.results: list[Ingested] = []
         self.accepted: list[bytes] = []
+        self.wants: list[Want] = []
 
 
 class DurableReplica:
-    """Replica + store + (optionally) this node's signing key."""
+    """Replica + store + (optionally) this node's signing key.
+
+    ``clock`` gives the time the replica's timers run on (``time.monotonic`` by default);
+    ``faults`` are the crash-injection points (none by default); ``judge`` is the judge step;
+    ``codec`` a frame codec to share.
+    """
 
     def __init__(
         self,
@@ -108,10 +119,13 @@ class DurableReplica:
         key: nacl.signing.SigningKey | None = None,
         *,
         audit: bool = False,
-        verify_on_rebuild: bool = False,
         snapshot_rows: int = SNAPSHOT_ROWS,
         snapshot_factor: int = SNAPSHOT_SIZE_FACTOR,
         lost_data: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        faults: Faults = NO_FAULTS,
+        judge: Judge = judge,
+        codec: FrameCodec | None = None,
     ) -> None:
         """``lost_data``: this node kept its key but not its store (a new device, a wiped or
         restored data directory).  It then signs nothing until :data:`RECOVERY_PEERS` peers
@@ -123,12 +137,15 @@ class DurableReplica:
         self.key = key
         self.identity = bytes(key.verify_key) if key is not None else None
         self.audit = audit
-        self.verify_on_rebuild = verify_on_rebuild
         self.snapshot_rows = snapshot_rows
         self.snapshot_factor = snapshot_factor
         """Persisted snapshots are at least this many times the state's size apart (0: only
         ``snapshot_rows``, as the tests use to snapshot small states often)."""
-        self.replica = Replica(genesis, audit=audit, verify=verify_on_rebuild)
+        self.clock = clock
+        self.faults = faults
+        self.codec = codec if codec is not None else FrameCodec(genesis.network_id)
+        self._judge = judge
+        self.replica = Replica(genesis, audit=audit, judge=judge, codec=self.codec)
         self.rebuilding = True
         self.resend: list[bytes] = []
         self.restored_from: int = 0
@@ -154,7 +171,7 @@ class DurableReplica:
         start = 0
         fork_frames = store.fork_frames()
         for log_seq, blob, digest, revision in store.snapshots_newest_first():
-            replica = Replica(self.genesis, audit=self.audit, verify=self.verify_on_rebuild)
+            replica = Replica(self.genesis, audit=self.audit, judge=self._judge, codec=self.codec)
             try:
                 replica.restore(
                     store.records(log_seq, revision),
@@ -172,18 +189,20 @@ class DurableReplica:
             self.replica, start = replica, log_seq
             break
         replica = self.replica
-        # fork versions first (a proof in place before the chain it cuts costs no re-judge),
-        # and again after the log for those beyond the window of a chain not yet replayed
-        for frame in fork_frames:
-            replica.ingest(frame)
+        now = self.clock()
+        # The store holds only frames this node verified: they are placed without checking
+        # their signatures again.  Fork versions first (a proof in place before the chain it
+        # cuts costs no re-judge), and again after the log for those beyond the window of a
+        # chain not yet replayed.
+        replica.finish_batch(replica.open_batch(fork_frames), None, now)
+        chunk: list[bytes] = []
         for frame in store.replay_after(start) if start else store.replay_frames():
-            replica.ingest(frame)
-        for frame in fork_frames:
-            replica.ingest(frame)
-        replica.take_changes()
-        replica.take_wants()
-        replica.revisions = [Revision(*row) for row in store.revisions()]
-        replica.verify = True
+            chunk.append(frame)
+            if len(chunk) == REPLAY_BATCH:
+                replica.finish_batch(replica.open_batch(chunk), None, now)
+                chunk = []
+        replica.finish_batch(replica.open_batch([*chunk, *fork_frames]), None, now)
+        replica.take_events()  # the store's own content: nothing to stage or pull
         self.restored_from = self._snapshot_seq = start
         unsent = store.unsent()
         if unsent:
@@ -204,28 +223,41 @@ class DurableReplica:
         store.save_snapshot(store.committed_seq, state.to_bytes(), state.digest())
         self._snapshot_seq = store.committed_seq
 
+    def revisions(self) -> list[Revision]:
+        """Every verdict a late fork proof changed, oldest first (kept in the store)."""
+        return [Revision(*row) for row in self.store.revisions()]
+
     # ------------------------------------------------------------------ receiving
 
     def receive(self, frames: Iterable[bytes]) -> Batch:
-        """Ingest a batch, commit what was judged, return what may now be forwarded."""
+        """Receive a batch, commit what was judged, return what may now be forwarded and
+        the pulls to send."""
         batch = Batch()
         replica = self.replica
-        if replica.verify:  # open all, verify all, then judge (node.core.batch)
-            batch.results = ingest_batch(replica, frames if isinstance(frames, list) else [*frames])
-        else:
-            for frame in frames:
-                batch.results.append(replica.ingest(frame))
-        fault("after_judge")
+        batch.results = replica.receive_batch(list(frames), self.clock())
+        self.faults.reached("after_judge")
+        self._commit(batch)
+        return batch
+
+    def tick(self) -> Batch:
+        """Run the replica's timers (pulls asked again, fork witnesses given up): a batch with
+        no results, and what those changed."""
+        batch = Batch()
+        self.replica.handle_timer(self.clock())
+        self._commit(batch)
+        return batch
+
+    def _commit(self, batch: Batch) -> None:
         store = self.store
-        accepted = store.stage_changes(replica.take_changes())
+        events = self.replica.take_events()
+        batch.accepted = store.stage_events(events)
+        batch.wants = [e.item for e in events if e.what == WANTED]  # type: ignore[misc]
         store.commit()
         if not self.rebuilding:
             self._maybe_snapshot()
-        fault("after_commit")
-        batch.accepted = accepted
-        if self.recovery is not None and accepted:
+        self.faults.reached("after_commit")
+        if self.recovery is not None and batch.accepted:
             self._check_recovered()
-        return batch
 
     # ------------------------------------------------------------------ recovering own history
 
@@ -298,8 +330,7 @@ class DurableReplica:
             )
         if replica.fork_point(me):
             raise PlayerError("this key has forked (equivocated); it can sign nothing more")
-        chain = replica.chains.get(me)
-        logged = len(chain.entries) if chain is not None else 0
+        logged, prev = replica.logged_top(me)
         if logged > replica.hwm(me):
             raise PlayerError(
                 f"own packet {replica.hwm(me) + 1} still waits for a dependency; try again later"
@@ -310,35 +341,34 @@ class DurableReplica:
                 f"own packet {logged + 1} is in the outbox but not yet accepted; try again later"
             )
         nonce = logged + 1
-        prev = ZERO_PREV if nonce == 1 else replica.chains[me].entries[-1].full_hash[:HASH_LEN]
         self._check_refs(body, nonce)
-        verdict = judge(replica.state, Packet(me, nonce, prev, body), me, nonce, replica.engine)
+        verdict = replica.check(me, body)
         if verdict.reason is not Reason.APPLIED:
             raise PlayerError(
                 f"the ledger would refuse this packet: {verdict.reason.label}"
                 f" (spendable {replica.spendable(me)})"
             )
-        frame = replica.codec.seal(self.key, nonce, prev, body)
-        fault("after_sign")
+        frame = self.codec.seal(self.key, nonce, prev, body)
+        self.faults.reached("after_sign")
         self.store.outbox_put(nonce, frame)
         self.receive([frame])
         return frame
 
     def _check_refs(self, body: Body, nonce: int) -> None:
-        if type(body) is Transfer or type(body) is Ack:
-            for ref in body.acks:
-                if ref.sender == self.identity:
-                    if ref.nonce >= nonce:
-                        raise PlayerError(
-                            f"cannot acknowledge own packet {ref.nonce}: this packet is {nonce}"
-                        )
-                    continue
-                entry = self.replica.judged(ref.sender, ref.nonce)
-                if entry is None or entry.h != ref.h:
-                    raise PlayerError(
-                        f"cannot acknowledge ({ref.sender.hex()[:8]}, {ref.nonce}): "
-                        "this node has not judged that packet"
-                    )
+        """An honest node names only packets it has judged, by their h (its own included)."""
+        for ref in body.references():
+            if type(ref) is not ExtRef:
+                continue
+            if ref.sender == self.identity and ref.nonce >= nonce:
+                raise PlayerError(
+                    f"cannot acknowledge own packet {ref.nonce}: this packet is {nonce}"
+                )
+            entry = self.replica.judged(ref.sender, ref.nonce)
+            if entry is None or entry.h != ref.h:
+                raise PlayerError(
+                    f"cannot acknowledge ({ref.sender.hex()[:8]}, {ref.nonce}): "
+                    "this node has not judged that packet"
+                )
 
     def mark_sent(self, frames: Iterable[bytes]) -> None:
         """Record that own frames reached a transport (they are then not re-sent on restart)."""
@@ -347,7 +377,7 @@ class DurableReplica:
             return
         nonces = []
         for frame in frames:
-            env = self.replica.codec.open(frame)
+            env = self.codec.open(frame)
             if env.sender == me:
                 nonces.append(env.nonce)
         if nonces:

@@ -13,52 +13,46 @@ once committed.
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import msgpack
 
+from node.core.events import FORK_DROPPED, JUDGED, WANTED, Event, Revision
 from node.core.log import Entry
-from node.core.replica import FORK_DROPPED, JUDGED, Change, Revision
 from node.core.verdicts import Reason
 
-__all__ = ["FAULT_ENV", "Store", "StoreError", "fault"]
+__all__ = ["NO_FAULTS", "Faults", "Store", "StoreError"]
 
 SCHEMA_VERSION: Final = 3
 """1: one log row per packet.  2: one log row per committed batch.  3: fork versions kept with
 their frames in ``forks`` instead of the log (older rows keep theirs in the log).  Migrated on
 open."""
-FAULT_ENV: Final = "BITCRAPS_FAULT"
-"""Test-only: ``point`` or ``point:n`` kills this process with SIGKILL at the n-th pass."""
 
 MIGRATE_BATCH: Final = 4096
 """Packets per log row when a schema-1 store is repacked."""
 
-_fault_counts: dict[str, int] = {}
 _pack: Final = msgpack.Packer(use_bin_type=True).pack
 
 
-def fault(point: str) -> None:
-    """Test-only fault hook: SIGKILL ourselves when ``$BITCRAPS_FAULT`` names ``point``.
+class Faults(Protocol):
+    """Where a crash can be injected (the durability tests kill the process there): a store or a
+    durable replica calls :meth:`reached` at each named point.  ``in_transaction``: rows
+    written, not committed; ``after_judge``: judged, not committed; ``after_commit``:
+    committed, not forwarded; ``after_sign``: signed, not yet in the outbox."""
 
-    Points: ``after_judge`` (judged, not yet committed), ``in_transaction`` (rows written, not
-    committed), ``after_commit`` (committed, not yet sent), ``after_sign`` (signed, not yet in
-    the outbox).  Costs one dictionary lookup when unset.
-    """
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    name, _, count = spec.partition(":")
-    if name != point:
-        return
-    seen = _fault_counts.get(point, 0) + 1
-    _fault_counts[point] = seen
-    if seen >= (int(count) if count else 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+    def reached(self, point: str) -> None: ...
+
+
+class _NoFaults:
+    def reached(self, point: str) -> None:
+        return None
+
+
+NO_FAULTS: Final[Faults] = _NoFaults()
+"""What a node runs with: no point does anything."""
 
 
 class StoreError(Exception):
@@ -103,8 +97,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 class Store:
     """One node's SQLite database. Not thread-safe: one owner drives it."""
 
-    def __init__(self, path: str | Path, network_id: bytes, *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        network_id: bytes,
+        *,
+        synchronous: str = "NORMAL",
+        faults: Faults = NO_FAULTS,
+    ) -> None:
         self.path = Path(path)
+        self.faults = faults
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -221,12 +223,14 @@ class Store:
         at_seq = self.committed_seq + len(self._log)  # the log rows it comes after
         self._revisions.append((sender, nonce, int(before), int(after), at_seq))
 
-    def stage_changes(self, changes: list[Change]) -> list[bytes]:
-        """Stage a replica's durable changes (``Replica.take_changes``), in order; return the
-        frames now accepted (judged packets and kept fork versions), to commit and then
-        forward."""
+    def stage_events(self, events: list[Event]) -> list[bytes]:
+        """Stage what a replica's events make durable (``Replica.take_events``), in order;
+        return the frames now accepted (judged packets and kept fork versions), to commit and
+        then forward.  Pulls (``WANTED``) are not the store's business."""
         accepted: list[bytes] = []
-        for what, item in changes:
+        for what, item in events:
+            if what == WANTED:
+                continue
             if what == JUDGED:
                 assert isinstance(item, Entry) and item.judgment is not None
                 self.stage_judged(item.sender, item.nonce, item.judgment.reason, item.frame)
@@ -234,8 +238,10 @@ class Store:
             elif isinstance(item, Revision):
                 self.stage_revision(item.sender, item.nonce, item.before, item.after)
             elif what == FORK_DROPPED:
+                assert isinstance(item, Entry)
                 self.stage_fork_drop(item.sender, item.full_hash)
             else:  # FORK_KEPT: accepted like a judged packet, kept beside the log
+                assert isinstance(item, Entry)
                 self.stage_fork(item.sender, item.nonce, item.full_hash, item.frame)
                 accepted.append(item.frame)
         return accepted
@@ -272,7 +278,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 [(sid(s), n, b, a, at) for s, n, b, a, at in self._revisions],
             )
-            fault("in_transaction")
+            self.faults.reached("in_transaction")
         added = len(rows)
         self.committed_seq += added
         self._log.clear()
