@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.core.ledger import LedgerState, SupplyError
+from node.core.ledger import LedgerState, NoTables, SupplyError
 from node.core.replica import Replica
 from protocol.genesis import LOCAL, Genesis
 from tests.ledger_factory import Chain, funded_genesis
@@ -35,7 +35,7 @@ def _state_after(transfers: list[tuple[int, int, int]], genesis: Genesis = LOCAL
 def test_state_serialization_round_trips_exactly(transfers: list[tuple[int, int, int]]) -> None:
     replica = _state_after(transfers)
     state = replica.state
-    again = LedgerState.from_bytes(LOCAL, state.to_bytes())
+    again = LedgerState.from_bytes(LOCAL, state.to_bytes(), NoTables())
     assert again.digest() == state.digest()
     assert again.to_bytes() == state.to_bytes()
     again.audit()
@@ -45,10 +45,10 @@ def test_a_snapshot_of_another_network_or_garbage_is_refused() -> None:
     state = _state_after([(0, 1, 5)]).state
     other = funded_genesis({})
     with pytest.raises(ValueError, match="state snapshot"):
-        LedgerState.from_bytes(other, state.to_bytes())
+        LedgerState.from_bytes(other, state.to_bytes(), NoTables())
     for junk in (b"", b"\x00", b"\x93\x01\x02\x03", state.to_bytes()[:-3]):
         with pytest.raises(ValueError):
-            LedgerState.from_bytes(LOCAL, junk)
+            LedgerState.from_bytes(LOCAL, junk, NoTables())
 
 
 def test_audit_catches_money_created_outside_the_rules() -> None:

@@ -80,7 +80,7 @@ TUPLE_MAKERS = [tuple_maker, lambda cls: tuple_maker_python(cls, len(cls._fields
 def test_a_tuple_maker_builds_the_named_tuple(make_maker: Any) -> None:
     credit = make_maker(Credit)(b"\x01" * 32, b"\x02" * 32, 3, 40)
     effects = make_maker(Effects)(0, 40, 0, (credit,), ())
-    judgment = make_maker(Judgment)(Reason.APPLIED, effects)
+    judgment = make_maker(Judgment)(Reason.APPLIED, effects, None)
     expected = Judgment(
         Reason.APPLIED, Effects(debit=40, credits=(Credit(b"\x01" * 32, b"\x02" * 32, 3, 40),))
     )
@@ -105,7 +105,7 @@ def test_verdicts_of_plain_values_are_not_tracked_by_the_collector() -> None:
     effects = tuple_maker(Effects)(0, 40, 0, (credit,), acks)
     assert not gc.is_tracked(credit) and not gc.is_tracked(effects)
     assert not gc.is_tracked(effects.credits) and not gc.is_tracked(effects.acks[0])
-    judgment = tuple_maker(Judgment)(Reason.APPLIED, effects)
+    judgment = tuple_maker(Judgment)(Reason.APPLIED, effects, None)
     assert gc.is_tracked(judgment)  # the reason is an object the collector tracks
     holder = tuple_maker(Effects)(0, 0, 0, ([],), ())  # a list can be part of a cycle
     assert gc.is_tracked(holder) and gc.is_tracked(holder.credits)

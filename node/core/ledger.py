@@ -35,9 +35,12 @@ __all__ = [
     "Judgment",
     "LedgerState",
     "NoTables",
+    "NoTablesState",
     "SenderState",
     "SupplyError",
+    "TableEffects",
     "TableEngine",
+    "TablesState",
     "Undo",
     "apply",
     "judge",
@@ -46,6 +49,7 @@ __all__ = [
 ]
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
+_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v1"
 
 
 class CreditLine:
@@ -319,15 +323,33 @@ FROZEN: Final = Effects()
 identity); a re-judge judges such a packet again instead of re-applying its effects."""
 
 
+class TableEffects(Protocol):
+    """What judging a table packet does to table state: engine-defined, applied and undone by
+    the engine (:meth:`TableEngine.apply`, :meth:`TableEngine.unapply`)."""
+
+
 class Judgment(NamedTuple):
-    """A verdict and its effects."""
+    """A verdict, its money effects, and (for a table packet) its table effects."""
 
     reason: Reason
     effects: Effects = NO_EFFECTS
+    table: TableEffects | None = None
 
 
 Dep = tuple[bytes, int, bytes | None]
 """A dependency: ``(sender, nonce, h)`` a packet names (h None when it names no version)."""
+
+
+class TablesState(Protocol):
+    """The table engine's part of the replicated state: copied with the ledger state, encoded
+    canonically into the digest and into persisted snapshots, and summed by the supply audit
+    (``money``: what the tables hold that no account holds)."""
+
+    def copy(self) -> TablesState: ...
+
+    def encode(self) -> list[object]: ...
+
+    def money(self) -> int: ...
 
 
 class TableEngine(Protocol):
@@ -336,13 +358,39 @@ class TableEngine(Protocol):
     ``dependencies`` resolves what a table packet names through game state (a game id, a host
     nonce, a seat) into ``(sender, nonce, h)`` dependencies; it is asked once the packet's
     predecessor is judged, since seat refs resolve against the state then.  ``judge`` gives a
-    table packet's verdict and effects."""
+    table packet's verdict, money effects and table effects; ``apply`` and ``unapply`` make the
+    table effects real and take them back (a late fork).  ``empty`` and ``decode`` make the
+    engine's state (:class:`TablesState`) at genesis and from a snapshot."""
 
     def dependencies(
         self, state: LedgerState, sender: bytes, packet: Packet
     ) -> tuple[Dep, ...]: ...
 
     def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment: ...
+
+    def apply(self, state: LedgerState, effects: TableEffects) -> None: ...
+
+    def unapply(self, state: LedgerState, effects: TableEffects) -> None: ...
+
+    def empty(self) -> TablesState: ...
+
+    def decode(self, encoded: list[object]) -> TablesState: ...
+
+
+class NoTablesState:
+    """The state of :class:`NoTables`: nothing."""
+
+    def copy(self) -> NoTablesState:
+        return self
+
+    def encode(self) -> list[object]:
+        return []
+
+    def money(self) -> int:
+        return 0
+
+
+NO_TABLES_STATE: Final = NoTablesState()
 
 
 class NoTables:
@@ -353,6 +401,20 @@ class NoTables:
 
     def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment:
         return Judgment(Reason.TABLES_UNAVAILABLE)
+
+    def apply(self, state: LedgerState, effects: TableEffects) -> None:
+        raise ValueError("no table engine: nothing has table effects")
+
+    def unapply(self, state: LedgerState, effects: TableEffects) -> None:
+        raise ValueError("no table engine: nothing has table effects")
+
+    def empty(self) -> TablesState:
+        return NO_TABLES_STATE
+
+    def decode(self, encoded: list[object]) -> TablesState:
+        if encoded:
+            raise ValueError("table state in a snapshot, and no table engine to read it")
+        return NO_TABLES_STATE
 
 
 class Judge(Protocol):
@@ -371,15 +433,19 @@ class Judge(Protocol):
 class LedgerState:
     """Everything the digest covers: accounts, senders' judged chains, mints, supply."""
 
-    __slots__ = ("accounts", "genesis", "mints", "senders")
+    __slots__ = ("accounts", "genesis", "mints", "senders", "tables")
 
-    def __init__(self, genesis: Genesis, *, empty: bool = False) -> None:
-        """The state at genesis (grants and the treasury reserve); ``empty`` leaves out even
-        those, for :meth:`copy` and :meth:`from_bytes` to fill in."""
+    def __init__(
+        self, genesis: Genesis, tables: TablesState = NO_TABLES_STATE, *, empty: bool = False
+    ) -> None:
+        """The state at genesis (grants and the treasury reserve), with the table engine's
+        state ``tables``; ``empty`` leaves out the grants too, for :meth:`copy` and
+        :meth:`from_bytes` to fill in."""
         self.genesis = genesis
         self.accounts: dict[bytes, Account] = {}
         self.senders: dict[bytes, SenderState] = {}
         self.mints = 0
+        self.tables = tables
         if empty:
             return
         for key, amount in genesis.grants:
@@ -388,7 +454,7 @@ class LedgerState:
             self.accounts[TREASURY_KEY] = Account(base=genesis.treasury_reserve)
 
     def copy(self) -> LedgerState:
-        other = LedgerState(self.genesis, empty=True)
+        other = LedgerState(self.genesis, self.tables.copy(), empty=True)
         other.accounts = {key: acc.copy() for key, acc in self.accounts.items()}
         other.senders = {key: s.copy() for key, s in self.senders.items()}
         other.mints = self.mints
@@ -420,18 +486,21 @@ class LedgerState:
             [key, s.hwm, s.head, s.cumulative, s.fork, list(s.fork_hashes), s.minted]
             for key, s in sorted(self.senders.items())
         ]
-        return pack(
-            [b"BCM/state-snapshot/v1", self.genesis.network_id, accounts, senders, self.mints]
-        )
+        snapshot = [_SNAPSHOT_TAG, self.genesis.network_id, accounts, senders, self.mints]
+        tables = self.tables.encode()
+        if tables:  # without tables, the format of a ledger that has none
+            snapshot.append(tables)
+        return pack(snapshot)
 
     @classmethod
-    def from_bytes(cls, genesis: Genesis, data: bytes) -> LedgerState:
-        """Inverse of :meth:`to_bytes`; raise ValueError for bytes it did not write."""
+    def from_bytes(cls, genesis: Genesis, data: bytes, engine: TableEngine) -> LedgerState:
+        """Inverse of :meth:`to_bytes` (``engine`` reads its part); raise ValueError for bytes
+        it did not write."""
         try:
-            tag, network_id, accounts, senders, mints = msgpack.unpackb(data)
-            if tag != b"BCM/state-snapshot/v1" or network_id != genesis.network_id:
+            tag, network_id, accounts, senders, mints, *rest = msgpack.unpackb(data)
+            if tag != _SNAPSHOT_TAG or network_id != genesis.network_id or len(rest) > 1:
                 raise ValueError("not a state snapshot of this network")
-            state = cls(genesis, empty=True)
+            state = cls(genesis, engine.decode(rest[0] if rest else []), empty=True)
             state.mints = int(mints)
             for key, base, acked, own, debits, held, lines in accounts:
                 acc = Account(_int(base), _int(acked), _int(own), _int(debits), _int(held))
@@ -487,6 +556,7 @@ class LedgerState:
             if acc.held < 0 or acc.held > acc.debits:
                 raise SupplyError(f"{key.hex()[:8]}: held {acc.held} outside 0..{acc.debits}")
             total += acc.base + acked + acc.pending() + acc.own - acc.debits + acc.held
+        total += self.tables.money()
         if total != self.supply:
             raise SupplyError(f"accounts sum to {total}, supply is {self.supply}")
 
@@ -509,7 +579,9 @@ class LedgerState:
             for key, s in sorted(self.senders.items())
             if s.hwm or s.fork
         ]
-        encoded = pack([b"BCM/state/v1", accounts, senders, [], _big(self.supply)])
+        encoded = pack(
+            [b"BCM/state/v1", accounts, senders, self.tables.encode(), _big(self.supply)]
+        )
         return hashlib.sha256(encoded).digest()
 
 
@@ -537,7 +609,7 @@ def _judgment(reason: Reason, mint: int) -> Judgment:
     """``Judgment(reason, Effects(mint=mint))``: a refusal, which moves no money but the mint."""
     if not mint:
         return _BARE[reason]
-    judgment: Judgment = _verdict(reason, _effects(mint, 0, 0, (), ()))
+    judgment: Judgment = _verdict(reason, _effects(mint, 0, 0, (), ()), None)
     return judgment
 
 
@@ -581,16 +653,18 @@ def judge(
             return _judgment(Reason.SELF_TRANSFER, mint)
         if body.amount > spendable:
             return _judgment(Reason.INSUFFICIENT, mint)
-        applied: Judgment = _verdict(_APPLIED, _transfer_effects(body, sender, nonce, mint, acks))
+        applied: Judgment = _verdict(
+            _APPLIED, _transfer_effects(body, sender, nonce, mint, acks), None
+        )
         return applied
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
-        acked: Judgment = _verdict(_APPLIED, _effects(mint, 0, 0, (), acks))
+        acked: Judgment = _verdict(_APPLIED, _effects(mint, 0, 0, (), acks), None)
         return acked
     verdict = engine.judge(state, packet, spendable)
     if verdict.effects.mint != mint:
-        verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint))
+        verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint), verdict.table)
     return verdict
 
 
@@ -648,7 +722,7 @@ def move_money(
 ) -> Undo | None:
     """The money part of :func:`apply`: mint, debit, hold, acknowledge, credit.  Returns
     what :func:`unmove_money` needs beyond the judgment (None when it needs nothing)."""
-    reason, effects = judgment
+    reason, effects, _ = judgment
     mint, debit, held, credits, acks = effects
     if reason is not _APPLIED:
         if not mint:
@@ -701,7 +775,7 @@ def unmove_money(
     packets and dependents are already undone: the state is then what it would be had the
     packet never been judged.  Lines and accounts nothing touches any more are removed, as a
     replica that never saw the packet would not hold them."""
-    reason, effects = judgment
+    reason, effects, _ = judgment
     mint, debit, held, credits, _ = effects
     if reason is not _APPLIED:
         if not mint:

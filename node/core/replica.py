@@ -145,7 +145,7 @@ class Replica:
         """Room beyond the cap for packets that logged packets wait for (eviction must not
         undo progress), so the unjudged log holds at most ``unjudged_cap + reserve``."""
         self.audit = audit
-        self.state = LedgerState(genesis)
+        self.state = LedgerState(genesis, self._engine.empty())
         """The replicated state (read it; only the replica changes it)."""
         self._chains: dict[bytes, Chain] = {}
         self._forks: dict[bytes, Fork] = {}
@@ -988,11 +988,18 @@ class Replica:
         return judgment
 
     def _apply(self, entry: Entry, judgment: Judgment) -> None:
+        if entry.resolves:  # what it named through game state, as resolved when judged
+            if entry.packet is not None:
+                resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
+                entry.deps = settle((*entry.deps, *resolved))
+            entry.resolves = False
         entry.judgment = judgment
         entry.packet = None
         sender = entry.sender
         state = self.state
         s, entry.undo = apply(state, sender, entry.nonce, entry.full_hash, judgment)
+        if judgment.table is not None:
+            self._engine.apply(state, judgment.table)
         self._chains[sender].cumulative.append(s.cumulative)
         if self._forks:
             fork = self._forks.get(sender)
@@ -1098,7 +1105,10 @@ class Replica:
         undo += [(e.seq, e, e.judgment) for e in cone if e.judgment is not None]
         undo.sort(key=lambda item: item[0], reverse=True)
         state = self.state
+        engine = self._engine
         for _, e, judgment in undo:
+            if judgment.table is not None:
+                engine.unapply(state, judgment.table)
             unmove_money(state, e.sender, e.nonce, judgment, e.undo)
             e.undo = None
         s = state.sender(sender)
@@ -1117,6 +1127,8 @@ class Replica:
                 self._judged_now.append(e)
             e.judgment = fresh
             e.undo = move_money(state, e.sender, e.nonce, fresh)
+            if fresh.table is not None:
+                engine.apply(state, fresh.table)
         # the forward cone: what was taken back and what was judged again
         self._counters["rejudged"] = self._counters.get("rejudged", 0) + len(undo)
 
@@ -1125,13 +1137,15 @@ class Replica:
         does when its cone reaches packets restored from a persisted snapshot, whose effects
         were not recorded.  Afterwards none is left unrecorded."""
         entries = self.judged_in_order()
-        state = self.state = LedgerState(self.genesis)
+        state = self.state = LedgerState(self.genesis, self._engine.empty())
         for e in entries:
             old = e.judgment
             assert old is not None
             fresh = self._judgment(e)
             e.packet = None
             _, e.undo = apply(state, e.sender, e.nonce, e.full_hash, fresh)
+            if fresh.table is not None:
+                self._engine.apply(state, fresh.table)
             if fresh.reason != old.reason:
                 self._revise(Revision(e.sender, e.nonce, old.reason, fresh.reason))
                 self._judged_now.append(e)

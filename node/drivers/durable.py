@@ -17,7 +17,7 @@ from typing import Final
 import nacl.signing
 
 from node.core.events import WANTED, Ingested, Revision
-from node.core.ledger import Judge, LedgerState, judge
+from node.core.ledger import Judge, LedgerState, NoTables, TableEngine, judge
 from node.core.pulls import Want
 from node.core.replica import Replica
 from node.core.verdicts import PlayerError, Reason
@@ -108,8 +108,8 @@ class DurableReplica:
     """Replica + store + (optionally) this node's signing key.
 
     ``clock`` gives the time the replica's timers run on (``time.monotonic`` by default);
-    ``faults`` are the crash-injection points (none by default); ``judge`` is the judge step;
-    ``codec`` a frame codec to share.
+    ``faults`` are the crash-injection points (none by default); ``judge`` is the judge step and
+    ``engine`` the table engine; ``codec`` a frame codec to share.
     """
 
     def __init__(
@@ -125,6 +125,7 @@ class DurableReplica:
         clock: Callable[[], float] = time.monotonic,
         faults: Faults = NO_FAULTS,
         judge: Judge = judge,
+        engine: TableEngine | None = None,
         codec: FrameCodec | None = None,
     ) -> None:
         """``lost_data``: this node kept its key but not its store (a new device, a wiped or
@@ -145,7 +146,8 @@ class DurableReplica:
         self.faults = faults
         self.codec = codec if codec is not None else FrameCodec(genesis.network_id)
         self._judge = judge
-        self.replica = Replica(genesis, audit=audit, judge=judge, codec=self.codec)
+        self._engine: TableEngine = engine if engine is not None else NoTables()
+        self.replica = self._new_replica()
         self.rebuilding = True
         self.resend: list[bytes] = []
         self.restored_from: int = 0
@@ -171,11 +173,11 @@ class DurableReplica:
         start = 0
         fork_frames = store.fork_frames()
         for log_seq, blob, digest, revision in store.snapshots_newest_first():
-            replica = Replica(self.genesis, audit=self.audit, judge=self._judge, codec=self.codec)
+            replica = self._new_replica()
             try:
                 replica.restore(
                     store.records(log_seq, revision),
-                    LedgerState.from_bytes(self.genesis, blob),
+                    LedgerState.from_bytes(self.genesis, blob, self._engine),
                     fork_frames,
                 )
             except ValueError as exc:
@@ -209,6 +211,11 @@ class DurableReplica:
             self.receive(frame for _, frame in unsent)
             self.resend = [frame for _, frame in unsent]
         self.rebuilding = False
+
+    def _new_replica(self) -> Replica:
+        return Replica(
+            self.genesis, engine=self._engine, judge=self._judge, codec=self.codec, audit=self.audit
+        )
 
     def _maybe_snapshot(self) -> None:
         """Persist the state every ``snapshot_rows`` log rows, or every four times the state's
