@@ -25,9 +25,10 @@ from typing import Any, ClassVar
 import nacl.signing
 from hypothesis import strategies as st
 
+from node.core.antientropy import Entry16, first_difference, offer
 from node.core.ledger import CreditLine, Judge, Judgment, LedgerState, TableEngine, judge
 from node.core.pulls import Want
-from node.core.replica import Replica, first_difference
+from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from node.drivers.durable import DurableReplica
 from node.drivers.store import Store
@@ -727,8 +728,6 @@ def _c16(replica: Replica, sender: bytes) -> Callable[[int], bytes | None]:
     return at
 
 
-Entry16 = tuple[bytes, int, bytes, bytes]
-
 
 class Mesh:
     """Gossip between replicas: pulls answered from the pool, anti-entropy by pair.
@@ -863,25 +862,20 @@ class Mesh:
         mine: Entry16 | None,
         theirs: Entry16 | None,
     ) -> bool:
-        """Send ``dst`` what ``src``'s entry for ``sender`` shows it lacks."""
+        """Send ``dst`` what ``src``'s entry for ``sender`` shows it lacks (node.core.antientropy
+        decides; bisection probes the other replica's cumulative hashes directly)."""
         if mine is None:
             return False
-        changed = False
-        if mine[3]:  # a fork entry: the prefix below it, then both proof versions
+        decided = offer(src, sender, theirs)
+        if mine[3]:
             self.stats["ae_fork_frames"] += 1
-            prefix = [src.frame_of(sender, n) for n in range(dst.hwm(sender) + 1, mine[1])]
-            return self.feed_batch(dst, [*prefix, *src.fork_frames(sender)])
-        if theirs is not None and theirs[3]:
-            return False  # dst holds the proof; it pushes it the other way
-        top, low = mine[1], dst.hwm(sender)
-        if top == low:  # equal HWMs, different cumulative hashes: bisect, exchange both versions
-            d = first_difference(top, _c16(src, sender), _c16(dst, sender))
+        changed = False
+        if decided.bisect:  # equal HWMs, different cumulative hashes: exchange both versions
+            d = first_difference(mine[1], _c16(src, sender), _c16(dst, sender))
             self.stats["ae_bisect"] += 1
             changed |= self.feed(dst, src.frame_of(sender, d))
             changed |= self.feed(src, dst.frame_of(sender, d))
-        # A lower HWM gets the missing packets; if its chain differs below, the first of them
-        # is a fork witness and its pull by hash completes the proof.
-        changed |= self.feed_batch(dst, [src.frame_of(sender, n) for n in range(low + 1, top + 1)])
+        changed |= self.feed_batch(dst, decided.frames)
         return changed
 
     def step(self, replicas: Sequence[Replica], rng: Random) -> bool:

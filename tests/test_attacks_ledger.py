@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 
+from node.core.antientropy import first_difference
 from node.core.pulls import Want
-from node.core.replica import Replica, first_difference
+from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP
 from protocol.genesis import LOCAL, Genesis

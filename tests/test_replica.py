@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.core.antientropy import first_difference
 from node.core.pulls import Want
-from node.core.replica import Replica, first_difference
+from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from protocol.constants import CRAP, TREASURY_KEY
 from protocol.frame import FrameCodec, encode_body

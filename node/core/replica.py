@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from node.core.dedup import SeenIndex
@@ -69,7 +69,6 @@ __all__ = [
     "OpenBatch",
     "Replica",
     "Verdicts",
-    "first_difference",
     "verify_batch",
 ]
 
@@ -1155,19 +1154,3 @@ class Replica:
                 self._accept_fork(forked)
         self._counters["rejudged"] = self._counters.get("rejudged", 0) + len(entries)
 
-
-def first_difference(
-    hwm: int, mine: Callable[[int], bytes | None], theirs: Callable[[int], bytes | None]
-) -> int:
-    """The first nonce at which two chains of equal ``hwm`` differ, by bisection over
-    cumulative hashes (a difference at n persists to every later nonce); 0 if none."""
-    if mine(hwm) == theirs(hwm):
-        return 0
-    lo, hi = 1, hwm
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if mine(mid) == theirs(mid):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
