@@ -9,6 +9,7 @@ measured with ``Replica.footprint()``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from random import Random
@@ -16,12 +17,14 @@ from random import Random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from node.core.antientropy import first_difference
 from node.core.pulls import Want
 from node.core.replica import Replica
 from node.core.verdicts import Outcome, Reason
 from node.drivers.durable import DurableReplica
 from node.drivers.store import Store
 from protocol.constants import HOLDBACK_WINDOW, MAX_NONCE
+from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import ExtRef
 from tests.ledger_factory import Chain, feed, public_key, take_wants
@@ -334,3 +337,53 @@ def test_late_fork_rejudges_the_dependents_and_reverts_their_credit() -> None:
     early = capped()
     feed(early, [a_fork.frame(1), a.frame(1), b.frame(1)])
     assert early.digest() == late.digest()
+
+
+# ---------------------------------------- 5b. two versions sharing an 8-byte h (a real collision)
+
+COLLISION = Path(__file__).parent / "vectors" / "h_collision.json"
+
+
+def _collision() -> tuple[bytes, bytes, bytes]:
+    """Two validly signed versions of ``(collision, 1)`` whose 8-byte h are equal
+    (scripts/gen_collision.py found them by a birthday search)."""
+    data = json.loads(COLLISION.read_text())
+    v1, v2 = (bytes.fromhex(v["frame"]) for v in data["versions"])
+    return v1, v2, bytes.fromhex(data["h"])
+
+
+def test_the_collision_vector_is_two_versions_with_one_h() -> None:
+    v1, v2, h = _collision()
+    codec = FrameCodec(LOCAL.network_id)
+    e1, e2 = codec.open(v1), codec.open(v2)
+    codec.verify(e1)
+    codec.verify(e2)
+    assert (e1.sender, e1.nonce) == (e2.sender, e2.nonce)
+    assert e1.h == e2.h == h and e1.full_hash != e2.full_hash
+
+
+def test_a_want_by_an_h_two_versions_share_is_answered_with_both() -> None:
+    v1, v2, h = _collision()
+    sender = FrameCodec(LOCAL.network_id).open(v1).sender
+    r = capped()
+    feed(r, [v1, v2])
+    assert r.fork_point(sender) == 1
+    assert sorted(r.serve(Want(sender, 1, 1, h))) == sorted([v1, v2])
+
+
+def test_a_hidden_fork_with_equal_h_is_found_by_bisection_and_proven_on_both_sides() -> None:
+    v1, v2, _ = _collision()
+    sender = FrameCodec(LOCAL.network_id).open(v1).sender
+    left, right = capped(), capped()
+    feed(left, [v1])
+    feed(right, [v2])
+    assert left.hwm(sender) == right.hwm(sender) == 1
+    assert left.chain_hash(sender, 1) != right.chain_hash(sender, 1)  # full hashes differ
+    d = first_difference(
+        1, lambda n: left.chain_hash(sender, n), lambda n: right.chain_hash(sender, n)
+    )
+    assert d == 1
+    feed(left, [v2])
+    feed(right, [v1])
+    assert left.fork_point(sender) == right.fork_point(sender) == 1
+    assert left.digest() == right.digest()
