@@ -34,27 +34,25 @@ from protocol.genesis import LOCAL
 from protocol.kinds import (
     MAX_ACKS_PER_ACK,
     MAX_ACKS_PER_TRANSFER,
-    MAX_ANSWERS,
-    MAX_ENTRIES_WIRE,
-    MAX_SEATS,
+    MAX_LIST,
     Ack,
-    Answer,
     Bank,
     Bet,
     BetEntry,
     Body,
     Cancel,
     Create,
-    EntryRef,
     ExtRef,
     GameEnd,
+    Included,
     Join,
+    JoinCopy,
     Kind,
     Leave,
     Reveal,
+    RevealCopy,
     RollOpen,
     Seat,
-    SeatRef,
     TableParams,
     Transfer,
     Void,
@@ -65,11 +63,13 @@ __all__ = [
     "TEST_KEY",
     "BudgetRow",
     "budget_table",
+    "forced_roll_open",
     "frame_size",
     "largest_bodies",
     "largest_single_bet",
     "markdown_table",
     "max_entries_for",
+    "seat_joins",
     "smallest_bodies",
 ]
 
@@ -81,8 +81,6 @@ CODEC: Final = FrameCodec(LOCAL.network_id)
 _U16_MAX: Final = 0xFFFF
 _U8_MAX: Final = 0xFF
 _COME_POINT_MAX: Final = 10
-_FIXARRAY_MAX: Final = 15
-"""Lists of up to 15 items take a 1-byte header; 16 or more take 3 bytes."""
 
 _G: Final = b"\xff" * HASH_LEN
 _KEY: Final = b"\xfe" * PUBLIC_KEY_LEN
@@ -127,55 +125,60 @@ def _ext_ref(i: int = 0) -> ExtRef:
     return ExtRef(_KEY, MAX_NONCE - i, _G)
 
 
-def _answers(count: int) -> tuple[Answer, ...]:
-    return tuple(Answer(_ext_ref(i), 1) for i in range(count))
+def _player_seats(max_players: int) -> tuple[int, ...]:
+    return tuple(range(1, max_players))
 
 
-def _player_seats(max_players: int) -> range:
-    return range(1, max_players)
+def _reveals(max_players: int) -> tuple[RevealCopy, ...]:
+    return tuple(RevealCopy(seat, MAX_NONCE, _HASH) for seat in _player_seats(max_players))
 
 
-def _seat_refs(max_players: int) -> tuple[SeatRef, ...]:
-    return tuple(SeatRef(seat, MAX_NONCE) for seat in _player_seats(max_players))
+def _join_copy(i: int = 0) -> JoinCopy:
+    return JoinCopy(_KEY, MAX_NONCE - i, _G, _HASH, _U16_MAX)
 
 
-def _entries(count: int, max_players: int) -> tuple[EntryRef, ...]:
-    """``count`` distinct entry refs, all at the top seat and the longest encodings."""
+def _included(count: int, max_players: int) -> tuple[Included, ...]:
+    """``count`` distinct included entries of the worst size (19 bytes: an amount of 2**64-1
+    and a come point), at the top seat."""
     seat = max_players - 1
     return tuple(
-        EntryRef(seat, MAX_NONCE - i // MAX_BETS_PER_PACKET, i % MAX_BETS_PER_PACKET)
+        Included(
+            seat,
+            MAX_NONCE - i // MAX_BETS_PER_PACKET,
+            i % MAX_BETS_PER_PACKET,
+            int(BetType.OddsCome),
+            MAX_U64,
+            _COME_POINT_MAX,
+        )
         for i in range(count)
     )
 
 
-def _included(count: int) -> int:
-    """How many of ``count`` entries go in ``included`` (the rest are released) so that the two
-    list headers are longest: both lists at 16+ items when possible, else all in one list."""
-    if count > 2 * _FIXARRAY_MAX:
-        return count - (_FIXARRAY_MAX + 1)
-    return count
-
-
 def _check_max_players(max_players: int) -> None:
-    if not 2 <= max_players <= MAX_SEATS:
+    if not 2 <= max_players <= MAX_LIST:
         raise ValueError(
-            f"max_players {max_players} is outside 2..{MAX_SEATS} (a table needs a player seat)"
+            f"max_players {max_players} is outside 2..{MAX_LIST} (a table needs a player seat)"
         )
 
 
-def _roll_open(max_players: int, entries: int) -> RollOpen:
-    if not 0 <= entries <= 2 * MAX_ENTRIES_WIRE:
-        raise ValueError(f"max_entries {entries} is outside 0..{2 * MAX_ENTRIES_WIRE}")
-    included = _included(entries)
-    listed = _entries(entries, max_players)
+def forced_roll_open(max_players: int, entries: int = 0) -> RollOpen:
+    """The ``roll_open`` of TABLES.md §5 at ``max_players``: reveals, leaves and listed full for
+    every player seat, one join answer, and ``entries`` included entries of the worst size."""
+    _check_max_players(max_players)
+    if not 0 <= entries <= MAX_LIST:
+        raise ValueError(f"entries {entries} is outside 0..{MAX_LIST}")
+    seats = _player_seats(max_players)
     return RollOpen(
         game=_G,
         k=MAX_NONCE,
         preimage=_HASH,
-        reveals=_seat_refs(max_players),
-        included=listed[:included],
-        released=listed[included:],
-        answers=_answers(MAX_ANSWERS),
+        reveals=_reveals(max_players),
+        leaves=seats,
+        declines=(),
+        joins=(_join_copy(),),
+        released=(),
+        included=_included(entries, max_players),
+        listed=seats,
     )
 
 
@@ -187,11 +190,11 @@ def largest_single_bet() -> Bet:
 def largest_bodies(
     max_players: int = DEFAULT_MAX_PLAYERS, max_entries: int | None = None
 ) -> dict[Kind, Body]:
-    """The largest valid body of every kind at a table of ``max_players`` (2..255).
+    """The largest body of every kind a table of ``max_players`` (2..255) sends.
 
-    Integers are at their wire maximum and lists at their schema limit, except at the table:
-    seats are 1..max_players-1, a list of seats holds at most max_players-1 of them, and
-    ``roll_open`` lists ``max_entries`` entries (default: :func:`max_entries_for`).
+    Integers are at their wire maximum; a list of seats holds every player seat; ``roll_open``
+    is :func:`forced_roll_open` with ``max_entries`` entries (default: :func:`max_entries_for`),
+    ``seat`` holds as many join answers as fit one frame.
     """
     _check_max_players(max_players)
     if max_entries is None:
@@ -199,12 +202,12 @@ def largest_bodies(
     seats = _player_seats(max_players)
     bodies: list[Body] = [
         Create(
-            TableParams(MAX_U64, MAX_U64, MAX_U64, _U8_MAX, _U16_MAX, _U16_MAX),
+            TableParams(MAX_U64, MAX_U64, MAX_U64, MAX_U64, _U8_MAX, _U16_MAX, _U16_MAX),
             MAX_U64,
             _HASH,
             Bank.TREASURY,
         ),
-        Join(_G, MAX_NONCE, MAX_U64, _HASH, _U16_MAX),
+        Join(_G, _KEY, MAX_NONCE, _HASH, _U16_MAX),
         Leave(_G, MAX_NONCE),
         Cancel(_G, MAX_NONCE, MAX_NONCE),
         Bet(
@@ -218,30 +221,27 @@ def largest_bodies(
         Transfer(_KEY, MAX_U64, tuple(_ext_ref(i) for i in range(MAX_ACKS_PER_TRANSFER))),
         Ack(tuple(_ext_ref(i) for i in range(MAX_ACKS_PER_ACK))),
         Reveal(_G, MAX_NONCE, MAX_NONCE, _HASH),
-        Seat(_G, _answers(MAX_ANSWERS)),
-        _roll_open(max_players, max_entries),
-        Void(_G, MAX_NONCE, tuple(seats), _seat_refs(max_players)),
-        GameEnd(_G, _seat_refs(max_players)),
+        Seat(_G, seats, (), tuple(_join_copy(i) for i in range(seat_joins(seats))), ()),
+        forced_roll_open(max_players, max_entries),
+        Void(_G, MAX_NONCE, seats, _reveals(max_players)),
+        GameEnd(_G, MAX_NONCE, _reveals(max_players)),
     ]
     return {body.KIND: body for body in bodies}
 
 
 def max_entries_for(max_players: int) -> int:
-    """The most bet entries (included + released) that keep the largest ``roll_open`` in a frame.
-
-    The ``roll_open`` also carries reveals for max_players-1 seats and MAX_ANSWERS answers.
-    Raises ``ValueError`` when even a ``roll_open`` with no entries does not fit.
-    """
+    """``MAX_ENTRIES(P)`` of TABLES.md §5: the most included entries that keep
+    :func:`forced_roll_open` within one frame.  Raises ``ValueError`` when even none fit."""
     _check_max_players(max_players)
 
     def fits(entries: int) -> bool:
-        return frame_size(_roll_open(max_players, entries)) <= MAX_FRAME
+        return frame_size(forced_roll_open(max_players, entries)) <= MAX_FRAME
 
     if not fits(0):
         raise ValueError(
             f"a roll_open at max_players {max_players} exceeds {MAX_FRAME} bytes with no entries"
         )
-    lo, hi = 0, 2 * MAX_ENTRIES_WIRE + 1  # fits(lo); hi is past the wire limit
+    lo, hi = 0, MAX_LIST + 1  # fits(lo); hi is past the wire limit
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if fits(mid):
@@ -251,6 +251,16 @@ def max_entries_for(max_players: int) -> int:
     return lo
 
 
+def seat_joins(leaves: tuple[int, ...] = ()) -> int:
+    """How many join answers one ``seat`` holds beside ``leaves`` (TABLES.md §5: 12 alone)."""
+    count = 0
+    while frame_size(
+        Seat(_G, leaves, (), tuple(_join_copy(i) for i in range(count + 1)), ())
+    ) <= MAX_FRAME:
+        count += 1
+    return count
+
+
 # --------------------------------------------------------------------------- smallest bodies
 
 
@@ -258,18 +268,18 @@ def smallest_bodies() -> dict[Kind, Body]:
     """The smallest valid body of every kind (sealed at nonce 1 for the smallest frame)."""
     one = ExtRef(_KEY, 1, _G)
     bodies: list[Body] = [
-        Create(TableParams(1, 1, 0, 1, 0, 1), 0, _HASH, Bank.OWN),
-        Join(_G, 1, 0, _HASH, 1),
+        Create(TableParams(1, 1, 0, 0, 0, 0, 0), 0, _HASH, Bank.OWN),
+        Join(_G, _KEY, 1, _HASH, 0),
         Leave(_G, 1),
         Cancel(_G, 1, 1),
         Bet(_G, 1, (BetEntry(BetType.Pass, 1),)),
         Transfer(_KEY, 1, ()),
         Ack((one,)),
         Reveal(_G, 1, 1, _HASH),
-        Seat(_G, (Answer(one, 0),)),
-        RollOpen(_G, 1, _HASH, (), (), (), ()),
-        Void(_G, 1, (1,), ()),
-        GameEnd(_G, ()),
+        Seat(_G, (), (), (), ()),
+        RollOpen(_G, 1, _HASH, (), (), (), (), (), (), ()),
+        Void(_G, 1, (), ()),
+        GameEnd(_G, 0, ()),
     ]
     return {body.KIND: body for body in bodies}
 
@@ -288,13 +298,16 @@ def _bounds(max_players: int, max_entries: int) -> dict[Kind, str]:
         Kind.TRANSFER: f"{MAX_ACKS_PER_TRANSFER} acks (MAX_ACKS_PER_TRANSFER)",
         Kind.ACK: f"{MAX_ACKS_PER_ACK} acks (MAX_ACKS_PER_ACK)",
         Kind.REVEAL: "no lists",
-        Kind.SEAT: f"{MAX_ANSWERS} answers (MAX_ANSWERS)",
-        Kind.ROLL_OPEN: (
-            f"{seats} reveals (max_players-1), {max_entries} entries (max_entries), "
-            f"{MAX_ANSWERS} answers"
+        Kind.SEAT: (
+            f"{seats} leaves and {seat_joins(tuple(range(1, max_players)))} join answers "
+            "(as many as fit beside them)"
         ),
-        Kind.VOID: f"{seats} withheld seats and {seats} present reveals (max_players-1 each)",
-        Kind.GAME_END: f"{seats} reveals (max_players-1)",
+        Kind.ROLL_OPEN: (
+            f"{seats} reveals, leaves and listed seats, one join answer, "
+            f"{max_entries} included entries (MAX_ENTRIES)"
+        ),
+        Kind.VOID: f"{seats} voided seats and {seats} present reveals",
+        Kind.GAME_END: f"{seats} reveals",
     }
 
 

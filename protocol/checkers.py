@@ -15,21 +15,23 @@ from typing import Any, Final
 
 from protocol.kinds import (
     Ack,
-    Answer,
     Bet,
     BetEntry,
     Body,
     Cancel,
     Create,
-    EntryRef,
+    Decline,
     ExtRef,
     GameEnd,
+    Included,
     Join,
+    JoinCopy,
     Leave,
+    Released,
     Reveal,
+    RevealCopy,
     RollOpen,
     Seat,
-    SeatRef,
     TableParams,
     Transfer,
     Void,
@@ -40,38 +42,40 @@ from protocol.slots import maker
 __all__ = ["CHECKERS"]
 
 _schema1: Final[Any] = Struct(Create, Create.SCHEMA)
-_make15: Final[Any] = maker(TableParams)
-_table16: Final[Any] = _schema1.specs[3].table
-_make19: Final[Any] = maker(Create)
-_schema20: Final[Any] = Struct(Join, Join.SCHEMA)
-_make28: Final[Any] = maker(Join)
-_schema29: Final[Any] = Struct(Leave, Leave.SCHEMA)
-_make34: Final[Any] = maker(Leave)
-_schema35: Final[Any] = Struct(Cancel, Cancel.SCHEMA)
-_make41: Final[Any] = maker(Cancel)
-_schema42: Final[Any] = Struct(Bet, Bet.SCHEMA)
-_table53: Final[Any] = _schema42.specs[2].item.specs[0].table
-_make56: Final[Any] = maker(BetEntry)
-_validate57: Final[Any] = _schema42.specs[2].item.validate
-_make60: Final[Any] = maker(Bet)
-_schema61: Final[Any] = Struct(Transfer, Transfer.SCHEMA)
-_make73: Final[Any] = maker(ExtRef)
-_make76: Final[Any] = maker(Transfer)
-_schema77: Final[Any] = Struct(Ack, Ack.SCHEMA)
-_make89: Final[Any] = maker(Ack)
-_schema90: Final[Any] = Struct(Reveal, Reveal.SCHEMA)
-_make97: Final[Any] = maker(Reveal)
-_schema98: Final[Any] = Struct(Seat, Seat.SCHEMA)
-_make113: Final[Any] = maker(Answer)
-_make116: Final[Any] = maker(Seat)
-_schema117: Final[Any] = Struct(RollOpen, RollOpen.SCHEMA)
-_make132: Final[Any] = maker(SeatRef)
-_make141: Final[Any] = maker(EntryRef)
-_make164: Final[Any] = maker(RollOpen)
-_schema165: Final[Any] = Struct(Void, Void.SCHEMA)
-_make182: Final[Any] = maker(Void)
-_schema183: Final[Any] = Struct(GameEnd, GameEnd.SCHEMA)
-_make195: Final[Any] = maker(GameEnd)
+_make16: Final[Any] = maker(TableParams)
+_table17: Final[Any] = _schema1.specs[3].table
+_make20: Final[Any] = maker(Create)
+_schema21: Final[Any] = Struct(Join, Join.SCHEMA)
+_make29: Final[Any] = maker(Join)
+_schema30: Final[Any] = Struct(Leave, Leave.SCHEMA)
+_make35: Final[Any] = maker(Leave)
+_schema36: Final[Any] = Struct(Cancel, Cancel.SCHEMA)
+_make42: Final[Any] = maker(Cancel)
+_schema43: Final[Any] = Struct(Bet, Bet.SCHEMA)
+_table54: Final[Any] = _schema43.specs[2].item.specs[0].table
+_make57: Final[Any] = maker(BetEntry)
+_validate58: Final[Any] = _schema43.specs[2].item.validate
+_make61: Final[Any] = maker(Bet)
+_schema62: Final[Any] = Struct(Transfer, Transfer.SCHEMA)
+_make74: Final[Any] = maker(ExtRef)
+_make77: Final[Any] = maker(Transfer)
+_schema78: Final[Any] = Struct(Ack, Ack.SCHEMA)
+_make90: Final[Any] = maker(Ack)
+_schema91: Final[Any] = Struct(Reveal, Reveal.SCHEMA)
+_make98: Final[Any] = maker(Reveal)
+_schema99: Final[Any] = Struct(Seat, Seat.SCHEMA)
+_make115: Final[Any] = maker(Decline)
+_make126: Final[Any] = maker(JoinCopy)
+_make135: Final[Any] = maker(Released)
+_make138: Final[Any] = maker(Seat)
+_schema139: Final[Any] = Struct(RollOpen, RollOpen.SCHEMA)
+_make158: Final[Any] = maker(RevealCopy)
+_make198: Final[Any] = maker(Included)
+_make204: Final[Any] = maker(RollOpen)
+_schema205: Final[Any] = Struct(Void, Void.SCHEMA)
+_make223: Final[Any] = maker(Void)
+_schema224: Final[Any] = Struct(GameEnd, GameEnd.SCHEMA)
+_make238: Final[Any] = maker(GameEnd)
 
 
 def check_create(values: list[Any], base: int) -> Create:
@@ -85,14 +89,15 @@ def check_create(values: list[Any], base: int) -> Create:
         raise Mismatch
     if type(f2) is not list:
         raise Mismatch
-    n13 = len(f2)
-    if n13 == 6:
+    n14 = len(f2)
+    if n14 == 7:
         f7 = f2[0]
         f8 = f2[1]
         f9 = f2[2]
         f10 = f2[3]
         f11 = f2[4]
         f12 = f2[5]
+        f13 = f2[6]
     else:
         raise Mismatch
     if type(f7) is not int or not 1 <= f7 <= 18446744073709551615:
@@ -101,458 +106,568 @@ def check_create(values: list[Any], base: int) -> Create:
         raise Mismatch
     if type(f9) is not int or not 0 <= f9 <= 18446744073709551615:
         raise Mismatch
-    if type(f10) is not int or not 1 <= f10 <= 255:
+    if type(f10) is not int or not 0 <= f10 <= 18446744073709551615:
         raise Mismatch
-    if type(f11) is not int or not 0 <= f11 <= 65535:
+    if type(f11) is not int or not 0 <= f11 <= 255:
         raise Mismatch
-    if type(f12) is not int or not 1 <= f12 <= 65535:
+    if type(f12) is not int or not 0 <= f12 <= 65535:
         raise Mismatch
-    r14: TableParams = _make15(f7, f8, f9, f10, f11, f12)
+    if type(f13) is not int or not 0 <= f13 <= 65535:
+        raise Mismatch
+    r15: TableParams = _make16(f7, f8, f9, f10, f11, f12, f13)
     if type(f3) is not int or not 0 <= f3 <= 18446744073709551615:
         raise Mismatch
     if type(f4) is not bytes or len(f4) != 32:
         raise Mismatch
     if type(f5) is not int:
         raise Mismatch
-    c17 = _table16.get(f5)
-    if c17 is None:
+    c18 = _table17.get(f5)
+    if c18 is None:
         raise Mismatch
-    r18: Create = _make19(r14, f3, f4, c17)
-    return r18
+    r19: Create = _make20(r15, f3, f4, c18)
+    return r19
 
 
 def check_join(values: list[Any], base: int) -> Join:
-    n26 = len(values) - base
-    if n26 == 5:
-        f21 = values[base]
-        f22 = values[base + 1]
-        f23 = values[base + 2]
-        f24 = values[base + 3]
-        f25 = values[base + 4]
+    n27 = len(values) - base
+    if n27 == 5:
+        f22 = values[base]
+        f23 = values[base + 1]
+        f24 = values[base + 2]
+        f25 = values[base + 3]
+        f26 = values[base + 4]
     else:
         raise Mismatch
-    if type(f21) is not bytes or len(f21) != 8:
+    if type(f22) is not bytes or len(f22) != 8:
         raise Mismatch
-    if type(f22) is not int or not 1 <= f22 <= 4294967295:
+    if type(f23) is not bytes or len(f23) != 32:
         raise Mismatch
-    if type(f23) is not int or not 0 <= f23 <= 18446744073709551615:
+    if type(f24) is not int or not 1 <= f24 <= 4294967295:
         raise Mismatch
-    if type(f24) is not bytes or len(f24) != 32:
+    if type(f25) is not bytes or len(f25) != 32:
         raise Mismatch
-    if type(f25) is not int or not 1 <= f25 <= 65535:
+    if type(f26) is not int or not 0 <= f26 <= 65535:
         raise Mismatch
-    r27: Join = _make28(f21, f22, f23, f24, f25)
-    return r27
+    r28: Join = _make29(f22, f23, f24, f25, f26)
+    return r28
 
 
 def check_leave(values: list[Any], base: int) -> Leave:
-    n32 = len(values) - base
-    if n32 == 2:
-        f30 = values[base]
-        f31 = values[base + 1]
+    n33 = len(values) - base
+    if n33 == 2:
+        f31 = values[base]
+        f32 = values[base + 1]
     else:
         raise Mismatch
-    if type(f30) is not bytes or len(f30) != 8:
+    if type(f31) is not bytes or len(f31) != 8:
         raise Mismatch
-    if type(f31) is not int or not 1 <= f31 <= 4294967295:
+    if type(f32) is not int or not 1 <= f32 <= 4294967295:
         raise Mismatch
-    r33: Leave = _make34(f30, f31)
-    return r33
+    r34: Leave = _make35(f31, f32)
+    return r34
 
 
 def check_cancel(values: list[Any], base: int) -> Cancel:
-    n39 = len(values) - base
-    if n39 == 3:
-        f36 = values[base]
-        f37 = values[base + 1]
-        f38 = values[base + 2]
+    n40 = len(values) - base
+    if n40 == 3:
+        f37 = values[base]
+        f38 = values[base + 1]
+        f39 = values[base + 2]
     else:
         raise Mismatch
-    if type(f36) is not bytes or len(f36) != 8:
-        raise Mismatch
-    if type(f37) is not int or not 1 <= f37 <= 4294967295:
+    if type(f37) is not bytes or len(f37) != 8:
         raise Mismatch
     if type(f38) is not int or not 1 <= f38 <= 4294967295:
         raise Mismatch
-    r40: Cancel = _make41(f36, f37, f38)
-    return r40
+    if type(f39) is not int or not 1 <= f39 <= 4294967295:
+        raise Mismatch
+    r41: Cancel = _make42(f37, f38, f39)
+    return r41
 
 
 def check_bet(values: list[Any], base: int) -> Bet:
-    n46 = len(values) - base
-    if n46 == 3:
-        f43 = values[base]
-        f44 = values[base + 1]
-        f45 = values[base + 2]
+    n47 = len(values) - base
+    if n47 == 3:
+        f44 = values[base]
+        f45 = values[base + 1]
+        f46 = values[base + 2]
     else:
         raise Mismatch
-    if type(f43) is not bytes or len(f43) != 8:
+    if type(f44) is not bytes or len(f44) != 8:
         raise Mismatch
-    if type(f44) is not int or not 1 <= f44 <= 4294967295:
+    if type(f45) is not int or not 1 <= f45 <= 4294967295:
         raise Mismatch
-    if type(f45) is not list or not 1 <= len(f45) <= 8:
+    if type(f46) is not list or not 1 <= len(f46) <= 8:
         raise Mismatch
-    items47: list[Any] = []
-    for x48 in f45:
-        if type(x48) is not list:
+    items48: list[Any] = []
+    for x49 in f46:
+        if type(x49) is not list:
             raise Mismatch
-        n52 = len(x48)
-        if n52 == 3:
-            f49 = x48[0]
-            f50 = x48[1]
-            f51 = x48[2]
-            if type(f51) is not int or not 0 <= f51 <= 255:
+        n53 = len(x49)
+        if n53 == 3:
+            f50 = x49[0]
+            f51 = x49[1]
+            f52 = x49[2]
+            if type(f52) is not int or not 0 <= f52 <= 255:
                 raise Mismatch
-        elif n52 == 2:
-            f49 = x48[0]
-            f50 = x48[1]
-            f51 = None
+        elif n53 == 2:
+            f50 = x49[0]
+            f51 = x49[1]
+            f52 = None
         else:
             raise Mismatch
-        if type(f49) is not int:
+        if type(f50) is not int:
             raise Mismatch
-        c54 = _table53.get(f49)
-        if c54 is None:
+        c55 = _table54.get(f50)
+        if c55 is None:
             raise Mismatch
-        if type(f50) is not int or not 1 <= f50 <= 18446744073709551615:
+        if type(f51) is not int or not 1 <= f51 <= 18446744073709551615:
             raise Mismatch
-        r55: BetEntry = _make56(c54, f50, f51)
-        _validate57(r55)
-        items47.append(r55)
-    t58 = tuple(items47)
-    r59: Bet = _make60(f43, f44, t58)
-    return r59
+        r56: BetEntry = _make57(c55, f51, f52)
+        _validate58(r56)
+        items48.append(r56)
+    t59 = tuple(items48)
+    r60: Bet = _make61(f44, f45, t59)
+    return r60
 
 
 def check_transfer(values: list[Any], base: int) -> Transfer:
-    n65 = len(values) - base
-    if n65 == 3:
-        f62 = values[base]
-        f63 = values[base + 1]
-        f64 = values[base + 2]
+    n66 = len(values) - base
+    if n66 == 3:
+        f63 = values[base]
+        f64 = values[base + 1]
+        f65 = values[base + 2]
     else:
         raise Mismatch
-    if type(f62) is not bytes or len(f62) != 32:
+    if type(f63) is not bytes or len(f63) != 32:
         raise Mismatch
-    if type(f63) is not int or not 1 <= f63 <= 18446744073709551615:
+    if type(f64) is not int or not 1 <= f64 <= 18446744073709551615:
         raise Mismatch
-    if type(f64) is not list or not 0 <= len(f64) <= 4:
+    if type(f65) is not list or not 0 <= len(f65) <= 4:
         raise Mismatch
-    items66: list[Any] = []
-    for x67 in f64:
-        if type(x67) is not list:
+    items67: list[Any] = []
+    for x68 in f65:
+        if type(x68) is not list:
             raise Mismatch
-        n71 = len(x67)
-        if n71 == 3:
-            f68 = x67[0]
-            f69 = x67[1]
-            f70 = x67[2]
+        n72 = len(x68)
+        if n72 == 3:
+            f69 = x68[0]
+            f70 = x68[1]
+            f71 = x68[2]
         else:
             raise Mismatch
-        if type(f68) is not bytes or len(f68) != 32:
+        if type(f69) is not bytes or len(f69) != 32:
             raise Mismatch
-        if type(f69) is not int or not 1 <= f69 <= 4294967295:
+        if type(f70) is not int or not 1 <= f70 <= 4294967295:
             raise Mismatch
-        if type(f70) is not bytes or len(f70) != 8:
+        if type(f71) is not bytes or len(f71) != 8:
             raise Mismatch
-        r72: ExtRef = _make73(f68, f69, f70)
-        items66.append(r72)
-    t74 = tuple(items66)
-    r75: Transfer = _make76(f62, f63, t74)
-    return r75
+        r73: ExtRef = _make74(f69, f70, f71)
+        items67.append(r73)
+    t75 = tuple(items67)
+    r76: Transfer = _make77(f63, f64, t75)
+    return r76
 
 
 def check_ack(values: list[Any], base: int) -> Ack:
-    n79 = len(values) - base
-    if n79 == 1:
-        f78 = values[base]
+    n80 = len(values) - base
+    if n80 == 1:
+        f79 = values[base]
     else:
         raise Mismatch
-    if type(f78) is not list or not 1 <= len(f78) <= 16:
+    if type(f79) is not list or not 1 <= len(f79) <= 16:
         raise Mismatch
-    items80: list[Any] = []
-    for x81 in f78:
-        if type(x81) is not list:
+    items81: list[Any] = []
+    for x82 in f79:
+        if type(x82) is not list:
             raise Mismatch
-        n85 = len(x81)
-        if n85 == 3:
-            f82 = x81[0]
-            f83 = x81[1]
-            f84 = x81[2]
+        n86 = len(x82)
+        if n86 == 3:
+            f83 = x82[0]
+            f84 = x82[1]
+            f85 = x82[2]
         else:
             raise Mismatch
-        if type(f82) is not bytes or len(f82) != 32:
+        if type(f83) is not bytes or len(f83) != 32:
             raise Mismatch
-        if type(f83) is not int or not 1 <= f83 <= 4294967295:
+        if type(f84) is not int or not 1 <= f84 <= 4294967295:
             raise Mismatch
-        if type(f84) is not bytes or len(f84) != 8:
+        if type(f85) is not bytes or len(f85) != 8:
             raise Mismatch
-        r86: ExtRef = _make73(f82, f83, f84)
-        items80.append(r86)
-    t87 = tuple(items80)
-    r88: Ack = _make89(t87)
-    return r88
+        r87: ExtRef = _make74(f83, f84, f85)
+        items81.append(r87)
+    t88 = tuple(items81)
+    r89: Ack = _make90(t88)
+    return r89
 
 
 def check_reveal(values: list[Any], base: int) -> Reveal:
-    n95 = len(values) - base
-    if n95 == 4:
-        f91 = values[base]
-        f92 = values[base + 1]
-        f93 = values[base + 2]
-        f94 = values[base + 3]
+    n96 = len(values) - base
+    if n96 == 4:
+        f92 = values[base]
+        f93 = values[base + 1]
+        f94 = values[base + 2]
+        f95 = values[base + 3]
     else:
         raise Mismatch
-    if type(f91) is not bytes or len(f91) != 8:
-        raise Mismatch
-    if type(f92) is not int or not 1 <= f92 <= 4294967295:
+    if type(f92) is not bytes or len(f92) != 8:
         raise Mismatch
     if type(f93) is not int or not 1 <= f93 <= 4294967295:
         raise Mismatch
-    if type(f94) is not bytes or len(f94) != 32:
+    if type(f94) is not int or not 1 <= f94 <= 4294967295:
         raise Mismatch
-    r96: Reveal = _make97(f91, f92, f93, f94)
-    return r96
+    if type(f95) is not bytes or len(f95) != 32:
+        raise Mismatch
+    r97: Reveal = _make98(f92, f93, f94, f95)
+    return r97
 
 
 def check_seat(values: list[Any], base: int) -> Seat:
-    n101 = len(values) - base
-    if n101 == 2:
-        f99 = values[base]
-        f100 = values[base + 1]
+    n105 = len(values) - base
+    if n105 == 5:
+        f100 = values[base]
+        f101 = values[base + 1]
+        f102 = values[base + 2]
+        f103 = values[base + 3]
+        f104 = values[base + 4]
     else:
         raise Mismatch
-    if type(f99) is not bytes or len(f99) != 8:
+    if type(f100) is not bytes or len(f100) != 8:
         raise Mismatch
-    if type(f100) is not list or not 1 <= len(f100) <= 8:
+    if type(f101) is not list or not 0 <= len(f101) <= 255:
         raise Mismatch
-    items102: list[Any] = []
-    for x103 in f100:
-        if type(x103) is not list:
+    items106: list[Any] = []
+    for x107 in f101:
+        if type(x107) is not int or not 0 <= x107 <= 255:
             raise Mismatch
-        n106 = len(x103)
-        if n106 == 2:
-            f104 = x103[0]
-            f105 = x103[1]
+        items106.append(x107)
+    t108 = tuple(items106)
+    if type(f102) is not list or not 0 <= len(f102) <= 255:
+        raise Mismatch
+    items109: list[Any] = []
+    for x110 in f102:
+        if type(x110) is not list:
+            raise Mismatch
+        n113 = len(x110)
+        if n113 == 2:
+            f111 = x110[0]
+            f112 = x110[1]
         else:
             raise Mismatch
-        if type(f104) is not list:
+        if type(f111) is not bytes or len(f111) != 32:
             raise Mismatch
-        n110 = len(f104)
-        if n110 == 3:
-            f107 = f104[0]
-            f108 = f104[1]
-            f109 = f104[2]
+        if type(f112) is not int or not 1 <= f112 <= 4294967295:
+            raise Mismatch
+        r114: Decline = _make115(f111, f112)
+        items109.append(r114)
+    t116 = tuple(items109)
+    if type(f103) is not list or not 0 <= len(f103) <= 255:
+        raise Mismatch
+    items117: list[Any] = []
+    for x118 in f103:
+        if type(x118) is not list:
+            raise Mismatch
+        n124 = len(x118)
+        if n124 == 5:
+            f119 = x118[0]
+            f120 = x118[1]
+            f121 = x118[2]
+            f122 = x118[3]
+            f123 = x118[4]
         else:
             raise Mismatch
-        if type(f107) is not bytes or len(f107) != 32:
+        if type(f119) is not bytes or len(f119) != 32:
             raise Mismatch
-        if type(f108) is not int or not 1 <= f108 <= 4294967295:
+        if type(f120) is not int or not 1 <= f120 <= 4294967295:
             raise Mismatch
-        if type(f109) is not bytes or len(f109) != 8:
+        if type(f121) is not bytes or len(f121) != 8:
             raise Mismatch
-        r111: ExtRef = _make73(f107, f108, f109)
-        if type(f105) is not int or not 0 <= f105 <= 1:
+        if type(f122) is not bytes or len(f122) != 32:
             raise Mismatch
-        r112: Answer = _make113(r111, f105)
-        items102.append(r112)
-    t114 = tuple(items102)
-    r115: Seat = _make116(f99, t114)
-    return r115
+        if type(f123) is not int or not 0 <= f123 <= 65535:
+            raise Mismatch
+        r125: JoinCopy = _make126(f119, f120, f121, f122, f123)
+        items117.append(r125)
+    t127 = tuple(items117)
+    if type(f104) is not list or not 0 <= len(f104) <= 255:
+        raise Mismatch
+    items128: list[Any] = []
+    for x129 in f104:
+        if type(x129) is not list:
+            raise Mismatch
+        n133 = len(x129)
+        if n133 == 3:
+            f130 = x129[0]
+            f131 = x129[1]
+            f132 = x129[2]
+        else:
+            raise Mismatch
+        if type(f130) is not int or not 0 <= f130 <= 255:
+            raise Mismatch
+        if type(f131) is not int or not 1 <= f131 <= 4294967295:
+            raise Mismatch
+        if type(f132) is not int or not 0 <= f132 <= 255:
+            raise Mismatch
+        r134: Released = _make135(f130, f131, f132)
+        items128.append(r134)
+    t136 = tuple(items128)
+    r137: Seat = _make138(f100, t108, t116, t127, t136)
+    return r137
 
 
 def check_rollopen(values: list[Any], base: int) -> RollOpen:
-    n125 = len(values) - base
-    if n125 == 7:
-        f118 = values[base]
-        f119 = values[base + 1]
-        f120 = values[base + 2]
-        f121 = values[base + 3]
-        f122 = values[base + 4]
-        f123 = values[base + 5]
-        f124 = values[base + 6]
+    n150 = len(values) - base
+    if n150 == 10:
+        f140 = values[base]
+        f141 = values[base + 1]
+        f142 = values[base + 2]
+        f143 = values[base + 3]
+        f144 = values[base + 4]
+        f145 = values[base + 5]
+        f146 = values[base + 6]
+        f147 = values[base + 7]
+        f148 = values[base + 8]
+        f149 = values[base + 9]
     else:
         raise Mismatch
-    if type(f118) is not bytes or len(f118) != 8:
+    if type(f140) is not bytes or len(f140) != 8:
         raise Mismatch
-    if type(f119) is not int or not 1 <= f119 <= 4294967295:
+    if type(f141) is not int or not 1 <= f141 <= 4294967295:
         raise Mismatch
-    if type(f120) is not bytes or len(f120) != 32:
+    if type(f142) is not bytes or len(f142) != 32:
         raise Mismatch
-    if type(f121) is not list or not 0 <= len(f121) <= 255:
-        raise Mismatch
-    items126: list[Any] = []
-    for x127 in f121:
-        if type(x127) is not list:
-            raise Mismatch
-        n130 = len(x127)
-        if n130 == 2:
-            f128 = x127[0]
-            f129 = x127[1]
-        else:
-            raise Mismatch
-        if type(f128) is not int or not 0 <= f128 <= 255:
-            raise Mismatch
-        if type(f129) is not int or not 1 <= f129 <= 4294967295:
-            raise Mismatch
-        r131: SeatRef = _make132(f128, f129)
-        items126.append(r131)
-    t133 = tuple(items126)
-    if type(f122) is not list or not 0 <= len(f122) <= 255:
-        raise Mismatch
-    items134: list[Any] = []
-    for x135 in f122:
-        if type(x135) is not list:
-            raise Mismatch
-        n139 = len(x135)
-        if n139 == 3:
-            f136 = x135[0]
-            f137 = x135[1]
-            f138 = x135[2]
-        else:
-            raise Mismatch
-        if type(f136) is not int or not 0 <= f136 <= 255:
-            raise Mismatch
-        if type(f137) is not int or not 1 <= f137 <= 4294967295:
-            raise Mismatch
-        if type(f138) is not int or not 0 <= f138 <= 7:
-            raise Mismatch
-        r140: EntryRef = _make141(f136, f137, f138)
-        items134.append(r140)
-    t142 = tuple(items134)
-    if type(f123) is not list or not 0 <= len(f123) <= 255:
-        raise Mismatch
-    items143: list[Any] = []
-    for x144 in f123:
-        if type(x144) is not list:
-            raise Mismatch
-        n148 = len(x144)
-        if n148 == 3:
-            f145 = x144[0]
-            f146 = x144[1]
-            f147 = x144[2]
-        else:
-            raise Mismatch
-        if type(f145) is not int or not 0 <= f145 <= 255:
-            raise Mismatch
-        if type(f146) is not int or not 1 <= f146 <= 4294967295:
-            raise Mismatch
-        if type(f147) is not int or not 0 <= f147 <= 7:
-            raise Mismatch
-        r149: EntryRef = _make141(f145, f146, f147)
-        items143.append(r149)
-    t150 = tuple(items143)
-    if type(f124) is not list or not 0 <= len(f124) <= 8:
+    if type(f143) is not list or not 0 <= len(f143) <= 255:
         raise Mismatch
     items151: list[Any] = []
-    for x152 in f124:
+    for x152 in f143:
         if type(x152) is not list:
             raise Mismatch
-        n155 = len(x152)
-        if n155 == 2:
+        n156 = len(x152)
+        if n156 == 3:
             f153 = x152[0]
             f154 = x152[1]
+            f155 = x152[2]
         else:
             raise Mismatch
-        if type(f153) is not list:
+        if type(f153) is not int or not 0 <= f153 <= 255:
             raise Mismatch
-        n159 = len(f153)
-        if n159 == 3:
-            f156 = f153[0]
-            f157 = f153[1]
-            f158 = f153[2]
+        if type(f154) is not int or not 1 <= f154 <= 4294967295:
+            raise Mismatch
+        if type(f155) is not bytes or len(f155) != 32:
+            raise Mismatch
+        r157: RevealCopy = _make158(f153, f154, f155)
+        items151.append(r157)
+    t159 = tuple(items151)
+    if type(f144) is not list or not 0 <= len(f144) <= 255:
+        raise Mismatch
+    items160: list[Any] = []
+    for x161 in f144:
+        if type(x161) is not int or not 0 <= x161 <= 255:
+            raise Mismatch
+        items160.append(x161)
+    t162 = tuple(items160)
+    if type(f145) is not list or not 0 <= len(f145) <= 255:
+        raise Mismatch
+    items163: list[Any] = []
+    for x164 in f145:
+        if type(x164) is not list:
+            raise Mismatch
+        n167 = len(x164)
+        if n167 == 2:
+            f165 = x164[0]
+            f166 = x164[1]
         else:
             raise Mismatch
-        if type(f156) is not bytes or len(f156) != 32:
+        if type(f165) is not bytes or len(f165) != 32:
             raise Mismatch
-        if type(f157) is not int or not 1 <= f157 <= 4294967295:
+        if type(f166) is not int or not 1 <= f166 <= 4294967295:
             raise Mismatch
-        if type(f158) is not bytes or len(f158) != 8:
+        r168: Decline = _make115(f165, f166)
+        items163.append(r168)
+    t169 = tuple(items163)
+    if type(f146) is not list or not 0 <= len(f146) <= 255:
+        raise Mismatch
+    items170: list[Any] = []
+    for x171 in f146:
+        if type(x171) is not list:
             raise Mismatch
-        r160: ExtRef = _make73(f156, f157, f158)
-        if type(f154) is not int or not 0 <= f154 <= 1:
+        n177 = len(x171)
+        if n177 == 5:
+            f172 = x171[0]
+            f173 = x171[1]
+            f174 = x171[2]
+            f175 = x171[3]
+            f176 = x171[4]
+        else:
             raise Mismatch
-        r161: Answer = _make113(r160, f154)
-        items151.append(r161)
-    t162 = tuple(items151)
-    r163: RollOpen = _make164(f118, f119, f120, t133, t142, t150, t162)
-    return r163
+        if type(f172) is not bytes or len(f172) != 32:
+            raise Mismatch
+        if type(f173) is not int or not 1 <= f173 <= 4294967295:
+            raise Mismatch
+        if type(f174) is not bytes or len(f174) != 8:
+            raise Mismatch
+        if type(f175) is not bytes or len(f175) != 32:
+            raise Mismatch
+        if type(f176) is not int or not 0 <= f176 <= 65535:
+            raise Mismatch
+        r178: JoinCopy = _make126(f172, f173, f174, f175, f176)
+        items170.append(r178)
+    t179 = tuple(items170)
+    if type(f147) is not list or not 0 <= len(f147) <= 255:
+        raise Mismatch
+    items180: list[Any] = []
+    for x181 in f147:
+        if type(x181) is not list:
+            raise Mismatch
+        n185 = len(x181)
+        if n185 == 3:
+            f182 = x181[0]
+            f183 = x181[1]
+            f184 = x181[2]
+        else:
+            raise Mismatch
+        if type(f182) is not int or not 0 <= f182 <= 255:
+            raise Mismatch
+        if type(f183) is not int or not 1 <= f183 <= 4294967295:
+            raise Mismatch
+        if type(f184) is not int or not 0 <= f184 <= 255:
+            raise Mismatch
+        r186: Released = _make135(f182, f183, f184)
+        items180.append(r186)
+    t187 = tuple(items180)
+    if type(f148) is not list or not 0 <= len(f148) <= 255:
+        raise Mismatch
+    items188: list[Any] = []
+    for x189 in f148:
+        if type(x189) is not list:
+            raise Mismatch
+        n196 = len(x189)
+        if n196 == 6:
+            f190 = x189[0]
+            f191 = x189[1]
+            f192 = x189[2]
+            f193 = x189[3]
+            f194 = x189[4]
+            f195 = x189[5]
+            if type(f195) is not int or not 0 <= f195 <= 255:
+                raise Mismatch
+        elif n196 == 5:
+            f190 = x189[0]
+            f191 = x189[1]
+            f192 = x189[2]
+            f193 = x189[3]
+            f194 = x189[4]
+            f195 = None
+        else:
+            raise Mismatch
+        if type(f190) is not int or not 0 <= f190 <= 255:
+            raise Mismatch
+        if type(f191) is not int or not 1 <= f191 <= 4294967295:
+            raise Mismatch
+        if type(f192) is not int or not 0 <= f192 <= 255:
+            raise Mismatch
+        if type(f193) is not int or not 0 <= f193 <= 255:
+            raise Mismatch
+        if type(f194) is not int or not 1 <= f194 <= 18446744073709551615:
+            raise Mismatch
+        r197: Included = _make198(f190, f191, f192, f193, f194, f195)
+        items188.append(r197)
+    t199 = tuple(items188)
+    if type(f149) is not list or not 0 <= len(f149) <= 255:
+        raise Mismatch
+    items200: list[Any] = []
+    for x201 in f149:
+        if type(x201) is not int or not 0 <= x201 <= 255:
+            raise Mismatch
+        items200.append(x201)
+    t202 = tuple(items200)
+    r203: RollOpen = _make204(f140, f141, f142, t159, t162, t169, t179, t187, t199, t202)
+    return r203
 
 
 def check_void(values: list[Any], base: int) -> Void:
-    n170 = len(values) - base
-    if n170 == 4:
-        f166 = values[base]
-        f167 = values[base + 1]
-        f168 = values[base + 2]
-        f169 = values[base + 3]
+    n210 = len(values) - base
+    if n210 == 4:
+        f206 = values[base]
+        f207 = values[base + 1]
+        f208 = values[base + 2]
+        f209 = values[base + 3]
     else:
         raise Mismatch
-    if type(f166) is not bytes or len(f166) != 8:
+    if type(f206) is not bytes or len(f206) != 8:
         raise Mismatch
-    if type(f167) is not int or not 1 <= f167 <= 4294967295:
+    if type(f207) is not int or not 1 <= f207 <= 4294967295:
         raise Mismatch
-    if type(f168) is not list or not 1 <= len(f168) <= 255:
+    if type(f208) is not list or not 0 <= len(f208) <= 255:
         raise Mismatch
-    items171: list[Any] = []
-    for x172 in f168:
-        if type(x172) is not int or not 0 <= x172 <= 255:
+    items211: list[Any] = []
+    for x212 in f208:
+        if type(x212) is not int or not 0 <= x212 <= 255:
             raise Mismatch
-        items171.append(x172)
-    t173 = tuple(items171)
-    if type(f169) is not list or not 0 <= len(f169) <= 255:
+        items211.append(x212)
+    t213 = tuple(items211)
+    if type(f209) is not list or not 0 <= len(f209) <= 255:
         raise Mismatch
-    items174: list[Any] = []
-    for x175 in f169:
-        if type(x175) is not list:
+    items214: list[Any] = []
+    for x215 in f209:
+        if type(x215) is not list:
             raise Mismatch
-        n178 = len(x175)
-        if n178 == 2:
-            f176 = x175[0]
-            f177 = x175[1]
+        n219 = len(x215)
+        if n219 == 3:
+            f216 = x215[0]
+            f217 = x215[1]
+            f218 = x215[2]
         else:
             raise Mismatch
-        if type(f176) is not int or not 0 <= f176 <= 255:
+        if type(f216) is not int or not 0 <= f216 <= 255:
             raise Mismatch
-        if type(f177) is not int or not 1 <= f177 <= 4294967295:
+        if type(f217) is not int or not 1 <= f217 <= 4294967295:
             raise Mismatch
-        r179: SeatRef = _make132(f176, f177)
-        items174.append(r179)
-    t180 = tuple(items174)
-    r181: Void = _make182(f166, f167, t173, t180)
-    return r181
+        if type(f218) is not bytes or len(f218) != 32:
+            raise Mismatch
+        r220: RevealCopy = _make158(f216, f217, f218)
+        items214.append(r220)
+    t221 = tuple(items214)
+    r222: Void = _make223(f206, f207, t213, t221)
+    return r222
 
 
 def check_gameend(values: list[Any], base: int) -> GameEnd:
-    n186 = len(values) - base
-    if n186 == 2:
-        f184 = values[base]
-        f185 = values[base + 1]
+    n228 = len(values) - base
+    if n228 == 3:
+        f225 = values[base]
+        f226 = values[base + 1]
+        f227 = values[base + 2]
     else:
         raise Mismatch
-    if type(f184) is not bytes or len(f184) != 8:
+    if type(f225) is not bytes or len(f225) != 8:
         raise Mismatch
-    if type(f185) is not list or not 0 <= len(f185) <= 255:
+    if type(f226) is not int or not 0 <= f226 <= 4294967295:
         raise Mismatch
-    items187: list[Any] = []
-    for x188 in f185:
-        if type(x188) is not list:
+    if type(f227) is not list or not 0 <= len(f227) <= 255:
+        raise Mismatch
+    items229: list[Any] = []
+    for x230 in f227:
+        if type(x230) is not list:
             raise Mismatch
-        n191 = len(x188)
-        if n191 == 2:
-            f189 = x188[0]
-            f190 = x188[1]
+        n234 = len(x230)
+        if n234 == 3:
+            f231 = x230[0]
+            f232 = x230[1]
+            f233 = x230[2]
         else:
             raise Mismatch
-        if type(f189) is not int or not 0 <= f189 <= 255:
+        if type(f231) is not int or not 0 <= f231 <= 255:
             raise Mismatch
-        if type(f190) is not int or not 1 <= f190 <= 4294967295:
+        if type(f232) is not int or not 1 <= f232 <= 4294967295:
             raise Mismatch
-        r192: SeatRef = _make132(f189, f190)
-        items187.append(r192)
-    t193 = tuple(items187)
-    r194: GameEnd = _make195(f184, t193)
-    return r194
+        if type(f233) is not bytes or len(f233) != 32:
+            raise Mismatch
+        r235: RevealCopy = _make158(f231, f232, f233)
+        items229.append(r235)
+    t236 = tuple(items229)
+    r237: GameEnd = _make238(f225, f226, t236)
+    return r237
 
 
 CHECKERS: Final[dict[int, Callable[[list[Any], int], Body]]] = {

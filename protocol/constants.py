@@ -36,6 +36,9 @@ MAX_U64: Final = 2**64 - 1
 ZERO_PREV: Final = bytes(HASH_LEN)
 TREASURY_KEY: Final = b"\xff" * PUBLIC_KEY_LEN
 """The treasury's account key; never a sender."""
+SINK_KEY: Final = b"\xfe" * PUBLIC_KEY_LEN
+"""The sink's account key: forfeited bonds and void fees go there, and no key spends them;
+never a sender, never granted (TABLES.md §7)."""
 
 # --- BLE (DESIGN.md section 6) ---------------------------------------------------------------
 BLE_SERVICE_UUID: Final = "12345678-1234-5678-1234-567812345678"

@@ -32,6 +32,7 @@ from protocol.constants import (
     PUBLIC_KEY_LEN,
     SIGN_DOMAIN,
     SIGNATURE_LEN,
+    SINK_KEY,
     TREASURY_KEY,
     VERSION,
     ZERO_PREV,
@@ -270,12 +271,13 @@ def full_hash_of(network_id: bytes, body: bytes) -> bytes:
 
 
 def is_acceptable_sender(key: bytes) -> bool:
-    """A sender must be a canonical Ed25519 point in the prime-order subgroup, not the treasury.
+    """A sender must be a canonical Ed25519 point in the prime-order subgroup, neither the
+    treasury nor the sink.
 
     libsodium's ``crypto_core_ed25519_is_valid_point`` refuses non-canonical encodings, small-order
     points and points outside the main subgroup; an honest key always passes.
     """
-    if len(key) != PUBLIC_KEY_LEN or key == TREASURY_KEY:
+    if len(key) != PUBLIC_KEY_LEN or key in (TREASURY_KEY, SINK_KEY):
         return False
     return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(key))
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from protocol.amounts import AmountError, parse_crap
-from protocol.constants import CRAP, GENESIS_DOMAIN, MAX_U64, PUBLIC_KEY_LEN, TREASURY_KEY
+from protocol.constants import (
+    CRAP,
+    GENESIS_DOMAIN,
+    MAX_U64,
+    PUBLIC_KEY_LEN,
+    SINK_KEY,
+    TREASURY_KEY,
+)
 from protocol.wire import pack
 
 __all__ = ["LOCAL", "Bounds", "Genesis", "GenesisError", "load_genesis", "parse_genesis"]
@@ -98,8 +105,8 @@ def _validate(g: Genesis) -> None:
     if not 1 <= g.bounds.max_players <= 256:
         raise GenesisError(f"max_players {g.bounds.max_players} is outside 1..256")
     house = g.house_key
-    if house is not None and (len(house) != PUBLIC_KEY_LEN or house == TREASURY_KEY):
-        raise GenesisError("house_key must be a 32-byte key other than the treasury's")
+    if house is not None and (len(house) != PUBLIC_KEY_LEN or house in (TREASURY_KEY, SINK_KEY)):
+        raise GenesisError("house_key must be a 32-byte key other than the treasury's or sink's")
     keys = [key for key, _ in g.grants]
     if keys != sorted(keys):
         raise GenesisError("grants must be sorted by key bytes")
@@ -110,6 +117,8 @@ def _validate(g: Genesis) -> None:
             raise GenesisError(f"grant key {key.hex()} is not 32 bytes")
         if key == TREASURY_KEY:
             raise GenesisError("the treasury is funded by treasury_reserve, not by a grant")
+        if key == SINK_KEY:
+            raise GenesisError("the sink receives only forfeits and fees, never a grant")
         if not 1 <= amount <= MAX_U64:
             raise GenesisError(f"grant of {amount} to {key.hex()[:8]} is not a positive u64")
     if g.total_grants > MAX_U64:

@@ -2,9 +2,9 @@
 
 Each kind's body is a frozen dataclass whose ``SCHEMA`` lists the wire spec of every field after
 the envelope (positions 4 onward), in wire order.  ``body_from_wire`` / ``body_to_wire`` are the
-only conversions; ``references`` lists what a packet depends on.  These are the first drafts of
-DESIGN.md section 3: the ledger and table issues may refine fields (regenerating the vectors with
-``python scripts/gen_vectors.py``), never the envelope.
+only conversions; ``references`` lists what a packet depends on.  The table kinds' bodies are
+TABLES.md §2's; after changing a schema, regenerate ``protocol/checkers.py``
+(``scripts/gen_checkers.py``) and the vectors (``scripts/gen_vectors.py``).
 """
 
 from __future__ import annotations
@@ -28,26 +28,31 @@ __all__ = [
     "BODY_TYPES",
     "MAX_ACKS_PER_ACK",
     "MAX_ACKS_PER_TRANSFER",
-    "MAX_ANSWERS",
-    "MAX_SEATS",
+    "MAX_LIST",
     "Ack",
-    "Answer",
     "Bank",
     "Bet",
     "BetEntry",
     "Body",
     "Cancel",
     "Create",
-    "EntryRef",
+    "Decline",
     "ExtRef",
     "GameEnd",
+    "HostRef",
+    "Included",
     "Join",
+    "JoinCopy",
     "Kind",
     "Leave",
+    "NonceRef",
+    "Reference",
+    "Released",
     "Reveal",
+    "RevealCopy",
     "RollOpen",
     "Seat",
-    "SeatRef",
+    "SeatDep",
     "TableParams",
     "Transfer",
     "Void",
@@ -82,23 +87,19 @@ class Bank(IntEnum):
 
 MAX_ACKS_PER_TRANSFER: Final = 4
 MAX_ACKS_PER_ACK: Final = 16
-MAX_ANSWERS: Final = 8
-"""Requests one host packet may answer (more wait for the next one)."""
-MAX_SEATS: Final = 255
-"""Seats 1..255 for players; lists indexed by seat hold at most this many entries."""
-MAX_ENTRIES_WIRE: Final = 255
-"""Wire cap on ``included`` + ``released``; a table's ``max_entries`` is smaller (see budget)."""
+MAX_LIST: Final = 255
+"""Wire cap of every list of a table body; the frame size (1,200 B) and the table's
+``max_players`` and ``max_entries`` bound them far below it (TABLES.md §5)."""
 
 _U8: Final = UInt(8)
-_U16_POS: Final = UInt(16, lo=1)
+_U16: Final = UInt(16)
+_U32: Final = UInt(32)
 _U32_POS: Final = UInt(32, lo=1)
 _U64: Final = UInt(64)
 _U64_POS: Final = UInt(64, lo=1)
 _BIN8: Final = Bin(HASH_LEN)
 _BIN32: Final = Bin(PUBLIC_KEY_LEN)
 _HASH32: Final = Bin(FULL_HASH_LEN)
-_SEAT: Final = UInt(8, lo=0)
-_FLAG: Final = UInt(8, hi=1)
 
 
 # --------------------------------------------------------------------------- references
@@ -114,37 +115,13 @@ class ExtRef:
 
 
 @dataclass(frozen=True, slots=True)
-class SeatRef:
-    """A reference to a seated player's packet: ``[seat u8, nonce u32]``."""
-
-    seat: int
-    nonce: int
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRef:
-    """One bet of a seat's bet packet: ``[seat u8, nonce u32, index u8]``."""
-
-    seat: int
-    nonce: int
-    index: int
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A host's answer to a join or leave request: ``[ext ref, accept 0/1]``."""
-
-    request: ExtRef
-    accept: int
-
-
-@dataclass(frozen=True, slots=True)
 class TableParams:
-    """``[min_bet, max_bet, bond, max_players, max_entries, chain_N]`` of a create."""
+    """``[min_bet, max_bet, bond, host_bond, max_players, max_entries, chain_N]`` of a create."""
 
     min_bet: int
     max_bet: int
     bond: int
+    host_bond: int
     max_players: int
     max_entries: int
     chain_n: int
@@ -174,20 +151,81 @@ class _BetEntrySpec(Struct):
 _NEEDS_POINT: Final = frozenset(b for b in BetType if needs_come_point(b))
 
 
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """A host's decline of a join request: ``[key 32, nonce u32]``."""
+
+    key: bytes
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCopy:
+    """A host's acceptance of a join, with the copy it seats: ``[key 32, nonce, h 8, head 32,
+    chain_N u16]``."""
+
+    key: bytes
+    nonce: int
+    h: bytes
+    head: bytes
+    chain_n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A bet released by the host: ``[seat u8, nonce u32, index u8]``."""
+
+    seat: int
+    nonce: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Included:
+    """A bet included by the host, with the copy the table state uses: ``[seat, nonce, index,
+    code u8, amount u64 (, point u8)]``.  Fields that fit the schema but contradict each other
+    (an unknown code, a point on a bet without one, an index ≥ 8) make a malformed copy, which
+    the table ignores (TABLES.md §1)."""
+
+    seat: int
+    nonce: int
+    index: int
+    code: int
+    amount: int
+    point: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevealCopy:
+    """A seat's preimage a host packet copies: ``[seat u8, nonce u32, preimage 32]``."""
+
+    seat: int
+    nonce: int
+    preimage: bytes
+
+
 EXT_REF: Final = Struct(ExtRef, (_BIN32, _U32_POS, _BIN8))
-SEAT_REF: Final = Struct(SeatRef, (_SEAT, _U32_POS))
-ENTRY_REF: Final = Struct(EntryRef, (_SEAT, _U32_POS, UInt(8, hi=MAX_BETS_PER_PACKET - 1)))
-ANSWER: Final = Struct(Answer, (EXT_REF, _FLAG))
 TABLE_PARAMS: Final = Struct(
     TableParams,
-    (_U64_POS, _U64_POS, _U64, UInt(8, lo=1), UInt(16), _U16_POS),
+    (_U64_POS, _U64_POS, _U64, _U64, _U8, _U16, _U16),
 )
 BET_ENTRY: Final = _BetEntrySpec(
     BetEntry,
-    (Choice(BetType, list(BetType), "bet code"), _U64_POS, UInt(8)),
+    (Choice(BetType, list(BetType), "bet code"), _U64_POS, _U8),
     optional=1,
 )
 _BANK: Final = Choice(Bank, list(Bank), "bank")
+DECLINE: Final = Struct(Decline, (_BIN32, _U32_POS))
+JOIN_COPY: Final = Struct(JoinCopy, (_BIN32, _U32_POS, _BIN8, _HASH32, _U16))
+RELEASED: Final = Struct(Released, (_U8, _U32_POS, _U8))
+INCLUDED: Final = Struct(Included, (_U8, _U32_POS, _U8, _U8, _U64_POS, _U8), optional=1)
+REVEAL_COPY: Final = Struct(RevealCopy, (_U8, _U32_POS, _HASH32))
+_SEATS: Final = ListOf(_U8, hi=MAX_LIST)
+_DECLINES: Final = ListOf(DECLINE, hi=MAX_LIST)
+_JOINS: Final = ListOf(JOIN_COPY, hi=MAX_LIST)
+_RELEASED: Final = ListOf(RELEASED, hi=MAX_LIST)
+_INCLUDED: Final = ListOf(INCLUDED, hi=MAX_LIST)
+_REVEALS: Final = ListOf(REVEAL_COPY, hi=MAX_LIST)
 
 
 # --------------------------------------------------------------------------- bodies
@@ -205,37 +243,34 @@ class Body:
 
 
 @dataclass(frozen=True, slots=True)
-class GameRef:
-    """Dependency on the create whose game id is ``game``."""
+class NonceRef:
+    """Dependency on ``sender``'s packet ``nonce``, whatever its version (a host named in a
+    join, a declined join)."""
 
-    game: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class HostRef:
-    """Dependency on the host of game ``game`` at nonce ``nonce`` (the table reference T)."""
-
-    game: bytes
+    sender: bytes
     nonce: int
 
 
 @dataclass(frozen=True, slots=True)
-class OwnRef:
-    """Dependency on the sender's own packet ``nonce`` (a cancel's target)."""
+class HostRef:
+    """Dependency on the table reference T of game ``game``: a nonce of the host named in the
+    sender's latest earlier join for that game (the table engine resolves it)."""
 
+    game: bytes
     nonce: int
 
 
 @dataclass(frozen=True, slots=True)
 class SeatDep:
-    """Dependency on the packet ``nonce`` of whoever holds ``seat`` in game ``game``."""
+    """Dependency on the packet ``nonce`` of whoever holds ``seat`` at the sender's table
+    ``game`` when the host packet's step reads it (the table engine resolves it)."""
 
     game: bytes
     seat: int
     nonce: int
 
 
-Reference = ExtRef | GameRef | HostRef | OwnRef | SeatDep
+Reference = ExtRef | NonceRef | HostRef | SeatDep
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,16 +287,16 @@ class Create(Body):
 @dataclass(frozen=True, slots=True)
 class Join(Body):
     game: bytes
+    host: bytes
     table: int
-    bond: int
     chain_head: bytes
     chain_n: int
 
     KIND: ClassVar[Kind] = Kind.JOIN
-    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U64, _HASH32, _U16_POS)
+    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _BIN32, _U32_POS, _HASH32, _U16)
 
     def references(self) -> tuple[Reference, ...]:
-        return (GameRef(self.game), HostRef(self.game, self.table))
+        return (NonceRef(self.host, self.table),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,20 +308,20 @@ class Leave(Body):
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS)
 
     def references(self) -> tuple[Reference, ...]:
-        return (GameRef(self.game), HostRef(self.game, self.table))
+        return (HostRef(self.game, self.table),)
 
 
 @dataclass(frozen=True, slots=True)
 class Cancel(Body):
     game: bytes
     table: int
-    target: int
+    upto: int
 
     KIND: ClassVar[Kind] = Kind.CANCEL
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U32_POS)
 
     def references(self) -> tuple[Reference, ...]:
-        return (GameRef(self.game), HostRef(self.game, self.table), OwnRef(self.target))
+        return (HostRef(self.game, self.table),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +338,7 @@ class Bet(Body):
     )
 
     def references(self) -> tuple[Reference, ...]:
-        return (GameRef(self.game), HostRef(self.game, self.table))
+        return (HostRef(self.game, self.table),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,19 +380,27 @@ class Reveal(Body):
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U32_POS, _HASH32)
 
     def references(self) -> tuple[Reference, ...]:
-        return (GameRef(self.game), HostRef(self.game, self.table))
+        return (HostRef(self.game, self.table),)
 
 
 @dataclass(frozen=True, slots=True)
 class Seat(Body):
     game: bytes
-    answers: tuple[Answer, ...]
+    leaves: tuple[int, ...]
+    declines: tuple[Decline, ...]
+    joins: tuple[JoinCopy, ...]
+    released: tuple[Released, ...]
 
     KIND: ClassVar[Kind] = Kind.SEAT
-    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, ListOf(ANSWER, hi=MAX_ANSWERS, lo=1))
+    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _SEATS, _DECLINES, _JOINS, _RELEASED)
 
     def references(self) -> tuple[Reference, ...]:
-        return (GameRef(self.game), *(a.request for a in self.answers))
+        g = self.game
+        return (
+            *(NonceRef(d.key, d.nonce) for d in self.declines),
+            *(ExtRef(j.key, j.nonce, j.h) for j in self.joins),
+            *(SeatDep(g, r.seat, r.nonce) for r in self.released),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,30 +408,36 @@ class RollOpen(Body):
     game: bytes
     k: int
     preimage: bytes
-    reveals: tuple[SeatRef, ...]
-    included: tuple[EntryRef, ...]
-    released: tuple[EntryRef, ...]
-    answers: tuple[Answer, ...]
+    reveals: tuple[RevealCopy, ...]
+    leaves: tuple[int, ...]
+    declines: tuple[Decline, ...]
+    joins: tuple[JoinCopy, ...]
+    released: tuple[Released, ...]
+    included: tuple[Included, ...]
+    listed: tuple[int, ...]
 
     KIND: ClassVar[Kind] = Kind.ROLL_OPEN
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN8,
         _U32_POS,
         _HASH32,
-        ListOf(SEAT_REF, hi=MAX_SEATS),
-        ListOf(ENTRY_REF, hi=MAX_ENTRIES_WIRE),
-        ListOf(ENTRY_REF, hi=MAX_ENTRIES_WIRE),
-        ListOf(ANSWER, hi=MAX_ANSWERS),
+        _REVEALS,
+        _SEATS,
+        _DECLINES,
+        _JOINS,
+        _RELEASED,
+        _INCLUDED,
+        _SEATS,
     )
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
         return (
-            GameRef(g),
             *(SeatDep(g, r.seat, r.nonce) for r in self.reveals),
+            *(NonceRef(d.key, d.nonce) for d in self.declines),
+            *(ExtRef(j.key, j.nonce, j.h) for j in self.joins),
+            *(SeatDep(g, r.seat, r.nonce) for r in self.released),
             *(SeatDep(g, e.seat, e.nonce) for e in self.included),
-            *(SeatDep(g, e.seat, e.nonce) for e in self.released),
-            *(a.request for a in self.answers),
         )
 
 
@@ -397,32 +446,28 @@ class Void(Body):
     game: bytes
     k: int
     withheld: tuple[int, ...]
-    present: tuple[SeatRef, ...]
+    present: tuple[RevealCopy, ...]
 
     KIND: ClassVar[Kind] = Kind.VOID
-    SCHEMA: ClassVar[tuple[Spec, ...]] = (
-        _BIN8,
-        _U32_POS,
-        ListOf(_SEAT, hi=MAX_SEATS, lo=1),
-        ListOf(SEAT_REF, hi=MAX_SEATS),
-    )
+    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _SEATS, _REVEALS)
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
-        return (GameRef(g), *(SeatDep(g, r.seat, r.nonce) for r in self.present))
+        return tuple(SeatDep(g, r.seat, r.nonce) for r in self.present)
 
 
 @dataclass(frozen=True, slots=True)
 class GameEnd(Body):
     game: bytes
-    reveals: tuple[SeatRef, ...]
+    k: int
+    reveals: tuple[RevealCopy, ...]
 
     KIND: ClassVar[Kind] = Kind.GAME_END
-    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, ListOf(SEAT_REF, hi=MAX_SEATS))
+    SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32, _REVEALS)
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
-        return (GameRef(g), *(SeatDep(g, r.seat, r.nonce) for r in self.reveals))
+        return tuple(SeatDep(g, r.seat, r.nonce) for r in self.reveals)
 
 
 BODY_TYPES: Final[dict[int, type[Body]]] = {

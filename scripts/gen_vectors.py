@@ -32,6 +32,7 @@ from protocol.constants import (  # noqa: E402
     MAX_NONCE,
     MAX_U64,
     SIGN_DOMAIN,
+    SINK_KEY,
     TREASURY_KEY,
     VERSION,
     ZERO_PREV,
@@ -61,23 +62,25 @@ from protocol.genesis import LOCAL, Bounds, Genesis  # noqa: E402
 from protocol.jsonform import body_to_json, body_wire_from_json  # noqa: E402
 from protocol.kinds import (  # noqa: E402
     Ack,
-    Answer,
     Bank,
     Bet,
     BetEntry,
     Body,
     Cancel,
     Create,
-    EntryRef,
+    Decline,
     ExtRef,
     GameEnd,
+    Included,
     Join,
+    JoinCopy,
     Kind,
     Leave,
+    Released,
     Reveal,
+    RevealCopy,
     RollOpen,
     Seat,
-    SeatRef,
     TableParams,
     Transfer,
     Void,
@@ -331,37 +334,48 @@ class _Story:
 def _valid_vectors(network_id: bytes) -> list[dict[str, Any]]:
     s = _Story(network_id)
     alice, bob, carol = _public("alice"), _public("bob"), _public("carol")
+    host = _public("host")
     game = s.add(
-        "host's create at nonce 1 (prev all zeros): default table limits, own bankroll",
+        "host's create at nonce 1 (prev all zeros): the TABLES.md §9 defaults, own bankroll",
         "host",
         Create(
             params=TableParams(
-                min_bet=10 * CRAP,
-                max_bet=1_000 * CRAP,
-                bond=100 * CRAP,
+                min_bet=1 * CRAP,
+                max_bet=100 * CRAP,
+                bond=1_000 * CRAP,
+                host_bond=24_000 * CRAP,
                 max_players=8,
-                max_entries=64,
+                max_entries=33,
                 chain_n=1_024,
             ),
-            bankroll=50_000 * CRAP,
+            bankroll=10_000 * CRAP,
             chain_head=_digest("host chain head"),
             bank=Bank.OWN,
         ),
     )
     join_a = s.add(
-        "nonce-1 packet: alice joins game G (= h of the create) at table reference 1",
+        "nonce-1 packet: alice asks to join game G (= h of the create) of host, table reference 1",
         "alice",
-        Join(game, 1, 100 * CRAP, _digest("alice chain head"), 1_024),
+        Join(game, host, 1, _digest("alice chain head"), 1_024),
     )
     join_b = s.add(
-        "bob's nonce-1 join with a short chain (chain_N 64)",
+        "bob's nonce-1 join with the shortest chain a join may have (chain_N 64)",
         "bob",
-        Join(game, 1, 100 * CRAP, _digest("bob chain head"), 64),
+        Join(game, host, 1, _digest("bob chain head"), 64),
     )
     s.add(
-        "host seats alice and bob (two accepted answers)",
+        "host seats alice and bob (two join answers, copying their joins)",
         "host",
-        Seat(game, (Answer(ExtRef(alice, 1, join_a), 1), Answer(ExtRef(bob, 1, join_b), 1))),
+        Seat(
+            game,
+            leaves=(),
+            declines=(),
+            joins=(
+                JoinCopy(alice, 1, join_a, _digest("alice chain head"), 1_024),
+                JoinCopy(bob, 1, join_b, _digest("bob chain head"), 64),
+            ),
+            released=(),
+        ),
     )
     s.add(
         "alice bets Pass 10 CRAP and Field 5 CRAP at table reference 2",
@@ -373,18 +387,24 @@ def _valid_vectors(network_id: bytes) -> list[dict[str, Any]]:
         "bob",
         Bet(game, 2, (BetEntry(BetType.DontPass, 25 * CRAP),)),
     )
-    s.add("bob cancels his own nonce 2 (the bet)", "bob", Cancel(game, 2, 2))
+    s.add("bob cancels his pending bets up to his nonce 2", "bob", Cancel(game, 2, 2))
     s.add(
-        "host opens roll 1: includes alice's two bets, releases bob's, no reveals or answers",
+        "host opens roll 1: includes alice's two bets (copies), releases bob's, lists seats 1-2",
         "host",
         RollOpen(
             game=game,
             k=1,
             preimage=_digest("host preimage 1"),
             reveals=(),
-            included=(EntryRef(1, 2, 0), EntryRef(1, 2, 1)),
-            released=(EntryRef(2, 2, 0),),
-            answers=(),
+            leaves=(),
+            declines=(),
+            joins=(),
+            released=(Released(2, 2, 0),),
+            included=(
+                Included(1, 2, 0, int(BetType.Pass), 10 * CRAP),
+                Included(1, 2, 1, int(BetType.Field), 5 * CRAP),
+            ),
+            listed=(1, 2),
         ),
     )
     s.add(
@@ -402,34 +422,40 @@ def _valid_vectors(network_id: bytes) -> list[dict[str, Any]]:
         "alice",
         Ack((ExtRef(carol, 1, transfer),)),
     )
-    leave = s.add("bob leaves at table reference 3", "bob", Leave(game, 3))
-    join_c = s.add(
+    s.add("bob leaves at table reference 3", "bob", Leave(game, 3))
+    s.add(
         "carol asks to join with a 1,024-link chain",
         "carol",
-        Join(game, 3, 100 * CRAP, _digest("carol chain head"), 1_024),
+        Join(game, host, 3, _digest("carol chain head"), 1_024),
     )
     s.add(
-        "host opens roll 2: alice's reveal copied, bob's leave accepted, carol's join declined",
+        "host opens roll 2: both reveals copied, bob's seat leaves, carol's join declined",
         "host",
         RollOpen(
             game=game,
             k=2,
             preimage=_digest("host preimage 2"),
-            reveals=(SeatRef(1, 3),),
-            included=(),
+            reveals=(
+                RevealCopy(1, 3, _digest("alice preimage 1")),
+                RevealCopy(2, 4, _digest("bob preimage 1")),
+            ),
+            leaves=(2,),
+            declines=(Decline(carol, 2),),
+            joins=(),
             released=(),
-            answers=(Answer(ExtRef(bob, 4, leave), 1), Answer(ExtRef(carol, 2, join_c), 0)),
+            included=(),
+            listed=(1, 2),
         ),
     )
     s.add(
-        "host voids roll 2: seat 1 withheld its reveal, no present reveals",
+        "host voids roll 2: seat 1 withheld its reveal, seat 2's is present",
         "host",
-        Void(game, 2, (1,), ()),
+        Void(game, 2, (1,), (RevealCopy(2, 5, _digest("bob preimage 2")),)),
     )
     s.add(
-        "host ends the game, copying the last roll's reveal",
+        "host ends the game while idle (k 0, no reveals)",
         "host",
-        GameEnd(game, (SeatRef(1, 3),)),
+        GameEnd(game, 0, ()),
     )
     s.add(
         "alice's largest bet packet: 8 entries, OddsCome and OddsDontCome with come points",
@@ -797,6 +823,7 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
     p_encoding = (2**255 - 19).to_bytes(32, "little")
     for what, key in (
         ("the treasury key (0xff x 32)", TREASURY_KEY),
+        ("the sink key (0xfe x 32)", SINK_KEY),
         ("the identity point (small order)", b"\x01" + bytes(31)),
         ("all zeros (a point of order 4)", bytes(32)),
         ("a point of order 8", TORSION_8),
@@ -901,16 +928,33 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         _array([*_env(kind=int(Kind.TRANSFER)), _p(alice), _p(CRAP), _array([ext] * 5)]),
     )
     v.body(
-        "seat: an answer's accept flag is 2",
+        "seat: a join answer's chain_N over a u16 (65,536)",
         FieldRange,
-        _array([*_env(kind=int(Kind.SEAT)), game, _array([_array([ext, _p(2)])])]),
+        _array(
+            [
+                *_env(kind=int(Kind.SEAT)),
+                game,
+                _array([]),
+                _array([]),
+                _array([_array([_p(alice), _p(1), _p(_PREV), _p(_digest("h")), _p(65_536)])]),
+                _array([]),
+            ]
+        ),
     )
     v.body(
         "ack: an ext ref with nonce 0",
         FieldRange,
         _array([*_env(kind=int(Kind.ACK)), _array([_array([_p(alice), _p(0), _p(_PREV)])])]),
     )
-    params = [_p(10 * CRAP), _p(1000 * CRAP), _p(100 * CRAP), _p(8), _p(64), _p(1024)]
+    params = [
+        _p(1 * CRAP),
+        _p(100 * CRAP),
+        _p(1_000 * CRAP),
+        _p(24_000 * CRAP),
+        _p(8),
+        _p(33),
+        _p(1024),
+    ]
     create_tail = [_p(50_000 * CRAP), _p(_digest("host chain head"))]
     create = _env(kind=int(Kind.CREATE))
     v.body(
@@ -919,13 +963,13 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         _array([*create, _array(params), *create_tail, _p(2)]),
     )
     v.body(
-        "create: max_players 0",
+        "create: max_players 256 (over a u8)",
         FieldRange,
-        _array([*create, _array([*params[:3], _p(0), *params[4:]]), *create_tail, _p(0)]),
+        _array([*create, _array([*params[:4], _p(256), *params[5:]]), *create_tail, _p(0)]),
     )
     v.body(
-        "roll_open: an included entry with index 8",
-        FieldRange,
+        "roll_open: an included entry with 7 fields",
+        FieldCount,
         _array(
             [
                 *_env(kind=int(Kind.ROLL_OPEN)),
@@ -933,8 +977,11 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
                 _p(1),
                 _p(_digest("host preimage 1")),
                 _array([]),
-                _array([_array([_p(1), _p(2), _p(8)])]),
                 _array([]),
+                _array([]),
+                _array([]),
+                _array([]),
+                _array([_array([_p(1), _p(2), _p(0), _p(0), _p(CRAP), _p(6), _p(0)])]),
                 _array([]),
             ]
         ),

@@ -28,25 +28,26 @@ from protocol.constants import (
 from protocol.kinds import (
     MAX_ACKS_PER_ACK,
     MAX_ACKS_PER_TRANSFER,
-    MAX_ANSWERS,
     Ack,
-    Answer,
     Bank,
     Bet,
     BetEntry,
     Body,
     Cancel,
     Create,
-    EntryRef,
+    Decline,
     ExtRef,
     GameEnd,
+    Included,
     Join,
+    JoinCopy,
     Kind,
     Leave,
+    Released,
     Reveal,
+    RevealCopy,
     RollOpen,
     Seat,
-    SeatRef,
     TableParams,
     Transfer,
     Void,
@@ -66,19 +67,21 @@ __all__ = [
     "bodies",
     "cancels",
     "creates",
-    "entry_refs",
     "ext_refs",
     "game_ends",
     "game_ids",
+    "included",
+    "join_copies",
     "joins",
     "keys",
     "leaves",
     "nonces",
     "packets",
     "prevs",
+    "released",
+    "reveal_copies",
     "reveals",
     "roll_opens",
-    "seat_refs",
     "seats",
     "transfers",
     "uints",
@@ -87,12 +90,12 @@ __all__ = [
 
 # List sizes chosen so the largest body of each kind still fits one frame (<= MAX_FRAME); the
 # worst case of each is sealed by tests/test_frame.py.
-ROLL_OPEN_MAX_REVEALS = 16
-ROLL_OPEN_MAX_ENTRIES = 24
-"""Per list (``included`` and ``released``)."""
-VOID_MAX_SEATS = 64
+ROLL_OPEN_MAX_REVEALS = 4
+ROLL_OPEN_MAX_ENTRIES = 12
+"""Per list (``included`` and ``released``); seats, declines and joins at most 2 each."""
+VOID_MAX_SEATS = 8
 """Per list (``withheld`` and ``present``)."""
-GAME_END_MAX_REVEALS = 128
+GAME_END_MAX_REVEALS = 16
 
 T = TypeVar("T")
 
@@ -162,18 +165,40 @@ def ext_refs() -> st.SearchStrategy[ExtRef]:
 
 
 @cache
-def seat_refs() -> st.SearchStrategy[SeatRef]:
-    return st.builds(SeatRef, uints(0, 0xFF), nonces())
+def reveal_copies() -> st.SearchStrategy[RevealCopy]:
+    return st.builds(RevealCopy, uints(0, 0xFF), nonces(), _bin(FULL_HASH_LEN))
 
 
 @cache
-def entry_refs() -> st.SearchStrategy[EntryRef]:
-    return st.builds(EntryRef, uints(0, 0xFF), nonces(), uints(0, MAX_BETS_PER_PACKET - 1))
+def released() -> st.SearchStrategy[Released]:
+    return st.builds(Released, uints(0, 0xFF), nonces(), uints(0, 0xFF))
 
 
 @cache
-def _answers() -> st.SearchStrategy[Answer]:
-    return st.builds(Answer, ext_refs(), st.sampled_from((0, 1)))
+def included() -> st.SearchStrategy[Included]:
+    """Included copies as the wire allows them: any code and index byte, a point or none
+    (contradictions are the table's business, not the decoder's)."""
+    return st.builds(
+        Included,
+        uints(0, 0xFF),
+        nonces(),
+        uints(0, 0xFF),
+        uints(0, 0xFF),
+        amounts(),
+        st.none() | uints(0, 0xFF),
+    )
+
+
+@cache
+def join_copies() -> st.SearchStrategy[JoinCopy]:
+    return st.builds(
+        JoinCopy, _bin(PUBLIC_KEY_LEN), nonces(), game_ids(), _bin(FULL_HASH_LEN), uints(0, 0xFFFF)
+    )
+
+
+@cache
+def _declines() -> st.SearchStrategy[Decline]:
+    return st.builds(Decline, _bin(PUBLIC_KEY_LEN), nonces())
 
 
 @cache
@@ -202,9 +227,10 @@ def creates() -> st.SearchStrategy[Create]:
         amounts(),
         amounts(),
         uints(0, MAX_U64),
-        uints(1, 0xFF),
+        uints(0, MAX_U64),
+        uints(0, 0xFF),
         uints(0, 0xFFFF),
-        uints(1, 0xFFFF),
+        uints(0, 0xFFFF),
     )
     return st.builds(
         Create, params, uints(0, MAX_U64), _bin(FULL_HASH_LEN), st.sampled_from(list(Bank))
@@ -214,7 +240,7 @@ def creates() -> st.SearchStrategy[Create]:
 @cache
 def joins() -> st.SearchStrategy[Join]:
     return st.builds(
-        Join, game_ids(), nonces(), uints(0, MAX_U64), _bin(FULL_HASH_LEN), uints(1, 0xFFFF)
+        Join, game_ids(), _bin(PUBLIC_KEY_LEN), nonces(), _bin(FULL_HASH_LEN), uints(0, 0xFFFF)
     )
 
 
@@ -250,9 +276,20 @@ def reveals() -> st.SearchStrategy[Reveal]:
     return st.builds(Reveal, game_ids(), nonces(), nonces(), _bin(FULL_HASH_LEN))
 
 
+def _seats(hi: int) -> st.SearchStrategy[tuple[int, ...]]:
+    return _tuples(uints(0, 0xFF), 0, hi)
+
+
 @cache
 def seats() -> st.SearchStrategy[Seat]:
-    return st.builds(Seat, game_ids(), _tuples(_answers(), 1, MAX_ANSWERS))
+    return st.builds(
+        Seat,
+        game_ids(),
+        _seats(8),
+        _tuples(_declines(), 0, 4),
+        _tuples(join_copies(), 0, 4),
+        _tuples(released(), 0, 8),
+    )
 
 
 @cache
@@ -262,10 +299,13 @@ def roll_opens() -> st.SearchStrategy[RollOpen]:
         game_ids(),
         nonces(),
         _bin(FULL_HASH_LEN),
-        _tuples(seat_refs(), 0, ROLL_OPEN_MAX_REVEALS),
-        _tuples(entry_refs(), 0, ROLL_OPEN_MAX_ENTRIES),
-        _tuples(entry_refs(), 0, ROLL_OPEN_MAX_ENTRIES),
-        _tuples(_answers(), 0, MAX_ANSWERS),
+        _tuples(reveal_copies(), 0, ROLL_OPEN_MAX_REVEALS),
+        _seats(4),
+        _tuples(_declines(), 0, 2),
+        _tuples(join_copies(), 0, 2),
+        _tuples(released(), 0, ROLL_OPEN_MAX_ENTRIES),
+        _tuples(included(), 0, ROLL_OPEN_MAX_ENTRIES),
+        _seats(4),
     )
 
 
@@ -275,14 +315,16 @@ def voids() -> st.SearchStrategy[Void]:
         Void,
         game_ids(),
         nonces(),
-        _tuples(uints(0, 0xFF), 1, VOID_MAX_SEATS),
-        _tuples(seat_refs(), 0, VOID_MAX_SEATS),
+        _seats(VOID_MAX_SEATS),
+        _tuples(reveal_copies(), 0, VOID_MAX_SEATS),
     )
 
 
 @cache
 def game_ends() -> st.SearchStrategy[GameEnd]:
-    return st.builds(GameEnd, game_ids(), _tuples(seat_refs(), 0, GAME_END_MAX_REVEALS))
+    return st.builds(
+        GameEnd, game_ids(), uints(0, MAX_NONCE), _tuples(reveal_copies(), 0, GAME_END_MAX_REVEALS)
+    )
 
 
 BODY_STRATEGIES: dict[Kind, Callable[[], st.SearchStrategy[Body]]] = {

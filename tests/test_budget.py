@@ -26,12 +26,14 @@ from protocol.budget import (
     TEST_KEY,
     BudgetRow,
     budget_table,
+    forced_roll_open,
     frame_size,
     largest_bodies,
     largest_single_bet,
     main,
     markdown_table,
     max_entries_for,
+    seat_joins,
     smallest_bodies,
 )
 from protocol.constants import (
@@ -43,10 +45,10 @@ from protocol.constants import (
     ZERO_PREV,
 )
 from protocol.genesis import LOCAL
-from protocol.kinds import MAX_ANSWERS, Bet, Body, GameEnd, Kind, RollOpen, Void
+from protocol.kinds import Bet, Body, GameEnd, Kind, Released, RollOpen, Seat, Void
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
-LARGEST_FITTING_TABLE = 87
+LARGEST_FITTING_TABLE = 22
 """The largest max_players at which a roll_open (with no entries) still fits one frame."""
 
 
@@ -96,28 +98,54 @@ def test_max_entries_for_default_table_is_maximal() -> None:
     assert frame_size(one_more) > MAX_FRAME
 
 
-def test_max_entries_holds_for_every_split_of_included_and_released() -> None:
-    entries = max_entries_for(DEFAULT_MAX_PLAYERS)
-    roll = largest_bodies(DEFAULT_MAX_PLAYERS, entries)[Kind.ROLL_OPEN]
-    assert isinstance(roll, RollOpen)
-    listed = roll.included + roll.released
-    sizes = [
-        frame_size(dataclasses.replace(roll, included=listed[:n], released=listed[n:]))
-        for n in range(entries + 1)
-    ]
-    assert max(sizes) == frame_size(roll) <= MAX_FRAME
+@pytest.mark.parametrize(
+    ("players", "max_entries", "forced_and_one_join", "frame"),
+    [(8, 33, 565, 1194), (16, 15, 909, 1194)],
+)
+def test_max_entries_is_tables_section_5s_table(
+    players: int, max_entries: int, forced_and_one_join: int, frame: int
+) -> None:
+    """TABLES.md §5: reveals, listed and leaves full for P−1 seats, one join answer (87 B) and
+    MAX_ENTRIES included entries of the worst size (19 B) fit 1,200 B."""
+    assert max_entries_for(players) == max_entries
+    assert frame_size(forced_roll_open(players, 0)) == forced_and_one_join
+    assert frame_size(forced_roll_open(players, max_entries)) == frame <= MAX_FRAME
+    assert frame_size(forced_roll_open(players, max_entries + 1)) > MAX_FRAME
 
 
-def test_largest_roll_open_carries_reveals_for_every_player_seat_and_all_answers() -> None:
+def test_list_items_have_the_sizes_tables_section_5_counts() -> None:
+    base = forced_roll_open(8, 0)
+    size = frame_size(base)
+    two_joins = dataclasses.replace(base, joins=base.joins * 2)
+    assert frame_size(two_joins) - size == 87
+    one_released = dataclasses.replace(base, released=(Released(base.listed[0], MAX_NONCE, 7),))
+    assert frame_size(one_released) - size == 8
+    fewer = dataclasses.replace(base, reveals=base.reveals[:-1])
+    assert size - frame_size(fewer) == 41
+
+
+def test_other_sizes_of_tables_section_5() -> None:
+    """At P = 16, void ≤ 768 B and game_end ≤ 752 B; join is 207 B; a seat holds 12 joins."""
+    bodies = largest_bodies(16)
+    assert frame_size(bodies[Kind.VOID]) == 768
+    assert frame_size(bodies[Kind.GAME_END]) == 752
+    assert frame_size(bodies[Kind.JOIN]) == 207
+    assert seat_joins() == 12
+    seat = bodies[Kind.SEAT]
+    assert isinstance(seat, Seat) and len(seat.joins) == 12
+
+
+def test_largest_roll_open_carries_every_list_for_every_player_seat() -> None:
     roll = largest_bodies()[Kind.ROLL_OPEN]
     assert isinstance(roll, RollOpen)
-    assert [r.seat for r in roll.reveals] == list(range(1, DEFAULT_MAX_PLAYERS))
+    seats = list(range(1, DEFAULT_MAX_PLAYERS))
+    assert [r.seat for r in roll.reveals] == seats
+    assert list(roll.leaves) == list(roll.listed) == seats
     assert all(r.nonce == MAX_NONCE for r in roll.reveals)
-    assert len(roll.answers) == MAX_ANSWERS
-    entries = roll.included + roll.released
-    assert len(entries) == max_entries_for(DEFAULT_MAX_PLAYERS)
-    assert len(set(entries)) == len(entries)
-    assert all(1 <= e.seat < DEFAULT_MAX_PLAYERS for e in entries)
+    assert len(roll.joins) == 1
+    assert len(roll.included) == max_entries_for(DEFAULT_MAX_PLAYERS)
+    assert len(set(roll.included)) == len(roll.included)
+    assert all(1 <= e.seat < DEFAULT_MAX_PLAYERS for e in roll.included)
 
 
 def test_seat_lists_at_a_table_hold_only_its_player_seats() -> None:
@@ -150,7 +178,7 @@ def test_max_entries_for_is_maximal_at_any_table_that_fits(max_players: int) -> 
 def test_every_kind_fits_up_to_the_largest_table_whose_roll_open_fits() -> None:
     bodies = largest_bodies(LARGEST_FITTING_TABLE)
     assert max(frame_size(body) for body in bodies.values()) <= MAX_FRAME
-    assert max_entries_for(LARGEST_FITTING_TABLE) == 0
+    assert max_entries_for(LARGEST_FITTING_TABLE) == 1
 
 
 def test_max_entries_for_refuses_a_table_whose_roll_open_cannot_fit() -> None:
@@ -170,7 +198,7 @@ def test_frame_size_measures_an_oversize_body_that_seal_refuses() -> None:
     entries = max_entries_for(DEFAULT_MAX_PLAYERS)
     too_big = largest_bodies(DEFAULT_MAX_PLAYERS, entries + 1)[Kind.ROLL_OPEN]
     fitting = largest_bodies(DEFAULT_MAX_PLAYERS, entries)[Kind.ROLL_OPEN]
-    assert frame_size(too_big) == frame_size(fitting) + 8  # one [seat, nonce, index] is 8 bytes
+    assert frame_size(too_big) == frame_size(fitting) + 19  # one worst included entry
     with pytest.raises(ValueError, match="over 1200"):
         CODEC.seal(TEST_KEY, MAX_NONCE, b"\x01" * 8, too_big)
 
@@ -262,9 +290,7 @@ def test_protocol_document_lists_every_protocol_constant() -> None:
     limits = {
         "MAX_ACKS_PER_TRANSFER",
         "MAX_ACKS_PER_ACK",
-        "MAX_ANSWERS",
-        "MAX_SEATS",
-        "MAX_ENTRIES_WIRE",
+        "MAX_LIST",
         "MAX_FRAGMENTS",
         "MAX_FRAME_ID",
         "MAX_LINK",

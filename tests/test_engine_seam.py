@@ -4,8 +4,8 @@
 resolves (``TableEngine.dependencies``); the engine's state lives in ``LedgerState.tables``
 (copied, in the digest, in snapshots, in the audit); ``Judgment.table`` carries table effects
 beside money effects, applied by the engine and undone by it when a late fork takes the packet
-back.  The engine here counts, per host, the creates it judged Applied; a join depends on the
-create it names (its game id) and is refused when that create is not in the state.
+back.  The engine here records the creates it judged Applied; a leave depends on the host packet
+its game id and T name (the engine resolves the host) and is refused when no such game exists.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from node.core.replica import Replica
 from node.core.verdicts import Reason
 from protocol.frame import Packet
 from protocol.genesis import LOCAL
-from protocol.kinds import Bank, Create, Join, TableParams
+from protocol.kinds import Bank, Create, Leave, TableParams
 from tests.ledger_factory import Chain
 
-PARAMS = TableParams(10, 1000, 100, 8, 33, 256)
+PARAMS = TableParams(10, 1000, 100, 800, 8, 33, 256)
 
 
 def game_id(sender: bytes, nonce: int) -> bytes:
@@ -62,11 +62,11 @@ class Opened:
 class TallyEngine:
     def dependencies(self, state: LedgerState, sender: bytes, packet: Packet) -> tuple[Dep, ...]:
         body = packet.body
-        assert isinstance(body, Join)
+        assert isinstance(body, Leave)
         games = _tally(state).games
         if body.game in games:
-            host, nonce = games[body.game]
-            return ((host, nonce, None),)
+            host, _ = games[body.game]
+            return ((host, body.table, None),)
         return ()
 
     def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment:
@@ -74,7 +74,7 @@ class TallyEngine:
         if isinstance(body, Create):
             effect = Opened(game_id(packet.sender, packet.nonce), packet.sender, packet.nonce)
             return Judgment(Reason.APPLIED, Effects(), effect)
-        if isinstance(body, Join) and body.game in _tally(state).games:
+        if isinstance(body, Leave) and body.game in _tally(state).games:
             return Judgment(Reason.APPLIED)
         return Judgment(Reason.TABLES_UNAVAILABLE)
 
@@ -108,7 +108,8 @@ def create(chain: Chain) -> bytes:
 
 
 def join(chain: Chain, host: Chain, nonce: int) -> bytes:
-    return chain.sign(Join(game_id(host.pub, nonce), nonce, 100, bytes(32), 64))
+    """A leave naming the game ``host`` created at ``nonce``, at table reference ``nonce``."""
+    return chain.sign(Leave(game_id(host.pub, nonce), nonce))
 
 
 def replica() -> Replica:

@@ -49,16 +49,17 @@ from protocol.fragment import Fragment, Reassembler
 from protocol.frame import MIN_FRAME, FrameCodec, Packet, classify_datagram, encode_body
 from protocol.genesis import LOCAL
 from protocol.kinds import (
-    Answer,
     Bet,
     BetEntry,
     Body,
-    EntryRef,
-    ExtRef,
+    Decline,
     GameEnd,
+    Included,
+    JoinCopy,
     Kind,
+    Released,
+    RevealCopy,
     RollOpen,
-    SeatRef,
     Void,
     body_from_wire,
     body_to_wire,
@@ -790,26 +791,26 @@ def test_bet_with_eight_maximal_entries_fits_one_frame() -> None:
     assert CODEC.decode(frame).body.bets == entries  # type: ignore[attr-defined]
 
 
-def _max_ext() -> ExtRef:
-    return ExtRef(b"\xee" * 32, MAX_U32, PREV)
-
-
 def test_largest_strategy_bodies_fit_one_frame() -> None:
-    seat_ref = SeatRef(255, MAX_U32)
-    entry = EntryRef(255, MAX_U32, 7)
-    answers = tuple(Answer(_max_ext(), 1) for _ in range(8))
+    reveal = RevealCopy(255, MAX_U32, bytes(32))
+    released = Released(255, MAX_U32, 255)
+    included = Included(255, MAX_U32, 255, 255, MAX_U64, 255)
+    seats = (255,) * 4
     largest = [
         RollOpen(
             GAME,
             MAX_U32,
             bytes(32),
-            (seat_ref,) * ROLL_OPEN_MAX_REVEALS,
-            (entry,) * ROLL_OPEN_MAX_ENTRIES,
-            (entry,) * ROLL_OPEN_MAX_ENTRIES,
-            answers,
+            (reveal,) * ROLL_OPEN_MAX_REVEALS,
+            seats,
+            (Decline(b"\xee" * 32, MAX_U32),) * 2,
+            (JoinCopy(b"\xee" * 32, MAX_U32, PREV, bytes(32), 0xFFFF),) * 2,
+            (released,) * ROLL_OPEN_MAX_ENTRIES,
+            (included,) * ROLL_OPEN_MAX_ENTRIES,
+            seats,
         ),
-        Void(GAME, MAX_U32, (255,) * VOID_MAX_SEATS, (seat_ref,) * VOID_MAX_SEATS),
-        GameEnd(GAME, (seat_ref,) * GAME_END_MAX_REVEALS),
+        Void(GAME, MAX_U32, (255,) * VOID_MAX_SEATS, (reveal,) * VOID_MAX_SEATS),
+        GameEnd(GAME, MAX_U32, (reveal,) * GAME_END_MAX_REVEALS),
     ]
     for body in largest:
         frame = CODEC.seal(KEY, MAX_U32, PREV, body)

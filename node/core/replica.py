@@ -59,7 +59,7 @@ from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, bad_signature, decode_body
 from protocol.frame import signatures_valid as _signatures_valid
 from protocol.genesis import Genesis
-from protocol.kinds import Body, ExtRef
+from protocol.kinds import Body, ExtRef, NonceRef
 from protocol.slots import settle, tuple_maker
 
 __all__ = [
@@ -649,19 +649,24 @@ class Replica:
                 codec = self._codec
                 found: list[Dep] = []
                 for ref in refs:
-                    if type(ref) is not ExtRef:
+                    kind = type(ref)
+                    if kind is ExtRef:
+                        h: bytes | None = ref.h  # type: ignore[union-attr]
+                    elif kind is NonceRef:
+                        h = None
+                    else:
                         resolves = True  # named through game state: the engine resolves it
                         continue
                     # each field read once: a body field is a generic attribute lookup here
-                    ref_sender = ref.sender
+                    ref_sender = ref.sender  # type: ignore[union-attr]
+                    ref_nonce = ref.nonce
                     if ref_sender == sender:
-                        ref_nonce = ref.nonce
                         if ref_nonce >= nonce:
                             bad = True
                         else:  # its own earlier packet: a wrong h there is a fork witness
-                            found.append((ref_sender, ref_nonce, ref.h))
+                            found.append((ref_sender, ref_nonce, h))
                     elif codec.acceptable(ref_sender):
-                        found.append((ref_sender, ref.nonce, ref.h))
+                        found.append((ref_sender, ref_nonce, h))
                     else:
                         bad = True
                 deps = settle(tuple(found))  # kept for re-judging; the collector skips it
