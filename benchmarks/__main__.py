@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run the node's benchmarks; each figure beside its baseline, in one run.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="short run (~10-20 s on 2 cores) instead of ~1 min"
+        "--quick", action="store_true", help="short run: smaller work sizes, fewer rounds"
     )
     parser.add_argument("--json", action="store_true", help="print only the JSON object on stdout")
     parser.add_argument(

@@ -1,9 +1,8 @@
 /* SHA-256 of short messages through OpenSSL's digest core, without its per-call EVP setup.
  *
  * hashlib's sha256(m).digest() allocates and initialises an EVP context, copies it again in
- * digest() and frees both: about 0.45 us of overhead per call on our benchmark machine, more
- * than the hashing itself for the 64- and ~170-byte messages the ingest path hashes on every
- * packet (docs/BENCHMARKS.md).  This module hashes the concatenation of its arguments with the
+ * digest() and frees both: per call, more than the hashing itself costs for the 64- and
+ * ~170-byte messages the ingest path hashes on every packet.  This module hashes the concatenation of its arguments with the
  * low-level SHA256_Init/Update/Final of the same libcrypto, on the stack.  protocol/digest.py
  * falls back to hashlib when this extension is not built; tests/test_digest.py checks that
  * both agree with hashlib.

@@ -1,8 +1,8 @@
 /* Build instances of plain slotted classes (the frozen packet-body dataclasses) from their
  * field values without running __init__: what object.__new__(cls) and one slot-descriptor
  * __set__ call per field do, in one C call.  The generated body checkers (protocol/checkers.py)
- * build every decoded body and reference this way; through Python-level calls that costs about
- * 0.3 us per three-field object, more than all its checks.  Likewise for named tuples (the
+ * build every decoded body and reference this way; through Python-level calls, one per field,
+ * that costs more than all the object's checks.  Likewise for named tuples (the
  * judge's verdicts and effects): what tuple.__new__(cls, values) does, without the argument
  * tuple and the intermediate tuple, and untracked by the collector when the collector would
  * untrack it anyway (settle).  protocol/slots.py falls back to those calls when this

@@ -3,8 +3,8 @@ cumulative chain hash.
 
 :func:`sha256` hashes the concatenation of its arguments (so callers need not build it).  It is
 the C extension ``protocol._sha256`` (OpenSSL's SHA-256 core without hashlib's per-call context
-setup, which costs more than the hashing itself at these sizes: docs/BENCHMARKS.md) when the
-install built it, else hashlib.  Both give the same bytes (tests/test_digest.py).  With
+setup, which costs more than the hashing itself at these sizes: docs/BUILD.md) when the install
+built it, else hashlib.  Both give the same bytes (tests/test_digest.py).  With
 ``BITCRAPS_PURE=1`` in the environment the hashlib version is used, as every compiled module
 is then replaced by its source (docs/BUILD.md).
 """

@@ -47,6 +47,9 @@ SLOW_EXAMPLES = int(os.environ.get("BITCRAPS_SLOW_EXAMPLES", "600"))
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 FAUCET = LOCAL.faucet_amount
 CODEC = FrameCodec(LOCAL.network_id)
+SEEDS = st.integers(0, 2**32 - 1)
+"""The delivery order comes from ``Random(seed)``: one drawn integer, not a Hypothesis random
+whose every call is a recorded choice (cheaper to generate, and a failure replays from the seed)."""
 A, B, C = (bytes(k.verify_key) for k in KEYS[:3])
 
 
@@ -168,11 +171,11 @@ def run_property(examples: int, max_actions: int = 16) -> Counter[str]:
     @settings(max_examples=examples, deadline=None, suppress_health_check=HEALTH)
     @given(
         history=histories(max_actions=max_actions),
-        rng=st.randoms(use_true_random=False),
+        seed=SEEDS,
         n=st.integers(3, 4),
     )
-    def prop(history: History, rng: Random, n: int) -> None:
-        stats = converge(history, rng, n)
+    def prop(history: History, seed: int, n: int) -> None:
+        stats = converge(history, Random(seed), n)
         for name in OBSERVED:
             if stats[name]:
                 event(name)
@@ -244,10 +247,10 @@ def test_correct_balance_check_converges_on_the_mutant_bait() -> None:
         history=histories(
             actions=("transfer", "ack", "spend_unacked"), first=("spend_unacked",) * 2
         ),
-        rng=st.randoms(use_true_random=False),
+        seed=SEEDS,
     )
-    def prop(history: History, rng: Random) -> None:
-        converge(history, rng, 4, restarts=0)
+    def prop(history: History, seed: int) -> None:
+        converge(history, Random(seed), 4, restarts=0)
 
     prop()
 

@@ -122,7 +122,9 @@ def test_bitcraps_pure_in_a_fresh_process_runs_the_sources() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     status = json.loads(out.stdout)
-    assert status["native"] in {"pure: BITCRAPS_PURE=1", "pure: not compiled at install"}
+    # "pure: BITCRAPS_PURE=1" when forced at run time; an install that compiled nothing (also
+    # under BITCRAPS_PURE=1, or without a compiler) reports that reason instead
+    assert status["native"].startswith("pure: "), status["native"]
     assert all(status[name] == "python" for name in NATIVE_MODULES)
 
 

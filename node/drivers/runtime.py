@@ -2,13 +2,12 @@
 
 A replica keeps every judged packet in memory: a few small, long-lived objects per packet, and
 no reference cycles on the ingest path.  CPython's default collector thresholds (700, 10, 10)
-then scan those young objects again and again; on the ledger benchmark at 8,192 packets the
-collector took about 40 % of ingest time.  :func:`tune_gc` raises the first threshold so a
-collection runs once per :data:`GC_THRESHOLDS` ``[0]`` net allocations (a pause of a few
-milliseconds at most), and :func:`settle` moves a freshly rebuilt ledger out of the scanned
-generations.  Cycles are still collected.  These are process-wide, so the library never calls
-them: the node daemon does at start, and so does the benchmark harness (which reports the
-default-threshold figure beside it).
+then scan those young objects again and again (the ledger benchmark measures it:
+``judge_default_gc_per_s`` against ``judge_per_s``).  :func:`tune_gc` raises the first threshold
+so a collection runs once per :data:`GC_THRESHOLDS` ``[0]`` net allocations, and :func:`settle`
+moves a freshly rebuilt ledger out of the scanned generations.  Cycles are still collected.
+These are process-wide, so the library never calls them: the node daemon does at start, and so
+does the benchmark harness (which reports the default-threshold figure beside it).
 """
 
 from __future__ import annotations
