@@ -9,7 +9,7 @@ fails here, with the name:
 - the outcomes table: under each outcome, exactly the ``why`` values the code gives it
   (``Ingested(Outcome.X, why=...)``), and the extra ``counters`` keys the code counts;
 - the verdicts table: the codes, names and labels of ``Reason``, all of them;
-- the store's tables (its ``CREATE TABLE``s), the fault points (its ``fault(...)`` calls), the
+- the store's tables (its ``CREATE TABLE``s), the fault points (``faults.reached(...)``), the
   account fields, and the snapshot, pull and recovery numbers the text gives;
 - every backticked API name: ``Class.attr``, ``Class(...)`` (keywords exist; a signature's
   defaults are the code's), ``name(...)`` (a method of the class the section is about — the
@@ -274,9 +274,14 @@ def test_parameter_table_matches_the_replica_and_its_constants() -> None:
             assert getattr(module, constant) == int(text.replace(",", "")), constant
             assert isinstance(code_default, ast.Name) and code_default.id == constant, name
         elif text.endswith("()"):  # a default object made when the keyword is None
-            assert type(getattr(replica, name)).__name__ == text.removesuffix("()"), name
+            held = getattr(replica, "_" + name)
+            assert type(held).__name__ == text.removesuffix("()"), name
             for path in paths:
-                assert source_of(type(getattr(replica, name)).__module__) == ROOT / path
+                assert source_of(type(held).__module__) == ROOT / path
+        elif "." in text:  # a function: the default is that name
+            assert resolve_dotted(text) is not None, text
+            assert isinstance(code_default, ast.Name), name
+            assert code_default.id == text.rsplit(".", 1)[1], name
         else:
             assert code_default is not None, name
             assert ast.literal_eval(code_default) == ast.literal_eval(text), name
@@ -311,12 +316,13 @@ def _code_counter_keys() -> set[str]:
         for item in ast.walk(module):
             key = None
             if isinstance(item, ast.Subscript) and isinstance(item.value, ast.Attribute):
-                if item.value.attr == "counters":
+                if item.value.attr in ("counters", "_counters"):
                     key = item.slice
             elif isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute):
                 owner = item.func.value
-                counts = isinstance(owner, ast.Attribute) and owner.attr == "counters"
-                if counts and item.func.attr == "get" and item.args:
+                named = owner.attr if isinstance(owner, ast.Attribute) else ""
+                counts = named in ("counters", "_counters") and item.func.attr == "get"
+                if (counts or item.func.attr == "_count_event") and item.args:
                     key = item.args[0]
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 keys.add(key.value)
@@ -369,9 +375,9 @@ def test_fault_points_are_the_ones_the_code_can_kill_at() -> None:
     points = set()
     for module in node_trees():
         for call in ast.walk(module):
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
                 continue
-            if call.func.id == "fault" and isinstance(call.args[0], ast.Constant):
+            if call.func.attr == "reached" and isinstance(call.args[0], ast.Constant):
                 points.add(call.args[0].value)
     documented = {names_in(row[0])[0] for row in table("| Point | Where |")}
     assert documented == points

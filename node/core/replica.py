@@ -81,7 +81,6 @@ WITNESS_TIMEOUT: Final = 30.0
 
 _JUDGED_KEY: Final = Outcome.JUDGED.value
 _OUTCOME_JUDGED: Final = Outcome.JUDGED  # an enum member is a class lookup each time
-_DROPPED: Final = Outcome.DROPPED
 _EQUIVOCATED: Final = Judgment(Reason.EQUIVOCATED)
 
 Key = tuple[bytes, int, bytes]
@@ -547,13 +546,13 @@ class Replica:
         fork = self._forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
             if nonce > fork.nonce or any(v.full_hash == env.full_hash for v in fork.versions):
-                return self._count(Ingested(_DROPPED, why="above_fork"))
+                return self._count(Ingested(Outcome.DROPPED, why="above_fork"))
             if env.full_hash > max(v.full_hash for v in fork.versions):
-                return self._count(Ingested(_DROPPED, why="fork_version_not_kept"))
+                return self._count(Ingested(Outcome.DROPPED, why="fork_version_not_kept"))
         elif self.known(sender, nonce, env.full_hash):
-            return self._count(Ingested(_DROPPED, why="duplicate"))
+            return self._count(Ingested(Outcome.DROPPED, why="duplicate"))
         if nonce > self.hwm(sender) + self.window:
-            return self._count(Ingested(_DROPPED, why="beyond_window"))
+            return self._count(Ingested(Outcome.DROPPED, why="beyond_window"))
         return None
 
     def _take(self, env: Envelope, verified: bool) -> Ingested:
@@ -687,7 +686,7 @@ class Replica:
         fork = self._forks.get(sender)
         if fork is not None and nonce >= fork.nonce:
             if nonce > fork.nonce:
-                return Ingested(_DROPPED, why="above_fork")
+                return Ingested(Outcome.DROPPED, why="above_fork")
             if nonce > top + 1:  # its predecessor is not logged (an evicted suffix)
                 return self._hold(entry)
             if nonce > 1 and (chain is None or entry.prev != chain.entries[nonce - 2].h):
@@ -697,7 +696,7 @@ class Replica:
             assert chain is not None
             if nonce == 1 or entry.prev == chain.entries[nonce - 2].h:
                 if chain.entries[nonce - 1].full_hash == entry.full_hash:
-                    return Ingested(_DROPPED, why="duplicate")
+                    return Ingested(Outcome.DROPPED, why="duplicate")
                 self._fork(sender, nonce, entry)
                 return Ingested(Outcome.LOGGED, reason=Reason.EQUIVOCATED, why="fork_proof")
             return self._hold(entry, witness=True)
@@ -742,7 +741,7 @@ class Replica:
             self._unhold(victim)
             self._count_event("evicted_held")
         if key not in self._held:
-            return Ingested(_DROPPED, why="evicted_on_arrival")
+            return Ingested(Outcome.DROPPED, why="evicted_on_arrival")
         if capped is not None:
             entry.capped = True
             entry.blocker = capped
@@ -1023,7 +1022,7 @@ class Replica:
         fork = self._forks[sender]
         kept, displaced = keep_two(fork.versions, entry)
         if entry in displaced:
-            return Ingested(_DROPPED, why="fork_version_not_kept")
+            return Ingested(Outcome.DROPPED, why="fork_version_not_kept")
         fork.versions = kept
         entry.judgment = _EQUIVOCATED
         entry.removed = True
