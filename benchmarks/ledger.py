@@ -270,7 +270,13 @@ def judge_apply(state: LedgerState, decoded: Sequence[Decoded]) -> int:
     """``ledger.judge`` + ``ledger.apply`` alone on decoded packets, in dependency order."""
     engine = NoTables()
     for packet, sender, nonce, full_hash in decoded:
-        apply(state, sender, nonce, full_hash, judge(state, packet, sender, nonce, engine))
+        apply(
+            state,
+            sender,
+            nonce,
+            full_hash,
+            judge(state, packet, sender, nonce, full_hash[:8], engine),
+        )
     return len(decoded)
 
 

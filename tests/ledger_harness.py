@@ -647,18 +647,23 @@ SNAPSHOT_ROWS_IN_TESTS = 5
 
 
 def judge_counting_pending(
-    state: LedgerState, packet: Packet | None, sender: bytes, nonce: int, engine: TableEngine
+    state: LedgerState,
+    packet: Packet | None,
+    sender: bytes,
+    nonce: int,
+    h: bytes,
+    engine: TableEngine,
 ) -> Judgment:
     """A deliberately wrong judge for the mutation check: it lets a packet spend credits that
     are not acknowledged yet, so its verdict reads whatever happened to arrive first."""
     acc = state.accounts.get(sender)
     if acc is None or not acc.pending():
-        return judge(state, packet, sender, nonce, engine)
+        return judge(state, packet, sender, nonce, h, engine)
     shadow = state.copy()
     account = shadow.accounts[sender]
     for line in account.lines.values():
         account.acked += sum(amount for _, amount in line.raise_to(MAX_NONCE))
-    return judge(shadow, packet, sender, nonce, engine)
+    return judge(shadow, packet, sender, nonce, h, engine)
 
 
 def open_durable(
@@ -667,6 +672,7 @@ def open_durable(
     *,
     audit: bool = False,
     judge_step: Judge = judge,
+    engine: TableEngine | None = None,
 ) -> DurableReplica:
     """A :class:`DurableReplica` on the store at ``path`` (rebuilt from its log if it exists).
     The store skips fsync: a restart here closes it cleanly; crash safety is tested elsewhere.
@@ -680,6 +686,7 @@ def open_durable(
         snapshot_rows=SNAPSHOT_ROWS_IN_TESTS,
         snapshot_factor=0,  # small states: snapshot by row count alone, so restores happen
         judge=judge_step,
+        engine=engine,
     )
 
 
@@ -696,7 +703,7 @@ def restart(durable: DurableReplica) -> DurableReplica:
     if durable.store.dirty:
         raise AssertionError("the store has staged writes nobody committed")
     durable.store.close()
-    fresh = open_durable(old.genesis, durable.store.path, audit=old.audit)
+    fresh = open_durable(old.genesis, durable.store.path, audit=old.audit, engine=old.engine)
     if fresh.replica.digest() != before:
         raise AssertionError(
             f"a replica rebuilt from its store has another digest: "
@@ -728,7 +735,6 @@ def _c16(replica: Replica, sender: bytes) -> Callable[[int], bytes | None]:
     return at
 
 
-
 class Mesh:
     """Gossip between replicas: pulls answered from the pool, anti-entropy by pair.
 
@@ -758,7 +764,7 @@ class Mesh:
         (same genesis and audit); return its ``.replica``."""
         if replica.verdicts() or any(replica.footprint().values()):
             raise ValueError("only a replica that has ingested nothing can be given a store")
-        durable = open_durable(replica.genesis, path, audit=replica.audit)
+        durable = open_durable(replica.genesis, path, audit=replica.audit, engine=replica.engine)
         self.durable[id(durable.replica)] = durable
         return durable.replica
 

@@ -69,7 +69,9 @@ class TallyEngine:
             return ((host, body.table, None),)
         return ()
 
-    def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment:
+    def judge(
+        self, state: LedgerState, packet: Packet, h: bytes, spendable: int | None
+    ) -> Judgment:
         body = packet.body
         if isinstance(body, Create):
             effect = Opened(game_id(packet.sender, packet.nonce), packet.sender, packet.nonce)

@@ -79,7 +79,7 @@ TUPLE_MAKERS = [tuple_maker, lambda cls: tuple_maker_python(cls, len(cls._fields
 @pytest.mark.parametrize("make_maker", TUPLE_MAKERS)
 def test_a_tuple_maker_builds_the_named_tuple(make_maker: Any) -> None:
     credit = make_maker(Credit)(b"\x01" * 32, b"\x02" * 32, 3, 40)
-    effects = make_maker(Effects)(0, 40, 0, (credit,), ())
+    effects = make_maker(Effects)(0, 40, 0, (credit,), (), 0)
     judgment = make_maker(Judgment)(Reason.APPLIED, effects, None)
     expected = Judgment(
         Reason.APPLIED, Effects(debit=40, credits=(Credit(b"\x01" * 32, b"\x02" * 32, 3, 40),))
@@ -102,12 +102,12 @@ def test_a_tuple_maker_needs_a_named_tuple_class() -> None:
 def test_verdicts_of_plain_values_are_not_tracked_by_the_collector() -> None:
     credit = tuple_maker(Credit)(b"\x01" * 32, b"\x02" * 32, 3, 40)
     acks = ((b"\x04" * 32, 9),)
-    effects = tuple_maker(Effects)(0, 40, 0, (credit,), acks)
+    effects = tuple_maker(Effects)(0, 40, 0, (credit,), acks, 0)
     assert not gc.is_tracked(credit) and not gc.is_tracked(effects)
     assert not gc.is_tracked(effects.credits) and not gc.is_tracked(effects.acks[0])
     judgment = tuple_maker(Judgment)(Reason.APPLIED, effects, None)
     assert gc.is_tracked(judgment)  # the reason is an object the collector tracks
-    holder = tuple_maker(Effects)(0, 0, 0, ([],), ())  # a list can be part of a cycle
+    holder = tuple_maker(Effects)(0, 0, 0, ([],), (), 0)  # a list can be part of a cycle
     assert gc.is_tracked(holder) and gc.is_tracked(holder.credits)
     deps = slots.settle(((b"\x01" * 32, 3, b"\x02" * 8), (b"\x05" * 32, 1, None)))
     assert not gc.is_tracked(deps) and not gc.is_tracked(deps[0])
@@ -117,7 +117,7 @@ def test_verdicts_of_plain_values_are_not_tracked_by_the_collector() -> None:
 def test_a_settled_tuple_still_frees_what_it_holds() -> None:
     """Untracked is not immortal: reference counting still frees a settled verdict."""
     credit = tuple_maker(Credit)(b"\x01" * 32, b"\x02" * 32, 3, 40)
-    effects = tuple_maker(Effects)(0, 40, 0, (credit,), ())
+    effects = tuple_maker(Effects)(0, 40, 0, (credit,), (), 0)
     count = sys.getrefcount(credit)
     del effects
     assert sys.getrefcount(credit) == count - 1

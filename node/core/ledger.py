@@ -43,6 +43,7 @@ __all__ = [
     "TablesState",
     "Undo",
     "apply",
+    "gain",
     "judge",
     "move_money",
     "unmove_money",
@@ -183,9 +184,9 @@ class CreditLine:
         return sum(amount for _, amount in pending) if pending is not None else 0
 
 
-Undo = tuple[tuple[bytes, int, list[tuple[int, int]]], ...]
+Undo = tuple[tuple[bytes, bytes, int, list[tuple[int, int]]], ...]
 """What :func:`move_money` cannot recompute when undoing a packet: for each credit line whose
-watermark it raised, ``(creditor, watermark before, credits that became spendable)``."""
+watermark it raised, ``(account, creditor, watermark before, credits that became spendable)``."""
 
 
 class Account:
@@ -315,6 +316,8 @@ class Effects(NamedTuple):
     held: int = 0
     credits: tuple[Credit, ...] = ()
     acks: tuple[tuple[bytes, int], ...] = ()
+    treasury: int = 0
+    """Debited from the treasury (a bank-1 create's bankroll)."""
 
 
 NO_EFFECTS: Final = Effects()
@@ -358,15 +361,20 @@ class TableEngine(Protocol):
     ``dependencies`` resolves what a table packet names through game state (a game id, a host
     nonce, a seat) into ``(sender, nonce, h)`` dependencies; it is asked once the packet's
     predecessor is judged, since seat refs resolve against the state then.  ``judge`` gives a
-    table packet's verdict, money effects and table effects; ``apply`` and ``unapply`` make the
-    table effects real and take them back (a late fork).  ``empty`` and ``decode`` make the
-    engine's state (:class:`TablesState`) at genesis and from a snapshot."""
+    table packet's verdict, money effects and table effects, given its ``h`` and its sender's
+    spendable balance before the acknowledgements it makes (:func:`gain` adds them; None: the
+    ledger refused it already, an unfunded first packet, and the engine only records it);
+    ``apply`` and ``unapply`` make the table effects real and take them back (a late fork).
+    ``empty`` and ``decode`` make the engine's state (:class:`TablesState`) at genesis and from
+    a snapshot."""
 
     def dependencies(
         self, state: LedgerState, sender: bytes, packet: Packet
     ) -> tuple[Dep, ...]: ...
 
-    def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment: ...
+    def judge(
+        self, state: LedgerState, packet: Packet, h: bytes, spendable: int | None
+    ) -> Judgment: ...
 
     def apply(self, state: LedgerState, effects: TableEffects) -> None: ...
 
@@ -394,12 +402,14 @@ NO_TABLES_STATE: Final = NoTablesState()
 
 
 class NoTables:
-    """Interim engine: every table and dice packet is Refused(tables_unavailable)."""
+    """A ledger without tables: every table and dice packet is Refused(tables_unavailable)."""
 
     def dependencies(self, state: LedgerState, sender: bytes, packet: Packet) -> tuple[Dep, ...]:
         return ()
 
-    def judge(self, state: LedgerState, packet: Packet, spendable: int) -> Judgment:
+    def judge(
+        self, state: LedgerState, packet: Packet, h: bytes, spendable: int | None
+    ) -> Judgment:
         return Judgment(Reason.TABLES_UNAVAILABLE)
 
     def apply(self, state: LedgerState, effects: TableEffects) -> None:
@@ -426,6 +436,7 @@ class Judge(Protocol):
         packet: Packet | None,
         sender: bytes,
         nonce: int,
+        h: bytes,
         engine: TableEngine,
     ) -> Judgment: ...
 
@@ -609,7 +620,7 @@ def _judgment(reason: Reason, mint: int) -> Judgment:
     """``Judgment(reason, Effects(mint=mint))``: a refusal, which moves no money but the mint."""
     if not mint:
         return _BARE[reason]
-    judgment: Judgment = _verdict(reason, _effects(mint, 0, 0, (), ()), None)
+    judgment: Judgment = _verdict(reason, _effects(mint, 0, 0, (), (), 0), None)
     return judgment
 
 
@@ -622,9 +633,11 @@ def judge(
     packet: Packet | None,
     sender: bytes,
     nonce: int,
+    h: bytes,
     engine: TableEngine,
 ) -> Judgment:
-    """The verdict and effects of ``(sender, nonce)``; ``packet`` is None for a malformed body.
+    """The verdict and effects of ``(sender, nonce)`` (whose wire reference is ``h``);
+    ``packet`` is None for a malformed body.
 
     Preconditions (the replica guarantees them): the predecessor and every dependency are
     judged, and the sender has no fork at or below ``nonce``.  It reads nothing but ``state``
@@ -647,7 +660,9 @@ def judge(
                 if line is not None and mark > line.watermark:
                     spendable += line.gain_to(mark)
     if nonce == 1 and not genesis.play_money and spendable < genesis.min_account:
-        return _BARE[Reason.UNFUNDED]
+        if type(body) is Transfer or type(body) is Ack:
+            return _BARE[Reason.UNFUNDED]
+        return engine.judge(state, packet, h, None)  # recorded: a join binds by its body
     if type(body) is Transfer:
         if body.to == sender:
             return _judgment(Reason.SELF_TRANSFER, mint)
@@ -660,9 +675,9 @@ def judge(
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
-        acked: Judgment = _verdict(_APPLIED, _effects(mint, 0, 0, (), acks), None)
+        acked: Judgment = _verdict(_APPLIED, _effects(mint, 0, 0, (), acks, 0), None)
         return acked
-    verdict = engine.judge(state, packet, spendable)
+    verdict = engine.judge(state, packet, h, spendable)
     if verdict.effects.mint != mint:
         verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint), verdict.table)
     return verdict
@@ -673,12 +688,28 @@ def _transfer_effects(
 ) -> Effects:
     """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
     amount = body.amount
-    effects: Effects = _effects(mint, amount, 0, (_credit(body.to, sender, nonce, amount),), acks)
+    effects: Effects = _effects(
+        mint, amount, 0, (_credit(body.to, sender, nonce, amount),), acks, 0
+    )
     return effects
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:
-    return Effects(mint, effects.debit, effects.held, effects.credits, effects.acks)
+    return effects._replace(mint=mint)
+
+
+def gain(state: LedgerState, key: bytes, acks: tuple[tuple[bytes, int], ...]) -> int:
+    """What raising ``key``'s watermarks to ``acks`` would make spendable (for a table
+    packet: every ``(X, m)`` it names acknowledges X's credits up to m)."""
+    acc = state.accounts.get(key)
+    if acc is None or not acks:
+        return 0
+    total = 0
+    for creditor, mark in acks:
+        line = acc.lines.get(creditor)
+        if line is not None and mark > line.watermark:
+            total += line.gain_to(mark)
+    return total
 
 
 def _acks(refs: tuple[ExtRef, ...], sender: bytes) -> tuple[tuple[bytes, int], ...]:
@@ -717,19 +748,22 @@ def apply(
     return s, move_money(state, sender, nonce, judgment)
 
 
-def move_money(
-    state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
-) -> Undo | None:
+def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment) -> Undo | None:
     """The money part of :func:`apply`: mint, debit, hold, acknowledge, credit.  Returns
-    what :func:`unmove_money` needs beyond the judgment (None when it needs nothing)."""
+    what :func:`unmove_money` needs beyond the judgment (None when it needs nothing).
+
+    A credit from the account's own packet (a host's bank back, a reclaim) is spendable from
+    its next packet (``own``); so is a credit to the treasury from the house key's packet.
+    The house key's acknowledgements also raise the treasury's watermarks: the treasury's
+    credits become spendable only under the house's watermarks (DESIGN.md §9)."""
     reason, effects, _ = judgment
-    mint, debit, held, credits, acks = effects
+    mint, debit, held, credits, acks, treasury = effects
     if reason is not _APPLIED:
         if not mint:
             return None
-        debit = held = 0
+        debit = held = treasury = 0
         credits = acks = ()
-    elif not (mint or debit or held or acks or credits):
+    elif not (mint or debit or held or acks or credits or treasury):
         return None
     # an account exists once money or a watermark touches it, never for a packet that
     # moved nothing (so the digest does not depend on which refusal it was)
@@ -745,22 +779,33 @@ def move_money(
         acc.debits += debit
     if held:
         acc.held += held
+    house = state.genesis.house_key
+    if treasury:
+        state.account(TREASURY_KEY).debits += treasury
     undo: Undo | None = None
-    for creditor, mark in acks:
-        line = acc.lines.get(creditor)
-        if line is None:
-            line = acc.lines[creditor] = CreditLine()
-        before = line.watermark
-        if mark > before:
-            moved = line.raise_to(mark)
-            if moved:
-                acc.acked += sum(amount for _, amount in moved)
-            rise = ((creditor, before, moved),)
-            undo = rise if undo is None else (*undo, *rise)
-    for account, creditor, credit_nonce, amount in credits:
-        target = accounts.get(account)
+    if acks:
+        marked = [(sender, acc)]
+        if sender == house:
+            marked.append((TREASURY_KEY, state.account(TREASURY_KEY)))
+        for key, account in marked:
+            for creditor, mark in acks:
+                line = account.lines.get(creditor)
+                if line is None:
+                    line = account.lines[creditor] = CreditLine()
+                before = line.watermark
+                if mark > before:
+                    moved = line.raise_to(mark)
+                    if moved:
+                        account.acked += sum(amount for _, amount in moved)
+                    rise = ((key, creditor, before, moved),)
+                    undo = rise if undo is None else (*undo, *rise)
+    for account_key, creditor, credit_nonce, amount in credits:
+        target = accounts.get(account_key)
         if target is None:
-            target = accounts[account] = Account()
+            target = accounts[account_key] = Account()
+        if creditor == account_key or (account_key == TREASURY_KEY and creditor == house):
+            target.own += amount
+            continue
         line = target.lines.get(creditor)
         if line is None:
             line = target.lines[creditor] = CreditLine()
@@ -776,26 +821,38 @@ def unmove_money(
     packet never been judged.  Lines and accounts nothing touches any more are removed, as a
     replica that never saw the packet would not hold them."""
     reason, effects, _ = judgment
-    mint, debit, held, credits, _ = effects
+    mint, debit, held, credits, _, treasury = effects
     if reason is not _APPLIED:
         if not mint:
             return
-        debit = held = 0
+        debit = held = treasury = 0
         credits = ()
     accounts = state.accounts
-    for account, creditor, credit_nonce, amount in credits:
-        target = accounts[account]
+    house = state.genesis.house_key
+    for account_key, creditor, credit_nonce, amount in credits:
+        target = accounts[account_key]
+        if creditor == account_key or (account_key == TREASURY_KEY and creditor == house):
+            target.own -= amount
+            if target.empty:
+                del accounts[account_key]
+            continue
         line = target.lines[creditor]
         target.acked -= line.uncredit(credit_nonce, amount)
-        _prune(accounts, account, target, creditor, line)
+        _prune(accounts, account_key, target, creditor, line)
+    if undo is not None:
+        for key, creditor, before, moved in reversed(undo):
+            account = accounts[key]
+            line = account.lines[creditor]
+            account.acked -= line.lower(before, moved)
+            _prune(accounts, key, account, creditor, line)
+    if treasury:
+        account = accounts[TREASURY_KEY]
+        account.debits -= treasury
+        if account.empty:
+            del accounts[TREASURY_KEY]
     acc = accounts.get(sender)
     if acc is None:
         return
-    if undo is not None:
-        for creditor, before, moved in reversed(undo):
-            line = acc.lines[creditor]
-            acc.acked -= line.lower(before, moved)
-            _prune(accounts, sender, acc, creditor, line)
     if held:
         acc.held -= held
     if debit:

@@ -154,6 +154,9 @@ class Replica:
         self._dependents = Dependents()
         self._suffixes = SuffixRank(self._suffix_rank)
         self._unjudged = 0
+        self._unresolved = 0
+        """Restored entries whose dependencies through game state are unknown (resolved as
+        judged, against the state then): a late fork judges everything again while any is."""
         self._seq = 0
         self._revisions: list[Revision] = []
         self._counters: dict[str, int] = {}
@@ -169,6 +172,11 @@ class Replica:
         self._now = 0.0
 
     # ------------------------------------------------------------------ reading the state
+
+    @property
+    def engine(self) -> TableEngine:
+        """The table engine this replica judges table packets with."""
+        return self._engine
 
     def digest(self) -> bytes:
         return self.state.digest()
@@ -342,8 +350,14 @@ class Replica:
         nonce, prev = self.logged_top(sender)
         if nonce > self.hwm(sender):
             raise LookupError(f"{sender.hex()[:8]}'s packet {self.hwm(sender) + 1} is not judged")
+        # the packet's h is unknown before it is signed: a create's game id reads as zeros
         return self._judge(
-            self.state, Packet(sender, nonce + 1, prev, body), sender, nonce + 1, self._engine
+            self.state,
+            Packet(sender, nonce + 1, prev, body),
+            sender,
+            nonce + 1,
+            bytes(HASH_LEN),
+            self._engine,
         )
 
     # ------------------------------------------------------------------ time
@@ -451,6 +465,8 @@ class Replica:
             entry.seq = self._seq
             self._seq += 1
             self._dependents.add(entry)
+            if entry.resolves:  # what it named through game state is not known here
+                self._unresolved += 1
         self._chains = chains
         self._forks = forks
         self.state = state
@@ -670,8 +686,15 @@ class Replica:
                         bad = True
                 deps = settle(tuple(found))  # kept for re-judging; the collector skips it
         entry = Entry(
-            env.sender, env.nonce, env.prev, env.full_hash, env.frame(0), packet, malformed,
-            deps, bad,
+            env.sender,
+            env.nonce,
+            env.prev,
+            env.full_hash,
+            env.frame(0),
+            packet,
+            malformed,
+            deps,
+            bad,
         )
         if resolves:
             entry.resolves = True
@@ -721,10 +744,7 @@ class Replica:
             other = self._held.get(key)
             if other is not None and other.prev == entry.prev:
                 return True
-        if (
-            self._waits.top(sender) >= nonce
-            and self._unjudged < self.unjudged_cap + self.reserve
-        ):
+        if self._waits.top(sender) >= nonce and self._unjudged < self.unjudged_cap + self.reserve:
             return True
         return self._make_room(entry)
 
@@ -985,7 +1005,7 @@ class Replica:
         packet = entry.packet
         if packet is None and entry.malformed is None:  # judged before: decode it again
             packet = decode_body(self._codec.open(entry.frame))
-        judgment = self._judge(self.state, packet, entry.sender, entry.nonce, self._engine)
+        judgment = self._judge(self.state, packet, entry.sender, entry.nonce, entry.h, self._engine)
         if entry.bad_ref and judgment.reason is not Reason.MALFORMED:
             judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
         return judgment
@@ -1099,8 +1119,10 @@ class Replica:
         chain = self._chains.get(sender)
         if chain is not None and not chain.entries:
             del self._chains[sender]
-        if any(j.effects is FROZEN for _, j in taken_back) or any(
-            e.judgment is not None and e.judgment.effects is FROZEN for e in cone
+        if (
+            self._unresolved
+            or any(j.effects is FROZEN for _, j in taken_back)
+            or any(e.judgment is not None and e.judgment.effects is FROZEN for e in cone)
         ):
             self._rejudge_all()
             return
@@ -1141,9 +1163,21 @@ class Replica:
         were not recorded.  Afterwards none is left unrecorded."""
         entries = self.judged_in_order()
         state = self.state = LedgerState(self.genesis, self._engine.empty())
+        dependents = self._dependents = Dependents()
+        forks = self._forks
+        for forked, fork in forks.items():
+            if fork.nonce == 1:
+                self._accept_fork(forked)
         for e in entries:
             old = e.judgment
             assert old is not None
+            if e.resolves:  # restored: resolve against the state it is judged on again
+                packet = e.packet or decode_body(self._codec.open(e.frame))
+                e.packet = packet
+                e.deps = settle((*e.deps, *self._engine.dependencies(state, e.sender, packet)))
+                e.resolves = False
+            if e.deps:
+                dependents.add(e)
             fresh = self._judgment(e)
             e.packet = None
             _, e.undo = apply(state, e.sender, e.nonce, e.full_hash, fresh)
@@ -1153,8 +1187,8 @@ class Replica:
                 self._revise(Revision(e.sender, e.nonce, old.reason, fresh.reason))
                 self._judged_now.append(e)
             e.judgment = fresh
-        for forked, fork in self._forks.items():
-            if self.hwm(forked) >= fork.nonce - 1:
-                self._accept_fork(forked)
+            proof = forks.get(e.sender) if forks else None
+            if proof is not None and proof.nonce == e.nonce + 1:
+                self._accept_fork(e.sender)  # as when it was judged: later packets read it
+        self._unresolved = 0
         self._counters["rejudged"] = self._counters.get("rejudged", 0) + len(entries)
-
