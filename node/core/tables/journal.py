@@ -1,0 +1,184 @@
+"""One packet's changes to the engine's state: staged while it is judged, then made or taken
+back exactly.
+
+Judging reads the state and writes nothing: :class:`Staged` keeps what the packet would change
+beside the state it reads through.  Its :class:`Change` lists three kinds of operation, each
+undone by its inverse when a late fork takes the packet back:
+
+- ``("set", map, key, old, new)``: a key only packets ordered by dependency write (one table's
+  host chain, one sender's own chain, or a packet and what names it), so undoing the later
+  ones first restores exactly;
+- ``("add", map, key, member)`` / ``("discard", map, key, member)``: membership of a set that
+  packets of several chains change (a key's escrowed items at a table), which commutes;
+- ``("incr", map, key, delta)``: a counter several chains raise (voids per key), which commutes.
+
+Maps are addressed by name, so a change holds no reference into the state it was judged
+against.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, NamedTuple
+
+from .state import Tables
+
+__all__ = ["MISSING", "Change", "Staged", "make", "unmake"]
+
+
+class _Missing:
+    """No value under this key (a key the change adds or deletes)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+
+class Change(NamedTuple):
+    """A packet's table effects (see the module docstring for the operations)."""
+
+    ops: tuple[tuple[Any, ...], ...]
+
+
+class Staged:
+    """The state as a packet being judged would leave it, without changing it."""
+
+    __slots__ = ("_counts", "_members", "_overlay", "base")
+
+    def __init__(self, base: Tables) -> None:
+        self.base = base
+        self._overlay: dict[str, dict[Any, Any]] = {}
+        self._members: dict[tuple[str, Any], dict[Any, bool]] = {}
+        """(map, key) → member → True added / False discarded."""
+        self._counts: dict[tuple[str, Any], int] = {}
+
+    # -- values ------------------------------------------------------------------------------
+
+    def get(self, name: str, key: Any, default: Any = None) -> Any:
+        over = self._overlay.get(name)
+        if over is not None and key in over:
+            value = over[key]
+            return default if value is MISSING else value
+        return self.base.map(name).get(key, default)
+
+    def has(self, name: str, key: Any) -> bool:
+        return self.get(name, key, MISSING) is not MISSING
+
+    def put(self, name: str, key: Any, value: Any) -> None:
+        self._overlay.setdefault(name, {})[key] = value
+
+    def delete(self, name: str, key: Any) -> None:
+        self._overlay.setdefault(name, {})[key] = MISSING
+
+    # -- sets --------------------------------------------------------------------------------
+
+    def members(self, name: str, key: Any) -> set[Any]:
+        found = set(self.base.map(name).get(key, ()))
+        for member, present in self._members.get((name, key), {}).items():
+            if present:
+                found.add(member)
+            else:
+                found.discard(member)
+        return found
+
+    def add(self, name: str, key: Any, member: Any) -> None:
+        self._members.setdefault((name, key), {})[member] = True
+
+    def discard(self, name: str, key: Any, member: Any) -> None:
+        self._members.setdefault((name, key), {})[member] = False
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def count(self, name: str, key: Any) -> int:
+        base: int = self.base.map(name).get(key, 0)
+        return base + self._counts.get((name, key), 0)
+
+    def incr(self, name: str, key: Any, delta: int = 1) -> None:
+        self._counts[(name, key)] = self._counts.get((name, key), 0) + delta
+
+    # -- the change --------------------------------------------------------------------------
+
+    def change(self) -> Change:
+        """What the staged writes change (values written back unchanged left out)."""
+        ops: list[tuple[Any, ...]] = []
+        for name, over in self._overlay.items():
+            base = self.base.map(name)
+            for key, new in over.items():
+                old = base.get(key, MISSING)
+                if old is not new:
+                    ops.append(("set", name, key, old, new))
+        for (name, key), members in self._members.items():
+            present = self.base.map(name).get(key, ())
+            for member, added in members.items():
+                if added and member not in present:
+                    ops.append(("add", name, key, member))
+                elif not added and member in present:
+                    ops.append(("discard", name, key, member))
+        for (name, key), delta in self._counts.items():
+            if delta:
+                ops.append(("incr", name, key, delta))
+        return Change(tuple(ops))
+
+
+def _add(target: dict[Any, Any], key: Any, member: Any) -> None:
+    members = target.get(key)
+    if members is None:
+        target[key] = {member}
+    else:
+        members.add(member)
+
+
+def _discard(target: dict[Any, Any], key: Any, member: Any) -> None:
+    members = target[key]
+    members.remove(member)
+    if not members:
+        del target[key]
+
+
+def _incr(target: dict[Any, Any], key: Any, delta: int) -> None:
+    value = target.get(key, 0) + delta
+    if value:
+        target[key] = value
+    else:
+        del target[key]
+
+
+def make(tables: Tables, change: Change) -> None:
+    """Make every operation of ``change``."""
+    for op in change.ops:
+        kind, name, key = op[0], op[1], op[2]
+        target = tables.map(name)
+        if kind == "set":
+            new = op[4]
+            if new is MISSING:
+                del target[key]
+            else:
+                target[key] = new
+        elif kind == "add":
+            _add(target, key, op[3])
+        elif kind == "discard":
+            _discard(target, key, op[3])
+        else:
+            _incr(target, key, op[3])
+
+
+def unmake(tables: Tables, change: Change) -> None:
+    """Take every operation of ``change`` back, last first."""
+    for op in reversed(change.ops):
+        kind, name, key = op[0], op[1], op[2]
+        target = tables.map(name)
+        if kind == "set":
+            old = op[3]
+            if old is MISSING:
+                del target[key]
+            else:
+                target[key] = old
+        elif kind == "add":
+            _discard(target, key, op[3])
+        elif kind == "discard":
+            _add(target, key, op[3])
+        else:
+            _incr(target, key, -op[3])

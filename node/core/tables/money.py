@@ -1,0 +1,378 @@
+"""Table money: what moves when table state moves, clipped to what is backed (TABLES.md §7).
+
+Given the events a host packet's state run produced (:mod:`.steps`), :func:`host_money` decides
+which stakes and bonds are **held** — reading the records and verdicts of the player packets the
+packet names, all in its dependency closure — and returns the credits the packet pays.  Nothing
+here changes table state: a phantom entry counts in state and moves no money.
+
+Credits come from the host packet (``creditor`` = host, ``nonce`` = its nonce); forfeits and
+void fees go to the sink; a bank-1 table's real money goes back to the treasury.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from node.core.craps.outcome import Outcome
+from node.core.verdicts import Reason
+from protocol.constants import SINK_KEY, TREASURY_KEY
+from protocol.kinds import Bank, BetEntry, Included
+
+from .journal import Staged
+from .params import WINDOW
+from .state import (
+    JOIN_INDEX,
+    BetMoney,
+    BetRecord,
+    Escrow,
+    ItemKey,
+    ItemStatus,
+    JoinRecord,
+    RequestKind,
+    SeatMoney,
+    Table,
+    TableKey,
+    TableMoney,
+)
+from .steps import (
+    Accepted,
+    Declined,
+    Ended,
+    Event,
+    IncludedBet,
+    ReleasedBet,
+    SeenRequests,
+    Settled,
+    ToPending,
+    Vacated,
+    VoidFee,
+)
+
+__all__ = ["Purse", "copy_matches", "host_money", "own_join"]
+
+
+class Purse:
+    """The money side of one packet: the table's funds (a working copy), staged escrow
+    changes, and the credits paid, summed per account in first-credit order."""
+
+    def __init__(self, staged: Staged, table: TableKey, funds: TableMoney) -> None:
+        self.staged = staged
+        self.table = table
+        self.funds = funds
+        self.credits: dict[bytes, int] = {}
+
+    def pay(self, account: bytes, amount: int) -> None:
+        if amount:
+            self.credits[account] = self.credits.get(account, 0) + amount
+
+    def escrow(self, item: ItemKey) -> Escrow | None:
+        found: Escrow | None = self.staged.get("escrow", item)
+        return found
+
+    def put_escrow(self, item: ItemKey, escrow: Escrow) -> None:
+        self.staged.put("escrow", item, escrow)
+
+    def take(self, item: ItemKey) -> int:
+        """The item leaves escrow (credited back, settled or forfeited): its amount."""
+        escrow = self.escrow(item)
+        assert escrow is not None
+        take_escrow(self.staged, item, escrow)
+        return escrow.amount
+
+    def seat(self, seat: int) -> SeatMoney | None:
+        found: SeatMoney | None = self.staged.get("bonds", (self.table, seat))
+        return found
+
+    def put_seat(self, seat: int, money: SeatMoney | None) -> None:
+        if money is None:
+            self.staged.delete("bonds", (self.table, seat))
+        else:
+            self.staged.put("bonds", (self.table, seat), money)
+
+    def release(self, item: ItemKey) -> None:
+        """A release: the item's amount back to its owner."""
+        self.pay(item[0], self.take(item))
+
+
+def add_escrow(staged: Staged, item: ItemKey, escrow: Escrow) -> None:
+    """An Applied debit escrows an item (a bet's stake, a join's bond)."""
+    staged.put("escrow", item, escrow)
+    staged.add("owned", (escrow.table, item[0]), item)
+
+
+def take_escrow(staged: Staged, item: ItemKey, escrow: Escrow) -> None:
+    """The item leaves escrow."""
+    staged.delete("escrow", item)
+    staged.discard("owned", (escrow.table, item[0]), item)
+
+
+# --------------------------------------------------------------------------- held or phantom
+
+
+def own_join(record: object, table: Table, h: bytes, head: bytes, chain_n: int) -> bool:
+    """Whether a seat's copied join is its sender's own: a join of this G naming this host,
+    with the copied h, head and chain_N (any verdict)."""
+    return (
+        isinstance(record, JoinRecord)
+        and record.game == table.game
+        and record.host == table.host
+        and record.h == h
+        and record.head == head
+        and record.chain_n == chain_n
+    )
+
+
+def copy_matches(entry: BetEntry, copy: Included) -> bool:
+    return (
+        int(entry.code) == copy.code
+        and entry.amount == copy.amount
+        and entry.come_point == copy.point
+    )
+
+
+def _bound_here(record: object, table: Table) -> bool:
+    return isinstance(record, BetRecord) and record.game == table.game and record.host == table.host
+
+
+def _holdable(
+    purse: Purse, table: Table, nonce: int, seat: int, item: ItemKey, copy: Included | None
+) -> Escrow | None:
+    """The escrow of a bet a host entry can hold or release: an Applied bet bound here,
+    whose ``index``-th bet matches the copy, escrowed and not live, named within its window,
+    at a seat whose copied join is its sender's own.  None: the entry moves no money."""
+    seat_money = purse.seat(seat)
+    if seat_money is None or not seat_money.own:
+        return None
+    key, bet_nonce, index = item
+    record = purse.staged.get("records", (key, bet_nonce))
+    if not _bound_here(record, table) or record.reason is not Reason.APPLIED:
+        return None
+    if index >= len(record.entries):
+        return None
+    if copy is not None and not copy_matches(record.entries[index], copy):
+        return None
+    escrow = purse.escrow(item)
+    if escrow is None or escrow.status is ItemStatus.LIVE or nonce > escrow.window_end:
+        return None
+    return escrow
+
+
+def _collateral(purse: Purse, table: Table, item: ItemKey, copy: Included) -> bool:
+    """A copied bet that is logged, bound here and matches, but Refused for balance."""
+    record = purse.staged.get("records", (item[0], item[1]))
+    return (
+        _bound_here(record, table)
+        and record.reason is Reason.INSUFFICIENT
+        and item[2] < len(record.entries)
+        and copy_matches(record.entries[item[2]], copy)
+    )
+
+
+# --------------------------------------------------------------------------- the events
+
+
+def _settled(purse: Purse, event: Settled) -> None:
+    settlement = event.settlement
+    bet = settlement.bet
+    funds = purse.funds
+    money = funds.bets.pop(bet.id, None)
+    if money is None:
+        return
+    item: ItemKey = bet.id  # type: ignore[assignment]
+    outcome = settlement.outcome
+    if money.stake:
+        purse.take(item)
+        if outcome is Outcome.WIN:
+            paid = min(settlement.profit, funds.bank_real)
+            funds.bank_real -= paid
+            purse.pay(item[0], money.stake + paid)
+        elif outcome is Outcome.LOSE:
+            funds.bank_real += money.stake
+        else:
+            purse.pay(item[0], money.stake)
+    elif money.collateral and outcome is Outcome.LOSE:
+        seat = purse.seat(bet.owner)
+        if seat is not None:
+            charge = min(bet.stake, seat.bond)
+            purse.put_seat(bet.owner, replace(seat, bond=seat.bond - charge))
+            funds.bank_real += charge
+
+
+def _vacated(purse: Purse, event: Vacated) -> None:
+    seat = purse.seat(event.seat)
+    purse.put_seat(event.seat, None)
+    if seat is None or not seat.bond:
+        return
+    if event.forfeit and not seat.freed:
+        purse.pay(SINK_KEY, seat.bond)
+    else:
+        purse.pay(event.key, seat.bond)
+
+
+def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemKey]:
+    """The key's escrowed bets at this table that are not live, with nonce ≤ ``upto``, whose
+    window includes host nonce ``nonce``."""
+    found = []
+    for item in sorted(purse.staged.members("owned", (purse.table, key))):
+        if item[2] == JOIN_INDEX or item[1] > upto:
+            continue
+        escrow = purse.escrow(item)
+        if escrow is None or escrow.status is ItemStatus.LIVE:
+            continue
+        if nonce <= escrow.window_end:
+            found.append(item)
+    return found
+
+
+def _seen(
+    purse: Purse, table: Table, nonce: int, named: dict[bytes, int], event: SeenRequests
+) -> None:
+    """Step 3: the Applied requests this packet sees — each at nonce c of a key it names at
+    some m ≥ c, above what earlier packets named — release the sender's pending bets placed
+    before c (cancel: those with nonce ≤ upto) within their window; a leave of an occupied seat
+    the packet neither lists nor finds leaving frees its bond."""
+    seats = dict(event.seats)
+    for key in sorted(named):
+        upto_named = named[key]
+        before = table.named_upto.get(key, 0)
+        if upto_named <= before:
+            continue
+        requests = purse.staged.get("requests", (purse.table, key), ())
+        for request_nonce, kind, upto in requests:
+            if not before < request_nonce <= upto_named:
+                continue
+            # a request concerns its sender's earlier bets only: later ones are outside the
+            # seeing packet's closure (and were placed after the request)
+            limit = (
+                min(upto, request_nonce - 1) if kind == RequestKind.CANCEL else request_nonce - 1
+            )
+            for item in _pending_bets(purse, key, nonce, limit):
+                purse.release(item)
+            if kind == RequestKind.LEAVE:
+                seat = seats.get(key)
+                if (
+                    seat is not None
+                    and seat not in event.leaves
+                    and seat not in event.leaving_before
+                ):
+                    money = purse.seat(seat)
+                    if money is not None:
+                        purse.put_seat(seat, replace(money, freed=True))
+
+
+def _declined(purse: Purse, table: Table, nonce: int, event: Declined) -> None:
+    record = purse.staged.get("records", (event.key, event.nonce))
+    item = (event.key, event.nonce, JOIN_INDEX)
+    escrow = purse.escrow(item)
+    if (
+        isinstance(record, JoinRecord)
+        and record.game == table.game
+        and record.host == table.host
+        and escrow is not None
+        and nonce <= escrow.window_end
+    ):
+        purse.release(item)
+
+
+def _accepted(purse: Purse, table: Table, nonce: int, event: Accepted) -> None:
+    """The seat's money: its held bond, if the copied join is the sender's own, Applied,
+    escrowed and accepted within its window (else 0, and its return or forfeit moves
+    nothing)."""
+    copy = event.copy
+    record = purse.staged.get("records", (copy.key, copy.nonce))
+    own = own_join(record, table, copy.h, copy.head, copy.chain_n)
+    bond = 0
+    if own and record.reason is Reason.APPLIED:
+        item = (copy.key, copy.nonce, JOIN_INDEX)
+        escrow = purse.escrow(item)
+        if escrow is not None and nonce <= escrow.window_end:
+            bond = purse.take(item)
+    purse.put_seat(event.seat, SeatMoney(bond, own))
+
+
+def _released(purse: Purse, table: Table, nonce: int, event: ReleasedBet) -> None:
+    if _holdable(purse, table, nonce, event.seat, event.item, None) is not None:
+        purse.release(event.item)
+
+
+def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> None:
+    copy = event.copy
+    item = (event.key, copy.nonce, copy.index)
+    escrow = _holdable(purse, table, nonce, event.seat, item, copy)
+    if escrow is not None:
+        if event.live:
+            purse.put_escrow(item, escrow._replace(status=ItemStatus.LIVE))
+            purse.funds.bets[item] = BetMoney(escrow.amount)
+        else:
+            purse.release(item)
+    elif event.live and _collateral(purse, table, item, copy):
+        purse.funds.bets[item] = BetMoney(0, collateral=True)
+
+
+def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
+    money = purse.funds.bets.pop(event.bet.id, None)
+    if money is None or not money.stake:
+        return
+    item: ItemKey = event.bet.id  # type: ignore[assignment]
+    escrow = purse.escrow(item)
+    assert escrow is not None
+    purse.put_escrow(item, escrow._replace(status=ItemStatus.RETURNED, window_end=nonce + WINDOW))
+
+
+def _void_fee(purse: Purse, event: VoidFee) -> None:
+    funds = purse.funds
+    paid = min(event.amount, funds.host_bond_money)
+    funds.host_bond_money -= paid
+    purse.pay(SINK_KEY, paid)
+
+
+def _ended(purse: Purse, table: Table, event: Ended) -> None:
+    funds = purse.funds
+    if event.early:
+        purse.pay(SINK_KEY, funds.host_bond_money)
+    else:
+        purse.pay(table.host, funds.host_bond_money)
+    funds.host_bond_money = 0
+    purse.pay(TREASURY_KEY if table.bank is Bank.TREASURY else table.host, funds.bank_real)
+    funds.bank_real = 0
+
+
+def host_money(
+    staged: Staged,
+    before: Table,
+    nonce: int,
+    events: Sequence[Event],
+    refs: Sequence[tuple[bytes, int]],
+) -> dict[bytes, int]:
+    """The money of one Applied host packet: stage the table's funds and escrow changes and
+    return the credits it pays, by account."""
+    funds: TableMoney = staged.get("funds", before.key)
+    purse = Purse(staged, before.key, funds.copy())
+    named: dict[bytes, int] = {}
+    for key, m in refs:
+        if m > named.get(key, 0):
+            named[key] = m
+    for event in events:
+        if isinstance(event, Settled):
+            _settled(purse, event)
+        elif isinstance(event, Vacated):
+            _vacated(purse, event)
+        elif isinstance(event, SeenRequests):
+            _seen(purse, before, nonce, named, event)
+        elif isinstance(event, Declined):
+            _declined(purse, before, nonce, event)
+        elif isinstance(event, Accepted):
+            _accepted(purse, before, nonce, event)
+        elif isinstance(event, ReleasedBet):
+            _released(purse, before, nonce, event)
+        elif isinstance(event, IncludedBet):
+            _included(purse, before, nonce, event)
+        elif isinstance(event, ToPending):
+            _to_pending(purse, nonce, event)
+        elif isinstance(event, VoidFee):
+            _void_fee(purse, event)
+        else:
+            _ended(purse, before, event)
+    staged.put("funds", before.key, purse.funds)
+    return purse.credits

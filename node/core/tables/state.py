@@ -1,0 +1,625 @@
+"""The table engine's part of the replicated state, in two layers kept apart.
+
+**Table state** (:class:`Table`, :class:`Seat`, and the ``named``, ``released``, ``heads``,
+``answered``, ``voided`` maps) comes only from host table packets, the create body and their
+copies: it never reads a verdict, so every replica that judged the same host packets holds it
+alike, whichever player packets were Applied.  **Money** (:class:`TableMoney`, :class:`Escrow`
+items, the records' verdicts) follows that state, clipped to what is backed (TABLES.md §0, §7).
+
+Records of player table packets (:class:`JoinRecord`, :class:`BetRecord`, …) are kept by their
+``(key, nonce)``: what a host packet names is read here, in the state its dependencies left.
+
+Everything is held in plain maps keyed by tuples, so that one packet's changes are a list of
+``(map, key, old, new)`` (:class:`Change`), made and taken back exactly (:mod:`.journal`).
+Tables, seats and money objects are never changed in place once in the state: a packet that
+changes one puts a changed copy.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple, TypeAlias
+
+import msgpack
+
+from node.core.craps.dice import chain_next
+from node.core.craps.table import LiveBet, TableState
+from node.core.verdicts import Reason
+from protocol.bets import BetType
+from protocol.kinds import Bank, BetEntry, TableParams
+
+__all__ = [
+    "JOIN_INDEX",
+    "BetMoney",
+    "BetRecord",
+    "Escrow",
+    "ItemKey",
+    "ItemStatus",
+    "JoinRecord",
+    "Record",
+    "RequestKind",
+    "RequestRecord",
+    "RevealRecord",
+    "Seat",
+    "SeatMoney",
+    "Table",
+    "TableKey",
+    "TableMoney",
+    "Tables",
+]
+
+TableKey: TypeAlias = tuple[bytes, bytes]
+"""A table: ``(host key, G)``."""
+ItemKey: TypeAlias = tuple[bytes, int, int]
+"""An item: ``(key, nonce, index)`` of a bet, or ``(key, nonce, JOIN_INDEX)`` of a join."""
+JOIN_INDEX: Final = 255
+"""The index of a join's bond among items (a bet's index is 0 … 7)."""
+
+
+# --------------------------------------------------------------------------- table state
+
+
+@dataclass(slots=True)
+class Seat:
+    """An occupied player seat: its copied join and the dice party's chain."""
+
+    key: bytes
+    join_nonce: int
+    join_h: bytes
+    head: bytes
+    chain_n: int
+    current: bytes
+    """The party's current chain value: the head, then each preimage a host packet copied."""
+    left: int
+    """chain_N − the Applied roll_opens that listed this seat."""
+    leaving: bool = False
+
+    def copy(self) -> Seat:
+        return Seat(
+            self.key,
+            self.join_nonce,
+            self.join_h,
+            self.head,
+            self.chain_n,
+            self.current,
+            self.left,
+            self.leaving,
+        )
+
+    def encode(self) -> list[object]:
+        return [
+            self.key,
+            self.join_nonce,
+            self.join_h,
+            self.head,
+            self.chain_n,
+            self.current,
+            self.left,
+            self.leaving,
+        ]
+
+    @classmethod
+    def decode(cls, data: list[Any]) -> Seat:
+        return cls(*data)
+
+
+@dataclass(slots=True)
+class Table:
+    """One table's state, from its create and its host's Applied table packets."""
+
+    host: bytes
+    game: bytes
+    create_nonce: int
+    params: TableParams
+    bankroll: int
+    bank: Bank
+    cover: int
+    """K: the bankroll, less every profit paid in state (TABLES.md §5)."""
+    host_bond_left: int
+    """The remaining host bond: ``host_bond`` less the void fees in state."""
+    host_current: bytes
+    host_left: int
+    k: int = 0
+    """Applied roll_opens so far (the open roll's number while one is open)."""
+    open: bool = False
+    listed: tuple[int, ...] = ()
+    """The seats listed by the open roll (or the last one)."""
+    risk_at_open: int = 0
+    """The risk of the open roll when it opened: what a void of it pays beside the bonds."""
+    first: frozenset[tuple[int | bytes, ...]] = frozenset()
+    """Ids of the bets first included in the open roll."""
+    seats: dict[int, Seat] = field(default_factory=dict)
+    craps: TableState = field(default_factory=TableState)
+    ended: int = 0
+    """The nonce of the Applied game_end (0 while the table runs)."""
+    last: int = 0
+    """The nonce of the host's last Applied table packet (the create's at first)."""
+    named_upto: dict[bytes, int] = field(default_factory=dict)
+    """Per key: the highest nonce an Applied seat/roll_open named (for seen requests)."""
+
+    def copy(self) -> Table:
+        return Table(
+            self.host,
+            self.game,
+            self.create_nonce,
+            self.params,
+            self.bankroll,
+            self.bank,
+            self.cover,
+            self.host_bond_left,
+            self.host_current,
+            self.host_left,
+            self.k,
+            self.open,
+            self.listed,
+            self.risk_at_open,
+            self.first,
+            {n: seat.copy() for n, seat in self.seats.items()},
+            self.craps.copy(),
+            self.ended,
+            self.last,
+            dict(self.named_upto),
+        )
+
+    @property
+    def key(self) -> TableKey:
+        return (self.host, self.game)
+
+    def occupied(self) -> list[int]:
+        """The occupied player seats, ascending."""
+        return sorted(self.seats)
+
+    def seat_of(self, key: bytes) -> int | None:
+        for number, seat in self.seats.items():
+            if seat.key == key:
+                return number
+        return None
+
+    def live_at(self, seat: int) -> bool:
+        """Whether the seat has a live bet."""
+        return any(bet.owner == seat for bet in self.craps.bets)
+
+    def encode(self) -> list[object]:
+        p = self.params
+        return [
+            self.host,
+            self.game,
+            self.create_nonce,
+            [p.min_bet, p.max_bet, p.bond, p.host_bond, p.max_players, p.max_entries, p.chain_n],
+            self.bankroll,
+            int(self.bank),
+            self.cover,
+            self.host_bond_left,
+            self.host_current,
+            self.host_left,
+            self.k,
+            self.open,
+            list(self.listed),
+            self.risk_at_open,
+            sorted(list(bet_id) for bet_id in self.first),
+            [[n, seat.encode()] for n, seat in sorted(self.seats.items())],
+            self.craps.encode(),
+            self.ended,
+            self.last,
+            sorted([key, m] for key, m in self.named_upto.items()),
+        ]
+
+    @classmethod
+    def decode(cls, data: list[Any]) -> Table:
+        (host, game, create_nonce, params, bankroll, bank, cover, host_bond_left, host_current,
+         host_left, k, is_open, listed, risk_at_open, first, seats, craps, ended, last,
+         named_upto) = data  # fmt: skip
+        return cls(
+            host,
+            game,
+            create_nonce,
+            TableParams(*params),
+            bankroll,
+            Bank(bank),
+            cover,
+            host_bond_left,
+            host_current,
+            host_left,
+            k,
+            is_open,
+            tuple(listed),
+            risk_at_open,
+            frozenset(tuple(bet_id) for bet_id in first),
+            {n: Seat.decode(seat) for n, seat in seats},
+            _decode_craps(craps),
+            ended,
+            last,
+            dict(named_upto),
+        )
+
+
+def _decode_craps(data: list[Any]) -> TableState:
+    point, shooter, next_seq, bets = data
+    return TableState(
+        point,
+        shooter,
+        [
+            LiveBet(
+                tuple(bet_id),
+                owner,
+                BetType(code),
+                stake,
+                seq,
+                number,
+                None if backs is None else tuple(backs),
+                tuple(tracker),
+            )
+            for bet_id, owner, code, stake, seq, number, backs, tracker in bets
+        ],
+        next_seq,
+    )
+
+
+# --------------------------------------------------------------------------- money
+
+
+@dataclass(slots=True, frozen=True)
+class SeatMoney:
+    """A seat's money: its held bond (what is left of it), and whether its copied join is its
+    sender's own (a phantom seat moves no money)."""
+
+    bond: int
+    own: bool
+    freed: bool = False
+    """A seen leave the host did not act on: a later void returns the bond (TABLES.md §6)."""
+
+    def encode(self) -> list[object]:
+        return [self.bond, self.own, self.freed]
+
+
+@dataclass(slots=True, frozen=True)
+class BetMoney:
+    """A live bet's money: its held stake (0 for a phantom), and whether a loss charges its
+    seat's bond (collateral: a copied bet Refused for balance)."""
+
+    stake: int
+    collateral: bool = False
+
+    def encode(self) -> list[object]:
+        return [self.stake, self.collateral]
+
+
+@dataclass(slots=True)
+class TableMoney:
+    """One table's money, changed only by its host's packets: the bank, the host bond, and
+    the live bets' money.  (Seats' held bonds are kept per seat, in ``bonds``: a seat's owner
+    reclaims its own after a host fork.)"""
+
+    backed: bool
+    """The create is Applied: its bankroll and host bond are held."""
+    bank_real: int
+    host_bond_money: int
+    bets: dict[tuple[int | bytes, ...], BetMoney] = field(default_factory=dict)
+
+    def copy(self) -> TableMoney:
+        return TableMoney(self.backed, self.bank_real, self.host_bond_money, dict(self.bets))
+
+    def total(self) -> int:
+        """What this table's bank and host bond hold."""
+        return self.bank_real + self.host_bond_money
+
+    def encode(self) -> list[object]:
+        return [
+            self.backed,
+            self.bank_real,
+            self.host_bond_money,
+            sorted([list(bet_id), m.encode()] for bet_id, m in self.bets.items()),
+        ]
+
+    @classmethod
+    def decode(cls, data: list[Any]) -> TableMoney:
+        backed, bank_real, host_bond_money, bets = data
+        return cls(
+            backed,
+            bank_real,
+            host_bond_money,
+            {tuple(bet_id): BetMoney(*m) for bet_id, m in bets},
+        )
+
+
+class ItemStatus(enum.IntEnum):
+    """Where an escrowed item stands."""
+
+    PENDING = 0
+    """Debited, not (or no longer) live at the table."""
+    LIVE = 1
+    """Held: named within its window and live (a bet), or seated (never: a held join becomes
+    its seat's bond)."""
+    RETURNED = 2
+    """Held, returned to pending by a void: held until re-included by its window's end."""
+
+
+class Escrow(NamedTuple):
+    """An escrowed item: its table, amount, the last host nonce of its window, and status."""
+
+    table: TableKey
+    amount: int
+    window_end: int
+    status: ItemStatus
+
+
+# --------------------------------------------------------------------------- records
+
+
+class RequestKind(enum.IntEnum):
+    LEAVE = 0
+    CANCEL = 1
+
+
+class JoinRecord(NamedTuple):
+    """A judged join (any verdict but malformed)."""
+
+    game: bytes
+    host: bytes
+    table: int
+    head: bytes
+    chain_n: int
+    h: bytes
+    reason: Reason
+
+
+class BetRecord(NamedTuple):
+    """A judged bet: the host it is bound to (None: not joined), its entries and verdict."""
+
+    game: bytes
+    host: bytes | None
+    table: int
+    entries: tuple[BetEntry, ...]
+    reason: Reason
+
+
+class RequestRecord(NamedTuple):
+    """A judged leave or cancel."""
+
+    kind: RequestKind
+    game: bytes
+    host: bytes | None
+    table: int
+    upto: int
+    reason: Reason
+
+
+class RevealRecord(NamedTuple):
+    """A judged reveal."""
+
+    game: bytes
+    host: bytes | None
+    table: int
+    k: int
+    preimage: bytes
+    reason: Reason
+
+
+Record: TypeAlias = JoinRecord | BetRecord | RequestRecord | RevealRecord
+
+
+def _encode_record(record: Record) -> list[object]:
+    if isinstance(record, JoinRecord):
+        return [0, record.game, record.host, record.table, record.head, record.chain_n,
+                record.h, int(record.reason)]  # fmt: skip
+    if isinstance(record, BetRecord):
+        entries = [_encode_entry(e) for e in record.entries]
+        return [1, record.game, record.host, record.table, entries, int(record.reason)]
+    if isinstance(record, RequestRecord):
+        return [2, int(record.kind), record.game, record.host, record.table, record.upto,
+                int(record.reason)]  # fmt: skip
+    return [3, record.game, record.host, record.table, record.k, record.preimage,
+            int(record.reason)]  # fmt: skip
+
+
+def _encode_entry(entry: BetEntry) -> list[object]:
+    if entry.come_point is None:
+        return [int(entry.code), entry.amount]
+    return [int(entry.code), entry.amount, entry.come_point]
+
+
+def _decode_record(data: list[Any]) -> Record:
+    tag = data[0]
+    if tag == 0:
+        game, host, table, head, chain_n, h, reason = data[1:]
+        return JoinRecord(game, host, table, head, chain_n, h, Reason(reason))
+    if tag == 1:
+        game, host, table, entries, reason = data[1:]
+        return BetRecord(
+            game,
+            host,
+            table,
+            tuple(BetEntry(BetType(e[0]), *e[1:]) for e in entries),
+            Reason(reason),
+        )
+    if tag == 2:
+        kind, game, host, table, upto, reason = data[1:]
+        return RequestRecord(RequestKind(kind), game, host, table, upto, Reason(reason))
+    game, host, table, k, preimage, reason = data[1:]
+    return RevealRecord(game, host, table, k, preimage, Reason(reason))
+
+
+# --------------------------------------------------------------------------- the whole
+
+
+def _ident(value: Any) -> Any:
+    return value
+
+
+def _listed(value: Any) -> Any:
+    return list(value)
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(value)
+
+
+def _rows(value: Any) -> Any:
+    return [list(row) for row in value]
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(tuple(row) for row in value)
+
+
+def _sorted_rows(value: Any) -> Any:
+    return sorted(list(row) for row in value)
+
+
+def _tuple_set(value: Any) -> Any:
+    return {tuple(row) for row in value}
+
+
+def _table_item_key(value: Any) -> Any:
+    """``((host, G), rest…)`` keys: a list on the wire, a tuple of a tuple in memory."""
+    return ((value[0][0], value[0][1]), *value[1:])
+
+
+def _table_item_list(value: Any) -> Any:
+    return [list(value[0]), *value[1:]]
+
+
+_Codec: TypeAlias = tuple[
+    Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]
+]
+"""(encode key, encode value, decode key, decode value)."""
+
+
+def _codec(
+    keys: tuple[Callable[[Any], Any], Callable[[Any], Any]],
+    encode: Callable[[Any], Any],
+    decode: Callable[[Any], Any],
+) -> _Codec:
+    return (keys[0], encode, keys[1], decode)
+
+
+_TABLE_KEY: Final = (_listed, _tupled)
+_TABLE_ITEM: Final = (_table_item_list, _table_item_key)
+
+
+def _escrow_encode(e: Escrow) -> list[object]:
+    return [list(e.table), e.amount, e.window_end, int(e.status)]
+
+
+def _escrow_decode(data: list[Any]) -> Escrow:
+    table, amount, window_end, status = data
+    return Escrow((table[0], table[1]), amount, window_end, ItemStatus(status))
+
+
+MAPS: Final[dict[str, _Codec]] = {
+    "tables": _codec(_TABLE_KEY, lambda t: t.encode(), Table.decode),
+    "funds": _codec(_TABLE_KEY, lambda m: m.encode(), TableMoney.decode),
+    "records": _codec(_TABLE_KEY, _encode_record, _decode_record),
+    "bindings": _codec(_TABLE_KEY, _ident, _ident),
+    "escrow": _codec(_TABLE_KEY, _escrow_encode, _escrow_decode),
+    "owned": _codec(_TABLE_ITEM, _sorted_rows, _tuple_set),
+    "bonds": _codec(_TABLE_ITEM, lambda m: m.encode(), lambda m: SeatMoney(*m)),
+    "requests": _codec(_TABLE_ITEM, _rows, _tuples),
+    "named": _codec(_TABLE_ITEM, _ident, _ident),
+    "released": _codec(_TABLE_ITEM, _ident, _ident),
+    "heads": _codec(_TABLE_ITEM, _ident, _ident),
+    "answered": _codec(_TABLE_ITEM, _ident, _ident),
+    "voided": _codec(_TABLE_ITEM, _ident, _ident),
+    "reveals": _codec(_TABLE_ITEM, _ident, _ident),
+    "rolls": _codec(_TABLE_ITEM, _ident, _ident),
+    "voids": _codec((_listed, _tupled), _ident, _ident),
+}
+"""Every map of :class:`Tables`, with its codec for the digest and snapshots."""
+
+
+class Tables:
+    """The engine's state: the :data:`MAPS`, each a plain dict.
+
+    - ``tables`` / ``funds``: :class:`Table` / :class:`TableMoney` by table.
+    - ``records``: player table packets by ``(key, nonce)``; ``bindings``: by ``(key, G)``, the
+      host named in the key's latest join for G.
+    - ``escrow``: :class:`Escrow` items by :data:`ItemKey`; ``owned``: by ``(table, key)``, the
+      set of escrowed items of that key there; ``bonds``: by ``(table, seat)``, the seat's
+      :class:`SeatMoney`; ``requests``: by ``(table, key)``, its Applied requests
+      ``(nonce, kind, upto)`` in nonce order.
+    - state sets, keyed ``(table, …)``: ``named`` (key, nonce, index) named and not returned
+      to pending; ``released`` → release reason; ``heads`` ever accepted; ``answered`` joins
+      (True accepted, False declined); ``voided`` (k, key) → the voided seat's chain value;
+      ``reveals`` (key, k) → the preimage of an Applied reveal; ``rolls`` k → the nonce of
+      the Applied roll_open(k).  A late reveal (a voided
+      key's valid reveal of that roll, in either order) is read from the two (:meth:`late`).
+    - ``voids``: voids counted, by ``(0, host)`` per host and ``(1, key)`` per key in S.
+    """
+
+    __slots__ = tuple(MAPS)
+
+    def __init__(self) -> None:
+        for name in MAPS:
+            setattr(self, name, {})
+
+    def map(self, name: str) -> dict[Any, Any]:
+        result: dict[Any, Any] = getattr(self, name)
+        return result
+
+    def copy(self) -> Tables:
+        other = Tables()
+        for name in MAPS:
+            setattr(other, name, dict(self.map(name)))
+        other.map("owned").update((key, set(items)) for key, items in self.map("owned").items())
+        return other
+
+    def encode(self) -> list[object]:
+        """Canonical: every map, sorted by its encoded key."""
+        if not any(self.map(name) for name in MAPS):
+            return []
+        out: list[object] = []
+        for name, (enc_key, enc_value, _, _) in MAPS.items():
+            items = sorted(
+                ([enc_key(k), enc_value(v)] for k, v in self.map(name).items()),
+                key=lambda kv: _sort_key(kv[0]),
+            )
+            out.append(items)
+        out.append(sorted([list(key), k, voided] for key, k, voided in self.late()))
+        return out
+
+    @classmethod
+    def decode(cls, encoded: list[object]) -> Tables:
+        tables = cls()
+        if not encoded:
+            return tables
+        if len(encoded) != len(MAPS) + 1:  # the maps, then the late reveals (derived)
+            raise ValueError("not a table-engine state")
+        for (name, (_, _, dec_key, dec_value)), items in zip(
+            MAPS.items(), encoded[:-1], strict=True
+        ):
+            assert isinstance(items, list)
+            target = tables.map(name)
+            for k, v in items:
+                target[dec_key(k)] = dec_value(v)
+        return tables
+
+    def late(self) -> list[tuple[TableKey, int, bytes]]:
+        """Late reveals ``(table, k, key)``: a logged Applied reveal of roll k by a key the void
+        of k withheld, valid for the value its seat had (counted without blame, TABLES.md §4)."""
+        reveals: dict[tuple[TableKey, bytes, int], bytes] = self.map("reveals")
+        found = []
+        for (table, k, key), value in self.map("voided").items():
+            preimage = reveals.get((table, key, k))
+            if preimage is not None and chain_next(preimage) == value:
+                found.append((table, k, key))
+        return sorted(found)
+
+    def money(self) -> int:
+        """Everything the tables hold that no account does: escrowed items, held bonds, the
+        banks' real money and the host bonds' money (the supply audit adds it)."""
+        escrow: dict[ItemKey, Escrow] = self.map("escrow")
+        funds: dict[TableKey, TableMoney] = self.map("funds")
+        bonds: dict[tuple[TableKey, int], SeatMoney] = self.map("bonds")
+        return (
+            sum(e.amount for e in escrow.values())
+            + sum(m.total() for m in funds.values())
+            + sum(b.bond for b in bonds.values())
+        )
+
+
+def _sort_key(value: object) -> bytes:
+    """A total order over encoded keys (bytes, ints, lists of them): their msgpack bytes."""
+    packed: bytes = msgpack.packb(value)
+    return packed

@@ -1,0 +1,545 @@
+"""Host table packets on table state: the sequence and order of operations of TABLES.md §4.
+
+Each step is a function named after the text (:func:`host_faults`, :func:`settle_previous`,
+:func:`vacate`, :func:`answer`, :func:`release`, :func:`include`, :func:`open_roll`, …).  They
+read and change only table state (a working copy of the :class:`Table` and the staged state
+maps) and the packet's own body: never a verdict, never a record of a player packet.  What money
+must do follows as :data:`Event` values, in order, for :mod:`.money`; the keys the packet
+named through its seat refs are its dependencies.
+
+A failure is a host fault: :class:`HostFault` carries the refusal reason, and the packet has
+no effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple, TypeAlias
+
+from node.core.craps import (
+    BetRequest,
+    Limits,
+    LiveBet,
+    Release,
+    Settlement,
+    place,
+    return_all,
+    return_bet,
+    return_owner,
+    risk,
+    roll_dice,
+    seats_changed,
+    settle_roll,
+)
+from node.core.craps.dice import preimage_valid
+from node.core.craps.outcome import Outcome
+from node.core.verdicts import Reason
+from protocol.bets import COME_POINTS, BetType, needs_come_point
+from protocol.kinds import (
+    Decline,
+    GameEnd,
+    Included,
+    JoinCopy,
+    Released,
+    RevealCopy,
+    RollOpen,
+    Seat,
+    Void,
+)
+
+from .journal import Staged
+from .params import INCLUDE_LEFT, MIN_PLAYER_CHAIN
+from .state import Seat as SeatState
+from .state import Table, TableKey
+
+__all__ = [
+    "Accepted",
+    "Declined",
+    "Ended",
+    "Event",
+    "HostFault",
+    "HostRun",
+    "IncludedBet",
+    "ReleasedBet",
+    "SeenRequests",
+    "Settled",
+    "ToPending",
+    "Vacated",
+    "VoidFee",
+    "run_game_end",
+    "run_roll_open",
+    "run_seat",
+    "run_void",
+]
+
+BetKey: TypeAlias = tuple[bytes, int, int]
+"""A bet's id at a table, and its item: ``(key, nonce, index)``."""
+
+
+# --------------------------------------------------------------------------- events for money
+
+
+class Settled(NamedTuple):
+    """A live bet ended: won, lost, pushed, or returned at stake."""
+
+    settlement: Settlement
+
+
+class Vacated(NamedTuple):
+    """A seat was vacated: its bond returns, or is forfeited (a void's S)."""
+
+    seat: int
+    key: bytes
+    forfeit: bool
+
+
+class SeenRequests(NamedTuple):
+    """Step 3: the requests this packet sees are acted on here (money only)."""
+
+    leaving_before: frozenset[int]
+    """Seats already leaving when the packet began."""
+    leaves: frozenset[int]
+    """Seats the packet lists in ``leaves``."""
+    seats: tuple[tuple[bytes, int], ...]
+    """The occupied seats at step 3, as ``(key, seat)``."""
+
+
+class Declined(NamedTuple):
+    key: bytes
+    nonce: int
+
+
+class Accepted(NamedTuple):
+    seat: int
+    copy: JoinCopy
+
+
+class ReleasedBet(NamedTuple):
+    """A ``released`` entry that took effect (its seat occupied, not yet named)."""
+
+    seat: int
+    item: BetKey
+
+
+class IncludedBet(NamedTuple):
+    """An ``included`` entry that took effect: live, or released with its reason."""
+
+    seat: int
+    key: bytes
+    copy: Included
+    live: bool
+
+
+class ToPending(NamedTuple):
+    """A bet first included in a voided roll, back to pending."""
+
+    bet: LiveBet
+
+
+class VoidFee(NamedTuple):
+    amount: int
+
+
+class Ended(NamedTuple):
+    """game_end: ``early`` when live bets were returned at stake."""
+
+    early: bool
+
+
+Event: TypeAlias = (
+    Settled
+    | Vacated
+    | SeenRequests
+    | Declined
+    | Accepted
+    | ReleasedBet
+    | IncludedBet
+    | ToPending
+    | VoidFee
+    | Ended
+)
+
+
+class HostFault(Exception):
+    """A host packet that breaks the sequence or a step's check: Refused, with no effect."""
+
+    def __init__(self, reason: Reason, why: str) -> None:
+        super().__init__(why)
+        self.reason = reason
+
+
+@dataclass
+class HostRun:
+    """One host packet run over a working copy of its table."""
+
+    table: Table
+    staged: Staged
+    nonce: int
+    network_id: bytes
+    events: list[Event] = field(default_factory=list)
+    refs: list[tuple[bytes, int]] = field(default_factory=list)
+    """``(key, nonce)`` every seat ref resolved to, in step order: dependencies."""
+    first: set[BetKey] = field(default_factory=set)
+    fault: HostFault | None = None
+
+    @property
+    def key(self) -> TableKey:
+        return self.table.key
+
+    def named(self, key: bytes, nonce: int, index: int) -> bool:
+        return self.staged.has("named", (self.key, key, nonce, index))
+
+    def name(self, key: bytes, nonce: int, index: int) -> None:
+        self.staged.put("named", (self.key, key, nonce, index), True)
+
+    def resolve(self, seat: int, nonce: int) -> bytes | None:
+        """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat)."""
+        occupant = self.table.seats.get(seat)
+        if occupant is None:
+            return None
+        self.refs.append((occupant.key, nonce))
+        return occupant.key
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _ascending(seats: Sequence[int], max_players: int) -> bool:
+    """Strictly ascending player seats 1 … max_players − 1."""
+    previous = 0
+    for seat in seats:
+        if seat <= previous or seat >= max_players:
+            return False
+        previous = seat
+    return True
+
+
+def check_lists(table: Table, *lists: Sequence[int]) -> None:
+    """Seat lists strictly ascending, naming player seats only (TABLES.md §1, T32)."""
+    for seats in lists:
+        if not _ascending(seats, table.params.max_players):
+            raise HostFault(Reason.BAD_LIST, "a seat list out of order or naming a non-player seat")
+
+
+def check_reveals(run: HostRun, reveals: Sequence[RevealCopy], seats: Sequence[int]) -> None:
+    """``reveals`` are exactly ``seats`` (ascending), each preimage valid for its seat's value."""
+    if [r.seat for r in reveals] != list(seats):
+        raise HostFault(Reason.BAD_REVEALS, "reveals do not match the listed seats")
+    for r in reveals:
+        occupant = run.table.seats.get(r.seat)
+        if occupant is None or not preimage_valid(r.preimage, occupant.current):
+            raise HostFault(Reason.BAD_REVEALS, f"seat {r.seat}'s preimage is not valid")
+        run.resolve(r.seat, r.nonce)
+
+
+def malformed_copy(copy: Included) -> bool:
+    """Fields that fit the schema but contradict each other (TABLES.md §1, Copies)."""
+    if copy.index >= 8:
+        return True
+    try:
+        code = BetType(copy.code)
+    except ValueError:
+        return True
+    if needs_come_point(code):
+        return copy.point not in COME_POINTS
+    return copy.point is not None
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def host_faults(run: HostRun, body: RollOpen) -> None:
+    """Step 0 of roll_open(k)."""
+    t = run.table
+    if body.k != t.k + 1:
+        raise HostFault(Reason.OUT_OF_TURN, f"roll_open({body.k}) after roll {t.k}")
+    if t.host_left == 0:
+        raise HostFault(Reason.HOST_CHAIN, "the host's chain is exhausted")
+    if not preimage_valid(body.preimage, t.host_current):
+        raise HostFault(Reason.HOST_CHAIN, "the host preimage is not valid")
+    check_lists(t, body.leaves, body.listed)
+    if t.open:
+        check_reveals(run, body.reveals, t.listed)
+    elif body.reveals:
+        raise HostFault(Reason.BAD_REVEALS, "reveals while no roll is open")
+    if len(body.included) + len(body.released) > t.params.max_entries:
+        raise HostFault(Reason.TOO_MANY, "included + released above max_entries")
+    if len(body.joins) + len(body.declines) > 1:
+        raise HostFault(Reason.TOO_MANY, "more than one join answer in a roll_open")
+
+
+def settle_previous(run: HostRun, reveals: Sequence[RevealCopy]) -> None:
+    """Step 1: settle the open roll with the copied reveals, then move the chain values."""
+    t = run.table
+    if not t.open:
+        return
+    roll = roll_dice(
+        run.network_id,
+        t.host,
+        t.game,
+        t.k,
+        t.host_current,
+        {r.seat: r.preimage for r in reveals},
+    )
+    result = settle_roll(t.craps, roll, t.occupied())
+    for settlement in result.settlements:
+        if settlement.outcome is Outcome.WIN:
+            t.cover -= settlement.profit
+        run.events.append(Settled(settlement))
+    move_values(t, reveals)
+    t.open = False
+
+
+def move_values(t: Table, reveals: Sequence[RevealCopy]) -> None:
+    for r in reveals:
+        t.seats[r.seat].current = r.preimage
+
+
+def vacate_seat(run: HostRun, seat: int, forfeit: bool) -> None:
+    """The seat's party leaves: its live bets return at stake, its bond returns (or is
+    forfeited)."""
+    t = run.table
+    for settlement in return_owner(t.craps, seat):
+        run.events.append(Settled(settlement))
+    occupant = t.seats.pop(seat)
+    run.events.append(Vacated(seat, occupant.key, forfeit))
+
+
+def vacate(run: HostRun) -> None:
+    """Step 2: vacate leaving seats with no live bet, and seats with no reveal left."""
+    t = run.table
+    for seat in t.occupied():
+        occupant = t.seats[seat]
+        if (occupant.leaving and not t.live_at(seat)) or occupant.left == 0:
+            vacate_seat(run, seat, forfeit=False)
+    seats_changed(t.craps, t.occupied())
+
+
+def seen_requests(run: HostRun, leaving_before: frozenset[int], leaves: Sequence[int]) -> None:
+    """Step 3: money only; the event marks where it acts."""
+    t = run.table
+    occupied = tuple((t.seats[s].key, s) for s in t.occupied())
+    run.events.append(SeenRequests(leaving_before, frozenset(leaves), occupied))
+
+
+def answer(
+    run: HostRun, leaves: Sequence[int], declines: Sequence[Decline], joins: Sequence[JoinCopy]
+) -> None:
+    """Step 4: the answers, in listed order: leaves, declines, joins."""
+    t = run.table
+    for seat in leaves:
+        occupant = t.seats.get(seat)
+        if occupant is None:
+            continue
+        if t.live_at(seat):
+            occupant.leaving = True
+        else:
+            vacate_seat(run, seat, forfeit=False)
+    for decline in declines:
+        key, nonce = decline.key, decline.nonce
+        run.refs.append((key, nonce))
+        answered = (run.key, key, nonce)
+        if run.staged.has("answered", answered):
+            continue  # declining an answered join again is ignored
+        run.staged.put("answered", answered, False)
+        run.events.append(Declined(key, nonce))
+    for copy in joins:
+        seat_join(run, copy)
+    seats_changed(t.craps, t.occupied())
+
+
+def seat_join(run: HostRun, copy: JoinCopy) -> None:
+    """One join answer: a host fault, or the lowest free seat with the copied chain."""
+    t = run.table
+    run.refs.append((copy.key, copy.nonce))
+    if copy.key == t.host or t.seat_of(copy.key) is not None:
+        raise HostFault(Reason.BAD_JOIN, "the joining key is the host or already seated")
+    if run.staged.has("answered", (run.key, copy.key, copy.nonce)):
+        raise HostFault(Reason.BAD_JOIN, "the join was answered already")
+    if run.staged.has("heads", (run.key, copy.head)):
+        raise HostFault(Reason.BAD_JOIN, "the chain head was accepted at this table before")
+    if copy.chain_n < MIN_PLAYER_CHAIN:
+        raise HostFault(Reason.BAD_JOIN, "the copied chain is shorter than 64")
+    free = [s for s in range(1, t.params.max_players) if s not in t.seats]
+    if not free:
+        raise HostFault(Reason.BAD_JOIN, "no seat is free")
+    seat = free[0]
+    t.seats[seat] = SeatState(
+        copy.key, copy.nonce, copy.h, copy.head, copy.chain_n, copy.head, copy.chain_n
+    )
+    run.staged.put("answered", (run.key, copy.key, copy.nonce), True)
+    run.staged.put("heads", (run.key, copy.head), True)
+    run.events.append(Accepted(seat, copy))
+
+
+HOST_RELEASE: Final = "released"
+"""The ``released`` map's value for a bet the host listed in ``released``; a failed inclusion
+records its check's label (``seated``, ``phase``, ``limits``, …, ``cover``)."""
+
+
+def release(run: HostRun, released: Sequence[Released]) -> None:
+    """Step 5: ``released``, in listed order (a live bet is named, so never released)."""
+    for entry in released:
+        seat, nonce, index = entry.seat, entry.nonce, entry.index
+        key = run.resolve(seat, nonce)
+        if key is None or index >= 8 or run.named(key, nonce, index):
+            continue
+        run.name(key, nonce, index)
+        run.staged.put("released", (run.key, key, nonce, index), HOST_RELEASE)
+        run.events.append(ReleasedBet(seat, (key, nonce, index)))
+
+
+def include(run: HostRun, included: Sequence[Included]) -> None:
+    """Step 6: ``included``, in listed order: seated → phase → limits → duplicate → odds cap
+    → risk cap → cover; a pass goes live, first included in this roll; a failure is released
+    with its reason."""
+    t = run.table
+    limits = Limits(t.params.min_bet, t.params.max_bet)
+    for copy in included:
+        key = run.resolve(copy.seat, copy.nonce)
+        if key is None or malformed_copy(copy) or run.named(key, copy.nonce, copy.index):
+            continue
+        run.name(key, copy.nonce, copy.index)
+        occupant = t.seats[copy.seat]
+        bet_id = (key, copy.nonce, copy.index)
+        if occupant.leaving or occupant.left < INCLUDE_LEFT:
+            outcome: LiveBet | Release = Release.SEATED
+        else:
+            request = BetRequest(BetType(copy.code), copy.amount, copy.point)
+            outcome = place(
+                t.craps, bet_id, copy.seat, request, limits, bond=t.params.bond, cover=t.cover
+            )
+        if isinstance(outcome, Release):
+            run.staged.put("released", (run.key, *bet_id), outcome.label)
+            run.events.append(IncludedBet(copy.seat, key, copy, live=False))
+        else:
+            run.first.add(bet_id)
+            run.events.append(IncludedBet(copy.seat, key, copy, live=True))
+
+
+def open_roll(run: HostRun, body: RollOpen) -> None:
+    """Step 7: ``listed`` must be the occupied player seats, and the remaining host bond must
+    pay a void of every listed seat plus the roll's risk; then roll k opens."""
+    t = run.table
+    if list(body.listed) != t.occupied():
+        raise HostFault(Reason.BAD_LISTED, "listed is not the set of occupied player seats")
+    at_risk = risk(t.craps)
+    if t.host_bond_left < t.params.bond * len(body.listed) + at_risk:
+        raise HostFault(Reason.HOST_BOND_SHORT, "the host bond left cannot pay a void")
+    t.k = body.k
+    t.open = True
+    t.listed = tuple(body.listed)
+    t.risk_at_open = at_risk
+    t.first = frozenset(run.first)
+    t.host_current = body.preimage
+    t.host_left -= 1
+    for seat in body.listed:
+        t.seats[seat].left -= 1
+
+
+def _note_named(run: HostRun) -> None:
+    """The highest nonce named per key, for the requests later packets see."""
+    upto = run.table.named_upto
+    for key, nonce in run.refs:
+        if nonce > upto.get(key, 0):
+            upto[key] = nonce
+
+
+# --------------------------------------------------------------------------- the packets
+
+
+def run_roll_open(run: HostRun, body: RollOpen) -> None:
+    t = run.table
+    leaving_before = frozenset(s for s, seat in t.seats.items() if seat.leaving)
+    host_faults(run, body)
+    settle_previous(run, body.reveals)
+    vacate(run)
+    seen_requests(run, leaving_before, body.leaves)
+    answer(run, body.leaves, body.declines, body.joins)
+    release(run, body.released)
+    include(run, body.included)
+    open_roll(run, body)
+    run.staged.put("rolls", (run.key, body.k), run.nonce)
+    _note_named(run)
+    t.last = run.nonce
+
+
+def run_seat(run: HostRun, body: Seat) -> None:
+    """seat (idle): steps 2–5."""
+    t = run.table
+    if t.open:
+        raise HostFault(Reason.OUT_OF_TURN, "seat while a roll is open")
+    check_lists(t, body.leaves)
+    leaving_before = frozenset(s for s, seat in t.seats.items() if seat.leaving)
+    vacate(run)
+    seen_requests(run, leaving_before, body.leaves)
+    answer(run, body.leaves, body.declines, body.joins)
+    release(run, body.released)
+    _note_named(run)
+    t.last = run.nonce
+
+
+def run_void(run: HostRun, body: Void) -> None:
+    """void(k, S): S's seats are vacated, forfeiting their bonds; the others' bets first
+    included in k go back to pending; the remaining host bond pays the void fee."""
+    t = run.table
+    if not t.open or body.k != t.k:
+        raise HostFault(Reason.OUT_OF_TURN, f"void({body.k}) while roll {t.k} is not open")
+    check_lists(t, body.withheld)
+    withheld = set(body.withheld)
+    if not withheld or not withheld <= set(t.listed):
+        raise HostFault(Reason.BAD_VOID, "S is empty or not within the listed seats")
+    check_reveals(run, body.present, [s for s in t.listed if s not in withheld])
+    move_values(t, body.present)
+    staged = run.staged
+    for seat in body.withheld:
+        occupant = t.seats[seat]
+        staged.put("voided", (run.key, t.k, occupant.key), occupant.current)
+        _count_void(staged, (1, occupant.key))
+        vacate_seat(run, seat, forfeit=True)
+    _count_void(staged, (0, t.host))
+    for bet_id in sorted(t.first):
+        bet = t.craps.find(bet_id)
+        if bet is None:
+            continue  # returned with its seat, or with the bet it backs
+        for settlement in return_bet(t.craps, bet_id):
+            back = settlement.bet
+            run.staged.delete("named", (run.key, *back.id))
+            run.events.append(ToPending(back))
+    fee = t.params.bond * len(withheld) + t.risk_at_open
+    t.host_bond_left -= fee
+    run.events.append(VoidFee(fee))
+    t.open = False
+    t.first = frozenset()
+    seats_changed(t.craps, t.occupied())
+    _note_named(run)
+    t.last = run.nonce
+
+
+def run_game_end(run: HostRun, body: GameEnd) -> None:
+    """game_end(k): settle the open roll, return every live bet at stake (an early end when
+    any was), vacate every seat with its bond; nothing may follow."""
+    t = run.table
+    if t.open:
+        if body.k != t.k:
+            raise HostFault(Reason.OUT_OF_TURN, f"game_end({body.k}) while roll {t.k} is open")
+        check_reveals(run, body.reveals, t.listed)
+        settle_previous(run, body.reveals)
+    elif body.k != 0 or body.reveals:
+        raise HostFault(Reason.OUT_OF_TURN, "game_end of a roll while none is open")
+    returned = return_all(t.craps)
+    for settlement in returned:
+        run.events.append(Settled(settlement))
+    for seat in t.occupied():
+        vacate_seat(run, seat, forfeit=False)
+    seats_changed(t.craps, t.occupied())
+    run.events.append(Ended(early=bool(returned)))
+    t.ended = run.nonce
+    t.first = frozenset()
+    _note_named(run)
+    t.last = run.nonce
+
+
+def _count_void(staged: Staged, key: tuple[int, bytes]) -> None:
+    staged.incr("voids", key)

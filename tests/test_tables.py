@@ -1,0 +1,235 @@
+"""The table engine end to end: a table's life on one replica, its money, and its refusals.
+
+Every scene audits the supply after each judged packet (accounts, escrowed items, held bonds,
+bank, host bond, treasury and sink sum to grants + mints).
+"""
+
+from __future__ import annotations
+
+from node.core.tables.params import WINDOW
+from node.core.tables.state import ItemStatus
+from node.core.verdicts import Reason
+from protocol.bets import BetType
+from protocol.constants import CRAP, SINK_KEY
+from protocol.genesis import LOCAL, Genesis
+from protocol.kinds import Bank, Included, Released
+from tests.ledger_factory import public_key
+from tests.table_factory import Scene, entry, small_params
+
+MINT = 100_000 * CRAP
+BOND = 1_000 * CRAP
+HOST_BOND = 12_000 * CRAP  # 3 × bond × 4 players
+BANKROLL = 10_000 * CRAP
+
+
+def seated(*names: str) -> Scene:
+    """A 4-player default table with ``names`` joined and seated."""
+    scene = Scene()
+    assert scene.create() is Reason.APPLIED
+    for name in names:
+        assert scene.join(name) is Reason.APPLIED
+    assert scene.seat(names) is Reason.APPLIED
+    return scene
+
+
+def test_a_create_escrows_bankroll_and_host_bond() -> None:
+    scene = Scene()
+    assert scene.create() is Reason.APPLIED
+    assert scene.spendable("host") == MINT - BANKROLL - HOST_BOND
+    funds = scene.funds()
+    assert (funds.backed, funds.bank_real, funds.host_bond_money) == (True, BANKROLL, HOST_BOND)
+    table = scene.table()
+    assert (table.cover, table.host_bond_left, table.k, table.open) == (
+        BANKROLL,
+        HOST_BOND,
+        0,
+        False,
+    )
+
+
+def test_a_create_that_is_not_well_formed_is_no_table() -> None:
+    scene = Scene()
+    assert scene.create(params=small_params(host_bond=BOND)) is Reason.BAD_TABLE
+    assert not scene.tables().map("tables")
+    assert scene.spendable("host") == MINT
+
+
+def test_a_short_create_is_a_table_that_backs_nothing() -> None:
+    scene = Scene()
+    assert scene.create(bankroll=MINT) is Reason.UNFUNDED
+    assert scene.funds().backed is False
+    assert scene.join("p") is Reason.UNBACKED
+    assert scene.spendable("p") == MINT
+
+
+def test_a_join_escrows_its_bond_and_a_seat_holds_it() -> None:
+    scene = Scene()
+    scene.create()
+    assert scene.join("p") is Reason.APPLIED
+    assert scene.spendable("p") == MINT - BOND
+    assert scene.seat(["p"]) is Reason.APPLIED
+    assert scene.seat_of("p") == 1
+    bonds = scene.tables().map("bonds")
+    assert bonds[(scene.table().key, 1)].bond == BOND
+    assert bonds[(scene.table().key, 1)].own is True
+
+
+def test_player_packets_without_a_join_or_a_game_are_refused() -> None:
+    scene = Scene()
+    scene.create()
+    assert scene.bet("stranger", entry(BetType.Pass, CRAP)) is Reason.NOT_JOINED
+    assert scene.join("p", t=scene.host.chain.nonce) is Reason.APPLIED  # type: ignore[union-attr]
+    assert scene.join("q", chain_n=63) is Reason.SHORT_CHAIN
+
+
+def test_a_roll_settles_pass_bets_and_pays_from_the_bank() -> None:
+    scene = seated("p")
+    assert scene.bet("p", entry(BetType.Pass, 10 * CRAP), entry(BetType.Field, 5 * CRAP)) is (
+        Reason.APPLIED
+    )
+    bet_nonce = scene.party("p").chain.nonce
+    assert scene.spendable("p") == MINT - BOND - 15 * CRAP
+    assert scene.roll_open([scene.included("p", index=0), scene.included("p", index=1)]) is (
+        Reason.APPLIED
+    )
+    table = scene.table()
+    assert table.k == 1 and table.open and table.listed == (1,)
+    assert len(table.craps.bets) == 2
+    assert scene.funds().bets[(scene.party("p").pub, bet_nonce, 0)].stake == 10 * CRAP
+    # the next roll_open settles roll 1 with p's reveal
+    before_bank = scene.funds().bank_real
+    assert scene.roll_open() is Reason.APPLIED
+    funds = scene.funds()
+    table = scene.table()
+    # money follows state: what left the bank or entered it matches the settlements
+    field_live = any(b.type is BetType.Field for b in table.craps.bets)
+    assert not field_live  # a Field bet settles on every roll
+    paid_out = before_bank - funds.bank_real
+    assert paid_out == BANKROLL - funds.bank_real
+    assert table.cover <= BANKROLL
+
+
+def test_winnings_are_credits_from_the_host_spendable_once_acknowledged() -> None:
+    scene = seated("p")
+    for _ in range(40):  # until a Field bet wins
+        scene.bet("p", entry(BetType.Field, 10 * CRAP))
+        scene.roll_open([scene.included("p")])
+        spendable = scene.spendable("p")
+        scene.roll_open()
+        _, pending = scene.balance("p")
+        if pending:
+            break
+    else:
+        raise AssertionError("no Field win in 40 rolls")
+    # a credit from the host's packet n is spendable once p names (host, ≥ n): its next bet
+    scene.bet("p", entry(BetType.Field, CRAP))
+    assert scene.balance("p")[1] == 0
+    assert scene.spendable("p") > spendable - CRAP
+
+
+def test_a_bet_not_included_is_reclaimed_by_a_cancel_after_its_window() -> None:
+    scene = seated("p")
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    bet_nonce = scene.party("p").chain.nonce
+    t = scene.host.chain.nonce  # type: ignore[union-attr]
+    before = scene.spendable("p")
+    assert scene.cancel("p", upto=bet_nonce, t=t) is Reason.APPLIED
+    assert scene.spendable("p") == before  # within its window: nothing to reclaim yet
+    for _ in range(WINDOW + 1):
+        scene.seat()
+    assert scene.cancel("p", upto=bet_nonce) is Reason.APPLIED
+    assert scene.spendable("p") == before + 10 * CRAP
+    # a late inclusion holds nothing: a phantom
+    scene.roll_open([Included(1, bet_nonce, 0, int(BetType.Pass), 10 * CRAP)])
+    assert scene.table().craps.bets  # in state
+    assert not scene.funds().bets  # moves no money
+
+
+def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
+    scene = seated("p")
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    n = scene.party("p").chain.nonce
+    assert scene.roll_open(released=[Released(1, n, 0)]) is Reason.APPLIED
+    assert scene.balance("p")[1] == 10 * CRAP  # pending: a credit from the host
+    assert (scene.party("p").pub, n, 0) not in scene.tables().map("escrow")
+
+
+def test_a_void_forfeits_the_withholders_bond_and_charges_the_host_the_fee() -> None:
+    scene = seated("p", "q")
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    scene.bet("q", entry(BetType.Pass, 20 * CRAP))
+    q_bet = scene.party("q").chain.nonce
+    scene.roll_open([scene.included("p"), scene.included("q")])
+    risk = scene.table().risk_at_open
+    assert risk == 60 * CRAP  # two Pass bets: stake + 1:1 exposure each
+    sink_before = scene.replica.state.accounts.get(SINK_KEY)
+    assert sink_before is None
+    # q withholds: the host voids seat 2
+    assert scene.void([2]) is Reason.APPLIED
+    table = scene.table()
+    assert 2 not in table.seats and not table.open
+    assert table.host_bond_left == HOST_BOND - BOND - risk
+    # p's bet first included in the voided roll is back to pending, still held
+    p_item = (scene.party("p").pub, scene.party("p").chain.nonce - 1, 0)
+    escrow = scene.tables().map("escrow")[p_item]
+    assert escrow.status is ItemStatus.RETURNED
+    assert escrow.window_end == scene.host.chain.nonce + WINDOW  # type: ignore[union-attr]
+    # q's bet returned at stake, its bond to the sink with the fee
+    assert (scene.party("q").pub, q_bet, 0) not in scene.tables().map("escrow")
+    sink = scene.replica.state.accounts[SINK_KEY]
+    assert sink.pending() == BOND + BOND + risk
+    assert scene.tables().map("voids") == {(0, scene.host.pub): 1, (1, scene.party("q").pub): 1}  # type: ignore[union-attr]
+
+
+def test_game_end_returns_everything_to_its_source() -> None:
+    scene = seated("p")
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    scene.roll_open([scene.included("p")])
+    assert scene.game_end() is Reason.APPLIED
+    table = scene.table()
+    assert table.ended and not table.seats and not table.craps.bets
+    funds = scene.funds()
+    assert (funds.bank_real, funds.host_bond_money) == (0, 0)
+    assert scene.replica.state.accounts[scene.host.pub].own > 0  # type: ignore[union-attr]
+    # nothing may follow
+    assert scene.seat() is Reason.GAME_ENDED
+    assert scene.bet("p", entry(BetType.Pass, CRAP)) is Reason.GAME_ENDED
+
+
+def test_host_faults_are_refused_and_change_nothing() -> None:
+    scene = seated("p")
+    digest = scene.replica.digest()
+    assert scene.roll_open(listed=[]) is Reason.BAD_LISTED
+    assert scene.roll_open(listed=[2, 1]) is Reason.BAD_LIST
+    assert scene.roll_open(k=5) is Reason.OUT_OF_TURN
+    assert scene.roll_open(preimage=bytes(32)) is Reason.HOST_CHAIN
+    # each refusal consumed a nonce and nothing else
+    assert scene.table().k == 0
+    assert digest != scene.replica.digest()  # the host's chain moved
+    assert scene.roll_open() is Reason.APPLIED
+    assert scene.void([]) is Reason.BAD_VOID
+    assert scene.void([2]) is Reason.BAD_VOID
+    assert scene.seat() is Reason.OUT_OF_TURN
+
+
+def test_a_treasury_banked_table_takes_its_bankroll_from_the_treasury() -> None:
+    house = public_key("table/house")
+    genesis = Genesis(
+        name="house-test",
+        play_money=True,
+        faucet_amount=LOCAL.faucet_amount,
+        min_account=0,
+        treasury_reserve=50_000 * CRAP,
+        house_key=house,
+        grants=(),
+        bounds=LOCAL.bounds,
+    )
+    scene = Scene(genesis)
+    assert scene.create("house", bank=Bank.TREASURY) is Reason.APPLIED
+    assert scene.replica.state.spendable(b"\xff" * 32) == 40_000 * CRAP
+    assert scene.spendable("house") == MINT - HOST_BOND
+    assert scene.game_end() is Reason.APPLIED
+    # the bank's real money back to the treasury, spendable by the house's next create
+    assert scene.replica.state.spendable(b"\xff" * 32) == 50_000 * CRAP
+    other = Scene(genesis)
+    assert other.create("stranger", bank=Bank.TREASURY) is Reason.BAD_TABLE
