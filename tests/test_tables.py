@@ -6,10 +6,11 @@ bank, host bond, treasury and sink sum to grants + mints).
 
 from __future__ import annotations
 
-from node.core.tables.params import WINDOW
+from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import ItemStatus
 from node.core.verdicts import Reason
 from protocol.bets import BetType
+from protocol.budget import max_entries_for
 from protocol.constants import CRAP, SINK_KEY
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import Bank, Included, Released
@@ -233,3 +234,14 @@ def test_a_treasury_banked_table_takes_its_bankroll_from_the_treasury() -> None:
     assert scene.replica.state.spendable(b"\xff" * 32) == 50_000 * CRAP
     other = Scene(genesis)
     assert other.create("stranger", bank=Bank.TREASURY) is Reason.BAD_TABLE
+
+
+def test_the_defaults_are_tables_section_9() -> None:
+    p = default_params()
+    assert (p.min_bet, p.max_bet, p.bond, p.host_bond) == (CRAP, 100 * CRAP, BOND, 24_000 * CRAP)
+    assert (p.max_players, p.max_entries, p.chain_n) == (8, 33, 1_024)
+    assert default_params(16).max_entries == 15
+
+
+def test_max_entries_is_the_byte_budgets() -> None:
+    assert {p: max_entries_for(p) for p in range(2, 17)} == MAX_ENTRIES
