@@ -97,6 +97,7 @@ def test_the_own_budget_is_the_mint_less_every_debit_whatever_its_verdict() -> N
     assert budget.before(2) == MINT - 30_000 * CRAP
     assert budget.before(3) == MINT - 120_000 * CRAP  # the refused transfer counts too
     assert budget.funded(1) and not budget.funded(2)
+    assert budget.funded(3)  # an ack debits nothing: own-funded whatever the budget
     assert budget.before(budget.top + 1) == MINT - 120_000 * CRAP
     assert scene.spendable("x") == 120_000 * CRAP
 

@@ -212,7 +212,7 @@ class OwnBudget:
             self._treasury.append(treasury)
             body = p.body
             amount = debit_of(body, tables)
-            funded = amount <= own
+            funded = not amount or amount <= own
             if isinstance(body, Create) and body.bank is Bank.TREASURY:
                 funded = funded and house and body.bankroll <= treasury
                 if house:
