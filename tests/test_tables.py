@@ -197,6 +197,19 @@ def test_game_end_returns_everything_to_its_source() -> None:
     assert scene.bet("p", entry(BetType.Pass, CRAP)) is Reason.GAME_ENDED
 
 
+def test_an_early_end_is_kept_in_table_state() -> None:
+    scene = seated("p")
+    scene.bet("p", entry(BetType.Fire, CRAP))  # no first roll settles a series bet
+    scene.roll_open([scene.included("p")])
+    assert scene.game_end() is Reason.APPLIED
+    table = scene.table()
+    assert table.early and table.ended
+    assert scene.replica.state.accounts[SINK_KEY].pending() == HOST_BOND  # forfeited
+    other = seated("p")
+    assert other.game_end() is Reason.APPLIED
+    assert not other.table().early
+
+
 def test_host_faults_are_refused_and_change_nothing() -> None:
     scene = seated("p")
     digest = scene.replica.digest()

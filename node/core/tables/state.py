@@ -138,6 +138,9 @@ class Table:
     """The nonce of the host's last Applied table packet (the create's at first)."""
     named_upto: dict[bytes, int] = field(default_factory=dict)
     """Per key: the highest nonce an Applied seat/roll_open named (for seen requests)."""
+    early: bool = False
+    """The Applied game_end returned live bets at stake (an early end: the host bond is
+    forfeited, not returned)."""
 
     def copy(self) -> Table:
         return Table(
@@ -161,6 +164,7 @@ class Table:
             self.ended,
             self.last,
             dict(self.named_upto),
+            self.early,
         )
 
     @property
@@ -204,13 +208,14 @@ class Table:
             self.ended,
             self.last,
             sorted([key, m] for key, m in self.named_upto.items()),
+            self.early,
         ]
 
     @classmethod
     def decode(cls, data: list[Any]) -> Table:
         (host, game, create_nonce, params, bankroll, bank, cover, host_bond_left, host_current,
          host_left, k, is_open, listed, risk_at_open, first, seats, craps, ended, last,
-         named_upto) = data  # fmt: skip
+         named_upto, early) = data  # fmt: skip
         return cls(
             host,
             game,
@@ -232,6 +237,7 @@ class Table:
             ended,
             last,
             dict(named_upto),
+            early,
         )
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "Vacated",
     "VoidFee",
     "run_game_end",
+    "run_host",
     "run_roll_open",
     "run_seat",
     "run_void",
@@ -536,9 +537,26 @@ def run_game_end(run: HostRun, body: GameEnd) -> None:
     seats_changed(t.craps, t.occupied())
     run.events.append(Ended(early=bool(returned)))
     t.ended = run.nonce
+    t.early = bool(returned)
     t.first = frozenset()
     _note_named(run)
     t.last = run.nonce
+
+
+def run_host(run: HostRun, body: Seat | RollOpen | Void | GameEnd) -> None:
+    """Run one host table packet's steps over ``run``; a host fault is kept in ``run.fault``
+    (the working table is then left as the failing step found it)."""
+    try:
+        if isinstance(body, RollOpen):
+            run_roll_open(run, body)
+        elif isinstance(body, Seat):
+            run_seat(run, body)
+        elif isinstance(body, Void):
+            run_void(run, body)
+        else:
+            run_game_end(run, body)
+    except HostFault as fault:
+        run.fault = fault
 
 
 def _count_void(staged: Staged, key: tuple[int, bytes]) -> None:
