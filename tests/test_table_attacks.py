@@ -24,7 +24,8 @@ from node.core.craps import (
     place,
     settle_roll,
 )
-from node.core.craps.dice import Roll
+from node.core.craps.dice import Roll, WalletChain, create_role, join_role
+from node.core.craps.phase import next_point
 from node.core.ledger import Judgment, LedgerState
 from node.core.replica import Replica
 from node.core.tables.engine import TablesEngine, tables_of
@@ -36,11 +37,28 @@ from protocol.bets import BetType
 from protocol.constants import CRAP, SINK_KEY, TREASURY_KEY, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import LOCAL, Genesis
-from protocol.kinds import Bank, Create, Included, Kind, Released, Transfer
+from protocol.kinds import (
+    Bank,
+    Create,
+    Included,
+    Kind,
+    Released,
+    Reveal,
+    RevealCopy,
+    Transfer,
+)
 from protocol.wire import pack
-from tests.ledger_factory import Chain
+from tests.ledger_factory import Chain, signing_key
 from tests.ledger_harness import deliver
-from tests.table_factory import Scene, entry, funded, key_of, small_params, table_state
+from tests.table_factory import (
+    Scene,
+    entry,
+    funded,
+    key_of,
+    preimage,
+    small_params,
+    table_state,
+)
 
 MINT = 100_000 * CRAP
 BOND = 1_000 * CRAP
@@ -1011,3 +1029,263 @@ def test_t15_departed_player_stays_listed_until_its_bets_settle() -> None:
     assert 1 not in short.table().seats and not short.table().craps.bets
     assert short.worth("p") == worth + CRAP + BOND
     assert short.escrow("p", fire[1]) is None
+
+
+def test_t16_a_reused_chain_head_is_a_host_fault_and_seeds_are_per_seat() -> None:
+    scene = seated("p")
+    first = scene.copy_of("p")
+    assert scene.seat(leaves=[1]) is APPLIED  # p leaves (no live bet): vacated
+    # p comes back with its old chain, q with p's published head: neither can be accepted
+    assert scene.join("p", head=first.head) is APPLIED
+    assert scene.seat(copies=[replace(scene.copy_of("p"), head=first.head)]) is Reason.BAD_JOIN
+    assert scene.join("q", head=first.head) is APPLIED
+    assert scene.seat(copies=[replace(scene.copy_of("q"), head=first.head)]) is Reason.BAD_JOIN
+    assert scene.roll_open(copies=[replace(scene.copy_of("q"), head=first.head)]) is (
+        Reason.BAD_JOIN
+    )
+    assert not scene.table().seats
+    # a fresh chain is accepted; the old head stays refused at this table for good
+    assert scene.join("p") is APPLIED
+    assert scene.seat(["p"]) is APPLIED
+    # heads are per table: another table of the same host may accept it
+    first_game = scene.game
+    assert scene.create() is APPLIED
+    assert scene.join("q", head=first.head) is APPLIED
+    assert scene.seat(copies=[replace(scene.copy_of("q"), head=first.head)]) is APPLIED
+    second_game = scene.game
+    scene.focus("host", first_game)
+    assert scene.seat_of("p") == 1
+
+    # seeds are local, per seat and per network (TABLES.md §3)
+    secret = signing_key("table/p").encode()
+    host, game = scene.party("host").pub, second_game
+
+    def head(network: bytes, role: bytes) -> bytes:
+        return WalletChain.for_role(secret, network, role, SHORT_CHAIN).head
+
+    heads = {
+        head(LOCAL.network_id, join_role(host, game, 3)),
+        head(LOCAL.network_id, join_role(host, game, 4)),  # another join of p's
+        head(LOCAL.network_id, join_role(host, first_game, 3)),  # another table
+        head(LOCAL.network_id, join_role(key_of("other"), game, 3)),  # another host
+        head(house_genesis().network_id, join_role(host, game, 3)),  # another network
+        head(LOCAL.network_id, create_role(3)),  # a create's
+        WalletChain.for_role(
+            signing_key("table/q").encode(), LOCAL.network_id, join_role(host, game, 3), 64
+        ).head,  # another key's
+    }
+    assert len(heads) == 7
+
+
+def test_t17_grinding_fails_a_reveal_must_hash_to_the_current_value() -> None:
+    scene = seated("p")
+    chain = scene.party("p").dice
+    assert chain is not None
+    n = chain.length
+    assert scene.roll_open() is APPLIED
+    head = scene.table().seats[1].current
+    assert head == preimage(chain, n)
+    # p's own reveal packets move nothing, valid or not
+    assert scene.reveal("p", preimage=bytes(32)) is APPLIED
+    assert scene.reveal("p") is APPLIED
+    assert scene.table().seats[1].current == head
+    nonce = scene.nonce("p")
+    state = table_state(scene.replica)
+    for value in (bytes(32), head, preimage(chain, n - 2)):  # garbage, the head, one ahead
+        grind = (RevealCopy(1, nonce, value),)
+        assert scene.roll_open(reveals=grind) is Reason.BAD_REVEALS
+        assert scene.game_end(reveals=grind) is Reason.BAD_REVEALS
+    assert scene.roll_open(preimage=bytes(32)) is Reason.HOST_CHAIN  # the host's own too
+    assert table_state(scene.replica) == state
+    # the host's valid copy moves it; the same preimage never counts twice
+    assert scene.roll_open() is APPLIED
+    assert scene.table().seats[1].current == preimage(chain, n - 1)
+    assert scene.reveal("p") is APPLIED
+    again = (RevealCopy(1, nonce, preimage(chain, n - 1)),)
+    assert scene.roll_open(reveals=again) is Reason.BAD_REVEALS
+    assert scene.roll_open() is APPLIED
+    assert scene.table().seats[1].current == preimage(chain, n - 2)
+
+
+def test_t18_a_refused_roll_open_leaks_nothing_and_moves_no_value() -> None:
+    scene = seated("p", "q")
+    table = scene.table()
+    host_value, values = table.host_current, {s: table.seats[s].current for s in table.seats}
+    assert scene.roll_open(listed=[1]) is Reason.BAD_LISTED  # publishes the host's preimage
+    refused = scene.nonce("host")
+    # a reveal against it is Refused: it is no roll (an honest wallet does not sign one)
+    q_chain = scene.party("q").dice
+    assert q_chain is not None
+    leak = Reveal(scene.game, 1, refused, preimage(q_chain, q_chain.length - 1))
+    assert scene.sign(scene.party("q"), leak) is Reason.NO_ROLL
+    tables = tables_of(scene.replica.state)
+    assert (scene.table().key, 1) not in tables.map("rolls")
+    assert not tables.map("reveals")
+    table = scene.table()
+    assert table.k == 0 and not table.open and table.host_current == host_value
+    assert {s: table.seats[s].current for s in table.seats} == values
+    # the next Applied roll_open is roll 1 again, on the same host preimage it had to use
+    expected = scene.upcoming()[0]
+    assert scene.roll_open() is APPLIED
+    assert scene.table().k == 1
+    assert scene.table().host_current == preimage(scene.party("host").dice, 1_023)  # type: ignore[arg-type]
+    # p's reveal for it was never published: it is the one the dice wait for
+    assert scene.reveal("p") is APPLIED
+    assert scene.reveal("q") is APPLIED
+    assert scene.open_dice() == expected
+    assert scene.roll_open() is APPLIED
+    assert scene.table().craps.point == next_point(None, expected.total)
+
+
+def test_t19_sybil_erasing_history_changes_no_table_state_anywhere() -> None:
+    scene = Scene(funded({"host": MINT, "funder": MINT, "p": BOND, "s": MINT}))
+    assert scene.create(bankroll=150 * CRAP) is APPLIED  # K = 150: cover decides
+    for name in ("p", "s"):
+        assert scene.join(name) is APPLIED
+    assert scene.seat(["p", "s"]) is APPLIED
+    s_join = scene.party("s").join_nonce
+    assert scene.transfer("funder", "p", 500 * CRAP) is APPLIED
+    credit = scene.nonce("funder")
+    assert scene.ack("p", "funder") is APPLIED
+    # p's bets rest on the funder's credit; one takes the cover, its twin is a duplicate
+    assert scene.bet("p", entry(BetType.Pass, 100 * CRAP), entry(BetType.Pass, 50 * CRAP)) is (
+        APPLIED
+    )
+    p_bet = scene.nonce("p")
+    assert scene.bet("s", entry(BetType.Field, 20 * CRAP)) is APPLIED  # exposure 60 > 50 left
+    s_bet = scene.nonce("s")
+    included = [scene.included("p", p_bet, 0), scene.included("p", p_bet, 1)]
+    assert scene.roll_open([*included, scene.included("s", s_bet)]) is APPLIED
+    released = tables_of(scene.replica.state).map("released")
+    key = scene.table().key
+    assert released[(key, scene.party("p").pub, p_bet, 1)] == "duplicate"
+    assert released[(key, scene.party("s").pub, s_bet, 0)] == "cover"
+    assert scene.leave("s") is APPLIED  # seen by the next roll_open, which keeps s seated
+    for _ in range(16):
+        assert scene.roll_open() is APPLIED
+    history = list(scene.frames)
+    clean = table_state(scene.replica)
+
+    # the Sybil forks its join after 16 rolls; the funder forks below p's credit
+    forks = [scene.fork("s", s_join), scene.fork("funder", credit)]
+    assert scene.verdict("s", s_join) is Reason.EQUIVOCATED
+    assert scene.verdict("p", p_bet) is Reason.INSUFFICIENT
+    assert table_state(scene.replica) == clean
+    early = replay(scene, [*forks, *history])
+    assert table_state(early) == clean
+    assert early.digest() == scene.replica.digest()
+    mixed = shuffled(scene, 19)
+    assert table_state(mixed) == clean
+    assert mixed.digest() == scene.replica.digest()
+    # money followed: s's seat holds nothing now, p's bet is a phantom
+    assert scene.bond(2) == SeatMoney(0, own=False)
+    assert not scene.funds().bets
+
+
+def test_t20_retroactive_inclusion_alices_released_bet_stays_released() -> None:
+    scene = Scene(funded({"host": MINT, "funder": MINT, "alice": MINT, "s": BOND}))
+    assert scene.create(bankroll=100 * CRAP) is APPLIED  # K = 100
+    for name in ("s", "alice"):
+        assert scene.join(name) is APPLIED
+    assert scene.seat(["s", "alice"]) is APPLIED
+    assert scene.transfer("funder", "s", 100 * CRAP) is APPLIED
+    assert scene.ack("s", "funder") is APPLIED
+    assert scene.bet("s", entry(BetType.Pass, 100 * CRAP)) is APPLIED  # on the credit
+    s_bet = scene.nonce("s")
+    assert scene.bet("alice", entry(BetType.Pass, 10 * CRAP)) is APPLIED
+    a_bet = scene.nonce("alice")
+    assert scene.roll_open([scene.included("s"), scene.included("alice")]) is APPLIED
+    key = (scene.table().key, scene.party("alice").pub, a_bet, 0)
+    released = tables_of(scene.replica.state).map("released")
+    assert released[key] == "cover"
+    assert scene.worth("alice") == MINT - BOND  # its stake back
+    state = table_state(scene.replica)
+    scene.fork("funder", 1)  # the Sybil's bet turns Refused
+    assert scene.verdict("s", s_bet) is Reason.INSUFFICIENT
+    assert released[key] == "cover"
+    assert table_state(scene.replica) == state
+    assert scene.worth("alice") == MINT - BOND  # released once, still
+    assert scene.escrow("alice", a_bet) is None
+    # and no later packet can take it back
+    assert scene.roll_open([scene.included("alice", a_bet)]) is APPLIED
+    assert scene.table().craps.find((scene.party("alice").pub, a_bet, 0)) is None
+    early = replay(scene, [scene.frames[-2], *scene.frames[:-2], scene.frames[-1]])
+    assert early.digest() == scene.replica.digest()
+
+
+def test_t21_no_join_takes_a_seat_whose_party_has_live_bets() -> None:
+    scene = seated("p", "q", params=small_params(max_players=3))  # player seats 1 and 2
+    roll_until(
+        scene,
+        lambda point, rolls: (
+            point is None and rolls[0].total in POINTS and rolls[1].total not in (7, rolls[0].total)
+        ),
+        2,
+    )
+    assert scene.bet("p", entry(BetType.Pass, 10 * CRAP)) is APPLIED
+    pass_bet = (scene.party("p").pub, scene.nonce("p"), 0)
+    assert scene.roll_open([scene.included("p")]) is APPLIED
+    assert scene.roll_open(leaves=[1]) is APPLIED  # p leaves with a live Pass
+    assert scene.join("r") is APPLIED
+    assert scene.roll_open(joins=["r"], listed=[1, 2]) is Reason.BAD_JOIN  # no seat is free
+    assert scene.table().seats[1].key == scene.party("p").pub
+    while scene.table().craps.find(pass_bet) is not None:
+        assert scene.roll_open() is APPLIED
+    assert 1 not in scene.table().seats  # vacated by the packet that settled the Pass
+    assert scene.roll_open(joins=["r"]) is APPLIED
+    assert scene.seat_of("r") == 1
+    # a voided seat is vacated at once, its bets returned: free for the next join
+    assert scene.bet("q", entry(BetType.Pass, 10 * CRAP)) is APPLIED
+    assert scene.roll_open([scene.included("q")]) is APPLIED
+    assert scene.void([2]) is APPLIED
+    assert scene.join("t") is APPLIED
+    assert scene.seat(["t"]) is APPLIED
+    assert scene.seat_of("t") == 2 and not scene.table().live_at(2)
+
+
+def test_t22_host_fork_closes_the_table_below_it_and_a_cancel_returns_everything() -> None:
+    scene = seated("p", "q")
+    assert scene.bet("p", entry(BetType.Field, 20 * CRAP)) is APPLIED  # stays pending
+    pending = scene.nonce("p")
+    assert scene.bet("p", entry(BetType.Pass, 10 * CRAP)) is APPLIED
+    live = scene.nonce("p")
+    assert scene.roll_open([scene.included("p", live)]) is APPLIED  # the last packet below
+    below = table_state(scene.replica)
+    funds = scene.funds().encode()
+    assert scene.roll_open() is APPLIED
+    fork_nonce = scene.nonce("host")
+    fork = scene.fork("host", fork_nonce)
+    assert scene.verdict("host", fork_nonce) is Reason.EQUIVOCATED
+    assert table_state(scene.replica) == below  # closed at its state below the fork
+    assert scene.funds().encode() == funds  # bank and host bond frozen where they were
+    assert scene.table().craps.find((scene.party("p").pub, live, 0)) is not None
+    # a cancel with T below the fork reclaims only what rule 1 would
+    worth = scene.worth("p")
+    assert scene.cancel("p", upto=live, t=fork_nonce - 1) is APPLIED
+    assert scene.worth("p") == worth
+    # at or above it: the pending bet, the live stake and the held bond
+    assert scene.escrow("p", pending).status is ItemStatus.PENDING  # type: ignore[union-attr]
+    assert scene.cancel("p", upto=live, t=fork_nonce) is APPLIED
+    assert scene.worth("p") == worth + 20 * CRAP + 10 * CRAP + BOND == MINT
+    assert scene.escrow("p", pending) is None and scene.escrow("p", live) is None
+    assert scene.cancel("p", upto=live, t=fork_nonce) is APPLIED  # each item at most once
+    assert scene.worth("p") == MINT
+    # other requests at or above the fork are Refused(closed)
+    assert scene.bet("q", entry(BetType.Field, CRAP), t=fork_nonce) is Reason.CLOSED
+    assert scene.leave("q", t=fork_nonce) is Reason.CLOSED
+    assert scene.cancel("q", upto=1, t=fork_nonce) is APPLIED  # its bond
+    assert scene.worth("q") == MINT
+    assert scene.funds().encode() == funds
+    early = replay(scene, [fork, *[f for f in scene.frames if f != fork]])
+    assert early.digest() == scene.replica.digest()
+
+    # a fork of the create: no table, and the joins naming it get their bonds back
+    other = Scene()
+    assert other.create() is APPLIED
+    assert other.join("p") is APPLIED
+    fork = other.fork("host", 1)
+    assert not other.tables().map("tables")
+    assert other.verdict("p", 1) is Reason.NO_GAME
+    assert other.worth("p") == MINT
+    early = replay(other, [fork, *[f for f in other.frames if f != fork]])
+    assert early.digest() == other.replica.digest()
