@@ -1289,3 +1289,63 @@ def test_t22_host_fork_closes_the_table_below_it_and_a_cancel_returns_everything
     assert other.worth("p") == MINT
     early = replay(other, [fork, *[f for f in other.frames if f != fork]])
     assert early.digest() == other.replica.digest()
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def test_t23_hostage_seat_exits_by_its_chain_or_walks_away_from_a_seen_leave() -> None:
+    # the host never sees p's leave (it cites p's join for every reveal): p's chain ends its
+    # stay, its live Fire returns at stake, its bond returns
+    scene, start = exhausting_table()
+    join = scene.party("p").join_nonce
+    cite = {"p": join}
+    roll_to(scene, start - 1, cite=cite)
+    assert scene.bet("p", entry(BetType.Fire, CRAP)) is APPLIED
+    fire = scene.nonce("p")
+    assert scene.leave("p") is APPLIED  # after the bet: including the bet does not see it
+    assert scene.roll_open([scene.included("p", fire)], cite=cite) is APPLIED
+    roll_to(scene, SHORT_CHAIN, cite=cite)
+    assert scene.bond(1) == SeatMoney(BOND, own=True)  # never freed: never seen
+    assert scene.table().seats[1].left == 0 and not scene.table().seats[1].leaving
+    assert scene.roll_open(cite=cite) is APPLIED  # step 2 vacates it
+    assert 1 not in scene.table().seats
+    assert scene.worth("p") == MINT  # the Fire at stake and the bond: all of it back
+    assert scene.table().k == SHORT_CHAIN + 1  # ≤ chain_N rolls with p listed
+
+    # ... or at game_end
+    ended = seated("p")
+    assert ended.leave("p") is APPLIED
+    assert ended.roll_open() is APPLIED
+    assert ended.game_end(reveals=ended.reveal_copies(cite={"p": 2})) is APPLIED
+    assert ended.worth("p") == MINT
+
+    # a packet that saw the leave and did not act on it: p withholds, its bond returns, the
+    # host pays the fee
+    seen = seated("p", "q")
+    assert seen.roll_open() is APPLIED
+    assert seen.leave("p") is APPLIED
+    assert seen.roll_open() is APPLIED  # copies p's later reveal: sees the leave, keeps p
+    assert seen.bond(1) == SeatMoney(BOND, own=True, freed=True)
+    assert seen.bond(2) == SeatMoney(BOND, own=True)
+    assert seen.void([1]) is APPLIED
+    assert seen.worth("p") == MINT
+    assert seen.sink() == BOND  # the fee (zero risk); no forfeit
+    # had the host listed it in leaves, nothing would be freed: q's withholding forfeits
+    assert seen.roll_open() is APPLIED
+    assert seen.void([2]) is APPLIED
+    assert seen.worth("q") == MINT - BOND
+    assert seen.sink() == 3 * BOND
+
+    # a void names p's reveal after its leave, but a void is no seeing packet (only a seat or
+    # roll_open sees): the next roll_open naming p at or above the leave sees it
+    hostage = seated("p", "q")
+    assert hostage.roll_open() is APPLIED
+    assert hostage.leave("p") is APPLIED
+    assert hostage.void([2]) is APPLIED  # q withholds; present: p's reveal, after the leave
+    assert hostage.bond(1) == SeatMoney(BOND, own=True)  # not seen yet
+    assert hostage.roll_open() is APPLIED  # idle: names no one
+    assert hostage.roll_open() is APPLIED  # copies p's reveal: the first to see the leave
+    assert hostage.bond(1) == SeatMoney(BOND, own=True, freed=True)
+    assert hostage.void([1]) is APPLIED
+    assert hostage.worth("p") == MINT

@@ -513,7 +513,8 @@ def run_void(run: HostRun, body: Void) -> None:
     t.open = False
     t.first = frozenset()
     seats_changed(t.craps, t.occupied())
-    _note_named(run)
+    # a void sees no request (only a seat or roll_open does, TABLES.md §1): what it names
+    # must not hide a request from the first seat/roll_open that names its sender above it
     t.last = run.nonce
 
 
