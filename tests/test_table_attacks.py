@@ -11,6 +11,7 @@ Readings of TABLES.md the text leaves open are marked "Reading:" at the test tha
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from random import Random
@@ -24,20 +25,22 @@ from node.core.craps import (
     place,
     settle_roll,
 )
-from node.core.craps.dice import Roll, WalletChain, create_role, join_role
+from node.core.craps.dice import Roll, WalletChain, chain_next, create_role, join_role
 from node.core.craps.phase import next_point
 from node.core.ledger import Judgment, LedgerState
 from node.core.replica import Replica
 from node.core.tables.engine import TablesEngine, tables_of
-from node.core.tables.params import WINDOW, default_params
+from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import BetMoney, ItemStatus, SeatMoney
 from node.core.verdicts import Outcome as Ingest
 from node.core.verdicts import Reason
 from protocol.bets import BetType
-from protocol.constants import CRAP, SINK_KEY, TREASURY_KEY, ZERO_PREV
+from protocol.budget import forced_roll_open, frame_size
+from protocol.constants import CRAP, MAX_FRAME, SINK_KEY, TREASURY_KEY, ZERO_PREV
 from protocol.frame import Packet
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import (
+    Ack,
     Bank,
     Create,
     Included,
@@ -1349,3 +1352,188 @@ def test_t23_hostage_seat_exits_by_its_chain_or_walks_away_from_a_seen_leave() -
     assert hostage.bond(1) == SeatMoney(BOND, own=True, freed=True)
     assert hostage.void([1]) is APPLIED
     assert hostage.worth("p") == MINT
+
+
+STRANGERS = 50
+"""Strangers per roll in T24; each signs five requests (1,000 over four rolls)."""
+
+
+def stranger_table(flood: bool) -> Scene:
+    """p and q play four rolls at an honest host's table; p acknowledges a friend's packet
+    each roll.  With ``flood``, strangers (unseated keys) sign a join, a bet, a leave, a cancel
+    and a reveal each before every roll, and p's acknowledgement names their packets instead."""
+    scene = Scene()
+    assert scene.create() is APPLIED
+    for name in ("p", "q"):
+        assert scene.join(name) is APPLIED
+    assert scene.seat(["p", "q"]) is APPLIED
+    for roll in range(4):
+        assert scene.transfer("friend", "q", CRAP) is APPLIED
+        refs = [scene.party("friend").chain.ref(scene.nonce("friend"))]
+        if flood:
+            refs = []
+            for i in range(STRANGERS):
+                name = f"stranger/{roll}/{i}"
+                assert scene.join(name, SHORT_CHAIN) is APPLIED
+                assert scene.bet(name, entry(BetType.Field, 10 * CRAP)) is APPLIED
+                assert scene.leave(name) is APPLIED
+                assert scene.cancel(name, upto=scene.nonce(name)) is APPLIED
+                if scene.table().open:
+                    assert scene.reveal(name) is APPLIED  # a reveal nobody listed
+                else:
+                    assert scene.bet(f"{name}/unjoined", entry(BetType.Pass, CRAP)) is (
+                        Reason.NOT_JOINED
+                    )
+                chain = scene.party(name).chain
+                refs.append(chain.ref(chain.nonce))
+        assert scene.sign(scene.party("p"), Ack(tuple(refs[:16]))) is APPLIED
+        assert scene.bet("p", entry(BetType.Field, 5 * CRAP)) is APPLIED
+        assert scene.roll_open([scene.included("p")]) is APPLIED
+    assert scene.roll_open() is APPLIED
+    return scene
+
+
+def test_t24_strangers_requests_change_no_host_packet() -> None:
+    quiet, flooded = stranger_table(flood=False), stranger_table(flood=True)
+    requests = sum(
+        party.chain.nonce for name, party in flooded.parties.items() if name.startswith("str")
+    )
+    assert requests >= 1_000
+    # the honest host signed byte-identical packets, judged alike, over identical table state
+    assert flooded.party("host").chain.frames == quiet.party("host").chain.frames
+    for nonce in range(1, quiet.nonce("host") + 1):
+        assert flooded.verdict("host", nonce) is quiet.verdict("host", nonce) is APPLIED
+    assert table_state(flooded.replica) == table_state(quiet.replica)
+    assert flooded.worth("p") == quiet.worth("p")
+    # the strangers' joins are never answered: each is reclaimable after its window
+    assert (
+        not tables_of(flooded.replica.state).map("answered").keys()
+        - tables_of(quiet.replica.state).map("answered").keys()
+    )
+
+    # a full forced roll_open at max_players fits one datagram
+    for players in (8, 16):
+        body = forced_roll_open(players, MAX_ENTRIES[players])
+        assert len(body.listed) == len(body.reveals) == len(body.leaves) == players - 1
+        assert frame_size(body) == 1_194 <= MAX_FRAME
+        assert frame_size(forced_roll_open(players, MAX_ENTRIES[players] + 1)) > MAX_FRAME
+
+
+def idle_until(scene: Scene, nonce: int) -> None:
+    """Empty seat packets until the host's latest nonce is ``nonce`` (the table idle)."""
+    while scene.nonce("host") < nonce:
+        assert scene.seat() is APPLIED
+
+
+def test_t25_an_ignored_item_is_reclaimed_and_a_later_inclusion_holds_nothing() -> None:
+    scene = seated("p", "q", "r")
+    p = scene.party("p").pub
+    # a bet never named in its window T … T + 32
+    t = scene.nonce("host")
+    assert scene.bet("p", entry(BetType.Field, 10 * CRAP), t=t) is APPLIED
+    ignored = scene.nonce("p")
+    assert scene.bet("p", entry(BetType.Pass, 20 * CRAP), t=t) is APPLIED
+    named_late = scene.nonce("p")
+    idle_until(scene, t + WINDOW - 1)
+    worth = scene.worth("p")
+    assert scene.cancel("p", upto=ignored, t=t + WINDOW - 1) is APPLIED
+    assert scene.worth("p") == worth  # within the window: reclaims nothing
+    # at T + 32 the host may still hold one of them
+    assert scene.roll_open([scene.included("p", named_late)]) is APPLIED
+    assert scene.nonce("host") == t + WINDOW
+    assert scene.escrow("p", named_late).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.cancel("p", upto=ignored, t=t + WINDOW) is APPLIED
+    assert scene.worth("p") == worth  # T = window end: not past it yet
+    assert scene.void([2, 3]) is APPLIED  # q and r withhold; p's Pass goes back to pending
+    void = scene.nonce("host")
+    assert scene.cancel("p", upto=ignored, t=void) is APPLIED
+    assert scene.worth("p") == worth + 10 * CRAP  # past its window: the ignored bet only
+    assert scene.escrow("p", ignored) is None
+    assert scene.escrow("p", named_late).status is ItemStatus.RETURNED  # type: ignore[union-attr]
+    # a void-returned bet not re-included by the void's nonce + 32
+    idle_until(scene, void + WINDOW)
+    assert scene.cancel("p", upto=named_late) is APPLIED
+    assert scene.worth("p") == worth + 10 * CRAP  # void + 32: still held
+    assert scene.seat() is APPLIED
+    assert scene.cancel("p", upto=named_late) is APPLIED
+    assert scene.worth("p") == worth + 30 * CRAP
+    # a later inclusion of either holds nothing
+    late = [scene.included("p", ignored), scene.included("p", named_late)]
+    assert scene.roll_open(late) is APPLIED
+    assert {bet.id for bet in scene.table().craps.bets} == {(p, ignored, 0), (p, named_late, 0)}
+    assert not scene.funds().bets
+    # a join never answered in its window: reclaimed, and a late acceptance holds no bond
+    assert scene.roll_open() is APPLIED
+    assert scene.void([1]) is APPLIED  # p withholds: a seat frees up (q's and r's too)
+    t = scene.nonce("host")
+    assert scene.join("s", t=t) is APPLIED
+    idle_until(scene, t + WINDOW + 1)
+    assert scene.cancel("s", upto=scene.nonce("s")) is APPLIED
+    assert scene.worth("s") == MINT
+    assert scene.seat(["s"]) is APPLIED
+    assert scene.bond(1) == SeatMoney(0, own=True)
+
+
+def test_t26_game_end_race_reclaims_what_it_did_not_name() -> None:
+    scene = seated("p")
+    t = scene.nonce("host")
+    assert scene.bet("p", entry(BetType.Field, 10 * CRAP), t=t) is APPLIED
+    unnamed = scene.nonce("p")
+    assert scene.roll_open() is APPLIED  # the host ignores it
+    assert scene.game_end() is APPLIED
+    end = scene.nonce("host")
+    assert scene.worth("p") == MINT - 10 * CRAP  # the bond back, the bet still escrowed
+    assert scene.cancel("p", upto=unnamed, t=end - 1) is APPLIED  # T below the end: in window
+    assert scene.worth("p") == MINT - 10 * CRAP
+    assert scene.cancel("p", upto=unnamed, t=end) is APPLIED  # T at the end: rule 2
+    assert scene.worth("p") == MINT
+    assert scene.escrow("p", unnamed) is None
+    # at or above the end: Refused(game_ended), nothing escrowed
+    assert scene.bet("p", entry(BetType.Field, 10 * CRAP), t=end) is Reason.GAME_ENDED
+    assert scene.transfer("host", "friend", CRAP) is APPLIED
+    assert scene.bet("p", entry(BetType.Field, 10 * CRAP), t=end + 1) is Reason.GAME_ENDED
+    assert scene.join("q", t=end) is Reason.GAME_ENDED
+    assert scene.worth("p") == MINT
+    # the race: the bet below the end judged before or after it, the same verdicts
+    for seed in (26, 62):
+        other = shuffled(scene, seed)
+        assert verdict_in(other, scene, "p", unnamed) is APPLIED
+        assert other.digest() == scene.replica.digest()
+
+
+def test_t27_stalled_host_opens_no_roll_without_reveals_and_an_early_end_costs_its_bond() -> None:
+    scene = Scene()
+    assert scene.create(params=small_params(chain_n=256)) is APPLIED  # the host chain floor
+    roll_to(scene, 250)  # nobody seated: one packet a roll
+    # p sits down for the last rolls, with a chain under which a Yes 6 placed before roll 252
+    # lives through roll 256 (no 6, no 7)
+    for i in range(200):
+        chain = scene.dice_chain(f"p/stall/{i}", SHORT_CHAIN)
+        if all(r.total not in (6, 7) for r in scene.upcoming(6, joining={1: chain})[1:]):
+            break
+    else:
+        raise AssertionError("no chain keeps a Yes 6 live to the host's last roll")
+    assert scene.join("p", SHORT_CHAIN, label=f"p/stall/{i}") is APPLIED
+    assert scene.seat(["p"]) is Reason.OUT_OF_TURN  # a roll is open: seat answers wait
+    assert scene.roll_open(joins=["p"]) is APPLIED
+    assert scene.bet("p", entry(BetType.Yes6, 10 * CRAP)) is APPLIED
+    yes6 = scene.nonce("p")
+    assert scene.roll_open([scene.included("p")]) is APPLIED
+    # the host stalls at its last roll: the stake stays held, a cancel reclaims nothing live
+    roll_to(scene, 256)
+    assert scene.escrow("p", yes6).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.cancel("p", upto=yes6) is APPLIED
+    assert scene.escrow("p", yes6).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    # no reveal left: no roll, not even on the chain's seed (which does hash to c_0)
+    assert scene.table().host_left == 0 and scene.table().k == 256
+    seed = hashlib.sha256(b"dice/host/create/1").digest()
+    assert chain_next(seed) == scene.table().host_current
+    assert scene.roll_open(preimage=seed) is Reason.HOST_CHAIN
+    assert scene.roll_open(preimage=bytes(32)) is Reason.HOST_CHAIN
+    # the end is still valid; with the Yes 6 live it is early: stakes back, host bond forfeited
+    worth, sink = scene.worth("p"), scene.sink()
+    assert scene.game_end() is APPLIED
+    assert not scene.table().craps.bets
+    assert scene.worth("p") == worth + 10 * CRAP + BOND
+    assert scene.sink() == sink + HOST_BOND
+    assert scene.funds().total() == 0
