@@ -1537,3 +1537,267 @@ def test_t27_stalled_host_opens_no_roll_without_reveals_and_an_early_end_costs_i
     assert scene.worth("p") == worth + 10 * CRAP + BOND
     assert scene.sink() == sink + HOST_BOND
     assert scene.funds().total() == 0
+
+
+# --------------------------------------------------------------------------- copies
+
+
+def wallet_sees_its_own_join(scene: Scene, name: str) -> bool:
+    """What p's wallet checks of the seat a host gave it: the copy's h, head, chain_N, G and
+    host against its own join (TABLES.md T28)."""
+    party, table = scene.party(name), scene.table()
+    seat = table.seats[scene.seat_of(name)]
+    record = tables_of(scene.replica.state).map("records")[(party.pub, seat.join_nonce)]
+    assert party.dice is not None
+    return (
+        seat.join_h == party.chain.h(party.join_nonce)
+        and (seat.head, seat.chain_n) == (party.dice.head, party.dice.length)
+        and (record.game, record.host) == (table.game, table.host)
+    )
+
+
+def test_t28_invented_chain_makes_a_phantom_seat_that_moves_no_money() -> None:
+    scene = Scene()
+    assert scene.create() is APPLIED
+    assert scene.join("p") is APPLIED
+    join = scene.nonce("p")
+    invented = scene.dice_chain("host/invents/p", 1_024)  # the host knows all of it
+    forged = replace(scene.copy_of("p"), head=invented.head)  # p's real join, h and all
+    assert scene.seat(copies=[forged]) is APPLIED
+    assert scene.bond(1) == SeatMoney(0, own=False)  # a phantom seat: no bond held
+    assert scene.escrow("p", join, 255) is not None  # p's bond is still escrowed, unheld
+    assert not wallet_sees_its_own_join(scene, "p")  # p's wallet stops betting here
+
+    def reveals() -> tuple[RevealCopy, ...]:
+        """The host reveals for p's seat from the chain it invented, citing p's join."""
+        left = scene.table().seats[1].left
+        return (RevealCopy(1, join, preimage(invented, left)),)
+
+    # p bet before it could look; the host includes that bet only at a roll it loses
+    assert scene.bet("p", entry(BetType.Field, 50 * CRAP)) is APPLIED
+    bet = scene.nonce("p")
+    chains = {1: invented}
+    while scene.upcoming(chains=chains)[0].total not in FIELD_LOSES:
+        assert scene.roll_open(reveals=reveals() if scene.table().open else ()) is APPLIED
+    bank = scene.funds().bank_real
+    copies = reveals() if scene.table().open else ()
+    assert scene.roll_open([scene.included("p", bet)], reveals=copies) is APPLIED
+    assert scene.roll_open(reveals=reveals()) is APPLIED  # the Field loses, in state only
+    assert scene.table().craps.find((scene.party("p").pub, bet, 0)) is None
+    assert scene.funds().bank_real == bank
+    assert scene.escrow("p", bet).status is ItemStatus.PENDING  # type: ignore[union-attr]
+    # a void of the phantom seat forfeits nothing of p's
+    sink = scene.sink()
+    assert scene.void([1], present=()) is APPLIED
+    assert scene.sink() == sink + BOND  # the host's fee only
+    # p reclaims its bond and its stake once their windows are over
+    bet_t = tables_of(scene.replica.state).map("records")[(scene.party("p").pub, bet)].table
+    idle_until(scene, bet_t + WINDOW + 1)
+    assert scene.cancel("p", upto=bet) is APPLIED
+    assert scene.worth("p") == MINT
+
+
+def test_t29_released_live_bet_is_ignored_and_settles_by_the_rules() -> None:
+    # a Fire bet with five points made: the host would rather release it than pay 999
+    scene, fifth, sixth = fire_table()
+    assert sixth > fifth + 1
+    p = scene.party("p").pub
+    fire_id = (p, scene.party("p").chain.nonce, 0)
+    roll_to(scene, fifth + 1)  # the packet that opened it settled roll `fifth`: five points
+    fire = scene.table().craps.find(fire_id)
+    assert fire is not None and len(fire.tracker) == 5
+    worth = scene.worth("p")
+    assert scene.roll_open(released=[Released(1, fire_id[1], 0)]) is APPLIED
+    assert scene.table().craps.find(fire_id) is not None  # ignored: still live
+    assert scene.escrow("p", fire_id[1]).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.worth("p") == worth  # nothing released
+    roll_to(scene, sixth + 1)  # the sixth point: it pays 999:1
+    assert scene.table().craps.find(fire_id) is None
+    assert scene.worth("p") == worth + CRAP + 999 * CRAP
+
+    # a Don't Pass on a point: released by nobody, settled by the dice
+    table = seated("p")
+    roll_until(
+        table,
+        lambda point, rolls: (
+            point is None and rolls[0].total in POINTS and rolls[1].total not in (7, rolls[0].total)
+        ),
+        2,
+    )
+    assert table.bet("p", entry(BetType.DontPass, 40 * CRAP)) is APPLIED
+    dont = (table.party("p").pub, table.nonce("p"), 0)
+    assert table.roll_open([table.included("p")]) is APPLIED
+    assert table.roll_open() is APPLIED  # the point is set
+    point = table.table().craps.point
+    assert point in POINTS
+    worth = table.worth("p")
+    assert table.roll_open(released=[Released(1, dont[1], 0)]) is APPLIED
+    assert table.table().craps.find(dont) is not None and table.worth("p") == worth
+    while table.table().craps.find(dont) is not None:
+        total = table.open_dice().total
+        assert table.roll_open(released=[Released(1, dont[1], 0)]) is APPLIED
+    assert total in (7, point)
+    assert table.worth("p") == worth + (80 * CRAP if total == 7 else 0)  # 1:1, or lost
+
+
+def test_t30_borrowed_join_is_a_phantom_seat_that_never_touches_the_real_bond() -> None:
+    scene = Scene()
+    assert scene.create() is APPLIED
+    g1 = scene.game
+    assert scene.join("p") is APPLIED  # p's join for G1
+    join = scene.nonce("p")
+    assert scene.create() is APPLIED  # the same host's G2
+    g2 = scene.game
+    # G2 seats a copy of p's G1 join, while it is still pending at G1
+    assert scene.seat(copies=[scene.copy_of("p")]) is APPLIED
+    assert scene.bond(1) == SeatMoney(0, own=False)
+    assert scene.escrow("p", join, 255) is not None  # not taken by G2
+    scene.focus("host", g1)
+    assert scene.seat(["p"]) is APPLIED  # G1 holds it
+    assert scene.bond(1) == SeatMoney(BOND, own=True)
+    # G2 voids its borrowed seat, then ends: nothing of p's moves either way
+    scene.focus("host", g2)
+    assert scene.roll_open() is APPLIED
+    sink, worth = scene.sink(), scene.worth("p")
+    assert scene.void([1], present=()) is APPLIED
+    assert scene.sink() == sink + BOND  # the fee; no forfeit
+    assert scene.game_end() is APPLIED
+    assert scene.worth("p") == worth
+    scene.focus("host", g1)
+    assert scene.bond(1) == SeatMoney(BOND, own=True)
+    assert scene.table().seats[1].key == scene.party("p").pub
+    # G1 returns it at its end
+    assert scene.game_end() is APPLIED
+    assert scene.worth("p") == MINT
+
+
+def test_t31_odds_follow_their_come_bet_when_another_moves_to_its_number() -> None:
+    scene = Scene()
+    assert scene.create() is APPLIED
+    # p's chain: a come-out point other than 6, two 6s, then neither a 6 nor a 7
+    for i in range(2_000):
+        chain = scene.dice_chain(f"p/odds/{i}", SHORT_CHAIN)
+        rolls = scene.upcoming(4, joining={1: chain})
+        if (
+            rolls[0].total in POINTS - {6}
+            and rolls[1].total == rolls[2].total == 6
+            and rolls[3].total not in (6, 7)
+        ):
+            break
+    else:
+        raise AssertionError("no chain with a point, two 6s and a number")
+    assert scene.join("p", SHORT_CHAIN, label=f"p/odds/{i}") is APPLIED
+    assert scene.seat(["p"]) is APPLIED
+    p = scene.party("p").pub
+    assert scene.roll_open() is APPLIED  # roll 1 sets the point
+    assert scene.bet("p", entry(BetType.Come, 10 * CRAP), entry(BetType.DontCome, 10 * CRAP)) is (
+        APPLIED
+    )
+    first = scene.nonce("p")
+    assert scene.roll_open([scene.included("p", first, 0), scene.included("p", first, 1)]) is (
+        APPLIED
+    )
+    assert (
+        scene.bet(
+            "p",
+            entry(BetType.OddsCome, 50 * CRAP, 6),
+            entry(BetType.Come, 20 * CRAP),
+            entry(BetType.OddsDontCome, 50 * CRAP, 6),
+            entry(BetType.DontCome, 20 * CRAP),
+        )
+        is APPLIED
+    )
+    second = scene.nonce("p")
+    # roll 2 was a 6: both A bets moved there; A' binds to them at inclusion
+    assert scene.roll_open([scene.included("p", second, i) for i in range(4)]) is APPLIED
+    bets = {bet.id: bet for bet in scene.table().craps.bets}
+    come_a, dont_a = (p, first, 0), (p, first, 1)
+    odds_a, come_b, dont_odds_a, dont_b = ((p, second, i) for i in range(4))
+    assert (bets[come_a].number, bets[dont_a].number) == (6, 6)
+    assert bets[odds_a].backs == come_a and bets[dont_odds_a].backs == dont_a
+    assert bets[come_b].number is None and bets[dont_b].number is None  # travelling
+    worth = scene.worth("p")
+    assert scene.roll_open() is APPLIED  # roll 3, a 6
+    # A and A' paid together (10 at 1:1, 50 at 6:5); the Don't Come pair lost together
+    assert scene.worth("p") == worth + (10 + 10) * CRAP + (50 + 60) * CRAP
+    assert scene.funds().bank_real == BANKROLL + (10 + 50) * CRAP - (10 + 60) * CRAP
+    left = {bet.id: (bet.type, bet.number, bet.backs) for bet in scene.table().craps.bets}
+    assert left == {come_b: (BetType.Come, 6, None), dont_b: (BetType.DontCome, 6, None)}
+    # the B bets moved to 6 with no odds: new odds bind to them
+    assert scene.bet("p", entry(BetType.OddsCome, 100 * CRAP, 6)) is APPLIED
+    third = scene.nonce("p")
+    assert scene.roll_open([scene.included("p")]) is APPLIED
+    odds_b = scene.table().craps.find((p, third, 0))
+    assert odds_b is not None and odds_b.backs == come_b
+
+
+BAD_LISTS = ([1, 1, 2, 3], [2, 1, 3], [0, 1, 2, 3], [1, 2, 3, 4])
+"""A duplicate, out of order, seat 0, a seat ≥ max_players (4): each beside seats 1-3."""
+
+
+def test_t32_lists_out_of_order_are_a_host_fault_on_every_replica() -> None:
+    scene = seated("p", "q", "r")  # seats 1-3 of 4
+    state = table_state(scene.replica)
+    for bad in BAD_LISTS:
+        assert scene.roll_open(listed=bad) is Reason.BAD_LIST
+    for leaves in ([3, 3], [3, 2], [0], [4], [0, 1], [2, 4]):
+        assert scene.seat(leaves=leaves) is Reason.BAD_LIST
+        assert scene.roll_open(leaves=leaves, listed=[1, 2, 3]) is Reason.BAD_LIST
+    assert table_state(scene.replica) == state
+    assert scene.roll_open() is APPLIED
+    state = table_state(scene.replica)
+    for withheld in ([2, 2], [3, 2], [0], [4], [0, 1], [1, 4]):
+        present = scene.reveal_copies([s for s in (1, 2, 3) if s not in withheld])
+        assert scene.void(withheld, present=present) is Reason.BAD_LIST
+    assert table_state(scene.replica) == state
+    # the same faults, and only they, on a replica fed another order
+    other = shuffled(scene, 32)
+    assert other.verdicts() == scene.replica.verdicts()
+    assert other.digest() == scene.replica.digest()
+    faults = [r for r in scene.replica.verdicts().values() if r is Reason.BAD_LIST]
+    assert len(faults) == len(BAD_LISTS) + 2 * 6 + 6
+
+
+def test_t33_rewind_by_dust_costs_an_honest_host_at_most_the_held_bond() -> None:
+    scene = Scene(funded({"host": MINT, "p": BOND, "dust": 10_000 * CRAP}))
+    assert scene.create() is APPLIED
+    assert scene.own_budget("p") >= BOND  # the bond is own-funded
+    assert scene.join("p") is APPLIED
+    assert scene.seat(["p"]) is APPLIED
+    assert scene.transfer("dust", "p", 2_000 * CRAP) is APPLIED
+    credit = scene.nonce("dust")
+    assert scene.ack("p", "dust") is APPLIED
+    # the honest host: a bet p's own budget does not cover is included only while the total
+    # of such bets at p's seat stays within its held bond left (TABLES.md §8)
+    stake = 60 * CRAP
+    unfunded = lost = 0
+    bets = []
+    for _ in range(24):
+        assert scene.bet("p", entry(BetType.Field, stake)) is APPLIED
+        nonce = scene.nonce("p")
+        bets.append(nonce)
+        own = scene.own_budget("p", nonce) >= stake
+        if own or unfunded + stake <= scene.bond(1).bond:  # type: ignore[union-attr]
+            unfunded += 0 if own else stake
+            lost += stake if scene.upcoming()[0].total in FIELD_LOSES else 0
+            assert scene.roll_open([scene.included("p", nonce)]) is APPLIED
+        else:
+            assert scene.roll_open(released=[Released(1, nonce, 0)]) is APPLIED
+    assert scene.roll_open() is APPLIED
+    assert unfunded == 16 * stake <= BOND and 0 < lost <= unfunded
+    state, bank = table_state(scene.replica), scene.funds().bank_real
+
+    # after many rolls p forks its dust key below the credit: its bets are re-judged
+    fork = scene.fork("dust", credit)
+    assert {scene.verdict("p", n) for n in bets} == {Reason.INSUFFICIENT}
+    assert scene.verdict("p", scene.party("p").join_nonce) is APPLIED
+    assert table_state(scene.replica) == state
+    # every lost stake is charged to the held bond, nothing is paid: the bank keeps it all
+    assert scene.bond(1) == SeatMoney(BOND - lost, own=True)
+    assert scene.funds().bank_real == BANKROLL + lost
+    assert bank - scene.funds().bank_real <= BOND  # at most the bond, here nothing
+    assert scene.worth("p") == 0
+    assert scene.game_end() is APPLIED
+    assert scene.worth("p") == BOND - lost  # what is left of its bond
+    early = replay(scene, [fork, *[f for f in scene.frames if f != fork]])
+    assert early.digest() == scene.replica.digest()
