@@ -1462,6 +1462,21 @@ def test_t25_an_ignored_item_is_reclaimed_and_a_later_inclusion_holds_nothing() 
     assert scene.roll_open(late) is APPLIED
     assert {bet.id for bet in scene.table().craps.bets} == {(p, ignored, 0), (p, named_late, 0)}
     assert not scene.funds().bets
+    # a cancel signed within a bet's window but seen only after it releases nothing: the
+    # bet is not held either, and a cancel past its window reclaims it
+    assert scene.roll_open() is APPLIED
+    t = scene.nonce("host")
+    assert scene.bet("p", entry(BetType.Field, 5 * CRAP), t=t) is APPLIED
+    unseen = scene.nonce("p")
+    assert scene.cancel("p", upto=unseen, t=t) is APPLIED  # advisory: within the window
+    while scene.nonce("host") <= t + WINDOW:
+        assert scene.roll_open(cite={"p": unseen - 1}) is APPLIED  # names p below the cancel
+    worth = scene.worth("p")
+    assert scene.roll_open() is APPLIED  # names p's reveal: sees the cancel, past the window
+    assert scene.worth("p") == worth
+    assert scene.escrow("p", unseen).status is ItemStatus.PENDING  # type: ignore[union-attr]
+    assert scene.cancel("p", upto=unseen) is APPLIED
+    assert scene.worth("p") == worth + 5 * CRAP
     # a join never answered in its window: reclaimed, and a late acceptance holds no bond
     assert scene.roll_open() is APPLIED
     assert scene.void([1]) is APPLIED  # p withholds: a seat frees up (q's and r's too)
@@ -1518,11 +1533,18 @@ def test_t27_stalled_host_opens_no_roll_without_reveals_and_an_early_end_costs_i
     assert scene.roll_open(joins=["p"]) is APPLIED
     assert scene.bet("p", entry(BetType.Yes6, 10 * CRAP)) is APPLIED
     yes6 = scene.nonce("p")
-    assert scene.roll_open([scene.included("p")]) is APPLIED
-    # the host stalls at its last roll: the stake stays held, a cancel reclaims nothing live
+    assert scene.bet("p", entry(BetType.Field, 20 * CRAP)) is APPLIED  # never included
+    ignored = scene.nonce("p")
+    assert scene.roll_open([scene.included("p", yes6)]) is APPLIED
+    # the host stalls at its last roll but goes on signing other packets: 33 nonces after
+    # their T, pending items are reclaimable; the live stake stays held
     roll_to(scene, 256)
-    assert scene.escrow("p", yes6).status is ItemStatus.LIVE  # type: ignore[union-attr]
-    assert scene.cancel("p", upto=yes6) is APPLIED
+    for _ in range(WINDOW + 1):
+        assert scene.transfer("host", "friend", CRAP) is APPLIED
+    worth = scene.worth("p")
+    assert scene.cancel("p", upto=ignored) is APPLIED
+    assert scene.worth("p") == worth + 20 * CRAP
+    assert scene.escrow("p", ignored) is None
     assert scene.escrow("p", yes6).status is ItemStatus.LIVE  # type: ignore[union-attr]
     # no reveal left: no roll, not even on the chain's seed (which does hash to c_0)
     assert scene.table().host_left == 0 and scene.table().k == 256
@@ -1608,7 +1630,9 @@ def test_t29_released_live_bet_is_ignored_and_settles_by_the_rules() -> None:
     assert fire is not None and len(fire.tracker) == 5
     worth = scene.worth("p")
     assert scene.roll_open(released=[Released(1, fire_id[1], 0)]) is APPLIED
-    assert scene.table().craps.find(fire_id) is not None  # ignored: still live
+    assert scene.table().craps.find(fire_id) is not None  # ignored: still live,
+    released = tables_of(scene.replica.state).map("released")
+    assert (scene.table().key, *fire_id) not in released  # and not marked released
     assert scene.escrow("p", fire_id[1]).status is ItemStatus.LIVE  # type: ignore[union-attr]
     assert scene.worth("p") == worth  # nothing released
     roll_to(scene, sixth + 1)  # the sixth point: it pays 999:1
@@ -1633,6 +1657,7 @@ def test_t29_released_live_bet_is_ignored_and_settles_by_the_rules() -> None:
     worth = table.worth("p")
     assert table.roll_open(released=[Released(1, dont[1], 0)]) is APPLIED
     assert table.table().craps.find(dont) is not None and table.worth("p") == worth
+    assert (table.table().key, *dont) not in tables_of(table.replica.state).map("released")
     while table.table().craps.find(dont) is not None:
         total = table.open_dice().total
         assert table.roll_open(released=[Released(1, dont[1], 0)]) is APPLIED
