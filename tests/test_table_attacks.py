@@ -909,6 +909,16 @@ def test_t14_host_rerolls_pay_bond_and_risk_each_time() -> None:
     assert tables.late() == [(table_key, sixth, scene.party("p").pub)]
     assert tables.map("voids")[(1, scene.party("p").pub)] == 1
 
+    # any logged valid reveal of the voided roll counts, not only the first p signed
+    late = seated("p", "q")
+    assert late.roll_open() is APPLIED
+    chain = late.party("p").dice
+    assert chain is not None
+    assert late.reveal("p", preimage=preimage(chain, chain.length - 2)) is APPLIED  # wrong
+    assert late.void([1]) is APPLIED  # p withheld a valid reveal: voided
+    assert late.reveal("p", k=1) is APPLIED  # its valid one, late
+    assert tables_of(late.replica.state).late() == [(late.table().key, 1, late.party("p").pub)]
+
     # the host bond bounds the re-rolls: bond × listed + risk must be left to open a roll
     tight = seated("p", params=small_params(max_players=2, host_bond=2 * BOND))
     assert tight.roll_open() is APPLIED
