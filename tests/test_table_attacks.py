@@ -1785,12 +1785,30 @@ def test_t32_lists_out_of_order_are_a_host_fault_on_every_replica() -> None:
         present = scene.reveal_copies([s for s in (1, 2, 3) if s not in withheld])
         assert scene.void(withheld, present=present) is Reason.BAD_LIST
     assert table_state(scene.replica) == state
+    # a seat ref naming seat 0 or a seat ≥ max_players anywhere breaks the same rule
+    # (TABLES.md §1, Lists): in `included` and `released` too, not only ignored as empty
+    assert scene.bet("p", entry(BetType.Field, CRAP)) is APPLIED
+    bet = scene.nonce("p")
+    for seat in (0, 4, 255):
+        copy = Included(seat, bet, 0, int(BetType.Field), CRAP)
+        assert scene.roll_open([copy]) is Reason.BAD_LIST
+        assert scene.roll_open(released=[Released(seat, bet, 0)]) is Reason.BAD_LIST
+    assert table_state(scene.replica) == state
+    # the seat order of reveals and present is fixed too (a fault, whatever its reason)
+    backwards = tuple(reversed(scene.reveal_copies()))
+    assert scene.roll_open(reveals=backwards) is Reason.BAD_REVEALS
+    assert scene.void([2], present=(backwards[0], backwards[2])) is Reason.BAD_REVEALS
+    assert table_state(scene.replica) == state
+    assert scene.void([2]) is APPLIED
+    for seat in (0, 4):
+        assert scene.seat(released=[Released(seat, bet, 0)]) is Reason.BAD_LIST
+    assert scene.seat(released=[Released(1, bet, 0)]) is APPLIED
     # the same faults, and only they, on a replica fed another order
     other = shuffled(scene, 32)
     assert other.verdicts() == scene.replica.verdicts()
     assert other.digest() == scene.replica.digest()
     faults = [r for r in scene.replica.verdicts().values() if r is Reason.BAD_LIST]
-    assert len(faults) == len(BAD_LISTS) + 2 * 6 + 6
+    assert len(faults) == len(BAD_LISTS) + 2 * 6 + 6 + 2 * 3 + 2
 
 
 def test_t33_rewind_by_dust_costs_an_honest_host_at_most_the_held_bond() -> None:
