@@ -122,21 +122,24 @@ def verdict_in(replica: Replica, scene: Scene, name: str, nonce: int) -> Reason:
 
 
 def test_t1_lone_table_moves_money_only_among_the_hosts_keys() -> None:
+    # Reading: "no money moves outside the host's keys" = no account but the host's keys, the
+    # sink (and for the house the treasury) changes, and their sum is what they started with.
     scene = Scene()
     # a bystander pair whose money must stay where it is
     assert scene.transfer("alice", "bob", 5 * CRAP) is APPLIED
     assert scene.ack("bob", "alice") is APPLIED
     outside = {name: scene.worth(name) for name in ("alice", "bob")}
-    # the host and its Sybils play alone: wins, losses, a void, a leave, an early end
+    # the host and its Sybils play alone: wins, losses, a void, an early end
     seated("s1", "s2", scene=scene)
     for _ in range(12):
         assert scene.bet("s1", entry(BetType.Field, 50 * CRAP)) is APPLIED
         assert scene.bet("s2", entry(BetType.Pass, 20 * CRAP)) is APPLIED  # or a duplicate
         assert scene.roll_open([scene.included("s1"), scene.included("s2")]) is APPLIED
-    risk = scene.table().risk_at_open
     assert scene.void([2]) is APPLIED  # s2 withholds; s1's Field goes back to pending
-    assert scene.roll_open() is APPLIED
-    assert scene.game_end() is APPLIED
+    scene.skip_until(total_is(2, 3, 5, 6, 8, 9, 10, 11, 12))  # neither 4 nor 7
+    assert scene.bet("s1", entry(BetType.Yes4, 10 * CRAP)) is APPLIED
+    assert scene.roll_open([scene.included("s1")]) is APPLIED
+    assert scene.game_end() is APPLIED  # the Yes 4 is live: an early end
     assert scene.cancel("s1", upto=scene.nonce("s1")) is APPLIED  # reclaims what is pending
     hosts = {"host", "s1", "s2"}
     keys = {scene.party(n).pub for n in hosts}
@@ -144,7 +147,8 @@ def test_t1_lone_table_moves_money_only_among_the_hosts_keys() -> None:
     assert touched <= keys | {SINK_KEY}
     assert {n: scene.worth(n) for n in outside} == outside
     assert sum(scene.worth(n) for n in hosts) + scene.sink() == 3 * MINT
-    assert scene.sink() == BOND + BOND + risk  # s2's forfeit and the void fee
+    # s2's forfeit, and the whole host bond: the void's fee, then the rest at the early end
+    assert scene.sink() == BOND + HOST_BOND
     assert tables_of(scene.replica.state).money() == 0
 
     # the house's lone table: the treasury's money moves among the house's keys too
@@ -280,7 +284,7 @@ def test_t3_fabricated_or_miscopied_bet_is_a_phantom_that_moves_no_money() -> No
     assert scene.worth("p") == worth - CRAP  # only the new bet's own debit
     # every real bet is still escrowed: once its window is over, a cancel reclaims them all
     last_t = tables_of(scene.replica.state).map("records")[(p, scene.nonce("p"))].table
-    while scene.host.chain.nonce <= last_t + WINDOW:  # type: ignore[union-attr]
+    while scene.nonce("host") <= last_t + WINDOW:
         assert scene.roll_open() is APPLIED
     assert scene.cancel("p", upto=scene.nonce("p")) is APPLIED
     assert scene.spendable("p") == MINT - BOND
@@ -376,6 +380,8 @@ class CollidingGames(TablesEngine):
 
 
 def test_t5_colliding_game_ids_share_nothing_and_a_repeat_is_no_table() -> None:
+    # The collision is forced (CollidingGames).  Reading: "publishing it late" = the repeat
+    # create signed after the first table has joins, seats and bets, judged in any order.
     scene = Scene(engine=CollidingGames())
     assert scene.create("a") is APPLIED
     assert scene.create("b") is APPLIED
@@ -508,6 +514,10 @@ def test_t6_treasury_race_has_one_verdict_and_the_sink_is_spent_by_no_one() -> N
 
 
 def test_t7_no_refund_is_spendable_before_its_debit() -> None:
+    # Reading: a release is a credit from a packet that names the debited item, so it can
+    # never precede the debit; what must hold is that it is spendable only once acknowledged,
+    # that an item never debited (Refused) is released for nothing, and that a fork which
+    # takes a debit back takes its refund back too.
     scene = Scene(funded({"host": MINT, "funder": MINT}))
     assert scene.create() is APPLIED
     assert scene.transfer("funder", "p", BOND + 100 * CRAP) is APPLIED
@@ -596,6 +606,8 @@ def test_t8_unbacked_bond_flips_money_only_and_supply_holds() -> None:
 
 
 def test_t9_unbacked_bankroll_backs_nothing_and_flips_money_only() -> None:
+    # "Wallets show which tables are own-funded": there is no wallet module yet; the scene
+    # reads a key's own budget from its own chain as a wallet would (Scene.own_budget).
     # Refused(unfunded) from the start: nothing enters, no void moves host money
     short = Scene()
     assert short.create(bankroll=MINT) is Reason.UNFUNDED
@@ -760,6 +772,8 @@ def roll_until(scene: Scene, wanted: Callable[[int | None, list[Roll]], bool], n
 
 
 def test_t12_last_revealer_abort_costs_its_bond_and_replays_only_the_roll() -> None:
+    # Reading: "gain ≤ bond" = what the veto saves the withholder (a loss it saw coming) is
+    # within the roll's risk, which the risk cap keeps ≤ bond, and it pays a whole bond.
     scene = seated("p", "q")
     p, q = scene.party("p").pub, scene.party("q").pub
     # roll k-1 sets a point; roll k would lose q's new Field but settle no line bet
@@ -889,6 +903,8 @@ def roll_to(scene: Scene, k: int, **roll: object) -> None:
 
 
 def test_t14_host_rerolls_pay_bond_and_risk_each_time() -> None:
+    # "About to pay 999" taken literally: p's chain is picked so that the voided roll is the
+    # one that makes the Fire's sixth point.
     scene, _fifth, sixth = fire_table()
     table_key = scene.table().key
     roll_to(scene, sixth)
@@ -1121,6 +1137,9 @@ def test_t17_grinding_fails_a_reveal_must_hash_to_the_current_value() -> None:
 
 
 def test_t18_a_refused_roll_open_leaks_nothing_and_moves_no_value() -> None:
+    # Reading: "expects unpublished preimages" = the next Applied roll_open is roll k again,
+    # on the host preimage it already had to use, and the players' reveals for k are the ones
+    # no Applied reveal published (a Refused reveal counts for nothing).
     scene = seated("p", "q")
     table = scene.table()
     host_value, values = table.host_current, {s: table.seats[s].current for s in table.seats}
@@ -1151,6 +1170,8 @@ def test_t18_a_refused_roll_open_leaks_nothing_and_moves_no_value() -> None:
 
 
 def test_t19_sybil_erasing_history_changes_no_table_state_anywhere() -> None:
+    # Reading: a leave carries no balance check, so no funder's fork can flip one; the leave
+    # flipped here is the Sybil's own, refused with everything from its forked join on.
     scene = Scene(funded({"host": MINT, "funder": MINT, "p": BOND, "s": MINT}))
     assert scene.create(bankroll=150 * CRAP) is APPLIED  # K = 150: cover decides
     for name in ("p", "s"):
@@ -1308,6 +1329,8 @@ def test_t22_host_fork_closes_the_table_below_it_and_a_cancel_returns_everything
 
 
 def test_t23_hostage_seat_exits_by_its_chain_or_walks_away_from_a_seen_leave() -> None:
+    # "Its copies cite older nonces": a reveal copy's nonce only names a dependency (the
+    # preimage is in the copy), so the host cites p's join for every reveal.
     # the host never sees p's leave (it cites p's join for every reveal): p's chain ends its
     # stay, its live Fire returns at stake, its bond returns
     scene, start = exhausting_table()
@@ -1404,6 +1427,8 @@ def stranger_table(flood: bool) -> Scene:
 
 
 def test_t24_strangers_requests_change_no_host_packet() -> None:
+    # Reading: "change no host packet" = the honest host, building its packets from the
+    # table state, signs byte-identical packets with and without the flood, judged alike.
     quiet, flooded = stranger_table(flood=False), stranger_table(flood=True)
     requests = sum(
         party.chain.nonce for name, party in flooded.parties.items() if name.startswith("str")
@@ -1812,6 +1837,9 @@ def test_t32_lists_out_of_order_are_a_host_fault_on_every_replica() -> None:
 
 
 def test_t33_rewind_by_dust_costs_an_honest_host_at_most_the_held_bond() -> None:
+    # Reading: "loses at most that bond" = against the same history without the fork, the
+    # bank's real money is lower by at most the held bond (here by nothing: every lost stake
+    # the policy let in is charged to the bond as collateral).
     scene = Scene(funded({"host": MINT, "p": BOND, "dust": 10_000 * CRAP}))
     assert scene.create() is APPLIED
     assert scene.own_budget("p") >= BOND  # the bond is own-funded
