@@ -226,6 +226,14 @@ def check_lists(table: Table, *lists: Sequence[int]) -> None:
             raise HostFault(Reason.BAD_LIST, "a seat list out of order or naming a non-player seat")
 
 
+def check_refs(table: Table, entries: Sequence[Released | Included]) -> None:
+    """Every seat ref names a player seat 1 … max_players − 1 (TABLES.md §1, Lists): an entry
+    naming seat 0 or a seat beyond the table is a host fault, not an empty seat."""
+    for entry in entries:
+        if not 1 <= entry.seat < table.params.max_players:
+            raise HostFault(Reason.BAD_LIST, f"an entry names seat {entry.seat}")
+
+
 def check_reveals(run: HostRun, reveals: Sequence[RevealCopy], seats: Sequence[int]) -> None:
     """``reveals`` are exactly ``seats`` (ascending), each preimage valid for its seat's value."""
     if [r.seat for r in reveals] != list(seats):
@@ -263,6 +271,8 @@ def host_faults(run: HostRun, body: RollOpen) -> None:
     if not preimage_valid(body.preimage, t.host_current):
         raise HostFault(Reason.HOST_CHAIN, "the host preimage is not valid")
     check_lists(t, body.leaves, body.listed)
+    check_refs(t, body.released)
+    check_refs(t, body.included)
     if t.open:
         check_reveals(run, body.reveals, t.listed)
     elif body.reveals:
@@ -475,6 +485,7 @@ def run_seat(run: HostRun, body: Seat) -> None:
     if t.open:
         raise HostFault(Reason.OUT_OF_TURN, "seat while a roll is open")
     check_lists(t, body.leaves)
+    check_refs(t, body.released)
     leaving_before = frozenset(s for s, seat in t.seats.items() if seat.leaving)
     vacate(run)
     seen_requests(run, leaving_before, body.leaves)
@@ -517,7 +528,8 @@ def run_void(run: HostRun, body: Void) -> None:
     t.open = False
     t.first = frozenset()
     seats_changed(t.craps, t.occupied())
-    _note_named(run)
+    # a void sees no request (only a seat or roll_open does, TABLES.md §1): what it names
+    # must not hide a request from the first seat/roll_open that names its sender above it
     t.last = run.nonce
 
 
