@@ -195,10 +195,8 @@ class HostRun:
         self.staged.put("named", (self.key, key, nonce, index), True)
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
-        """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  A
-        seat ref names a player seat 1 … max_players − 1; any other is a host fault (§1)."""
-        if not 0 < seat < self.table.params.max_players:
-            raise HostFault(Reason.BAD_LIST, f"an entry names seat {seat}, not a player seat")
+        """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
+        seat was checked to be a player seat (``check_refs``, ``check_lists``) before."""
         occupant = self.table.seats.get(seat)
         if occupant is None:
             return None
