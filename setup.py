@@ -4,7 +4,7 @@ Everything else about the package is declared in ``pyproject.toml``.  The module
 ``NATIVE`` are type-checked and compiled to C extensions by mypyc (part of mypy) when a wheel
 or an editable install is built; the ``.py`` sources ship beside them and are what runs when
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
-changed since the build (``protocol/native.py`` checks the manifest written here at import).
+changed since the build (the ``native`` package checks the manifest written here at import).
 
 Two small hand-written C extensions are built beside them, each on its own: ``protocol._sha256``
 (SHA-256 through OpenSSL's libcrypto, see ``protocol/digest.py``; it needs the OpenSSL headers)
@@ -39,14 +39,15 @@ NATIVE = (
     "node/drivers/store.py",
     "node/core/batch.py",
 )
-"""The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
+"""The hot path, in dependency order (the manifest records it for the ``native`` guard)."""
 OPTIONAL = {
     "protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]},
     "protocol._slots": {"sources": ["protocol/_slots.c"]},
 }
 """Hand-written C extensions built beside the mypyc group (no ``.py``; each optional)."""
 GROUP = "bitcraps_native"
-MANIFEST = "native.json"
+MANIFEST = "native/manifest.json"
+"""Where the build records what it compiled, read by the ``native`` package at import."""
 METADATA_ONLY = {"egg_info", "dist_info", "sdist", "--name", "--version"}
 
 
@@ -55,7 +56,7 @@ def _say(message: str) -> None:
 
 
 def _record(manifest: Path, **outcome: object) -> None:
-    """Write what the build did where ``protocol.native`` reads it (see docs/BUILD.md)."""
+    """Write what the build did where ``native`` reads it (see docs/BUILD.md)."""
     manifest.write_text(json.dumps({"group": GROUP, **outcome}, indent=1) + "\n")
 
 
@@ -71,7 +72,7 @@ def _optional_extensions() -> list[Any]:
 def _extensions() -> list[Any]:
     if not _building():
         return []
-    manifest = ROOT / "protocol" / MANIFEST
+    manifest = ROOT / MANIFEST
     if os.environ.get("BITCRAPS_PURE") == "1":
         _say("BITCRAPS_PURE=1: pure Python, nothing compiled")
         _record(manifest, modules={}, pure="BITCRAPS_PURE=1 at install")
@@ -95,7 +96,7 @@ def _extensions() -> list[Any]:
 class BuildNative(build_ext):  # type: ignore[misc]
     """``build_ext`` that never fails the install: without a working C toolchain the
     extensions are dropped and the pure-Python modules are used.  On success it writes the
-    manifest of compiled sources next to the compiled ``protocol`` modules."""
+    manifest of compiled sources into the ``native`` package."""
 
     def initialize_options(self) -> None:
         super().initialize_options()
@@ -127,9 +128,9 @@ class BuildNative(build_ext):  # type: ignore[misc]
             for ext in self.extensions:
                 Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             self.extensions = []
-            _record(ROOT / "protocol" / MANIFEST, modules={}, failed=f"C build: {exc!r}")
+            _record(ROOT / MANIFEST, modules={}, failed=f"C build: {exc!r}")
             return
-        manifest = Path(self.get_ext_fullpath("protocol.wire")).with_name(MANIFEST)
+        manifest = Path(ROOT if self.inplace else self.build_lib) / MANIFEST
         modules = {
             path[: -len(".py")].replace("/", "."): hashlib.sha256(
                 (ROOT / path).read_bytes()

@@ -4,6 +4,4 @@ Bet codes, frames, packet kinds, canonical encoding and strict decoding, signing
 fragmentation and typed errors: pure functions and frozen dataclasses, no sockets, no clocks.
 """
 
-from protocol import native as _native
-
-_native.guard()  # before any compiled module can load (see protocol/native.py)
+import native  # noqa: F401  (first: keeps stale compiled modules from loading, docs/BUILD.md)

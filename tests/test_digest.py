@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import native
 from protocol import digest
 from protocol.digest import sha256, sha256_hashlib
 
@@ -43,7 +44,7 @@ def test_the_extension_runs_when_the_install_built_it() -> None:
     """A built extension is used (a silent fallback to hashlib fails here); an install that
     could not build it says why in the manifest, and that only on a machine without the
     OpenSSL headers."""
-    manifest = Path(digest.__file__).with_name("native.json")
+    manifest = native.MANIFEST
     if not manifest.is_file():
         pytest.skip("no native build in this install")
     outcome = json.loads(manifest.read_text()).get("optional", {}).get("protocol._sha256")

@@ -8,11 +8,11 @@ import gc
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+import native
 from node.core.ledger import Credit, Effects, Judgment
 from node.core.verdicts import Reason
 from protocol import slots
@@ -63,7 +63,7 @@ def test_a_maker_takes_exactly_one_value_per_name(make_maker: Any) -> None:
 
 def test_the_extension_runs_when_the_install_built_it() -> None:
     """A built extension is used: a silent fallback to the Python makers fails here."""
-    manifest = Path(slots.__file__).with_name("native.json")
+    manifest = native.MANIFEST
     if not manifest.is_file():
         pytest.skip("no native build in this install")
     outcome = json.loads(manifest.read_text()).get("optional", {}).get("protocol._slots")
