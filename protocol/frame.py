@@ -52,7 +52,7 @@ from protocol.errors import (
     WrongNetwork,
 )
 from protocol.kinds import Body, Kind, body_from_wire, body_to_wire
-from protocol.wire import NotShortest, Value, pack, parse_body, parse_canonical
+from protocol.wire import NotShortest, Value, pack, parse_body
 
 try:  # libsodium through PyNaCl's own cffi module, without its per-call wrapper (signatures_valid)
     from nacl._sodium import ffi as _ffi
@@ -126,8 +126,8 @@ class Envelope:
 
     ``full_hash`` is SHA-256 of the signed message, the local identity of the packet (with
     sender and nonce); ``h`` is its first 8 bytes, the wire reference.  ``values`` is the whole
-    body array (kind, sender, nonce, prev, then the fields); on the fast path the fields are
-    not screened for foreign types, and :func:`decode_body` checks each one.
+    body array as :func:`~protocol.wire.parse_body` reads it (kind, sender, nonce, prev, then
+    the fields, foreign and non-shortest values marked); :func:`decode_body` checks the fields.
     """
 
     __slots__ = (
@@ -196,14 +196,6 @@ class Envelope:
     @property
     def h(self) -> bytes:
         return self.full_hash[:HASH_LEN]
-
-    @property
-    def fields(self) -> list[Value]:
-        """The body fields after position 3, exactly as :func:`~protocol.wire.parse_body`
-        reads them (foreign and non-shortest values marked)."""
-        exact = parse_body(self.body)
-        assert type(exact) is list
-        return exact[4:]
 
     def frame(self, ttl: int | None = None) -> bytes:
         """The frame bytes (with the received TTL unless another is given)."""
@@ -323,13 +315,11 @@ class FrameCodec:
                 f"network prefix {frame[2:6].hex()} is not this network's {self.prefix.hex()}"
             )
         body = bytes(frame[HEADER_LEN:-SIGNATURE_LEN])
-        value = parse_canonical(body)  # the fast path; every value read below is type-checked
-        if type(value) is not list or len(value) < 4:
-            value = parse_body(body)
-            if type(value) is not list:
-                raise _envelope_fault(value, "body array header")
-            if len(value) < 4:
-                raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
+        value = parse_body(body)
+        if type(value) is not list:
+            raise _envelope_fault(value, "body array header")
+        if len(value) < 4:
+            raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
         kind, sender, nonce, prev = value[0], value[1], value[2], value[3]
         if type(kind) is not int:
             raise _envelope_fault(kind, "kind")
@@ -437,7 +427,7 @@ def decode_body(envelope: Envelope) -> Packet:
         except Exception:  # any fault: the exact checks below find and report it
             pass
     try:
-        body = body_from_wire(envelope.kind, envelope.fields)
+        body = body_from_wire(envelope.kind, envelope.values[4:])
     except Malformed as exc:
         exc.envelope = envelope  # type: ignore[attr-defined]
         raise
