@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import nacl.bindings
 import nacl.exceptions
@@ -48,10 +48,11 @@ from protocol.errors import (
     PacketError,
     Truncated,
     UnknownDatagram,
+    UnknownKind,
     UnknownVersion,
     WrongNetwork,
 )
-from protocol.kinds import Body, Kind, body_from_wire, body_to_wire
+from protocol.kinds import Body, Kind, body_to_wire
 from protocol.wire import NotShortest, Value, pack, parse_body
 
 try:  # libsodium through PyNaCl's own cffi module, without its per-call wrapper (signatures_valid)
@@ -69,6 +70,7 @@ __all__ = [
     "FrameCodec",
     "Packet",
     "bad_signature",
+    "body_from_wire",
     "classify_datagram",
     "decode_body",
     "encode_body",
@@ -419,19 +421,28 @@ def encode_body(sender: bytes, nonce: int, prev: bytes, body: Body) -> bytes:
 
 
 def decode_body(envelope: Envelope) -> Packet:
-    """Check the fields after position 3; raise a :class:`Malformed` subclass on any fault."""
-    check = CHECKERS.get(envelope.kind)
-    if check is not None:
-        try:
-            return Packet(envelope.sender, envelope.nonce, envelope.prev, check(envelope.values, 4))
-        except Exception:  # any fault: the exact checks below find and report it
-            pass
+    """Check the fields after position 3; raise the :class:`Malformed` subclass naming the
+    first fault, carrying the envelope as ``error.envelope``."""
     try:
-        body = body_from_wire(envelope.kind, envelope.values[4:])
+        body = _body(envelope.kind, envelope.values, 4)
     except Malformed as exc:
         exc.envelope = envelope  # type: ignore[attr-defined]
         raise
     return Packet(envelope.sender, envelope.nonce, envelope.prev, body)
+
+
+def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
+    """The body of ``kind`` whose wire fields (positions 4 onward) are ``fields``; raise the
+    :class:`Malformed` subclass naming the first fault."""
+    return _body(kind, list(fields), 0)
+
+
+def _body(kind: int, values: list[Any], base: int) -> Body:
+    """The body of ``kind`` from ``values[base:]`` (the generated check of its kind)."""
+    check = CHECKERS.get(kind)
+    if check is None:
+        raise UnknownKind(f"kind {kind} is not a packet kind of protocol version 1")
+    return check(values, base)
 
 
 def classify_datagram(data: bytes) -> str:

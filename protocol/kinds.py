@@ -1,15 +1,15 @@
 """Packet kinds and their bodies: the one place where body schemas live.
 
 Each kind's body is a frozen dataclass whose ``SCHEMA`` lists the wire spec of every field after
-the envelope (positions 4 onward), in wire order.  ``body_from_wire`` / ``body_to_wire`` are the
-only conversions; ``references`` lists what a packet depends on.  These are the first drafts of
+the envelope (positions 4 onward), in wire order; the checks generated from it
+(``protocol/checkers.py``) read bodies, ``body_to_wire`` writes them, and ``references`` lists
+what a packet depends on.  These are the first drafts of
 DESIGN.md section 3: the ledger and table issues may refine fields (regenerating the vectors with
 ``python scripts/gen_vectors.py``), never the envelope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, ClassVar, Final
@@ -21,8 +21,8 @@ from protocol.constants import (
     MAX_BETS_PER_PACKET,
     PUBLIC_KEY_LEN,
 )
-from protocol.errors import FieldCount, FieldRange, Malformed, UnknownKind
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, check_fields
+from protocol.errors import FieldCount, FieldRange
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt
 
 __all__ = [
     "BODY_TYPES",
@@ -51,7 +51,6 @@ __all__ = [
     "TableParams",
     "Transfer",
     "Void",
-    "body_from_wire",
     "body_to_wire",
 ]
 
@@ -159,16 +158,15 @@ class BetEntry:
     come_point: int | None = None
 
 
-class _BetEntrySpec(Struct):
-    def validate(self, result: Any) -> None:
-        entry: BetEntry = result
-        if entry.come_point is None:
-            if entry.code in _NEEDS_POINT:
-                raise FieldCount(f": {entry.code.name} needs its come point")
-        elif entry.code not in _NEEDS_POINT:
-            raise FieldCount(f": {entry.code.name} takes no come point")
-        elif entry.come_point not in COME_POINTS:
-            raise FieldRange(f": come point {entry.come_point} is not 4-6 or 8-10")
+def _come_point_rule(entry: BetEntry) -> None:
+    """A come point exactly for the bets that need one (OddsCome, OddsDontCome), and valid."""
+    if entry.come_point is None:
+        if entry.code in _NEEDS_POINT:
+            raise FieldCount(f": {entry.code.name} needs its come point")
+    elif entry.code not in _NEEDS_POINT:
+        raise FieldCount(f": {entry.code.name} takes no come point")
+    elif entry.come_point not in COME_POINTS:
+        raise FieldRange(f": come point {entry.come_point} is not 4-6 or 8-10")
 
 
 _NEEDS_POINT: Final = frozenset(b for b in BetType if needs_come_point(b))
@@ -182,10 +180,11 @@ TABLE_PARAMS: Final = Struct(
     TableParams,
     (_U64_POS, _U64_POS, _U64, UInt(8, lo=1), UInt(16), _U16_POS),
 )
-BET_ENTRY: Final = _BetEntrySpec(
+BET_ENTRY: Final = Struct(
     BetEntry,
     (Choice(BetType, list(BetType), "bet code"), _U64_POS, UInt(8)),
     optional=1,
+    rule=_come_point_rule,
 )
 _BANK: Final = Choice(Bank, list(Bank), "bank")
 
@@ -443,24 +442,6 @@ BODY_TYPES: Final[dict[int, type[Body]]] = {
     )
 }
 """Kind byte → body class; a kind byte not in here is Refused(malformed)."""
-
-
-def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
-    """Check the fields after position 3 of a body of ``kind``; raise a Malformed subclass.
-
-    The exact checks, which name the first fault; the receive path first tries the generated
-    checkers of :mod:`protocol.checkers` (see :func:`protocol.frame.decode_body`)."""
-    cls = BODY_TYPES.get(kind)
-    if cls is None:
-        raise UnknownKind(f"kind {kind} is not a packet kind of protocol version 1")
-    try:
-        values = check_fields(cls.SCHEMA, fields, 0, _field_names(cls))
-    except Malformed as exc:
-        message = str(exc.args[0]) if exc.args else ""
-        sep = "" if message.startswith(":") else ": "
-        exc.args = (f"{cls.KIND.name.lower()} body{sep}{message}",)
-        raise
-    return cls(*values)
 
 
 def body_to_wire(body: Body) -> list[Any]:
