@@ -6,10 +6,10 @@ or an editable install is built; the ``.py`` sources ship beside them and are wh
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
 changed since the build (the ``native`` package checks the manifest written here at import).
 
-Two small hand-written C extensions are built beside them, each on its own: ``protocol._sha256``
-(SHA-256 through OpenSSL's libcrypto, see ``protocol/digest.py``; it needs the OpenSSL headers)
-and ``protocol._slots`` (see ``protocol/slots.py``).  One that does not build is skipped and its
-Python module falls back to plain Python; the rest of the build goes on.
+A small hand-written C extension is built beside them, on its own: ``protocol._sha256``
+(SHA-256 through OpenSSL's libcrypto, see ``protocol/digest.py``; it needs the OpenSSL headers).
+If it does not build it is skipped and its Python module falls back to hashlib; the rest of the
+build goes on.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 NATIVE = (
     "protocol/wire.py",
+    "protocol/kinds.py",
     "protocol/checkers.py",
     "protocol/frame.py",
     "node/core/dedup.py",
@@ -42,7 +43,6 @@ NATIVE = (
 """The hot path, in dependency order (the manifest records it for the ``native`` guard)."""
 OPTIONAL = {
     "protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]},
-    "protocol._slots": {"sources": ["protocol/_slots.c"]},
 }
 """Hand-written C extensions built beside the mypyc group (no ``.py``; each optional)."""
 GROUP = "bitcraps_native"

@@ -1,6 +1,6 @@
 """Packets as JSON, for people and test vectors, and back: the one home of the JSON form.
 
-Bytes become hex, enums ``{"code", "name"}``, nested dataclasses objects, tuples lists.  Reading
+Bytes become hex, enums ``{"code", "name"}``, nested records objects, tuples lists.  Reading
 follows each body's ``SCHEMA`` strictly (a missing or extra field, a mismatched enum, a wrong JSON
 type raise ``ValueError``) to the wire values, which the wire's own checks then turn into the
 body, so ``body_from_json`` inverts ``body_to_json`` exactly.  No I/O.
@@ -8,14 +8,13 @@ body, so ``body_from_json`` inverts ``body_to_json`` exactly.  No I/O.
 
 from __future__ import annotations
 
-import dataclasses
 from enum import IntEnum
 from typing import Any
 
 from protocol.errors import Malformed
 from protocol.frame import Envelope, Packet, body_from_wire
-from protocol.kinds import BODY_TYPES, Body, Kind
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt
+from protocol.kinds import BODY_TYPES, Body, Kind, Record
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, field_names
 
 __all__ = [
     "body_from_json",
@@ -41,8 +40,8 @@ def to_json(value: Any) -> Any:
         return value.hex()
     if isinstance(value, tuple):
         return [to_json(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Record):
+        return {name: to_json(getattr(value, name)) for name in field_names(type(value))}
     if value is None or (type(value) is int):
         return value
     raise TypeError(f"no JSON form for {type(value).__name__} {value!r}")
@@ -79,7 +78,7 @@ def body_wire_from_json(kind: str | int, fields: dict[str, Any]) -> list[Any]:
     ``ValueError``; the values themselves are the wire's to check (:func:`body_from_json`).
     """
     cls = _body_type(kind)
-    return _struct_from_json(cls.__name__, _field_names(cls), cls.SCHEMA, fields, optional=0)
+    return _struct_from_json(cls.__name__, field_names(cls), cls.SCHEMA, fields, optional=0)
 
 
 def _body_type(kind: str | int) -> type[Body]:
@@ -88,10 +87,6 @@ def _body_type(kind: str | int) -> type[Body]:
     except (KeyError, ValueError):
         raise ValueError(f"{kind!r} is not a packet kind") from None
     return BODY_TYPES[number]
-
-
-def _field_names(cls: type[Body]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
 
 
 def _struct_from_json(

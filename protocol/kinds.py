@@ -1,6 +1,6 @@
 """Packet kinds and their bodies: the one place where body schemas live.
 
-Each kind's body is a frozen dataclass whose ``SCHEMA`` lists the wire spec of every field after
+Each kind's body is a :class:`Record` whose ``SCHEMA`` lists the wire spec of every field after
 the envelope (positions 4 onward), in wire order; the checks generated from it
 (``protocol/checkers.py``) read bodies, ``body_to_wire`` writes them, and ``references`` lists
 what a packet depends on.  These are the first drafts of
@@ -10,7 +10,6 @@ DESIGN.md section 3: the ledger and table issues may refine fields (regenerating
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, ClassVar, Final
 
@@ -22,7 +21,7 @@ from protocol.constants import (
     PUBLIC_KEY_LEN,
 )
 from protocol.errors import FieldCount, FieldRange
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, field_names
 
 __all__ = [
     "BODY_TYPES",
@@ -44,6 +43,7 @@ __all__ = [
     "Join",
     "Kind",
     "Leave",
+    "Record",
     "Reveal",
     "RollOpen",
     "Seat",
@@ -103,59 +103,91 @@ _FLAG: Final = UInt(8, hi=1)
 # --------------------------------------------------------------------------- references
 
 
-@dataclass(frozen=True, slots=True)
-class ExtRef:
+class Record:
+    """An immutable wire value.  Its fields are its ``__init__`` parameters, in wire order, each
+    set once (``Final``); equal and hashed by type and fields, shown as ``Cls(field=value, …)``.
+
+    Plain classes with an explicit ``__init__`` rather than dataclasses: compiled by mypyc, the
+    checks of every received packet build them in one native call (a dataclass keeps its
+    interpreted generated ``__init__``, docs/BUILD.md)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and _values(self) == _values(other)
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in field_names(type(self)))
+        return f"{type(self).__name__}({shown})"
+
+
+def _values(record: Record) -> tuple[object, ...]:
+    return tuple([getattr(record, name) for name in field_names(type(record))])
+
+
+
+class ExtRef(Record):
     """A reference to any sender's packet: ``[sender 32, nonce, h 8]``."""
 
-    sender: bytes
-    nonce: int
-    h: bytes
+    def __init__(self, sender: bytes, nonce: int, h: bytes) -> None:
+        self.sender: Final = sender
+        self.nonce: Final = nonce
+        self.h: Final = h
 
 
-@dataclass(frozen=True, slots=True)
-class SeatRef:
+class SeatRef(Record):
     """A reference to a seated player's packet: ``[seat u8, nonce u32]``."""
 
-    seat: int
-    nonce: int
+    def __init__(self, seat: int, nonce: int) -> None:
+        self.seat: Final = seat
+        self.nonce: Final = nonce
 
 
-@dataclass(frozen=True, slots=True)
-class EntryRef:
+class EntryRef(Record):
     """One bet of a seat's bet packet: ``[seat u8, nonce u32, index u8]``."""
 
-    seat: int
-    nonce: int
-    index: int
+    def __init__(self, seat: int, nonce: int, index: int) -> None:
+        self.seat: Final = seat
+        self.nonce: Final = nonce
+        self.index: Final = index
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Record):
     """A host's answer to a join or leave request: ``[ext ref, accept 0/1]``."""
 
-    request: ExtRef
-    accept: int
+    def __init__(self, request: ExtRef, accept: int) -> None:
+        self.request: Final = request
+        self.accept: Final = accept
 
 
-@dataclass(frozen=True, slots=True)
-class TableParams:
+class TableParams(Record):
     """``[min_bet, max_bet, bond, max_players, max_entries, chain_N]`` of a create."""
 
-    min_bet: int
-    max_bet: int
-    bond: int
-    max_players: int
-    max_entries: int
-    chain_n: int
+    def __init__(
+        self,
+        min_bet: int,
+        max_bet: int,
+        bond: int,
+        max_players: int,
+        max_entries: int,
+        chain_n: int,
+    ) -> None:
+        self.min_bet: Final = min_bet
+        self.max_bet: Final = max_bet
+        self.bond: Final = bond
+        self.max_players: Final = max_players
+        self.max_entries: Final = max_entries
+        self.chain_n: Final = chain_n
 
 
-@dataclass(frozen=True, slots=True)
-class BetEntry:
+class BetEntry(Record):
     """``[code u8, amount u64 (, come point u8)]``; the come point only for OddsCome/DontCome."""
 
-    code: BetType
-    amount: int
-    come_point: int | None = None
+    def __init__(self, code: BetType, amount: int, come_point: int | None = None) -> None:
+        self.code: Final = code
+        self.amount: Final = amount
+        self.come_point: Final = come_point
 
 
 def _come_point_rule(entry: BetEntry) -> None:
@@ -192,7 +224,7 @@ _BANK: Final = Choice(Bank, list(Bank), "bank")
 # --------------------------------------------------------------------------- bodies
 
 
-class Body:
+class Body(Record):
     """Base class of packet bodies."""
 
     KIND: ClassVar[Kind]
@@ -203,97 +235,92 @@ class Body:
         return ()
 
 
-@dataclass(frozen=True, slots=True)
-class GameRef:
+class GameRef(Record):
     """Dependency on the create whose game id is ``game``."""
 
-    game: bytes
+    def __init__(self, game: bytes) -> None:
+        self.game: Final = game
 
 
-@dataclass(frozen=True, slots=True)
-class HostRef:
+class HostRef(Record):
     """Dependency on the host of game ``game`` at nonce ``nonce`` (the table reference T)."""
 
-    game: bytes
-    nonce: int
+    def __init__(self, game: bytes, nonce: int) -> None:
+        self.game: Final = game
+        self.nonce: Final = nonce
 
 
-@dataclass(frozen=True, slots=True)
-class OwnRef:
+class OwnRef(Record):
     """Dependency on the sender's own packet ``nonce`` (a cancel's target)."""
 
-    nonce: int
+    def __init__(self, nonce: int) -> None:
+        self.nonce: Final = nonce
 
 
-@dataclass(frozen=True, slots=True)
-class SeatDep:
+class SeatDep(Record):
     """Dependency on the packet ``nonce`` of whoever holds ``seat`` in game ``game``."""
 
-    game: bytes
-    seat: int
-    nonce: int
+    def __init__(self, game: bytes, seat: int, nonce: int) -> None:
+        self.game: Final = game
+        self.seat: Final = seat
+        self.nonce: Final = nonce
 
 
 Reference = ExtRef | GameRef | HostRef | OwnRef | SeatDep
 
 
-@dataclass(frozen=True, slots=True)
 class Create(Body):
-    params: TableParams
-    bankroll: int
-    chain_head: bytes
-    bank: Bank
-
     KIND: ClassVar[Kind] = Kind.CREATE
     SCHEMA: ClassVar[tuple[Spec, ...]] = (TABLE_PARAMS, _U64, _HASH32, _BANK)
 
+    def __init__(self, params: TableParams, bankroll: int, chain_head: bytes, bank: Bank) -> None:
+        self.params: Final = params
+        self.bankroll: Final = bankroll
+        self.chain_head: Final = chain_head
+        self.bank: Final = bank
 
-@dataclass(frozen=True, slots=True)
+
 class Join(Body):
-    game: bytes
-    table: int
-    bond: int
-    chain_head: bytes
-    chain_n: int
-
     KIND: ClassVar[Kind] = Kind.JOIN
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U64, _HASH32, _U16_POS)
 
+    def __init__(self, game: bytes, table: int, bond: int, chain_head: bytes, chain_n: int) -> None:
+        self.game: Final = game
+        self.table: Final = table
+        self.bond: Final = bond
+        self.chain_head: Final = chain_head
+        self.chain_n: Final = chain_n
+
     def references(self) -> tuple[Reference, ...]:
         return (GameRef(self.game), HostRef(self.game, self.table))
 
 
-@dataclass(frozen=True, slots=True)
 class Leave(Body):
-    game: bytes
-    table: int
-
     KIND: ClassVar[Kind] = Kind.LEAVE
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS)
 
+    def __init__(self, game: bytes, table: int) -> None:
+        self.game: Final = game
+        self.table: Final = table
+
     def references(self) -> tuple[Reference, ...]:
         return (GameRef(self.game), HostRef(self.game, self.table))
 
 
-@dataclass(frozen=True, slots=True)
 class Cancel(Body):
-    game: bytes
-    table: int
-    target: int
-
     KIND: ClassVar[Kind] = Kind.CANCEL
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U32_POS)
+
+    def __init__(self, game: bytes, table: int, target: int) -> None:
+        self.game: Final = game
+        self.table: Final = table
+        self.target: Final = target
 
     def references(self) -> tuple[Reference, ...]:
         return (GameRef(self.game), HostRef(self.game, self.table), OwnRef(self.target))
 
 
-@dataclass(frozen=True, slots=True)
 class Bet(Body):
-    game: bytes
-    table: int
-    bets: tuple[BetEntry, ...]
-
     KIND: ClassVar[Kind] = Kind.BET
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN8,
@@ -301,16 +328,16 @@ class Bet(Body):
         ListOf(BET_ENTRY, hi=MAX_BETS_PER_PACKET, lo=1),
     )
 
+    def __init__(self, game: bytes, table: int, bets: tuple[BetEntry, ...]) -> None:
+        self.game: Final = game
+        self.table: Final = table
+        self.bets: Final = bets
+
     def references(self) -> tuple[Reference, ...]:
         return (GameRef(self.game), HostRef(self.game, self.table))
 
 
-@dataclass(frozen=True, slots=True)
 class Transfer(Body):
-    to: bytes
-    amount: int
-    acks: tuple[ExtRef, ...]
-
     KIND: ClassVar[Kind] = Kind.TRANSFER
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN32,
@@ -318,57 +345,53 @@ class Transfer(Body):
         ListOf(EXT_REF, hi=MAX_ACKS_PER_TRANSFER),
     )
 
+    def __init__(self, to: bytes, amount: int, acks: tuple[ExtRef, ...]) -> None:
+        self.to: Final = to
+        self.amount: Final = amount
+        self.acks: Final = acks
+
     def references(self) -> tuple[Reference, ...]:
         return self.acks
 
 
-@dataclass(frozen=True, slots=True)
 class Ack(Body):
-    acks: tuple[ExtRef, ...]
-
     KIND: ClassVar[Kind] = Kind.ACK
     SCHEMA: ClassVar[tuple[Spec, ...]] = (ListOf(EXT_REF, hi=MAX_ACKS_PER_ACK, lo=1),)
 
+    def __init__(self, acks: tuple[ExtRef, ...]) -> None:
+        self.acks: Final = acks
+
     def references(self) -> tuple[Reference, ...]:
         return self.acks
 
 
-@dataclass(frozen=True, slots=True)
 class Reveal(Body):
-    game: bytes
-    k: int
-    table: int
-    preimage: bytes
-
     KIND: ClassVar[Kind] = Kind.REVEAL
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U32_POS, _HASH32)
+
+    def __init__(self, game: bytes, k: int, table: int, preimage: bytes) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.table: Final = table
+        self.preimage: Final = preimage
 
     def references(self) -> tuple[Reference, ...]:
         return (GameRef(self.game), HostRef(self.game, self.table))
 
 
-@dataclass(frozen=True, slots=True)
 class Seat(Body):
-    game: bytes
-    answers: tuple[Answer, ...]
-
     KIND: ClassVar[Kind] = Kind.SEAT
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, ListOf(ANSWER, hi=MAX_ANSWERS, lo=1))
+
+    def __init__(self, game: bytes, answers: tuple[Answer, ...]) -> None:
+        self.game: Final = game
+        self.answers: Final = answers
 
     def references(self) -> tuple[Reference, ...]:
         return (GameRef(self.game), *(a.request for a in self.answers))
 
 
-@dataclass(frozen=True, slots=True)
 class RollOpen(Body):
-    game: bytes
-    k: int
-    preimage: bytes
-    reveals: tuple[SeatRef, ...]
-    included: tuple[EntryRef, ...]
-    released: tuple[EntryRef, ...]
-    answers: tuple[Answer, ...]
-
     KIND: ClassVar[Kind] = Kind.ROLL_OPEN
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN8,
@@ -379,6 +402,24 @@ class RollOpen(Body):
         ListOf(ENTRY_REF, hi=MAX_ENTRIES_WIRE),
         ListOf(ANSWER, hi=MAX_ANSWERS),
     )
+
+    def __init__(
+        self,
+        game: bytes,
+        k: int,
+        preimage: bytes,
+        reveals: tuple[SeatRef, ...],
+        included: tuple[EntryRef, ...],
+        released: tuple[EntryRef, ...],
+        answers: tuple[Answer, ...],
+    ) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.preimage: Final = preimage
+        self.reveals: Final = reveals
+        self.included: Final = included
+        self.released: Final = released
+        self.answers: Final = answers
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
@@ -391,13 +432,7 @@ class RollOpen(Body):
         )
 
 
-@dataclass(frozen=True, slots=True)
 class Void(Body):
-    game: bytes
-    k: int
-    withheld: tuple[int, ...]
-    present: tuple[SeatRef, ...]
-
     KIND: ClassVar[Kind] = Kind.VOID
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN8,
@@ -406,18 +441,30 @@ class Void(Body):
         ListOf(SEAT_REF, hi=MAX_SEATS),
     )
 
+    def __init__(
+        self,
+        game: bytes,
+        k: int,
+        withheld: tuple[int, ...],
+        present: tuple[SeatRef, ...],
+    ) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.withheld: Final = withheld
+        self.present: Final = present
+
     def references(self) -> tuple[Reference, ...]:
         g = self.game
         return (GameRef(g), *(SeatDep(g, r.seat, r.nonce) for r in self.present))
 
 
-@dataclass(frozen=True, slots=True)
 class GameEnd(Body):
-    game: bytes
-    reveals: tuple[SeatRef, ...]
-
     KIND: ClassVar[Kind] = Kind.GAME_END
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, ListOf(SEAT_REF, hi=MAX_SEATS))
+
+    def __init__(self, game: bytes, reveals: tuple[SeatRef, ...]) -> None:
+        self.game: Final = game
+        self.reveals: Final = reveals
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
@@ -448,16 +495,5 @@ def body_to_wire(body: Body) -> list[Any]:
     """The wire values of ``body``'s fields, in order (positions 4 onward)."""
     return [
         spec.to_wire(getattr(body, name))
-        for spec, name in zip(body.SCHEMA, _field_names(type(body)), strict=True)
+        for spec, name in zip(body.SCHEMA, field_names(type(body)), strict=True)
     ]
-
-
-def _field_names(cls: type[Body]) -> tuple[str, ...]:
-    names = _NAMES.get(cls)
-    if names is None:
-        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-        _NAMES[cls] = names
-    return names
-
-
-_NAMES: dict[type[Body], tuple[str, ...]] = {}

@@ -10,8 +10,8 @@ so the first fault found (and so the refusal reason) is a function of the bytes 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields as dc_fields
 from typing import Any, Final
 
 from protocol.errors import FieldNotCanonical, FieldType, Malformed
@@ -24,6 +24,7 @@ __all__ = [
     "Spec",
     "Struct",
     "UInt",
+    "field_names",
     "located",
     "render_checkers",
     "wrong_type",
@@ -87,7 +88,7 @@ class ListOf(Spec):
 
 
 class Struct(Spec):
-    """A fixed-length array mapped onto a dataclass, field by field.
+    """A fixed-length array mapped onto a class, field by field (:func:`field_names`).
 
     ``optional`` trailing fields may be absent on the wire (they are then ``None``); ``rule``,
     if given, checks the built value across fields and raises a Malformed subclass whose
@@ -103,7 +104,7 @@ class Struct(Spec):
     ) -> None:
         self.cls = cls
         self.specs = tuple(specs)
-        self.names = tuple(f.name for f in dc_fields(cls))
+        self.names = field_names(cls)
         if len(self.names) != len(self.specs):
             raise TypeError(f"{cls.__name__}: {len(self.names)} fields, {len(self.specs)} specs")
         self.optional = optional
@@ -118,6 +119,17 @@ class Struct(Spec):
                 break
             out.append(spec.to_wire(item))
         return out
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a wire value class: its ``__init__`` parameters, in order."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(inspect.signature(cls).parameters)
+    return names
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
 # --------------------------------------------------------------------------- errors

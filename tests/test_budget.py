@@ -102,7 +102,11 @@ def test_max_entries_holds_for_every_split_of_included_and_released() -> None:
     assert isinstance(roll, RollOpen)
     listed = roll.included + roll.released
     sizes = [
-        frame_size(dataclasses.replace(roll, included=listed[:n], released=listed[n:]))
+        frame_size(
+            RollOpen(
+                roll.game, roll.k, roll.preimage, roll.reveals, listed[:n], listed[n:], roll.answers
+            )
+        )
         for n in range(entries + 1)
     ]
     assert max(sizes) == frame_size(roll) <= MAX_FRAME

@@ -49,7 +49,6 @@ from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, decode_body
 from protocol.genesis import Genesis
 from protocol.kinds import Ack, ExtRef, Transfer
-from protocol.slots import settle, tuple_maker
 
 __all__ = [
     "FORK_DROPPED",
@@ -101,10 +100,6 @@ class Change(NamedTuple):
 
     what: str
     item: Entry | Revision
-
-
-_change: Final = tuple_maker(Change)
-"""``Change(what, item)`` in one C call (see protocol.slots)."""
 
 
 class Ingested:
@@ -573,7 +568,7 @@ class Replica:
         if self.pulls:
             self.pulls.logged(sender, nonce, entry.h)
         judgment = self._judgment(entry)
-        self._changes.append(_change(JUDGED, entry))
+        self._changes.append(Change(JUDGED, entry))
         self._apply(entry, judgment)
         judged = [entry]
         if self.waits or self._capped_on:
@@ -621,7 +616,7 @@ class Replica:
                         found.append((ref_sender, ref.nonce, ref.h))
                     else:
                         bad = True
-                deps = settle(tuple(found))  # kept for re-judging; the collector skips it
+                deps = tuple(found)
         return Entry(
             env.sender, env.nonce, env.prev, env.full_hash, env.frame(0), packet, malformed,
             deps, bad,
@@ -892,7 +887,7 @@ class Replica:
 
     def _judge(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
-        self._changes.append(_change(JUDGED, entry))
+        self._changes.append(Change(JUDGED, entry))
         self._drop_need(entry)
         entry.blocker = None
         self._apply(entry, judgment)
