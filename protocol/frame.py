@@ -224,7 +224,8 @@ def signatures_valid(envelopes: Sequence[Envelope]) -> list[bool]:
     call PyNaCl's ``VerifyKey.verify`` makes, so exactly its rules), made through PyNaCl's cffi
     module directly with one output buffer for the whole batch.  PyNaCl's wrapper allocates and
     copies out the message on every call, a few percent of a verification
-    (docs/BENCHMARKS.md measures both); without that module the wrapper is used.
+    (``ledger_lean_vs_raw_verify``); without that module the wrapper is used.  ``nacl._sodium``
+    is private to PyNaCl: tests/test_signatures.py fails the day it moves.
     """
     out: list[bool] = []
     if not envelopes:
