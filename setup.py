@@ -6,10 +6,10 @@ or an editable install is built; the ``.py`` sources ship beside them and are wh
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
 changed since the build (the ``native`` package checks the manifest written here at import).
 
-A small hand-written C extension is built beside them, on its own: ``protocol._sha256``
-(SHA-256 through OpenSSL's libcrypto, see ``protocol/digest.py``; it needs the OpenSSL headers).
-If it does not build it is skipped and its Python module falls back to hashlib; the rest of the
-build goes on.
+One small hand-written C extension is built beside them, on its own: ``protocol._sha256``
+(SHA-256 through OpenSSL's libcrypto, see ``protocol/hashing.py``; it needs the OpenSSL
+headers).  If it does not build it is skipped, ``protocol.hashing`` uses hashlib, and the rest
+of the build goes on.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ NATIVE = (
     "node/core/batch.py",
 )
 """The hot path, in dependency order (the manifest records it for the ``native`` guard)."""
-OPTIONAL = {
-    "protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]},
-}
+OPTIONAL = {"protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]}}
 """Hand-written C extensions built beside the mypyc group (no ``.py``; each optional)."""
 GROUP = "bitcraps_native"
 MANIFEST = "native/manifest.json"

@@ -110,19 +110,20 @@ def guard() -> str:
 
 def status() -> dict[str, str]:
     """What runs: ``{"native": guard(), module: "compiled" | "python" | "not loaded"}`` for
-    every module the build compiled."""
+    every module the build compiled, and for each optional C extension it built whether it
+    runs (``"compiled"``) or its Python fallback does (``"python"``)."""
     out = {"native": _DECISION}
-    for name in _recorded():
+    try:
+        record = json.loads(MANIFEST.read_text())
+        compiled, optional = list(record["modules"]), list(record.get("optional", {}))
+    except (OSError, ValueError, KeyError, TypeError):
+        return out
+    for name in compiled:
         module = sys.modules.get(name)
         if module is None:
             out[name] = "not loaded"
         else:
             out[name] = "python" if str(module.__file__).endswith(".py") else "compiled"
+    for name in optional:
+        out[name] = "compiled" if name in sys.modules else "python"
     return out
-
-
-def _recorded() -> list[str]:
-    try:
-        return list(json.loads(MANIFEST.read_text())["modules"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return []

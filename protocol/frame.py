@@ -36,7 +36,6 @@ from protocol.constants import (
     VERSION,
     ZERO_PREV,
 )
-from protocol.digest import sha256
 from protocol.errors import (
     BadSignature,
     EnvelopeNotCanonical,
@@ -52,6 +51,7 @@ from protocol.errors import (
     UnknownVersion,
     WrongNetwork,
 )
+from protocol.hashing import sha256
 from protocol.kinds import Body, Kind, body_to_wire
 from protocol.wire import NotShortest, Value, pack, parse_body
 

@@ -17,9 +17,9 @@ import msgpack
 
 from node.core.verdicts import Reason, SupplyError
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
-from protocol.digest import sha256
 from protocol.frame import Packet
 from protocol.genesis import Genesis
+from protocol.hashing import sha256
 from protocol.kinds import Ack, ExtRef, Transfer
 from protocol.wire import pack
 

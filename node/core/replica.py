@@ -44,10 +44,10 @@ from node.core.pulls import Pulls, Want
 from node.core.verdicts import Outcome, Reason
 from node.core.waits import Waits
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW, MAX_NONCE
-from protocol.digest import sha256
 from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, decode_body
 from protocol.genesis import Genesis
+from protocol.hashing import sha256
 from protocol.kinds import Ack, ExtRef, Transfer
 
 __all__ = [

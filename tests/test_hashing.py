@@ -1,4 +1,4 @@
-"""protocol.digest: the SHA-256 the ingest path computes per packet equals hashlib's."""
+"""protocol.hashing: the SHA-256 the ingest path computes per packet equals hashlib's."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import native
-from protocol import digest
-from protocol.digest import sha256, sha256_hashlib
+from protocol import hashing
+from protocol.hashing import sha256, sha256_hashlib
 
 PARTS = st.lists(st.binary(max_size=300), max_size=4)
 
@@ -33,7 +33,7 @@ def test_sha256_at_block_boundaries(size: int) -> None:
 
 
 @pytest.mark.parametrize("function", [sha256, sha256_hashlib])
-def test_sha256_refuses_what_is_not_bytes(function: digest._Sha256) -> None:
+def test_sha256_refuses_what_is_not_bytes(function: hashing._Sha256) -> None:
     with pytest.raises(TypeError, match="bytes"):
         function(b"ok", "text")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="bytes"):
@@ -51,6 +51,6 @@ def test_the_extension_runs_when_the_install_built_it() -> None:
     if outcome is None:
         pytest.skip("this install compiled nothing (pure Python)")
     if outcome == "compiled":
-        assert digest.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
+        assert hashing.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
     else:
-        assert not Path("/usr/include/openssl/sha.h").exists(), outcome
+        assert not Path("/usr/include/openssl/evp.h").exists(), outcome
