@@ -3,9 +3,9 @@
 Each kind's body is a :class:`Record` whose ``SCHEMA`` lists the wire spec of every field after
 the envelope (positions 4 onward), in wire order; the checks generated from it
 (``protocol/checkers.py``) read bodies, ``body_to_wire`` writes them, and ``references`` lists
-what a packet depends on.  These are the first drafts of
-DESIGN.md section 3: the ledger and table issues may refine fields (regenerating the vectors with
-``python scripts/gen_vectors.py``), never the envelope.
+what a packet depends on.  These are the first drafts of DESIGN.md section 3: the ledger and
+table issues may refine fields (regenerating the vectors with ``python scripts/gen_vectors.py``),
+never the envelope.
 """
 
 from __future__ import annotations
@@ -124,7 +124,6 @@ class Record:
 
 def _values(record: Record) -> tuple[object, ...]:
     return tuple([getattr(record, name) for name in field_names(type(record))])
-
 
 
 class ExtRef(Record):

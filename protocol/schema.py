@@ -247,7 +247,8 @@ class _Emitter:
 
     def value(self, spec: Spec, src: str, indent: int, where: _Where, path: str) -> str:
         """Emit the checks of ``spec`` (reached at run time by ``path``) on the variable
-        ``src``; return the variable holding the decoded value."""
+        ``src``; return the expression of the decoded value (a variable, or a struct's
+        constructor call)."""
         if isinstance(spec, Choice):
             table = self.const("table", f"{path}.table")
             out = self.var("c")
