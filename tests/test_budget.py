@@ -116,11 +116,11 @@ def test_max_entries_is_tables_section_5s_table(
 def test_list_items_have_the_sizes_tables_section_5_counts() -> None:
     base = forced_roll_open(8, 0)
     size = frame_size(base)
-    two_joins = dataclasses.replace(base, joins=base.joins * 2)
+    two_joins = kinds.replace(base, joins=base.joins * 2)
     assert frame_size(two_joins) - size == 87
-    one_released = dataclasses.replace(base, released=(Released(base.listed[0], MAX_NONCE, 7),))
+    one_released = kinds.replace(base, released=(Released(base.listed[0], MAX_NONCE, 7),))
     assert frame_size(one_released) - size == 8
-    fewer = dataclasses.replace(base, reveals=base.reveals[:-1])
+    fewer = kinds.replace(base, reveals=base.reveals[:-1])
     assert size - frame_size(fewer) == 41
 
 

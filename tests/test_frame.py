@@ -46,7 +46,14 @@ from protocol.errors import (
     WrongNetwork,
 )
 from protocol.fragment import Fragment, Reassembler
-from protocol.frame import MIN_FRAME, FrameCodec, Packet, classify_datagram, encode_body
+from protocol.frame import (
+    MIN_FRAME,
+    FrameCodec,
+    Packet,
+    body_from_wire,
+    classify_datagram,
+    encode_body,
+)
 from protocol.genesis import LOCAL
 from protocol.kinds import (
     Bet,
@@ -61,7 +68,6 @@ from protocol.kinds import (
     RevealCopy,
     RollOpen,
     Void,
-    body_from_wire,
     body_to_wire,
 )
 from tests.strategies import (
