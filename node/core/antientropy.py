@@ -3,17 +3,61 @@ find the first difference of two chains by bisection (DESIGN.md sections 4-5).
 
 A summary entry is ``(sender, HWM, C[:16], b"")``, or for a forked sender ``(sender, fork nonce,
 min(h1, h2), max(h1, h2))``.  :func:`offer` turns one sender's pair of entries into what to send;
-the router (and the simulator) carry it over links.  Sans-IO: no clock, socket or randomness.
+the router (and the simulator) carry it over links.  Two summaries are compared by range-based
+reconciliation over the sorted sender keys (:class:`Summary`, :func:`respond`: fingerprints of
+ranges, split until small ranges are listed) within one datagram per message, and two chains of
+equal HWM by bisection in rounds of up to 16 probes (:func:`probes`, :func:`narrow`).  Sans-IO:
+no clock, socket or randomness.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from node.core.replica import Replica
+from protocol.constants import MAX_FRAME
+from protocol.link import (
+    BISECT_MAX_PROBES,
+    FINGERPRINT_LEN,
+    AeEntry,
+    Bisect,
+    Fingerprint,
+    Listing,
+    Probe,
+    RangeItem,
+    Skip,
+    fingerprint,
+    separator,
+)
 
-__all__ = ["Entry16", "Offer", "differing", "first_difference", "offer"]
+__all__ = [
+    "LIST_SMALL",
+    "SPLIT",
+    "Difference",
+    "Entry16",
+    "Offer",
+    "Summary",
+    "differing",
+    "first_difference",
+    "narrow",
+    "offer",
+    "opening",
+    "probes",
+    "respond",
+]
+
+LIST_SMALL: Final = 8
+"""A range where this side holds at most this many entries is answered with the entries."""
+SPLIT: Final = 16
+"""A differing range with more entries is cut into this many ranges, each with a fingerprint."""
+_RANGES_HEAD: Final = 6
+"""Type byte, session u32, item count u8."""
+_ENTRY_SIZE: Final = 68
+_CLOSE: Final = 1 + 1 + 4 + FINGERPRINT_LEN
+"""A closing fingerprint to the end of the key space: bound byte, mode, count, fingerprint."""
 
 Entry16 = tuple[bytes, int, bytes, bytes]
 """One anti-entropy summary entry (:meth:`Replica.summary`)."""
@@ -90,3 +134,178 @@ def first_difference(
         else:
             hi = mid
     return lo
+
+
+# --------------------------------------------------------------------------- range reconciliation
+
+
+class Summary:
+    """A replica's anti-entropy entries sorted by sender key, with the digest of the whole map.
+
+    Built from :meth:`Replica.summary`; the owner builds a new one after the replica judged
+    something (it is a snapshot, never updated in place)."""
+
+    __slots__ = ("_digest", "by_key", "entries", "keys")
+
+    def __init__(self, entries: Sequence[AeEntry]) -> None:
+        self.entries = list(entries)
+        self.keys = [e.sender for e in self.entries]
+        self.by_key = {e.sender: e for e in self.entries}
+        self._digest: bytes | None = None
+
+    @classmethod
+    def of(cls, replica: Replica) -> Summary:
+        return cls([AeEntry(s, n, a, b) for s, n, a, b in replica.summary()])
+
+    def digest(self) -> tuple[int, bytes]:
+        """How many entries, and the fingerprint of them all."""
+        if self._digest is None:
+            self._digest = fingerprint(self.entries)
+        return len(self.entries), self._digest
+
+    def between(self, lo: bytes, hi: bytes | None) -> list[AeEntry]:
+        """The entries with ``lo <= key < hi`` (``hi`` None: to the end)."""
+        i = bisect.bisect_left(self.keys, lo)
+        j = len(self.keys) if hi is None else bisect.bisect_left(self.keys, hi)
+        return self.entries[i:j]
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A sender whose entries differ: the peer's (``theirs``) and this side's (``mine``)."""
+
+    sender: bytes
+    theirs: AeEntry | None
+    mine: AeEntry | None
+
+
+def _bound_size(bound: bytes | None) -> int:
+    return 1 + (len(bound) if bound is not None else 0)
+
+
+def _size(item: RangeItem) -> int:
+    if isinstance(item, Skip):
+        return _bound_size(item.bound) + 1
+    if isinstance(item, Fingerprint):
+        return _bound_size(item.bound) + 1 + 4 + FINGERPRINT_LEN
+    return _bound_size(item.bound) + 2 + _ENTRY_SIZE * len(item.entries)
+
+
+def _describe(entries: list[AeEntry], hi: bytes | None) -> list[RangeItem]:
+    """This side's entries below ``hi`` (from the previous bound): listed when few, else cut into
+    :data:`SPLIT` ranges with a fingerprint each."""
+    if len(entries) <= LIST_SMALL:
+        return [Listing(hi, tuple(entries))]
+    out: list[RangeItem] = []
+    step = -(-len(entries) // SPLIT)
+    for start in range(0, len(entries), step):
+        chunk = entries[start : start + step]
+        end = start + step
+        bound = separator(chunk[-1].sender, entries[end].sender) if end < len(entries) else hi
+        out.append(Fingerprint(bound, len(chunk), fingerprint(chunk)))
+    return out
+
+
+def opening(summary: Summary) -> list[RangeItem]:
+    """The first ranges message of a round whose digests differ: the whole key space."""
+    return _describe(summary.entries, None)
+
+
+def respond(
+    summary: Summary, items: Sequence[RangeItem], budget: int = MAX_FRAME
+) -> tuple[list[RangeItem], list[Difference]]:
+    """Answer a ranges message: the ranges to send back (empty when every range is settled) and
+    the senders found to differ in ranges the peer listed.
+
+    A skipped range needs nothing; a fingerprint equal to this side's is settled, else this side
+    lists or splits its own entries there; a listing is compared entry by entry (the caller
+    sends what the peer lacks and pulls what it lacks) and settled.  When the answer would pass
+    ``budget`` bytes, the ranges not yet answered are covered by one fingerprint to the end of
+    the key space, which the peer splits in turn.
+    """
+    out: list[RangeItem] = []
+    diffs: list[Difference] = []
+    size = _RANGES_HEAD
+    lo = b""
+    for item in items:
+        mine = summary.between(lo, item.bound)
+        reply: list[RangeItem]
+        found: list[Difference] = []
+        if isinstance(item, Skip):
+            reply = [Skip(item.bound)]
+        elif isinstance(item, Fingerprint):
+            if item.count == len(mine) and item.fingerprint == fingerprint(mine):
+                reply = [Skip(item.bound)]
+            else:
+                reply = _describe(mine, item.bound)
+        else:
+            found = _compare(item.entries, mine)
+            reply = [Skip(item.bound)]
+        cost = sum(_size(r) for r in reply)
+        if size + cost + _CLOSE > budget or len(out) + len(reply) >= 0xFF:
+            rest = summary.between(lo, None)
+            out.append(Fingerprint(None, len(rest), fingerprint(rest)))
+            break
+        out.extend(reply)
+        diffs.extend(found)
+        size += cost
+        if item.bound is not None:
+            lo = item.bound
+    merged: list[RangeItem] = []
+    for r in out:
+        if isinstance(r, Skip) and merged and isinstance(merged[-1], Skip):
+            merged[-1] = r
+        else:
+            merged.append(r)
+    if all(isinstance(r, Skip) for r in merged):
+        return [], diffs
+    return merged, diffs
+
+
+def _compare(theirs: Sequence[AeEntry], mine: Sequence[AeEntry]) -> list[Difference]:
+    a = {e.sender: e for e in theirs}
+    b = {e.sender: e for e in mine}
+    return [
+        Difference(s, a.get(s), b.get(s))
+        for s in sorted(a.keys() | b.keys())
+        if a.get(s) != b.get(s)
+    ]
+
+
+# --------------------------------------------------------------------------- bisection rounds
+
+
+def probes(replica: Replica, sender: bytes, lo: int, hi: int) -> tuple[Probe, ...]:
+    """This side's ``C[:16]`` at up to 16 evenly spaced nonces of ``lo..hi``, the last at ``hi``
+    (every one at or below the HWM)."""
+    width = hi - lo + 1
+    k = min(BISECT_MAX_PROBES, width)
+    out = []
+    for i in range(k):
+        nonce = lo + ((i + 1) * width) // k - 1
+        c = replica.chain_hash(sender, nonce)
+        if c is None:
+            raise ValueError(f"{sender.hex()[:8]} is not judged up to {nonce}")
+        out.append(Probe(nonce, c[:FINGERPRINT_LEN]))
+    return tuple(out)
+
+
+def narrow(replica: Replica, msg: Bisect) -> int | Bisect | None:
+    """The next bisection step after the peer's probes: the first nonce where the chains differ
+    (an int: exchange both versions of it), the narrower interval to probe (a :class:`Bisect`
+    to send back), or None (this side cannot tell: its chain moved, or they agree)."""
+    sender = msg.sender
+    if replica.hwm(sender) < msg.hi or replica.fork_point(sender):
+        return None
+    prev = msg.lo - 1
+    for probe in msg.probes:
+        c = replica.chain_hash(sender, probe.nonce)
+        if c is None:
+            return None
+        if c[:FINGERPRINT_LEN] != probe.c16:
+            lo, hi = prev + 1, probe.nonce
+            if lo == hi:
+                return lo
+            return Bisect(sender, lo, hi, probes(replica, sender, lo, hi))
+        prev = probe.nonce
+    return None
