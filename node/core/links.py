@@ -143,6 +143,8 @@ class Dial:
     due: float
     interval: float
     tries: int = 0
+    key: bytes | None = None
+    """The key last proven at this address: not dialled while that key is up elsewhere."""
 
 
 class LinkTable:

@@ -78,6 +78,7 @@ __all__ = [
     "NodeConfig",
     "NodeCore",
     "Persist",
+    "Publish",
     "Random",
     "Reply",
     "TableCommand",
@@ -89,6 +90,8 @@ log = logging.getLogger("bitcraps.node")
 
 SERVE_PER_ITEM: Final = HOLDBACK_WINDOW
 """Frames one want item is answered with, at most (the receiver's window)."""
+LOCAL: Final[Address] = ("local", 0)
+"""Where a published frame comes from: no link (it is relayed to every eager link)."""
 MAX_UNSENT: Final = 1024
 """Own frames kept to send when the first link comes up (beyond: anti-entropy serves them)."""
 
@@ -219,6 +222,14 @@ class Connect:
 
 
 @dataclass(frozen=True, slots=True)
+class Publish:
+    """Take a frame signed elsewhere (a wallet, a test) as if a neighbour had sent it: checked,
+    judged and relayed like any other.  The reply says whether it was taken to be checked."""
+
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class MeshPing:
     """Ping the mesh up to ``ttl`` hops; the reply lists ``(responder, hops)``."""
 
@@ -232,7 +243,7 @@ class TableCommand:
     payload: object
 
 
-Command = Issue | Connect | MeshPing | TableCommand
+Command = Issue | Connect | Publish | MeshPing | TableCommand
 
 
 # --------------------------------------------------------------------------- actions
@@ -448,6 +459,8 @@ class NodeCore:
         elif isinstance(command, Connect):
             self._dial(command.address, command.static, now)
             self._actions.append(Reply(command_id, value=True))
+        elif isinstance(command, Publish):
+            self._actions.append(Reply(command_id, *self._publish(command.frame, now)))
         elif isinstance(command, MeshPing):
             self._ping(command_id, command.ttl, now)
         else:
@@ -568,6 +581,11 @@ class NodeCore:
     @property
     def recovering(self) -> bool:
         return self._recovery is not None
+
+    @property
+    def awaiting(self) -> Persist | None:
+        """The Persist to acknowledge before any other event (None: none)."""
+        return self._awaiting
 
     # ================================================================== plumbing
 
@@ -714,12 +732,9 @@ class NodeCore:
     def _link_up(self, link: Link, key: bytes, now: float) -> None:
         other = self.links.by_key(key)
         if other is not None and other is not link:
-            if now - other.last_rx < self.config.link_timeout / 2:
-                self._count("link_duplicate_key")
-                self.links.remove(link)
-                self._dials.pop(link.address, None)
-                return
-            self._link_down(other, "moved to another address")
+            # a fresh proof from a new address: the key's holder is there now (a restart on
+            # another port, a new network address); one link per key
+            self._link_down(other, f"moved to {_addr(link.address)}")
         if not self.links.promote(link, key):
             self._count("link_table_full")
             self.links.remove(link)
@@ -733,6 +748,7 @@ class NodeCore:
         if dial is not None:
             dial.tries = 0
             dial.interval = self.config.dial_first
+            dial.key = key
         self._count("links_up")
         log.info("link up: %s at %s", key.hex()[:16], _addr(link.address))
         if self._unsent:
@@ -815,6 +831,20 @@ class NodeCore:
             return
         self._checking.add(key)
         self._unverified.append((env, link.address))
+
+    def _publish(self, data: bytes, now: float) -> tuple[object, str | None]:
+        try:
+            env = self._codec.open(data)
+        except Rejected as exc:
+            return None, f"rejected {type(exc).__name__}: {exc}"
+        key = (env.sender, env.nonce, env.full_hash)
+        if key in self._checking or self.replica.known(*key):
+            return "duplicate", None
+        if env.nonce > self.replica.hwm(env.sender) + self.replica.window:
+            return None, f"nonce {env.nonce} is beyond the hold-back window of its sender"
+        self._checking.add(key)
+        self._unverified.append((env, LOCAL))
+        return "queued", None
 
     def _duplicate(self, address: Address, now: float) -> None:
         """Plumtree: a push that brought nothing new prunes its link (not a pull's answer)."""
@@ -1202,6 +1232,8 @@ class NodeCore:
             linked = self.links.get(address)
             if linked is not None and linked.up:
                 continue
+            if dial.key is not None and self.links.by_key(dial.key) is not None:
+                continue  # that neighbour is up at another address
             if not dial.static and dial.tries >= c.hint_tries:
                 del self._dials[address]
                 continue

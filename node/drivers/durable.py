@@ -16,7 +16,7 @@ from typing import Final
 
 import nacl.signing
 
-from node.core.events import WANTED, Ingested, Revision
+from node.core.events import WANTED, Event, Ingested, Revision
 from node.core.ledger import Judge, LedgerState, NoTables, TableEngine, judge
 from node.core.pulls import Want
 from node.core.recovery import RECOVERY_PEERS, Recovery
@@ -217,16 +217,28 @@ class DurableReplica:
         return batch
 
     def _commit(self, batch: Batch) -> None:
-        store = self.store
         events = self.replica.take_events()
-        batch.accepted = store.stage_events(events)
         batch.wants = [e.item for e in events if e.what == WANTED]  # type: ignore[misc]
+        batch.accepted = self.commit_events(events)
+        if self.recovery is not None and batch.accepted:
+            self._check_recovered()
+
+    def commit_events(self, events: list[Event]) -> list[bytes]:
+        """Stage and commit, in one transaction, events taken from this replica (by
+        :meth:`receive`, or by a node core that owns the replica and hands them over in a
+        Persist); snapshot if due.  Returns the frames now accepted."""
+        store = self.store
+        accepted = store.stage_events(events)
         store.commit()
         if not self.rebuilding:
             self._maybe_snapshot()
         self.faults.reached("after_commit")
-        if self.recovery is not None and batch.accepted:
-            self._check_recovered()
+        return accepted
+
+    def recovered(self) -> None:
+        """Recovery completed elsewhere (a node core's rule): clear the durable flag."""
+        self.store.set_flag(RECOVERY_FLAG, None)
+        self.recovery = None
 
     # ------------------------------------------------------------------ recovering own history
 
