@@ -3,12 +3,21 @@ LinkError (never another exception)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.constants import MAX_FRAME, MAX_NONCE
 from protocol.errors import LinkError
+from protocol.genesis import LOCAL
 from protocol.link import (
     BISECT_MAX_PROBES,
     LISTING_MAX,
@@ -37,6 +46,9 @@ from protocol.link import (
     decode_link,
     encode_link,
     fingerprint,
+    hello_signed,
+    ping_signed,
+    pong_signed,
     separator,
 )
 
@@ -281,3 +293,71 @@ def test_fingerprint_depends_on_every_entry_and_its_order() -> None:
     assert fingerprint([e1, e2]) != fingerprint([e2, e1])
     assert fingerprint([e1]) != fingerprint([e1, e2])
     assert len(fingerprint([])) == 16
+
+
+# --------------------------------------------------------------------------- vectors
+
+ROOT = Path(__file__).resolve().parents[1]
+VECTORS = json.loads((ROOT / "tests" / "vectors" / "link.json").read_text())
+
+
+def _json(value: Any) -> Any:
+    """A decoded message as the vectors write it: bytes as hex, items by field name."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
+    if isinstance(value, Skip | Fingerprint | Listing):
+        out = {f.name: _json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out["mode"] = type(value).__name__.lower()
+        if isinstance(value, Skip):
+            out["mode"] = "skip"
+        return out
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+@pytest.mark.parametrize("vector", VECTORS["valid"], ids=lambda v: v["description"][:40])
+def test_valid_link_vector_decodes_to_its_fields_and_back(vector: dict[str, Any]) -> None:
+    raw = bytes.fromhex(vector["hex"])
+    msg = decode_link(raw)
+    assert type(msg).__name__.lower() == vector["type"]
+    fields = {k: v for k, v in vector["fields"].items() if k != "signed_hex"}
+    assert _json(msg) == fields
+    assert encode_link(msg) == raw
+    assert len(raw) == vector["size"]
+
+
+def test_the_signatures_in_the_vectors_bind_what_the_protocol_says() -> None:
+    by_type = {v["type"]: decode_link(bytes.fromhex(v["hex"])) for v in VECTORS["valid"]}
+    alice = bytes.fromhex(VECTORS["keys"]["alice"])
+    bob = bytes.fromhex(VECTORS["keys"]["bob"])
+    nid = LOCAL.network_id
+    proof, ping, pong = by_type["proof"], by_type["ping"], by_type["pong"]
+    assert isinstance(proof, Proof) and isinstance(ping, Ping) and isinstance(pong, Pong)
+    signed = hello_signed(nid, proof.answer, proof.challenge, proof.key, alice)
+    nacl.signing.VerifyKey(bob).verify(signed, proof.signature)
+    nacl.signing.VerifyKey(alice).verify(ping_signed(nid, alice, ping.ping_id), ping.signature)
+    nacl.signing.VerifyKey(bob).verify(pong_signed(nid, alice, pong.ping_id, bob), pong.signature)
+
+
+@pytest.mark.parametrize("vector", VECTORS["invalid"], ids=lambda v: v["description"])
+def test_invalid_link_vector_is_a_link_error(vector: dict[str, Any]) -> None:
+    with pytest.raises(LinkError):
+        decode_link(bytes.fromhex(vector["hex"]))
+
+
+def test_every_link_type_has_a_vector() -> None:
+    assert {v["type"] for v in VECTORS["valid"]} == {t.name.lower() for t in LinkType}
+
+
+def test_link_vectors_are_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/gen_link_vectors.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
