@@ -20,6 +20,7 @@ it never reads a clock, a socket or a random source it was not given.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -175,10 +176,14 @@ class NodeConfig:
     ban_seconds: float = 60.0
     max_bans: int = 1024
     # verification
-    max_verify_jobs: int = 2
+    max_verify_jobs: int = 3
     """Verify actions in flight (the driver pipelines them)."""
+    verify_batch: int = 256
+    """Frames per Verify action, at most (a verdict that bans a flooder comes back soon)."""
     max_unverified: int = 4096
     """Frames waiting for a signature check (beyond: dropped, counted ``backlog``)."""
+    max_unverified_per_link: int = 1024
+    """Of those, from one link (a flooding neighbour cannot crowd out the others)."""
     # mesh ping
     ping_rate: float = 1.0
     ping_burst: float = 4.0
@@ -370,7 +375,10 @@ class NodeCore:
         self._from: Bounded[bytes, Address] = Bounded(c.max_sources)
         self._sources: Bounded[tuple[bytes, int], Address] = Bounded(c.max_sources)
         self._chases: dict[bytes, _Chase] = {}  # at most max_chases
-        self._unverified: list[tuple[Envelope, Address]] = []  # at most max_unverified
+        self._unverified: dict[Address, deque[Envelope]] = {}
+        """Frames waiting for a signature check, per link (at most max_unverified_per_link
+        each, max_unverified in all); a Verify takes them round robin across links."""
+        self._unverified_count = 0
         self._checking: set[tuple[bytes, int, bytes]] = set()  # unverified and in flight
         self._jobs: dict[int, list[tuple[Envelope, Address]]] = {}  # at most max_verify_jobs
         self._next_job = 1
@@ -632,7 +640,18 @@ class NodeCore:
         if self._unverified and len(self._jobs) < self.config.max_verify_jobs:
             job = self._next_job
             self._next_job += 1
-            items, self._unverified = self._unverified, []
+            items: list[tuple[Envelope, Address]] = []
+            queues = self._unverified
+            size = self.config.verify_batch
+            while queues and len(items) < size:
+                for address in list(queues):  # round robin: a flood cannot crowd out the rest
+                    queue = queues[address]
+                    items.append((queue.popleft(), address))
+                    if not queue:
+                        del queues[address]
+                    if len(items) == size:
+                        break
+            self._unverified_count -= len(items)
             self._jobs[job] = items
             self._actions.append(Verify(job, [env for env, _ in items]))
 
@@ -796,6 +815,7 @@ class NodeCore:
                 why,
             )
             self._link_down(link, "banned")
+            self._drop_unverified(link.address)
             dial = self._dials.get(link.address)
             if dial is not None:
                 dial.due = now + c.ban_seconds
@@ -826,11 +846,7 @@ class NodeCore:
         if not link.origin_bucket(sender, now).take(now):
             self._count("dropped_link_origin_rate")
             return
-        if len(self._unverified) >= self.config.max_unverified:
-            self._count("dropped_backlog")
-            return
-        self._checking.add(key)
-        self._unverified.append((env, link.address))
+        self._wait_for_check(env, link.address)
 
     def _publish(self, data: bytes, now: float) -> tuple[object, str | None]:
         try:
@@ -842,9 +858,31 @@ class NodeCore:
             return "duplicate", None
         if env.nonce > self.replica.hwm(env.sender) + self.replica.window:
             return None, f"nonce {env.nonce} is beyond the hold-back window of its sender"
-        self._checking.add(key)
-        self._unverified.append((env, LOCAL))
+        if not self._wait_for_check(env, LOCAL):
+            return None, "too many frames wait for a signature check; try again later"
         return "queued", None
+
+    def _wait_for_check(self, env: Envelope, address: Address) -> bool:
+        queue = self._unverified.get(address)
+        if self._unverified_count >= self.config.max_unverified or (
+            queue is not None and len(queue) >= self.config.max_unverified_per_link
+        ):
+            self._count("dropped_backlog")
+            return False
+        if queue is None:
+            queue = self._unverified[address] = deque()
+        queue.append(env)
+        self._unverified_count += 1
+        self._checking.add((env.sender, env.nonce, env.full_hash))
+        return True
+
+    def _drop_unverified(self, address: Address) -> None:
+        """Forget the frames of ``address`` still waiting for a signature check."""
+        queue = self._unverified.pop(address, None)
+        if queue is not None:
+            self._unverified_count -= len(queue)
+            for env in queue:
+                self._checking.discard((env.sender, env.nonce, env.full_hash))
 
     def _duplicate(self, address: Address, now: float) -> None:
         """Plumtree: a push that brought nothing new prunes its link (not a pull's answer)."""

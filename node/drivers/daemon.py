@@ -28,7 +28,7 @@ from node.drivers.durable import DurableReplica
 from node.drivers.keyfile import KeyFileError, load_or_create
 from node.drivers.runtime import tune_gc
 from node.drivers.store import Store, StoreError
-from node.drivers.verifier import BatchVerifier
+from node.drivers.verifyworker import VerifyWorker
 from protocol.genesis import LOCAL, Genesis
 from transports.addresses import format_address
 from transports.base import Address, TransportError
@@ -121,48 +121,42 @@ async def _run(
         outbox_nonce=store.own_nonce(),
         unsent=durable.resend,
     )
-    verifier = BatchVerifier(process=True) if options.process_verifier else None
-    try:
-        async with trio.open_nursery() as nursery:
-            host, port = options.listen
+    worker = VerifyWorker() if options.process_verifier else None
+    async with trio.open_nursery() as nursery:
+        host, port = options.listen
+        try:
+            udp = await nursery.start(UdpTransport(UdpConfig(host, port)).run)
+        except (OSError, TransportError) as exc:
+            raise DaemonError(f"cannot listen on {format_address(options.listen)}: {exc}") from None
+        driver = NodeDriver(core, udp, journal=StoreJournal(durable), worker=worker)
+        await nursery.start(driver.run)
+        for peer in options.peers:
             try:
-                udp = await nursery.start(UdpTransport(UdpConfig(host, port)).run)
+                address = await udp.resolve(peer)
             except (OSError, TransportError) as exc:
-                raise DaemonError(
-                    f"cannot listen on {format_address(options.listen)}: {exc}"
-                ) from None
-            driver = NodeDriver(core, udp, journal=StoreJournal(durable), verifier=verifier)
-            await nursery.start(driver.run)
-            for peer in options.peers:
-                try:
-                    address = await udp.resolve(peer)
-                except (OSError, TransportError) as exc:
-                    log.warning("peer %s not dialled: %s", format_address(peer), exc)
-                    continue
-                driver.command_nowait(Connect(address))
-            if options.discovery:
-                payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
-                try:
-                    disco = await nursery.start(Discovery(payload, options.discovery_config).run)
-                except (OSError, TransportError) as exc:
-                    log.warning("LAN discovery off: %s", exc)
-                else:
-                    nursery.start_soon(_beacons, driver, disco, genesis.network_id[:4], identity)
-            if options.debug_socket is not None:
-                await nursery.start(serve_debug, driver, options.debug_socket)
-            log.info(
-                "node %s on network %s (%s) listening on %s, data in %s%s",
-                identity.hex()[:16],
-                genesis.name,
-                genesis.network_id[:4].hex(),
-                format_address(udp.local_address),
-                datadir.path,
-                ", recovering its own history from peers" if core.recovering else "",
-            )
-            task_status.started(RunningNode(driver, udp.local_address, identity))
-    finally:
-        if verifier is not None:
-            verifier.close()
+                log.warning("peer %s not dialled: %s", format_address(peer), exc)
+                continue
+            driver.command_nowait(Connect(address))
+        if options.discovery:
+            payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
+            try:
+                disco = await nursery.start(Discovery(payload, options.discovery_config).run)
+            except (OSError, TransportError) as exc:
+                log.warning("LAN discovery off: %s", exc)
+            else:
+                nursery.start_soon(_beacons, driver, disco, genesis.network_id[:4], identity)
+        if options.debug_socket is not None:
+            await nursery.start(serve_debug, driver, options.debug_socket)
+        log.info(
+            "node %s on network %s (%s) listening on %s, data in %s%s",
+            identity.hex()[:16],
+            genesis.name,
+            genesis.network_id[:4].hex(),
+            format_address(udp.local_address),
+            datadir.path,
+            ", recovering its own history from peers" if core.recovering else "",
+        )
+        task_status.started(RunningNode(driver, udp.local_address, identity))
 
 
 async def _beacons(driver: NodeDriver, disco: Discovery, prefix: bytes, me: bytes) -> None:

@@ -1,7 +1,8 @@
 """The Trio driver of a node core: the few lines between a transport, a store and the core.
 
 :class:`NodeDriver` feeds the core each received batch, runs its timer, sends what it asks to
-send, checks signatures where it asks (a worker process, or inline), commits each Persist
+send, checks signatures where it asks (the worker process, or on its own thread), commits each
+Persist
 through a :class:`Journal` before acknowledging it, and answers commands.  It knows nothing of
 ledgers or gossip; the simulator is the same loop on a virtual clock.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from concurrent.futures import Future
 from typing import Protocol
 
 import trio
@@ -26,7 +26,7 @@ from node.core.node import (
 )
 from node.core.replica import Verdicts, verify_batch
 from node.drivers.durable import DurableReplica
-from node.drivers.verifier import BatchVerifier
+from node.drivers.verifyworker import VerifyWorker
 from transports.base import Transport, TransportError
 
 __all__ = ["Journal", "NodeDriver", "StoreJournal"]
@@ -64,7 +64,8 @@ class StoreJournal:
 
 class NodeDriver:
     """Runs ``core`` on ``transport``: ``await nursery.start(driver.run)``.  ``journal`` None
-    commits nothing (a node without a store); ``verifier`` None checks signatures inline."""
+    commits nothing (a node without a store); ``worker`` None checks signatures on this
+    thread (the simulator shares its checks; a test wants no process)."""
 
     def __init__(
         self,
@@ -72,15 +73,14 @@ class NodeDriver:
         transport: Transport,
         *,
         journal: Journal | None = None,
-        verifier: BatchVerifier | None = None,
+        worker: VerifyWorker | None = None,
     ) -> None:
         self.core = core
         self.transport = transport
         self.journal = journal
-        self.verifier = verifier
-        self._jobs_in, self._jobs_out = trio.open_memory_channel[tuple[int, Future[Verdicts]]](
-            math.inf  # the core keeps at most NodeConfig.max_verify_jobs in flight
-        )
+        self.worker = worker
+        self.verified_inline = 0
+        self.verified_in_worker = 0
         self._waiting: dict[int, tuple[trio.Event, list[Reply]]] = {}
         self._commands = 0
         self.send_errors = 0
@@ -91,8 +91,8 @@ class NodeDriver:
         """Receive, time and verify until cancelled (or the transport closes)."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._timers)
-            if self.verifier is not None:
-                nursery.start_soon(self._verify)
+            if self.worker is not None:
+                await nursery.start(self.worker.run, self._worker_done)
             self.pump()
             task_status.started(self)
             await self._receive()
@@ -140,11 +140,10 @@ class NodeDriver:
             core.handle_timer(trio.current_time())
             self.pump()
 
-    async def _verify(self) -> None:
-        async for job, future in self._jobs_out:
-            verdicts = await trio.to_thread.run_sync(future.result, abandon_on_cancel=True)
-            self.core.verified(job, verdicts, trio.current_time())
-            self.pump()
+    def _worker_done(self, job: int, verdicts: Verdicts) -> None:
+        self.verified_in_worker += len(verdicts)
+        self.core.verified(job, verdicts, trio.current_time())
+        self.pump()
 
     def pump(self) -> None:
         """Carry out everything the core asks, until it asks nothing more."""
@@ -161,10 +160,10 @@ class NodeDriver:
                         self.send_errors += 1
                         log.debug("send to %s failed: %s", action.address, exc)
                 elif type(action) is Verify:
-                    if self.verifier is not None:
-                        future = self.verifier.submit(action.envelopes)
-                        self._jobs_in.send_nowait((action.job, future))
+                    if self.worker is not None:
+                        self.worker.submit(action.job, action.envelopes)
                     else:
+                        self.verified_inline += len(action.envelopes)
                         core.verified(
                             action.job, verify_batch(action.envelopes), trio.current_time()
                         )

@@ -9,7 +9,6 @@ those of ``Replica.receive`` frame by frame.  It leaves process-wide settings al
 from __future__ import annotations
 
 import multiprocessing
-import signal
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from types import TracebackType
@@ -20,11 +19,6 @@ from node.core.verdicts import Outcome
 from protocol.frame import Envelope
 
 __all__ = ["BatchVerifier", "PipelineCounts", "ingest_batches"]
-
-
-def _ignore_interrupts() -> None:
-    """In the worker: leave Ctrl-C to the parent, which stops the worker in order."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _verify_signed(items: Sequence[tuple[bytes, int, bytes, bytes]]) -> Verdicts:
@@ -51,9 +45,7 @@ class BatchVerifier:
         self._pool: Executor
         if process:
             spawn = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=spawn, initializer=_ignore_interrupts
-            )
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
         else:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcm-verify")
 
