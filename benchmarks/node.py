@@ -498,12 +498,14 @@ class Bench:
 
     async def _ingest_run(self, lo: int, hi: int) -> float:
         """Send ``lo..hi-1`` with at most :data:`WINDOW` in flight; packets judged a second."""
-        target = self.journal.judged + (hi - lo)
+        base = self.journal.judged
+        target = base + (hi - lo)
         self.granted = lo
         start = time.perf_counter()
         deadline = start + 120
         while self.journal.judged < target:
-            if self.granted < hi and self.granted - lo - (target - (hi - lo)) < WINDOW:
+            in_flight = (self.granted - lo) - (self.journal.judged - base)
+            if self.granted < hi and in_flight < WINDOW:
                 step = min(256, hi - self.granted)
                 self.honest.tell(f"credit {step}")
                 self.granted += step

@@ -93,6 +93,8 @@ SERVE_PER_ITEM: Final = HOLDBACK_WINDOW
 """Frames one want item is answered with, at most (the receiver's window)."""
 LOCAL: Final[Address] = ("local", 0)
 """Where a published frame comes from: no link (it is relayed to every eager link)."""
+MAX_PINGS: Final = 16
+"""Own mesh pings waiting for their answers (a command beyond that is refused)."""
 MAX_UNSENT: Final = 1024
 """Own frames kept to send when the first link comes up (beyond: anti-entropy serves them)."""
 
@@ -371,7 +373,7 @@ class NodeCore:
         self._origins: Bounded[bytes, TokenBucket] = Bounded(c.max_origins)
         self._ping_buckets: Bounded[bytes, TokenBucket] = Bounded(c.max_ping_routes)
         self._ping_routes: Bounded[tuple[bytes, int], Address] = Bounded(c.max_ping_routes)
-        self._pings: dict[int, _PingWait] = {}  # own pings awaiting pongs (commands in flight)
+        self._pings: dict[int, _PingWait] = {}  # own pings awaiting pongs, at most MAX_PINGS
         self._from: Bounded[bytes, Address] = Bounded(c.max_sources)
         self._sources: Bounded[tuple[bytes, int], Address] = Bounded(c.max_sources)
         self._chases: dict[bytes, _Chase] = {}  # at most max_chases
@@ -1191,6 +1193,9 @@ class NodeCore:
     # ------------------------------------------------------------------ mesh ping
 
     def _ping(self, command_id: int, ttl: int, now: float) -> None:
+        if len(self._pings) >= MAX_PINGS:
+            self._actions.append(Reply(command_id, error=f"{MAX_PINGS} pings already wait"))
+            return
         ttl = max(1, min(ttl, 0xFF))
         ping_id = self._rng.getrandbits(32)
         signature = self.key.sign(ping_signed(self.network_id, self.identity, ping_id)).signature
