@@ -259,11 +259,13 @@ RangeItem = Skip | Fingerprint | Listing
 
 @dataclass(frozen=True, slots=True)
 class Ranges:
-    """Range-based reconciliation over the sorted sender keys: consecutive ranges, each from the
-    previous bound (the first from the start of the key space) up to (not including) its own;
-    the last reaches the end."""
+    """Range-based reconciliation over the sorted sender keys: consecutive ranges, the first
+    from ``start`` (``b""``: the beginning of the key space), each up to (not including) its
+    bound, where the next begins; only the last may reach the end of the key space.  One
+    message covers a slice of the key space; an answer too long for one datagram is several."""
 
     session: int
+    start: bytes
     items: tuple[RangeItem, ...]
 
 
@@ -408,7 +410,12 @@ def _encode(msg: LinkMessage) -> bytes:
             + (b or _ZERO16)
         )
     if isinstance(msg, Ranges):
-        parts = [bytes((LinkType.RANGES,)), _u32(msg.session), _u8(len(msg.items))]
+        parts = [
+            bytes((LinkType.RANGES,)),
+            _u32(msg.session),
+            _u8(len(msg.start)) + msg.start,
+            _u8(len(msg.items)),
+        ]
         for item in msg.items:
             parts.append(_bound(item.bound))
             if isinstance(item, Skip):
@@ -627,16 +634,19 @@ def _entries(r: _Reader, lo: bytes, hi: bytes | None) -> tuple[AeEntry, ...]:
 
 def _ranges(r: _Reader) -> Ranges:
     session = r.u32("session")
+    n = r.u8("start length")
+    if n > MAX_BOUND:
+        raise LinkError(f"range start of {n} bytes, at most {MAX_BOUND}")
+    start = r.take(n, "start")
     count = r.u8("count")
     if count == 0:
         raise LinkError("ranges message with no range")
     items: list[RangeItem] = []
-    lo = b""
+    lo = start
     for i in range(count):
         bound = _bound_of(r)
-        last = i == count - 1
-        if (bound is None) != last:
-            raise LinkError("only the last range, and always it, reaches the end of the key space")
+        if bound is None and i != count - 1:
+            raise LinkError("only the last range may reach the end of the key space")
         if bound is not None and bound <= lo:
             raise LinkError("range bounds not in increasing order")
         mode = r.u8("mode")
@@ -651,7 +661,7 @@ def _ranges(r: _Reader) -> Ranges:
             raise LinkError(f"range mode {mode}: 0 skip, 1 fingerprint, 2 listing")
         items.append(item)
         lo = bound if bound is not None else lo
-    return Ranges(session, tuple(items))
+    return Ranges(session, start, tuple(items))
 
 
 def _bisect(r: _Reader) -> Bisect:

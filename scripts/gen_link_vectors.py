@@ -190,6 +190,7 @@ def vectors() -> dict[str, Any]:
         "of the key space listed (1 entry)",
         b"\x89"
         + u32(9)
+        + b"\x00"
         + b"\x02"
         + bytes((len(bound),))
         + bound
@@ -201,6 +202,7 @@ def vectors() -> dict[str, Any]:
         + next(e for e in entries if e[:32] >= bound),
         {
             "session": 9,
+            "start": "",
             "items": [
                 {
                     "mode": "fingerprint",
@@ -221,9 +223,16 @@ def vectors() -> dict[str, Any]:
         "ranges",
         "one range, the whole key space: a forked sender listed (fork nonce 5, its two "
         "versions' hash prefixes, ascending)",
-        b"\x89" + u32(10) + b"\x01" + b"\xff" + b"\x02\x01" + entry(alice, 5, fork_a, fork_b),
+        b"\x89"
+        + u32(10)
+        + b"\x00"
+        + b"\x01"
+        + b"\xff"
+        + b"\x02\x01"
+        + entry(alice, 5, fork_a, fork_b),
         {
             "session": 10,
+            "start": "",
             "items": [
                 {
                     "mode": "listing",
@@ -233,6 +242,18 @@ def vectors() -> dict[str, Any]:
                     ],
                 }
             ],
+        },
+    )
+    fp3 = fixed("three", 16)
+    add(
+        "ranges",
+        "one message of a longer answer: the slice of the key space from 0x40 to 0x80, "
+        "3 entries there and their fingerprint",
+        b"\x89" + u32(11) + b"\x01\x40" + b"\x01" + b"\x01\x80" + b"\x01" + u32(3) + fp3,
+        {
+            "session": 11,
+            "start": "40",
+            "items": [{"mode": "fingerprint", "bound": "80", "count": 3, "fingerprint": fp3.hex()}],
         },
     )
     p1, p2 = fixed("probe-1", 16), fixed("probe-2", 16)
@@ -266,14 +287,21 @@ def vectors() -> dict[str, Any]:
             "digest: an entry of HWM 0 with a hash",
             b"\x88" + u32(1) + b"\x00" + u32(2) + fp + u32(0) + yours + bytes(16),
         ),
-        ("ranges whose last bound is not the end", b"\x89" + u32(1) + b"\x01\x01\x10\x00"),
+        (
+            "ranges reaching the end before their last range",
+            b"\x89" + u32(1) + b"\x00\x02\xff\x00\x01\x10\x00",
+        ),
+        (
+            "ranges whose first bound is not above the start",
+            b"\x89" + u32(1) + b"\x01\x20\x01\x01\x10\x00",
+        ),
         (
             "ranges bounds not increasing",
-            b"\x89" + u32(1) + b"\x03\x01\x20\x00\x01\x10\x00\xff\x00",
+            b"\x89" + u32(1) + b"\x00\x03\x01\x20\x00\x01\x10\x00\xff\x00",
         ),
         (
             "ranges listing out of key order",
-            b"\x89" + u32(1) + b"\x01\xff\x02\x02" + entries[1] + entries[0],
+            b"\x89" + u32(1) + b"\x00\x01\xff\x02\x02" + entries[1] + entries[0],
         ),
         (
             "bisect whose last probe is not its top",

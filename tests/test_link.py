@@ -99,20 +99,23 @@ def yours(draw: st.DrawFn) -> tuple[int, bytes, bytes]:
 
 @st.composite
 def ranges(draw: st.DrawFn) -> Ranges:
-    keys = sorted(set(draw(st.lists(key, min_size=0, max_size=40))))
-    cuts = sorted(set(draw(st.lists(st.integers(1, 10), max_size=6))))
+    keys = sorted(set(draw(st.lists(key, min_size=1, max_size=40))))
+    start = b""
+    if draw(st.booleans()):
+        start = keys[0][: draw(st.integers(1, 32))]
+        keys = [k for k in keys if k >= start]
     bounds: list[bytes | None] = []
-    lo = b""
+    lo = start
     for k in keys[:: max(1, len(keys) // 4)]:
         if k > lo:
             bound = k[: draw(st.integers(1, 32))]
             if bound > lo:
                 bounds.append(bound)
                 lo = bound
-    bounds.append(None)
+    if draw(st.booleans()) or not bounds:
+        bounds.append(None)  # the slice reaches the end of the key space
     items = []
-    lo = b""
-    del cuts
+    lo = start
     for bound in bounds:
         mode = draw(st.integers(0, 2))
         if mode == 0:
@@ -124,7 +127,7 @@ def ranges(draw: st.DrawFn) -> Ranges:
             chosen = inside[: draw(st.integers(0, min(4, LISTING_MAX)))]
             items.append(Listing(bound, tuple(draw(entry(k)) for k in chosen)))
         lo = bound if bound is not None else lo
-    return Ranges(draw(u32), tuple(items))
+    return Ranges(draw(u32), start, tuple(items))
 
 
 @st.composite
@@ -239,11 +242,13 @@ K = bytes(range(32))
         (bytes([LinkType.PING]) + K + bytes(4) + b"\0" + bytes(64), "ttl 0"),
         (bytes([LinkType.DIGEST]) + bytes(4) + b"\x02" + bytes(4 + 16 + 4 + 32), "flags"),
         (bytes([LinkType.DIGEST]) + bytes(9 + 16) + b"\0\0\0\0" + b"\1" * 16 + bytes(16), "empty"),
-        (bytes([LinkType.RANGES]) + bytes(4) + b"\0", "no range"),
-        (bytes([LinkType.RANGES]) + bytes(4) + b"\x01\x01\x05\x00", "last range"),
-        (bytes([LinkType.RANGES]) + bytes(4) + b"\x01\xff\x03", "mode"),
-        (bytes([LinkType.RANGES]) + bytes(4) + b"\x02\x00\x00\xff\x00", "empty range bound"),
-        (bytes([LinkType.RANGES]) + bytes(4) + b"\x03\x01\x05\x00\x01\x05\x00\xff\x00", "order"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\0\0", "no range"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\0\x02\xff\x00\x01\x05\x00", "only the last"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\0\x01\xff\x03", "mode"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\0\x02\x00\x00\xff\x00", "empty range bound"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\0\x03\x01\x05\x00\x01\x05\x00\xff\x00", "order"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\x01\x09\x01\x01\x05\x00", "order"),
+        (bytes([LinkType.RANGES]) + bytes(4) + b"\x21" + bytes(33) + b"\x01\xff\x00", "start"),
         (bytes([LinkType.BISECT]) + K + b"\0\0\0\1\0\0\0\x09\x01" + b"\0\0\0\5" + bytes(16), "top"),
         (bytes([LinkType.BISECT]) + K + b"\0\0\0\1\0\0\0\x09\x00", "probes"),
     ],
@@ -255,7 +260,7 @@ def test_malformed_messages_are_link_errors(raw: bytes, why: str) -> None:
 
 
 def test_a_listing_entry_outside_its_range_is_refused() -> None:
-    good = Ranges(7, (Skip(b"\x80"), Listing(None, (AeEntry(b"\x90" * 32, 3, b"\x01" * 16),))))
+    good = Ranges(7, b"", (Skip(b"\x80"), Listing(None, (AeEntry(b"\x90" * 32, 3, b"\x01" * 16),))))
     raw = encode_link(good)
     assert decode_link(raw) == good
     bad = raw.replace(b"\x90" * 32, b"\x10" * 32)
@@ -277,7 +282,10 @@ def test_largest_messages_fit_one_datagram() -> None:
     assert len(encode_link(biggest_want)) == 2 + MAX_WANTS * 49 <= MAX_FRAME
     assert len(encode_link(Graft(tuple(Span(K, 1, 2) for _ in range(MAX_SPANS))))) == 1162
     listing = tuple(AeEntry(bytes([i]) * 32, 1, b"\x01" * 16, b"\x02" * 16) for i in range(16))
-    assert len(encode_link(Ranges(0, (Listing(None, listing),)))) == 1 + 4 + 1 + 1 + 2 + 16 * 68
+    assert (
+        len(encode_link(Ranges(0, b"", (Listing(None, listing),))))
+        == 1 + 4 + 1 + 1 + 1 + 2 + 16 * 68
+    )
 
 
 def test_separator_is_the_shortest_prefix_between_two_keys() -> None:

@@ -35,10 +35,12 @@ from protocol.link import (
 
 __all__ = [
     "LIST_SMALL",
+    "ROUND_BUDGET",
     "SPLIT",
     "Difference",
     "Entry16",
     "Offer",
+    "Slice",
     "Summary",
     "differing",
     "first_difference",
@@ -53,8 +55,11 @@ LIST_SMALL: Final = 8
 """A range where this side holds at most this many entries is answered with the entries."""
 SPLIT: Final = 16
 """A differing range with more entries is cut into this many ranges, each with a fingerprint."""
-_RANGES_HEAD: Final = 6
-"""Type byte, session u32, item count u8."""
+_RANGES_HEAD: Final = 7
+"""Type byte, session u32, start length u8, item count u8 (the start's bytes come on top)."""
+ROUND_BUDGET: Final = 16 * 1024
+"""Bytes of ranges messages one answer may take (several datagrams); over it, the rest of
+the slice is one fingerprint for the next round."""
 _ENTRY_SIZE: Final = 68
 _CLOSE: Final = 1 + 1 + 4 + FINGERPRINT_LEN
 """A closing fingerprint to the end of the key space: bound byte, mode, count, fingerprint."""
@@ -206,27 +211,34 @@ def _describe(entries: list[AeEntry], hi: bytes | None) -> list[RangeItem]:
     return out
 
 
-def opening(summary: Summary) -> list[RangeItem]:
+Slice = tuple[bytes, list[RangeItem]]
+"""One ranges message's content: where its first range starts, and its ranges."""
+
+
+def opening(summary: Summary) -> list[Slice]:
     """The first ranges message of a round whose digests differ: the whole key space."""
-    return _describe(summary.entries, None)
+    return _pack(b"", _describe(summary.entries, None))
 
 
 def respond(
-    summary: Summary, items: Sequence[RangeItem], budget: int = MAX_FRAME
-) -> tuple[list[RangeItem], list[Difference]]:
-    """Answer a ranges message: the ranges to send back (empty when every range is settled) and
-    the senders found to differ in ranges the peer listed.
+    summary: Summary, start: bytes, items: Sequence[RangeItem], budget: int = ROUND_BUDGET
+) -> tuple[list[Slice], list[Difference]]:
+    """Answer a ranges message (the slice of the key space from ``start`` to its last bound):
+    the messages to send back (none when every range is settled) and the senders found to differ
+    in ranges the peer listed.
 
     A skipped range needs nothing; a fingerprint equal to this side's is settled, else this side
     lists or splits its own entries there; a listing is compared entry by entry (the caller
-    sends what the peer lacks and pulls what it lacks) and settled.  When the answer would pass
-    ``budget`` bytes, the ranges not yet answered are covered by one fingerprint to the end of
-    the key space, which the peer splits in turn.
+    sends what the peer lacks and pulls what it lacks) and settled.  The answer is cut into
+    messages of one datagram each; when it would pass ``budget`` bytes in all, the ranges not
+    yet answered are covered by one fingerprint to the end of the slice, which the peer splits
+    in turn.
     """
     out: list[RangeItem] = []
     diffs: list[Difference] = []
-    size = _RANGES_HEAD
-    lo = b""
+    size = 0
+    lo = start
+    end = items[-1].bound if items else None
     for item in items:
         mine = summary.between(lo, item.bound)
         reply: list[RangeItem]
@@ -242,24 +254,43 @@ def respond(
             found = _compare(item.entries, mine)
             reply = [Skip(item.bound)]
         cost = sum(_size(r) for r in reply)
-        if size + cost + _CLOSE > budget or len(out) + len(reply) >= 0xFF:
-            rest = summary.between(lo, None)
-            out.append(Fingerprint(None, len(rest), fingerprint(rest)))
+        if size + cost + _CLOSE > budget:
+            rest = summary.between(lo, end)
+            out.append(Fingerprint(end, len(rest), fingerprint(rest)))
             break
         out.extend(reply)
         diffs.extend(found)
         size += cost
         if item.bound is not None:
             lo = item.bound
+    return _pack(start, out), diffs
+
+
+def _pack(start: bytes, items: list[RangeItem]) -> list[Slice]:
+    """Cut consecutive ranges into messages of one datagram each, merging runs of skips and
+    leaving out messages that would settle everything they cover."""
     merged: list[RangeItem] = []
-    for r in out:
+    for r in items:
         if isinstance(r, Skip) and merged and isinstance(merged[-1], Skip):
             merged[-1] = r
         else:
             merged.append(r)
-    if all(isinstance(r, Skip) for r in merged):
-        return [], diffs
-    return merged, diffs
+    out: list[Slice] = []
+    chunk: list[RangeItem] = []
+    size = _RANGES_HEAD + len(start)
+    for r in merged:
+        cost = _size(r)
+        if chunk and (size + cost > MAX_FRAME or len(chunk) == 0xFF):
+            if not all(isinstance(c, Skip) for c in chunk):
+                out.append((start, chunk))
+            last = chunk[-1].bound
+            assert last is not None  # only the very last range reaches the end
+            start, chunk, size = last, [], _RANGES_HEAD + len(last)
+        chunk.append(r)
+        size += cost
+    if chunk and not all(isinstance(c, Skip) for c in chunk):
+        out.append((start, chunk))
+    return out
 
 
 def _compare(theirs: Sequence[AeEntry], mine: Sequence[AeEntry]) -> list[Difference]:

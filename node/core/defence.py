@@ -40,6 +40,18 @@ class TokenBucket:
             return True
         return False
 
+    def available(self, now: float) -> float:
+        """Tokens there are at ``now``."""
+        if now > self.last:
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+        return self.tokens
+
+    def spend(self, now: float, n: float) -> None:
+        """Spend ``n`` tokens whatever there are (a debt delays what comes next)."""
+        self.available(now)
+        self.tokens -= n
+
 
 class Score:
     """A penalty that halves every ``half_life`` seconds."""

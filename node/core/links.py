@@ -40,6 +40,8 @@ class LinkLimits:
     serve_rate: float
     serve_burst: float
     half_life: float
+    ae_rate: float
+    ae_burst: float
 
 
 class Link:
@@ -47,6 +49,7 @@ class Link:
 
     __slots__ = (
         "address",
+        "ae_bytes",
         "announce",
         "answered",
         "challenge",
@@ -89,6 +92,8 @@ class Link:
         self.rx = TokenBucket(limits.rate, limits.burst, now)
         self.control = TokenBucket(limits.control_rate, limits.control_burst, now)
         self.serve = TokenBucket(limits.serve_rate, limits.serve_burst, now)
+        self.ae_bytes = TokenBucket(limits.ae_rate, limits.ae_burst, now)
+        """Bytes of ranges messages this side may send the neighbour (its round budget)."""
         self.origins: Bounded[bytes, TokenBucket] = Bounded(limits.max_origins)
         """Per claimed origin, frames taken before their signature is checked."""
         self.score = Score(limits.half_life)

@@ -146,6 +146,10 @@ class NodeConfig:
     """Rounds per link: every 10 s (±20 %), and at once on every new link."""
     ae_retry: float = 1.0
     """A round cut short by its push budget is followed by another after this."""
+    ae_round_budget: int = 32 * 1024
+    ae_round_rate: float = 32 * 1024
+    """Bytes of ranges messages sent to one link: at most 32 KB at once, 32 KB/s (cut into
+    datagrams); what does not fit is one fingerprint, split in a later round."""
     push_limit: int = HOLDBACK_WINDOW
     """Frames pushed per sender in one answer (the rest is announced and pulled)."""
     push_budget: int = 256 * 1024
@@ -163,8 +167,8 @@ class NodeConfig:
     origin_burst: float = 1_024.0
     """New frames per second per origin, charged after the signature verifies."""
     max_origins: int = 65_536
-    control_rate: float = 50.0
-    control_burst: float = 100.0
+    control_rate: float = 200.0
+    control_burst: float = 400.0
     """Anti-entropy, bisect, ping and pong messages per second per link."""
     serve_rate: float = 4_000_000.0
     serve_burst: float = 1_000_000.0
@@ -207,6 +211,8 @@ class NodeConfig:
             self.serve_rate,
             self.serve_burst,
             self.penalty_half_life,
+            self.ae_round_rate,
+            self.ae_round_budget,
         )
 
 
@@ -1129,12 +1135,16 @@ class NodeCore:
             link.address, Digest(msg.session, True, match, count, fp, self._entry_for(link.key))
         )
         if not match:
-            self._send(link.address, Ranges(msg.session, tuple(opening(self.summary()))))
+            for start, items in opening(self.summary()):
+                self._send(link.address, Ranges(msg.session, start, tuple(items)))
 
     def _on_ranges(self, link: Link, msg: Ranges, now: float) -> None:
-        reply, diffs = respond(self.summary(), msg.items)
-        if reply:
-            self._send(link.address, Ranges(msg.session, tuple(reply)))
+        budget = max(0, int(link.ae_bytes.available(now)))
+        replies, diffs = respond(self.summary(), msg.start, msg.items, budget)
+        for start, items in replies:
+            data = encode_link(Ranges(msg.session, start, tuple(items)))
+            link.ae_bytes.spend(now, len(data))
+            self._actions.append(Transmit(link.address, data))
         budget = self.config.push_budget
         for diff in diffs:
             budget = self._reconcile(link, diff.sender, diff.theirs, budget, now)
