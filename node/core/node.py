@@ -39,7 +39,7 @@ from node.core.recovery import Recovery
 from node.core.replica import OpenBatch, Replica, Verdicts
 from node.core.signer import sign_next
 from node.core.verdicts import Outcome, PlayerError
-from protocol.constants import HOLDBACK_WINDOW, LEDGER_MARKER, LINK_MARKER_MIN
+from protocol.constants import HOLDBACK_WINDOW, LEDGER_MARKER, LINK_MARKER_MIN, SIGNATURE_LEN
 from protocol.errors import LinkError, Rejected, UnknownDatagram
 from protocol.frame import Envelope
 from protocol.kinds import Body
@@ -141,6 +141,9 @@ class NodeConfig:
     """Senders being pulled up to an announced or reconciled nonce."""
     max_sources: int = 32_768
     """Remembered links of recent frames (where a frame came from, where a sender was seen)."""
+    max_recent: int = 65_536
+    """Signatures of accepted frames remembered to drop exact copies unparsed (a duplicate
+    not among them is found by the replica, after the envelope is opened)."""
     # anti-entropy
     ae_interval: float = 10.0
     """Rounds per link: every 10 s (±20 %), and at once on every new link."""
@@ -381,6 +384,9 @@ class NodeCore:
         self._ping_routes: Bounded[tuple[bytes, int], Address] = Bounded(c.max_ping_routes)
         self._pings: dict[int, _PingWait] = {}  # own pings awaiting pongs, at most MAX_PINGS
         self._from: Bounded[bytes, Address] = Bounded(c.max_sources)
+        self._recent: dict[bytes, None] = {}
+        """Signatures of recently accepted frames, oldest first (at most max_recent): a copy of
+        these very bytes is a duplicate before anything is parsed."""
         self._sources: Bounded[tuple[bytes, int], Address] = Bounded(c.max_sources)
         self._chases: dict[bytes, _Chase] = {}  # at most max_chases
         self._unverified: dict[Address, deque[Envelope]] = {}
@@ -439,7 +445,11 @@ class NodeCore:
             if link is None or not link.up:
                 self._stranger(address, now)
             elif self._admit(link, now):
-                self._on_frame(link, data, now)
+                if data[-SIGNATURE_LEN:] in self._recent:  # these very bytes were accepted
+                    self._count("duplicate")
+                    self._duplicate(address, now)
+                else:
+                    self._on_frame(link, data, now)
         else:
             self._count("dropped_unknown_datagram")
             if link is not None and link.up:
@@ -904,6 +914,10 @@ class NodeCore:
     def _accepted(self, entry: Entry, now: float) -> None:
         """A packet committed: relay it (Plumtree) and move any chase of its sender on."""
         sender, nonce = entry.sender, entry.nonce
+        recent = self._recent
+        recent[entry.frame[-SIGNATURE_LEN:]] = None
+        if len(recent) > self.config.max_recent:
+            del recent[next(iter(recent))]
         if sender != self.identity:
             source = self._sources.pop((sender, nonce))
             fork = self.replica.fork_point(sender) == nonce
