@@ -19,6 +19,8 @@ from node.drivers.datadir import DataDir, DataDirError
 from node.drivers.keyfile import KeyFileError, load_or_create, read_passphrase
 from node.drivers.logs import JsonFormatter
 from tests.ledger_factory import transfer
+from tests.transports.test_discovery import _NO_MULTICAST
+from transports.discovery import DiscoveryConfig
 
 
 def test_a_key_is_created_once_with_mode_0600(tmp_path: Path) -> None:
@@ -115,4 +117,35 @@ async def test_two_nodes_in_process_over_udp_on_loopback(tmp_path: Path) -> None
             assert a.driver.core.replica.digest() == b.driver.core.replica.digest()
             with pytest.raises(DaemonError, match="in use by another bitcraps node"):
                 await nursery.start(run_node, NodeOptions(tmp_path / "a", **options))  # type: ignore[arg-type]
+            nursery.cancel_scope.cancel()
+
+
+async def test_two_nodes_find_each_other_by_discovery_beacons(tmp_path: Path) -> None:
+    if _NO_MULTICAST is not None:
+        pytest.skip(_NO_MULTICAST)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            first = DiscoveryConfig(interface="127.0.0.1", port=0)
+            a = await nursery.start(
+                run_node,
+                NodeOptions(
+                    tmp_path / "a",
+                    listen=("127.0.0.1", 0),
+                    discovery_config=first,
+                    process_verifier=False,
+                ),
+            )
+            assert a.discovery is not None
+            second = DiscoveryConfig(interface="127.0.0.1", port=a.discovery.local_address[1])
+            b = await nursery.start(
+                run_node,
+                NodeOptions(
+                    tmp_path / "b",
+                    listen=("127.0.0.1", 0),
+                    discovery_config=second,
+                    process_verifier=False,
+                ),
+            )
+            while a.driver.core.links.by_key(b.identity) is None:  # no --peer: a beacon did it
+                await trio.sleep(0.05)
             nursery.cancel_scope.cancel()

@@ -71,6 +71,7 @@ class RunningNode:
     driver: NodeDriver
     address: Address
     identity: bytes
+    discovery: Discovery | None = None
 
 
 async def run_node(
@@ -137,6 +138,7 @@ async def _run(
                 log.warning("peer %s not dialled: %s", format_address(peer), exc)
                 continue
             driver.command_nowait(Connect(address))
+        disco: Discovery | None = None
         if options.discovery:
             payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
             try:
@@ -156,7 +158,7 @@ async def _run(
             datadir.path,
             ", recovering its own history from peers" if core.recovering else "",
         )
-        task_status.started(RunningNode(driver, udp.local_address, identity))
+        task_status.started(RunningNode(driver, udp.local_address, identity, disco))
 
 
 async def _beacons(driver: NodeDriver, disco: Discovery, prefix: bytes, me: bytes) -> None:
