@@ -24,7 +24,9 @@ class TablePolicy(Protocol):
     """What the node core asks of the table engine's policies."""
 
     def accepted(self, entries: Sequence[Entry], replica: Replica, now: float) -> None:
-        """Packets just accepted (judged and committed), in judge order, own ones included."""
+        """Packets just accepted (judged and committed), in judge order, own ones included.
+        An entry keeps its frame and verdict, not its body: ``decode_body(codec.open(
+        entry.frame))`` reads it again without checking the signature twice."""
         ...
 
     def command(self, command: object, replica: Replica, now: float) -> Sequence[Body]:
