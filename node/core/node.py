@@ -387,7 +387,7 @@ class NodeCore:
         self._recent: dict[bytes, None] = {}
         """Signatures of recently accepted frames, oldest first (at most max_recent): a copy of
         these very bytes is a duplicate before anything is parsed."""
-        self._sources: Bounded[tuple[bytes, int], Address] = Bounded(c.max_sources)
+        self._sources: Bounded[bytes, Address] = Bounded(c.max_sources)  # by full hash
         self._chases: dict[bytes, _Chase] = {}  # at most max_chases
         self._unverified: dict[Address, deque[Envelope]] = {}
         """Frames waiting for a signature check, per link (at most max_unverified_per_link
@@ -539,7 +539,7 @@ class NodeCore:
                         self._duplicate(address, now)
                 elif outcome is not Outcome.REJECTED:
                     self._from.put(env.sender, address)
-                    self._sources.put((env.sender, env.nonce), address)
+                    self._sources.put(env.full_hash, address)
             self._collect(now)
         self._leave()
 
@@ -723,7 +723,8 @@ class NodeCore:
             if not self._hello_bucket.take(now):
                 self._count("hello_rate")
                 return
-        elif not self._admit(link, now):
+        elif not self._admit(link, now) or not link.control.take(now):
+            self._count("hello_rate")  # each answer costs a signature: a neighbour's too
             return
         link = self.links.pending(address, self._challenge(), now, self._limits)
         link.claimed = msg.key
@@ -919,7 +920,7 @@ class NodeCore:
         if len(recent) > self.config.max_recent:
             del recent[next(iter(recent))]
         if sender != self.identity:
-            source = self._sources.pop((sender, nonce))
+            source = self._sources.pop(entry.full_hash)  # two versions: two sources
             fork = self.replica.fork_point(sender) == nonce
             frame = entry.frame
             for link in self.links.up():

@@ -9,6 +9,7 @@ SIGINT/SIGTERM stopping it in order (exit 0).  Each service is started with
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import signal
@@ -40,6 +41,11 @@ __all__ = ["DaemonError", "NodeOptions", "RunningNode", "main_node", "run_node"]
 log = logging.getLogger("bitcraps.daemon")
 
 BEACON: Final = struct.Struct(">4sH32s")
+PEERS_FLAG: Final = "known_peers"
+"""Store flag: the addresses of the links that were up (JSON), said hello to after a restart."""
+MAX_KNOWN_PEERS: Final = 32
+PEERS_EVERY: Final = 1.0
+"""Seconds between two looks at the links up (the flag is written only when they change)."""
 """The discovery payload: network prefix, UDP port, public key (an unauthenticated hint)."""
 
 
@@ -138,6 +144,9 @@ async def _run(
                 log.warning("peer %s not dialled: %s", format_address(peer), exc)
                 continue
             driver.command_nowait(Connect(address))
+        for address in _known_peers(store):  # the neighbours of the last run: a few hellos
+            driver.command_nowait(Connect(address, static=False))
+        nursery.start_soon(_remember_peers, core, store)
         disco: Discovery | None = None
         if options.discovery:
             payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
@@ -159,6 +168,36 @@ async def _run(
             ", recovering its own history from peers" if core.recovering else "",
         )
         task_status.started(RunningNode(driver, udp.local_address, identity, disco))
+
+
+def _known_peers(store: Store) -> list[Address]:
+    raw = store.flag(PEERS_FLAG)
+    try:
+        return [(str(h), int(p)) for h, p in json.loads(raw or b"[]")][:MAX_KNOWN_PEERS]
+    except (ValueError, TypeError):
+        return []
+
+
+async def _remember_peers(core: NodeCore, store: Store) -> None:
+    """Keep the addresses of the links up in the store, so a restart says hello to them at
+    once (a neighbour that only dials out would otherwise wait for their next message)."""
+    saved = store.flag(PEERS_FLAG)
+    try:
+        while True:
+            await trio.sleep(PEERS_EVERY)
+            saved = _save_peers(core, store, saved)
+    finally:
+        _save_peers(core, store, saved)
+
+
+def _save_peers(core: NodeCore, store: Store, saved: bytes | None) -> bytes | None:
+    addresses = sorted({link.address for link in core.links.up()})[:MAX_KNOWN_PEERS]
+    if not addresses:
+        return saved
+    value = json.dumps([list(a) for a in addresses]).encode()
+    if value != saved:
+        store.set_flag(PEERS_FLAG, value)
+    return value
 
 
 async def _beacons(driver: NodeDriver, disco: Discovery, prefix: bytes, me: bytes) -> None:
