@@ -375,6 +375,17 @@ async def _until(condition: Callable[[], bool], limit: float = 60.0, step: float
             await trio.sleep(step)
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User and system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raw_verify_2proc(checks: list[tuple[nacl.signing.VerifyKey, bytes, bytes]]) -> float:
     """Raw verify split over two processes: the two-core limit (checks per second)."""
     plain = [(bytes(k), m, s) for k, m, s in checks]
@@ -422,7 +433,7 @@ async def measure(plan: Plan, say: Callable[[str], None], work: Path) -> Figures
                 await _until(lambda: core.links.count_up() == 1)
                 figures |= await bench.ingest(plan, chunk)
                 figures |= await bench.duplicates(plan)
-                figures |= await bench.flood(plan, float(figures["node_ingest_per_s"]))
+                figures |= await bench.flood(plan, float(figures["node_ingest_median_per_s"]))
             finally:
                 honest.close()
             nursery.cancel_scope.cancel()
@@ -466,15 +477,21 @@ class Bench:
         signatures checked on the loop's own thread, raw verify of it."""
         rates: dict[str, list[float]] = {"worker": [], "inline": [], "raw": []}
         ratios: dict[str, list[float]] = {"worker": [], "inline": []}
+        cpu: dict[str, list[float]] = {"loop": [], "worker": [], "raw": []}
         at = 0
         for round_no in range(plan.rounds):
             self.say(f"node: ingest round {round_no + 1}/{plan.rounds}, {chunk} packets a run")
             for mode in ("worker", "inline"):
                 self.driver.worker = self.worker if mode == "worker" else None
+                loop0, worker0 = time.thread_time(), _cpu_seconds(self.worker.pid)
                 rate = await self._ingest_run(at, at + chunk)
-                start = time.perf_counter()
+                if mode == "worker":
+                    cpu["loop"].append((time.thread_time() - loop0) / chunk)
+                    cpu["worker"].append((_cpu_seconds(self.worker.pid) - worker0) / chunk)
+                start, cpu0 = time.perf_counter(), time.thread_time()
                 raw_verify(self.corpus.checks[at : at + chunk])
                 raw = chunk / (time.perf_counter() - start)
+                cpu["raw"].append((time.thread_time() - cpu0) / chunk)
                 rates[mode].append(rate)
                 rates["raw"].append(raw)
                 ratios[mode].append(rate / raw)
@@ -485,6 +502,7 @@ class Bench:
         return {
             "node_ingest_packets": chunk,
             "node_ingest_per_s": round(best["worker"], 1),
+            "node_ingest_median_per_s": round(statistics.median(rates["worker"]), 1),
             "node_ingest_1core_per_s": round(best["inline"], 1),
             "node_raw_verify_per_s": round(best["raw"], 1),
             "node_raw_verify_2core_per_s": round(two, 1),
@@ -494,6 +512,14 @@ class Bench:
             "node_ingest_1core_vs_verify_paired": round(statistics.median(ratios["inline"]), 4),
             "node_ingest_vs_verify_2core": round(best["worker"] / two, 4),
             "node_ingest_target_met": statistics.median(ratios["worker"]) >= TARGET,
+            "node_loop_cpu_us": round(1e6 * statistics.median(cpu["loop"]), 1),
+            "node_worker_cpu_us": round(1e6 * statistics.median(cpu["worker"]), 1),
+            "node_raw_verify_cpu_us": round(1e6 * statistics.median(cpu["raw"]), 1),
+            "node_ingest_cpu_bound_vs_verify": round(
+                statistics.median(cpu["raw"])
+                / max(statistics.median(cpu["loop"]), statistics.median(cpu["worker"])),
+                4,
+            ),
         }
 
     async def _ingest_run(self, lo: int, hi: int) -> float:
@@ -554,8 +580,8 @@ class Bench:
         }
 
     async def flood(self, plan: Plan, capacity: float) -> Figures:
-        """Honest packets at half the ingest rate, without and then with a junk neighbour
-        sending 10x that rate of well-formed frames with bad signatures."""
+        """Honest packets at half the ingest rate (the median run's), without and then with a
+        junk neighbour sending 10x that rate of well-formed frames with bad signatures."""
         rate = capacity / 2
         count = max(SENDERS, int(rate * plan.flood_seconds))
         quiet = self.corpus.extend(count)
@@ -579,12 +605,14 @@ class Bench:
                     await trio.sleep(0.001)
                 banned.append(time.perf_counter() - start)
 
+            junk_cpu = _cpu_seconds(junk.proc.pid)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(watch)
                 nursery.start_soon(junk.say, f"junk {10 * rate} {plan.flood_seconds}")
                 loud_rate = await self._paced(*loud, rate)
                 if not banned:
                     nursery.cancel_scope.cancel()
+            junk_cpu = (_cpu_seconds(junk.proc.pid) - junk_cpu) / (time.perf_counter() - start)
         finally:
             junk.close()
         return {
@@ -595,6 +623,7 @@ class Bench:
             "node_goodput_flood_vs_calm": round(loud_rate / calm, 4),
             "node_junk_dropped_after_s": round(banned[0], 3) if banned else -1.0,
             "node_junk_rejected": self.core.counters.get("rejected_BadSignature", 0),
+            "node_junk_sender_cores": round(junk_cpu, 3),
         }
 
     async def _paced(self, lo: int, hi: int, rate: float) -> float:

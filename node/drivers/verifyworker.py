@@ -74,6 +74,11 @@ class VerifyWorker:
         finally:
             await self._stop()
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id once started."""
+        return self._process.pid if self._process is not None else None
+
     def submit(self, job: int, envelopes: Sequence[Envelope]) -> None:
         """Queue a batch (written by the writer task at its next turn)."""
         parts = [struct.pack(">H", len(envelopes))]
