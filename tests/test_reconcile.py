@@ -50,7 +50,7 @@ def test_equal_summaries_settle_at_once(count: int) -> None:
     assert found == set() and rounds <= 1
 
 
-@pytest.mark.parametrize(("count", "changed"), [(50, 3), (2000, 5), (20000, 40)])
+@pytest.mark.parametrize(("count", "changed"), [(50, 3), (2000, 5), (20000, 40), (20000, 400)])
 def test_a_few_differences_among_many_are_found_in_few_rounds(count: int, changed: int) -> None:
     rng = random.Random(count)
     base = {e.sender: e for e in (entry(i) for i in range(count))}
@@ -70,7 +70,7 @@ def test_a_few_differences_among_many_are_found_in_few_rounds(count: int, change
     found, rounds, largest = reconcile(a, b)
     assert found == differing
     assert largest <= MAX_FRAME
-    assert rounds <= 8
+    assert rounds <= 6
 
 
 def test_a_forked_entry_differs_from_the_plain_one() -> None:
