@@ -124,6 +124,7 @@ def status() -> dict[str, str]:
             out[name] = "not loaded"
         else:
             out[name] = "python" if str(module.__file__).endswith(".py") else "compiled"
+    pure = os.environ.get("BITCRAPS_PURE") == "1"  # the fallbacks then run, loaded or not
     for name in optional:
-        out[name] = "compiled" if name in sys.modules else "python"
+        out[name] = "compiled" if name in sys.modules and not pure else "python"
     return out

@@ -33,6 +33,7 @@ from protocol.errors import (
     FieldType,
     ForbiddenSender,
     FragmentError,
+    LinkError,
     Malformed,
     NotMsgpack,
     Oversize,
@@ -70,6 +71,7 @@ from protocol.kinds import (
     Void,
     body_to_wire,
 )
+from protocol.link import decode_link
 from tests.strategies import (
     BODY_STRATEGIES,
     GAME_END_MAX_REVEALS,
@@ -464,6 +466,8 @@ CASES: dict[str, Case] = {
     ),
     "fragment count 0": Case(FragmentError, lambda: Fragment.decode(bytes(6) + b"x")),
     "fragment contradicting the count held": Case(FragmentError, _reassembly_contradiction),
+    "link message of undefined type 0x8f": Case(LinkError, lambda: decode_link(b"\x8f")),
+    "prune with a trailing byte": Case(LinkError, lambda: decode_link(b"\x84\x00")),
     # --- refused(malformed): kinds and counts
     "kind 0": Case(UnknownKind, decoding(signed_frame(raw_body(*envelope_items(kind=p(0)))))),
     "kind 13": Case(UnknownKind, decoding(signed_frame(raw_body(*envelope_items(kind=p(13)))))),
