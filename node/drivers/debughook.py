@@ -44,6 +44,7 @@ async def serve_debug(
     listener = trio.SocketListener(sock)
     log.warning("test-only debug hook listening on %s", path)
     task_status.started()
+
     async def session(stream: trio.SocketStream) -> None:
         await _session(driver, stream)
 
