@@ -194,9 +194,9 @@ class _Reader:
             if b <= 0x7F or b >= 0xE0 or b in (0xC0, 0xC2, 0xC3):
                 continue
             if 0x80 <= b <= 0x8F:
-                pending += 2 * (b & 0x0F)
+                pending += self._items(2 * (b & 0x0F))
             elif 0x90 <= b <= 0x9F:
-                pending += b & 0x0F
+                pending += self._items(b & 0x0F)
             elif 0xA0 <= b <= 0xBF:
                 self.advance(b & 0x1F)
             elif b == 0xC1:
@@ -216,11 +216,17 @@ class _Reader:
             elif 0xD9 <= b <= 0xDB:
                 self.advance(self.uint(1 << (b - 0xD9)))
             elif b in (0xDC, 0xDD):
-                pending += self.uint(2 if b == 0xDC else 4)
+                pending += self._items(self.uint(2 if b == 0xDC else 4))
             else:  # 0xDE, 0xDF
-                pending += 2 * self.uint(2 if b == 0xDE else 4)
-            if pending > self.size - self.pos:
-                raise Truncated(f"{pending} values cannot fit in {self.size} bytes")
+                pending += self._items(2 * self.uint(2 if b == 0xDE else 4))
+
+    def _items(self, count: int) -> int:
+        """``count``, the values a skipped array or map announces (a map's keys and values),
+        once they can fit in the bytes left, one byte each at least: the same test, made at
+        the header, as a read array or map makes."""
+        if count > self.size - self.pos:
+            raise Truncated(f"{count} values cannot fit in {self.size} bytes")
+        return count
 
 
 _SHORTER_HOLDS: Final = (0x7F, 0xFF, 0xFFFF, 0xFFFF_FFFF)

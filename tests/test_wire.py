@@ -277,6 +277,11 @@ def test_deeply_nested_bad_input_raises_only_parse_errors(data: bytes) -> None:
         ("ext cut short", b"\xd7\x01abc", Truncated),
         ("float cut short", b"\xcb\x00", Truncated),
         ("map value missing", b"\x81\x01", Truncated),
+        # each array or map header's own count is tested, the same inside a map or not
+        ("reserved byte in an array cut short", b"\x92\x93\xc1\x00\x00", NotMsgpack),
+        ("the same in a map", b"\x81\x00\x92\x93\xc1\x00\x00", NotMsgpack),
+        ("the same beyond depth 64", b"\x91" * 65 + b"\x92\x93\xc1\x00\x00", NotMsgpack),
+        ("array count over the bytes left", b"\x81\x00\x93\xc1\x00", Truncated),
     ],
 )
 def test_bad_input_raises_its_parse_error(label: str, data: bytes, error: type[Exception]) -> None:
