@@ -40,7 +40,9 @@ def add_node_command(sub: Any) -> None:
         "--data-dir",
         metavar="DIR",
         type=Path,
-        help="where the key, the ledger and the lock live (default: $BITCRAPS_HOME or ~/.bitcraps)",
+        default=argparse.SUPPRESS,  # also 'bitcraps --data-dir DIR node'
+        help="where the key, the ledger, the lock and the control socket live (default: "
+        "$BITCRAPS_HOME or ~/.bitcraps)",
     )
     node.add_argument(
         "--listen",
@@ -65,9 +67,26 @@ def add_node_command(sub: Any) -> None:
         type=Path,
         help="encrypt the identity key at rest with the passphrase in FILE (its first line)",
     )
+    node.add_argument(
+        "--metrics-port",
+        metavar="PORT",
+        type=_port,
+        help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (loopback only; "
+        "0 picks a free port, logged at start)",
+    )
     node.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
     node.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     node.set_defaults(func=cmd_node)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not in 0..65535")
+    return port
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -87,13 +106,15 @@ def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
         peers = tuple(parse_address(p, default_port=DEFAULT_PORT) for p in args.peer)
         passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
         debug = os.environ.get(DEBUG_ENV)
+        data_dir = getattr(args, "data_dir", None)
         options = NodeOptions(
-            data_dir=args.data_dir if args.data_dir is not None else default_data_dir(),
+            data_dir=data_dir if data_dir is not None else default_data_dir(),
             listen=listen,
             peers=peers,
             genesis=genesis,
             discovery=not args.no_discovery,
             passphrase=passphrase,
+            metrics_port=args.metrics_port,
             debug_socket=Path(debug) if debug else None,
         )
         return main_node(options)
