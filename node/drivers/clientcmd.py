@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from node.drivers.client import ClientError, ControlClient, RemoteError
-from node.drivers.control import INVALID_PARAMS, UNKNOWN_PEER
 from node.drivers.datadir import default_data_dir
+from node.drivers.jsonrpc import INVALID_PARAMS, UNKNOWN_PEER
 from protocol.amounts import AmountError, format_crap, parse_crap
 
 __all__ = ["CommandFailed", "add_client_commands"]

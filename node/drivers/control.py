@@ -24,6 +24,17 @@ from typing import Any, Final, Generic, TypeVar
 
 import trio
 
+from node.drivers.jsonrpc import (
+    BUSY,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    REFUSED,
+    UNKNOWN_PEER,
+)
+
 __all__ = [
     "BUSY",
     "INTERNAL_ERROR",
@@ -47,20 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("bitcraps.control")
-
-# JSON-RPC 2.0's own codes
-PARSE_ERROR: Final = -32700
-INVALID_REQUEST: Final = -32600
-METHOD_NOT_FOUND: Final = -32601
-INVALID_PARAMS: Final = -32602
-INTERNAL_ERROR: Final = -32603
-# ours (the spec's range for implementation-defined server errors)
-REFUSED: Final = -32000
-"""The node will not do it: the ledger would refuse the packet, it is recovering, … (one line)."""
-UNKNOWN_PEER: Final = -32001
-"""A key this node has never seen (no packet, no account, no link)."""
-BUSY: Final = -32002
-"""Too many control connections at once."""
 
 MAX_REQUEST: Final = 64 * 1024
 """Bytes of one request line (a longer one is answered with an error and the connection closed)."""

@@ -12,9 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from node.drivers.daemon import DaemonError, NodeOptions, main_node
 from node.drivers.datadir import default_data_dir
-from node.drivers.debughook import ENV as DEBUG_ENV
 from node.drivers.keyfile import KeyFileError, read_passphrase
 from node.drivers.logs import LEVELS, configure
 from protocol.genesis import LOCAL, GenesisError, load_genesis
@@ -99,6 +97,10 @@ def _listen(text: str) -> tuple[str, int]:
 
 def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
     """Run the daemon until SIGINT/SIGTERM."""
+    # imported here: the client commands start without the daemon's stack
+    from node.drivers.daemon import DaemonError, NodeOptions, main_node  # noqa: PLC0415
+    from node.drivers.debughook import ENV as DEBUG_ENV  # noqa: PLC0415
+
     configure(args.log_level, args.log_json)
     try:
         genesis = load_genesis(args.genesis) if args.genesis else LOCAL
