@@ -192,8 +192,8 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Placeholder until the daemon exists: say what the demo will do."""
     sys.stderr.write(
         "bitcraps demo: not available yet — it will start a small local mesh of daemons and play "
-        "a craps table end to end; the wire format and the ledger exist, the daemon does not "
-        "yet (try 'bitcraps --help').\n"
+        "a craps table end to end; the daemon and its control API exist, the table agent that "
+        "plays for them does not yet (try 'bitcraps --help').\n"
     )
     return EXIT_REFUSED
 
