@@ -191,13 +191,6 @@ class Registry(Generic[C]):
     def names(self) -> list[str]:
         return sorted(self._methods)
 
-    def merged(self, other: Registry[C]) -> Registry[C]:
-        """A registry with the methods of both (a name in both is an error)."""
-        out: Registry[C] = Registry()
-        for method in [*self._methods.values(), *other._methods.values()]:
-            out.add(method)
-        return out
-
 
 # --------------------------------------------------------------------------- param parsers
 

@@ -103,23 +103,17 @@ class Wallet:
         """The revised verdicts of ``key``'s own packets and of packets that name it (when
         this replica still holds their frame), oldest first."""
         out = []
+        indexed = {(k[0], k[1]): entry for k, entry in self._mine.items()}
         for rev in self._revisions():
             if rev.sender == key:
                 out.append(rev)
                 continue
-            entry = self._entry_at(rev.sender, rev.nonce)
+            entry = self.core.replica.judged(rev.sender, rev.nonce)
+            if entry is None:  # a packet the fork took out of the log: the index keeps it
+                entry = indexed.get((rev.sender, rev.nonce))
             if entry is not None and key in entry.frame:
                 out.append(rev)
         return out
-
-    def _entry_at(self, sender: bytes, nonce: int) -> Entry | None:
-        entry = self.core.replica.judged(sender, nonce)
-        if entry is not None:
-            return entry
-        for key, indexed in self._mine.items():
-            if key[0] == sender and key[1] == nonce:
-                return indexed
-        return None
 
     def _revised_index(self) -> dict[tuple[bytes, int], Revision]:
         return {(r.sender, r.nonce): r for r in self._revisions()}
