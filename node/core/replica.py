@@ -184,6 +184,12 @@ class Replica:
     def spendable(self, key: bytes) -> int:
         return self.state.spendable(key)
 
+    @property
+    def next_seq(self) -> int:
+        """The judged-order position (``Entry.seq``) the next judged packet takes: every packet
+        judged so far has a smaller one."""
+        return self._seq
+
     def hwm(self, sender: bytes) -> int:
         s = self.state.senders.get(sender)
         return s.hwm if s is not None else 0

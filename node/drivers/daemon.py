@@ -2,7 +2,8 @@
 
 It locks its data directory, loads (or creates) its identity key, rebuilds its replica from the
 store, and runs the node core over one UDP socket, with signatures checked in a worker process,
-LAN discovery by multicast beacons unless turned off, static peers dialled for ever, and
+LAN discovery by multicast beacons unless turned off, static peers dialled for ever, the control
+API on a Unix socket in the data directory, metrics on a loopback port if asked, and
 SIGINT/SIGTERM stopping it in order (exit 0).  Each service is started with
 ``nursery.start``; errors a person can fix are :class:`DaemonError`, one line.
 """
@@ -22,14 +23,18 @@ import nacl.signing
 import trio
 
 from node.core.node import Connect, NodeConfig, NodeCore
+from node.drivers.control import ControlError, ControlServer
 from node.drivers.datadir import DataDir, DataDirError
 from node.drivers.debughook import serve_debug
 from node.drivers.driver import NodeDriver, StoreJournal
 from node.drivers.durable import DurableReplica
 from node.drivers.keyfile import KeyFileError, load_or_create
+from node.drivers.methods import METHODS, NodeContext, NodeInfo
+from node.drivers.metrics import METRICS_HOST, Metrics, serve_metrics
 from node.drivers.runtime import tune_gc
 from node.drivers.store import Store, StoreError
 from node.drivers.verifyworker import VerifyWorker
+from node.drivers.wallet import Wallet
 from protocol.genesis import LOCAL, Genesis
 from transports.addresses import format_address
 from transports.base import Address, TransportError
@@ -64,6 +69,8 @@ class NodeOptions:
     discovery: bool = True
     discovery_config: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     passphrase: bytes | None = None
+    metrics_port: int | None = None
+    """Serve Prometheus metrics on 127.0.0.1 at this port (0: a free one; None: not at all)."""
     debug_socket: Path | None = None
     """TEST-ONLY hook (``BITCRAPS_DEBUG_SOCKET``), until the control API exists."""
     config: NodeConfig = field(default_factory=NodeConfig)
@@ -78,6 +85,8 @@ class RunningNode:
     address: Address
     identity: bytes
     discovery: Discovery | None = None
+    control: Path | None = None
+    metrics: Address | None = None
 
 
 async def run_node(
@@ -136,7 +145,34 @@ async def _run(
         except (OSError, TransportError) as exc:
             raise DaemonError(f"cannot listen on {format_address(options.listen)}: {exc}") from None
         driver = NodeDriver(core, udp, journal=StoreJournal(durable), worker=worker)
+        started = trio.current_time()
         await nursery.start(driver.run)
+        wallet = Wallet(core, durable.revisions)
+        metrics = Metrics(driver)
+        driver.observers += [wallet.observe, metrics.observe]
+        metrics_address: Address | None = None
+        if options.metrics_port is not None:
+            try:
+                metrics_address = await nursery.start(serve_metrics, metrics, options.metrics_port)
+            except OSError as exc:
+                raise DaemonError(
+                    f"cannot serve metrics on {METRICS_HOST}:{options.metrics_port}: {exc.strerror}"
+                ) from None
+        info = NodeInfo(
+            genesis.name,
+            genesis.network_id,
+            datadir.path,
+            datadir.control_path,
+            metrics_address,
+            started,
+        )
+        server = ControlServer(
+            METHODS, NodeContext(driver, wallet, metrics, info), observe=metrics.api
+        )
+        try:
+            await nursery.start(server.serve, datadir.control_path)
+        except ControlError as exc:
+            raise DaemonError(str(exc)) from None
         for peer in options.peers:
             try:
                 address = await udp.resolve(peer)
@@ -159,15 +195,28 @@ async def _run(
         if options.debug_socket is not None:
             await nursery.start(serve_debug, driver, options.debug_socket)
         log.info(
-            "node %s on network %s (%s) listening on %s, data in %s%s",
+            "node %s on network %s (%s) listening on %s, data in %s, control socket %s%s%s",
             identity.hex()[:16],
             genesis.name,
             genesis.network_id[:4].hex(),
             format_address(udp.local_address),
             datadir.path,
+            datadir.control_path,
+            f", metrics on http://{format_address(metrics_address)}/metrics"
+            if metrics_address is not None
+            else "",
             ", recovering its own history from peers" if core.recovering else "",
         )
-        task_status.started(RunningNode(driver, udp.local_address, identity, disco))
+        task_status.started(
+            RunningNode(
+                driver,
+                udp.local_address,
+                identity,
+                disco,
+                datadir.control_path,
+                metrics_address,
+            )
+        )
 
 
 def _known_peers(store: Store) -> list[Address]:

@@ -1,11 +1,11 @@
-"""TEST-ONLY control hook of the daemon, until the control API (JSON-RPC) replaces it.
+"""TEST-ONLY hook of the daemon for what the control API (node/drivers/control.py) leaves out
+on purpose: raw operations no user makes.
 
 Enabled only when ``BITCRAPS_DEBUG_SOCKET`` names a path: a Unix socket (0600) taking one JSON
-object per line and answering one per line.  Operations: ``status`` (the core's status, every
-sender's HWM and fork point), ``transfer`` (``to``, ``amount``, optional ``acks`` as ``[[key,
-nonce], …]``), ``ack`` (``refs``), ``publish`` (a signed ``frame`` in hex), ``connect``
-(``address``).  It drives the daemon through the same commands a user would give, never the
-core's internals.  Not for people: the control API will be.
+object per line and answering one per line.  Operations: ``publish`` (a ``frame`` signed
+elsewhere, in hex: how the tests put a forking key's two versions on two daemons) and
+``connect`` (``address``).  It drives the daemon through the node core's commands, never the
+core's internals.  Not for people: the control API is.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Final
 
 import trio
 
-from node.core.node import Command, Connect, Issue, Publish
+from node.core.node import Command, Connect, Publish
 from node.drivers.driver import NodeDriver
-from protocol.kinds import Ack, Body, ExtRef, Transfer
 from transports.addresses import parse_address
 
 __all__ = ["ENV", "serve_debug"]
@@ -76,38 +75,15 @@ async def _session(driver: NodeDriver, stream: trio.abc.Stream) -> None:
                 return
 
 
-def _refs(driver: NodeDriver, pairs: list[list[object]]) -> tuple[ExtRef, ...]:
-    out = []
-    for sender_hex, nonce in pairs:
-        sender = bytes.fromhex(str(sender_hex))
-        out.append(driver.core.replica.ref(sender, int(str(nonce))))
-    return tuple(out)
-
-
 async def _handle(driver: NodeDriver, request: dict[str, object]) -> dict[str, object]:
     op = request["op"]
-    core = driver.core
-    if op == "status":
-        status = core.status()
-        status["hwms"] = {e.sender.hex(): e.n for e in core.summary().entries if not e.b}
-        status["forks"] = {e.sender.hex(): e.n for e in core.summary().entries if e.b}
-        status["address"] = list(driver.transport.local_address)
-        return status
     command: Command
-    if op in ("transfer", "ack"):
-        body: Body
-        if op == "transfer":
-            acks = _refs(driver, request.get("acks", []))  # type: ignore[arg-type]
-            body = Transfer(bytes.fromhex(str(request["to"])), int(str(request["amount"])), acks)
-        else:
-            body = Ack(_refs(driver, request["refs"]))  # type: ignore[arg-type]
-        command = Issue(body)
-    elif op == "publish":
+    if op == "publish":
         command = Publish(bytes.fromhex(str(request["frame"])))
     elif op == "connect":
         command = Connect(parse_address(str(request["address"])))
     else:
-        raise ValueError(f"unknown op {op!r}")
+        raise ValueError(f"unknown op {op!r} (the control API has the rest)")
     reply = await driver.request(command)
     if reply.error is not None:
         return {"error": reply.error}
