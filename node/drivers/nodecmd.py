@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from node.core.tables.agent import AgentConfig
 from node.drivers.daemon import DaemonError, NodeOptions, main_node
 from node.drivers.datadir import default_data_dir
 from node.drivers.debughook import ENV as DEBUG_ENV
@@ -65,6 +66,16 @@ def add_node_command(sub: Any) -> None:
         type=Path,
         help="encrypt the identity key at rest with the passphrase in FILE (its first line)",
     )
+    node.add_argument(
+        "--reveal-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=AgentConfig().reveal_timeout,
+        help=(
+            "as a host, void the seats that have not revealed this long after a roll opened "
+            f"(default {AgentConfig().reveal_timeout:g})"
+        ),
+    )
     node.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
     node.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     node.set_defaults(func=cmd_node)
@@ -87,6 +98,10 @@ def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
         peers = tuple(parse_address(p, default_port=DEFAULT_PORT) for p in args.peer)
         passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
         debug = os.environ.get(DEBUG_ENV)
+        try:
+            tables = AgentConfig(reveal_timeout=args.reveal_timeout)
+        except ValueError as exc:
+            raise DaemonError(f"--reveal-timeout: {exc}") from None
         options = NodeOptions(
             data_dir=args.data_dir if args.data_dir is not None else default_data_dir(),
             listen=listen,
@@ -95,6 +110,7 @@ def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
             discovery=not args.no_discovery,
             passphrase=passphrase,
             debug_socket=Path(debug) if debug else None,
+            tables=tables,
         )
         return main_node(options)
     except (DaemonError, KeyFileError, GenesisError, AddressError) as exc:
