@@ -130,6 +130,14 @@ class Daemon:
         value: str = answer["value"]
         return value
 
+    def table(self, op: str, **fields: Any) -> Any:
+        """A table op of the hook (``create_table``, ``place_bets``, …, ``tables``): its value
+        (the frames signed, hex), or :class:`DaemonFailed` with the node's one line."""
+        answer = self.ask({"op": op, **fields})
+        if "error" in answer:
+            raise DaemonFailed(f"{self.name}: {answer['error']}")
+        return answer["value"]
+
     def send_signal(self, signum: signal.Signals) -> None:
         assert self.process is not None
         self.process.send_signal(signum)
