@@ -13,7 +13,15 @@ import nacl.signing
 from node.core.node import TableCommand
 from node.core.policy import TablePolicy
 from node.core.tables.agent import AgentConfig, TableAgent
-from node.core.tables.commands import CreateTable, JoinTable, LeaveTable, OpenRoll, PlaceBets
+from node.core.tables.commands import (
+    CreateTable,
+    EndGame,
+    JoinTable,
+    LeaveTable,
+    OpenRoll,
+    PlaceBets,
+    SetCadence,
+)
 from node.core.tables.engine import tables_of
 from node.core.tables.params import default_params
 from node.core.tables.state import Table
@@ -140,3 +148,12 @@ def test_a_table_command_the_node_will_not_sign_is_one_readable_line_and_burns_n
     assert a.replica.hwm(a.identity) == 0
     command_id = mesh.command(a, TableCommand(OpenRoll(bytes(8))))
     assert a.replies[command_id].error == f"this node hosts no running table {bytes(8).hex()}"
+
+
+def test_a_table_command_that_signs_nothing_is_answered_at_once() -> None:
+    mesh = Mesh(seed=25)
+    a = mesh.add("a", policy=agent)
+    (frame,) = ask(mesh, a, CreateTable(PARAMS))  # type: ignore[misc]
+    game = FrameCodec(LOCAL.network_id).open(frame).full_hash[:8]
+    assert ask(mesh, a, SetCadence(game, 3.0)) == []  # no commit to wait for
+    assert ask(mesh, a, EndGame(game, wind_down=True)) == []

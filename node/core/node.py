@@ -498,6 +498,8 @@ class NodeCore:
                 frames, error = self._run_command(bodies, now)
                 if error is not None:  # what was signed before it still goes out
                     self._actions.append(Reply(command_id, error=error))
+                elif not frames:  # nothing to commit first
+                    self._actions.append(Reply(command_id, value=frames))
                 else:
                     self._after.replies.append((command_id, frames))
         self._leave()

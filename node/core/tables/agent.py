@@ -32,6 +32,8 @@ from node.core.craps.dice import WalletChain, chain_key, chain_seed, create_role
 from node.core.log import Entry
 from node.core.replica import Replica
 from node.core.verdicts import PlayerError
+from protocol.constants import HASH_LEN
+from protocol.frame import FrameCodec
 from protocol.kinds import (
     Bet,
     Body,
@@ -171,7 +173,9 @@ class TableAgent:
         self._hosted: dict[bytes, _Hosted] = {}
         self._joined: dict[TableKey, _Joined] = {}
         self._creating: dict[int, CreateTable] = {}
-        """Own nonce → the create command signed at it (its settings, once the table is)."""
+        """Own nonce → the create command about to be signed at it (for its settings)."""
+        self._codec: FrameCodec | None = None
+        """Reads the game id of a create just signed (set by the first create command)."""
         self._scanned = 0
         """Own packets looked at so far (tables created, joins made)."""
         self._started = False
@@ -281,6 +285,13 @@ class TableAgent:
             if joined is not None:
                 joined.due = retry
             return
+        if isinstance(body, Create) and frame is not None and self._codec is not None:
+            # the table's settings are kept from now on: before its create is even committed
+            envelope = self._codec.open(frame)
+            command = self._creating.pop(envelope.nonce, None)
+            if command is not None:
+                self._saved[envelope.full_hash[:HASH_LEN]] = _Saved(command.roll_every)
+                self._changed()
         hosted = self._hosted.get(key[1]) if role == "host" else None
         if hosted is not None and isinstance(body, (RollOpen, GameEnd)):
             hosted.wanted = False
@@ -419,12 +430,7 @@ class TableAgent:
         self._scanned = top
 
     def _start_hosting(self, table: Table, nonce: int, network_id: bytes, now: float) -> None:
-        command = self._creating.pop(nonce, None)
-        saved = self._saved.pop(table.game, None)
-        if command is not None:
-            saved = _Saved(command.roll_every)
-        elif saved is None:
-            saved = _Saved()
+        saved = self._saved.pop(table.game, None) or _Saved()
         chain = self._chain(network_id, create_role(nonce), table.params.chain_n)
         self._hosted[table.game] = _Hosted(
             table.game, chain, saved.roll_every, saved.intent, last_roll=now
@@ -511,6 +517,8 @@ class TableAgent:
         chain = self._chain(replica.genesis.network_id, create_role(nonce), command.params.chain_n)
         body = Create(command.params, command.bankroll, chain.head, command.bank)
         self._creating[nonce] = command
+        if self._codec is None:
+            self._codec = FrameCodec(replica.genesis.network_id)
         return [body]
 
     def _open_roll(self, replica: Replica, command: OpenRoll) -> Sequence[Body]:
