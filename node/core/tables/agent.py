@@ -499,7 +499,9 @@ class TableAgent:
             hosted.opened = None
         move = next_host_body(replica, me, game, hosted.chain, reveals=held, intent=hosted.intent)
         body = move.body
-        if isinstance(body, RollOpen):
+        if body is None:
+            hosted.wanted = False  # a roll asked for that cannot be (nothing at stake now)
+        elif isinstance(body, RollOpen):
             every = hosted.roll_every
             if not hosted.wanted and (every is None or now < hosted.last_roll + every):
                 hosted.due = None if every is None else hosted.last_roll + every
