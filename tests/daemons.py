@@ -148,10 +148,22 @@ class Daemon:
 
     def publish(self, frame: bytes) -> dict[str, Any]:
         """TEST-ONLY: hand the daemon a frame signed elsewhere (the debug hook)."""
+        return self._hook({"op": "publish", "frame": frame.hex()})
+
+    def table(self, op: str, **fields: Any) -> Any:
+        """TEST-ONLY, until the control API has the table methods: a table op of the debug
+        hook (``create_table``, ``place_bets``, …, ``tables``): its value (the frames signed,
+        hex), or :class:`DaemonFailed` with the node's one line."""
+        answer = self._hook({"op": op, **fields})
+        if "error" in answer:
+            raise DaemonFailed(f"{self.name}: {answer['error']}")
+        return answer["value"]
+
+    def _hook(self, request: dict[str, Any]) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(10.0)
             sock.connect(str(self.socket_path))
-            sock.sendall(json.dumps({"op": "publish", "frame": frame.hex()}).encode() + b"\n")
+            sock.sendall(json.dumps(request).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = sock.recv(1 << 20)

@@ -1,9 +1,9 @@
 """Real ``bitcraps node`` processes on loopback, three in a line: A – B – C (A and C never talk
 directly).  Driven through the control API (tests/daemons.py).
 
-The table scenarios of the issue — a table hosted on A joined and bet on from C; SIGKILL of B
-mid-play — run here with money packets (transfers that acknowledge what they were paid) until
-the table engine's policies plug in; the topology, the kills and the checks are the same.
+The same scenarios with money packets (transfers that acknowledge what they were paid); the
+table scenarios of the issue — a table hosted on A joined and bet on from C, SIGKILL of B
+mid-play — are tests/test_table_processes.py.
 """
 
 from __future__ import annotations

@@ -497,8 +497,13 @@ class NodeCore:
             except (PlayerError, ValueError) as exc:
                 self._actions.append(Reply(command_id, error=str(exc)))
             else:
-                frames = self._run_policy(bodies, now)
-                self._after.replies.append((command_id, frames))
+                frames, error = self._run_command(bodies, now)
+                if error is not None:  # what was signed before it still goes out
+                    self._actions.append(Reply(command_id, error=error))
+                elif not frames:  # nothing to commit first
+                    self._actions.append(Reply(command_id, value=frames))
+                else:
+                    self._after.replies.append((command_id, frames))
         self._leave()
 
     def verified(self, job: int, verdicts: Verdicts | None, now: float) -> None:
@@ -1011,6 +1016,20 @@ class NodeCore:
                 frames.append(frame)
                 self.policy.signed(body, frame, None, now)
         return frames
+
+    def _run_command(self, bodies: Sequence[Body], now: float) -> tuple[list[bytes], str | None]:
+        """A table command's bodies, signed in order up to the first this node will not sign:
+        the frames, and that one's reason (the command's error)."""
+        frames: list[bytes] = []
+        for body in bodies:
+            try:
+                frame = self._issue(body, now)
+            except PlayerError as exc:
+                self.policy.signed(body, None, str(exc), now)
+                return frames, str(exc)
+            frames.append(frame)
+            self.policy.signed(body, frame, None, now)
+        return frames, None
 
     def _check_recovered(self) -> bool:
         recovery = self._recovery

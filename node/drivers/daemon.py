@@ -1,7 +1,8 @@
 """``bitcraps node``: one node daemon in the foreground, under Trio (DESIGN.md §7).
 
-It locks its data directory, loads (or creates) its identity key, rebuilds its replica from the
-store, and runs the node core over one UDP socket, with signatures checked in a worker process,
+It locks its data directory, loads (or creates) its identity key, rebuilds its replica (with the
+table engine) from the store, and runs the node core — with the table agent as its table policy,
+its settings kept in the store — over one UDP socket, with signatures checked in a worker process,
 LAN discovery by multicast beacons unless turned off, static peers dialled for ever, the control
 API on a Unix socket in the data directory, metrics on a loopback port if asked, and
 SIGINT/SIGTERM stopping it in order (exit 0).  Each service is started with
@@ -22,7 +23,9 @@ from typing import Final
 import nacl.signing
 import trio
 
-from node.core.node import Connect, NodeConfig, NodeCore
+from node.core.node import Connect, NodeConfig, NodeCore, Persist
+from node.core.tables import TablesEngine
+from node.core.tables.agent import AgentConfig, TableAgent
 from node.drivers.control import ControlError, ControlServer
 from node.drivers.datadir import DataDir, DataDirError
 from node.drivers.debughook import serve_debug
@@ -41,17 +44,19 @@ from transports.base import Address, TransportError
 from transports.discovery import Beacon, Discovery, DiscoveryConfig
 from transports.udp import UdpConfig, UdpTransport
 
-__all__ = ["DaemonError", "NodeOptions", "RunningNode", "main_node", "run_node"]
+__all__ = ["DaemonError", "NodeOptions", "RunningNode", "TableJournal", "main_node", "run_node"]
 
 log = logging.getLogger("bitcraps.daemon")
 
 BEACON: Final = struct.Struct(">4sH32s")
+"""The discovery payload: network prefix, UDP port, public key (an unauthenticated hint)."""
 PEERS_FLAG: Final = "known_peers"
 """Store flag: the addresses of the links that were up (JSON), said hello to after a restart."""
 MAX_KNOWN_PEERS: Final = 32
 PEERS_EVERY: Final = 1.0
 """Seconds between two looks at the links up (the flag is written only when they change)."""
-"""The discovery payload: network prefix, UDP port, public key (an unauthenticated hint)."""
+TABLES_FLAG: Final = "table_settings"
+"""Store flag: the table agent's local settings (each hosted table's cadence, an end asked for)."""
 
 
 class DaemonError(Exception):
@@ -74,6 +79,8 @@ class NodeOptions:
     debug_socket: Path | None = None
     """TEST-ONLY hook (``BITCRAPS_DEBUG_SOCKET``), until the control API exists."""
     config: NodeConfig = field(default_factory=NodeConfig)
+    tables: AgentConfig = field(default_factory=AgentConfig)
+    """The table agent's timers (the reveal timeout)."""
     process_verifier: bool = True
 
 
@@ -125,18 +132,28 @@ async def _run(
     task_status: trio.TaskStatus[RunningNode],
 ) -> None:
     genesis = options.genesis
-    durable = DurableReplica(genesis, store, key, lost_data=lost_data, clock=trio.current_time)
+    durable = DurableReplica(
+        genesis,
+        store,
+        key,
+        lost_data=lost_data,
+        clock=trio.current_time,
+        engine=TablesEngine(),  # every replica of the mesh judges table packets alike
+    )
     identity = bytes(key.verify_key)
+    agent = TableAgent(key, config=options.tables, settings=store.flag(TABLES_FLAG))
     core = NodeCore(
         durable.replica,
         key,
         random.SystemRandom(),
         trio.current_time(),
         config=options.config,
+        policy=agent,
         recovering=durable.recovering,
         outbox_nonce=store.own_nonce(),
         unsent=durable.resend,
     )
+    journal = TableJournal(durable, agent)
     worker = VerifyWorker() if options.process_verifier else None
     async with trio.open_nursery() as nursery:
         host, port = options.listen
@@ -144,7 +161,7 @@ async def _run(
             udp = await nursery.start(UdpTransport(UdpConfig(host, port)).run)
         except (OSError, TransportError) as exc:
             raise DaemonError(f"cannot listen on {format_address(options.listen)}: {exc}") from None
-        driver = NodeDriver(core, udp, journal=StoreJournal(durable), worker=worker)
+        driver = NodeDriver(core, udp, journal=journal, worker=worker)
         started = trio.current_time()
         await nursery.start(driver.run)
         wallet = Wallet(core, durable.revisions)
@@ -183,6 +200,7 @@ async def _run(
         for address in _known_peers(store):  # the neighbours of the last run: a few hellos
             driver.command_nowait(Connect(address, static=False))
         nursery.start_soon(_remember_peers, core, store)
+        nursery.start_soon(_keep_settings, journal)
         disco: Discovery | None = None
         if options.discovery:
             payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
@@ -217,6 +235,35 @@ async def _run(
                 metrics_address,
             )
         )
+
+
+class TableJournal(StoreJournal):
+    """The store journal, keeping the table agent's settings as well: saved (when changed)
+    before the packets of each commit, so a table command's settings are in the store before
+    anything it signed, and every second for a change that signs nothing."""
+
+    def __init__(self, durable: DurableReplica, agent: TableAgent) -> None:
+        super().__init__(durable)
+        self.agent = agent
+        self._version = agent.settings_version
+
+    def persist(self, persist: Persist) -> None:
+        self.save_settings()
+        super().persist(persist)
+
+    def save_settings(self) -> None:
+        if self.agent.settings_version != self._version:
+            self._version = self.agent.settings_version
+            self.durable.store.set_flag(TABLES_FLAG, self.agent.settings())
+
+
+async def _keep_settings(journal: TableJournal) -> None:
+    try:
+        while True:
+            await trio.sleep(PEERS_EVERY)
+            journal.save_settings()
+    finally:
+        journal.save_settings()
 
 
 def _known_peers(store: Store) -> list[Address]:

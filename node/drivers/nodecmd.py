@@ -72,6 +72,15 @@ def add_node_command(sub: Any) -> None:
         help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (loopback only; "
         "0 picks a free port, logged at start)",
     )
+    node.add_argument(
+        "--reveal-timeout",
+        metavar="SECONDS",
+        type=float,
+        help=(
+            "as a host, void the seats that have not revealed this long after a roll opened "
+            "(default 30; the table agent's AgentConfig)"
+        ),
+    )
     node.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
     node.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     node.set_defaults(func=cmd_node)
@@ -98,6 +107,7 @@ def _listen(text: str) -> tuple[str, int]:
 def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
     """Run the daemon until SIGINT/SIGTERM."""
     # imported here: the client commands start without the daemon's stack
+    from node.core.tables.agent import AgentConfig  # noqa: PLC0415
     from node.drivers.daemon import DaemonError, NodeOptions, main_node  # noqa: PLC0415
     from node.drivers.debughook import ENV as DEBUG_ENV  # noqa: PLC0415
 
@@ -109,6 +119,14 @@ def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
         passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
         debug = os.environ.get(DEBUG_ENV)
         data_dir = getattr(args, "data_dir", None)
+        try:
+            tables = (
+                AgentConfig()
+                if args.reveal_timeout is None
+                else AgentConfig(reveal_timeout=args.reveal_timeout)
+            )
+        except ValueError as exc:
+            raise DaemonError(f"--reveal-timeout: {exc}") from None
         options = NodeOptions(
             data_dir=data_dir if data_dir is not None else default_data_dir(),
             listen=listen,
@@ -118,6 +136,7 @@ def cmd_node(args: argparse.Namespace, out: TextIO) -> int:
             passphrase=passphrase,
             metrics_port=args.metrics_port,
             debug_socket=Path(debug) if debug else None,
+            tables=tables,
         )
         return main_node(options)
     except (DaemonError, KeyFileError, GenesisError, AddressError) as exc:
