@@ -57,13 +57,9 @@ HOLDBACK_TOTAL: Final = 20_000
 BASE_UNITS_PER_CRAP: Final = 1_000_000
 CRAP: Final = BASE_UNITS_PER_CRAP
 
-# --- table defaults (DESIGN.md section 9) -----------------------------------------------------
-DEFAULT_MIN_BET: Final = 10 * CRAP
-DEFAULT_MAX_BET: Final = 1_000 * CRAP
-DEFAULT_BOND: Final = 100 * CRAP
+# --- tables (TABLES.md sections 3, 5 and 9; the rest of the defaults: node/core/tables) -----
 DEFAULT_MAX_PLAYERS: Final = 8
-DEFAULT_CHAIN_N: Final = 1_024
-MIN_HOST_CHAIN_N: Final = 64
+"""The table size the byte budget is checked at (TABLES.md section 5)."""
 MAX_CHAIN_N: Final = 65_535
 MAX_BETS_PER_PACKET: Final = 8
 """A bet packet lists at most this many bets."""

@@ -25,7 +25,7 @@ from node.core.ledger import LedgerState
 from node.core.replica import Replica
 from node.core.tables.engine import TablesEngine, tables_of
 from node.core.tables.journal import Staged
-from node.core.tables.state import Table
+from node.core.tables.state import MAPS, Table
 from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
 from protocol.frame import FrameCodec, Packet
@@ -227,3 +227,15 @@ def test_flipping_every_funded_verdict_leaves_table_state_alone(history_seed: in
     assert host_verdicts(flipped, codec, history.signed) == host_verdicts(
         original, codec, history.signed
     )
+
+
+@pytest.mark.parametrize("history_seed", range(6))
+def test_a_snapshot_restores_every_table_map(history_seed: int) -> None:
+    history = table_history(history_seed, 60)
+    state = history.reference.state
+    restored = LedgerState.from_bytes(history.genesis, state.to_bytes(), ENGINE)
+    assert restored.digest() == state.digest()
+    mine, theirs = tables_of(state), tables_of(restored)
+    for name in MAPS:
+        assert theirs.map(name) == mine.map(name), name
+    assert tables_of(state).map("tables"), "the history made no table"

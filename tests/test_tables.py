@@ -6,10 +6,13 @@ bank, host bond, treasury and sink sum to grants + mints).
 
 from __future__ import annotations
 
-from node.core.tables.params import WINDOW
+import pytest
+
+from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import ItemStatus
 from node.core.verdicts import Reason
 from protocol.bets import BetType
+from protocol.budget import max_entries_for
 from protocol.constants import CRAP, SINK_KEY
 from protocol.genesis import LOCAL, Genesis
 from protocol.kinds import Bank, Included, Released
@@ -196,6 +199,19 @@ def test_game_end_returns_everything_to_its_source() -> None:
     assert scene.bet("p", entry(BetType.Pass, CRAP)) is Reason.GAME_ENDED
 
 
+def test_an_early_end_is_kept_in_table_state() -> None:
+    scene = seated("p")
+    scene.bet("p", entry(BetType.Fire, CRAP))  # no first roll settles a series bet
+    scene.roll_open([scene.included("p")])
+    assert scene.game_end() is Reason.APPLIED
+    table = scene.table()
+    assert table.early and table.ended
+    assert scene.replica.state.accounts[SINK_KEY].pending() == HOST_BOND  # forfeited
+    other = seated("p")
+    assert other.game_end() is Reason.APPLIED
+    assert not other.table().early
+
+
 def test_host_faults_are_refused_and_change_nothing() -> None:
     scene = seated("p")
     digest = scene.replica.digest()
@@ -233,3 +249,29 @@ def test_a_treasury_banked_table_takes_its_bankroll_from_the_treasury() -> None:
     assert scene.replica.state.spendable(b"\xff" * 32) == 50_000 * CRAP
     other = Scene(genesis)
     assert other.create("stranger", bank=Bank.TREASURY) is Reason.BAD_TABLE
+
+
+def test_the_defaults_are_tables_section_9() -> None:
+    p = default_params()
+    assert (p.min_bet, p.max_bet, p.bond, p.host_bond) == (CRAP, 100 * CRAP, BOND, 24_000 * CRAP)
+    assert (p.max_players, p.max_entries, p.chain_n) == (8, 33, 1_024)
+    assert default_params(16).max_entries == 15
+
+
+def test_max_entries_is_the_byte_budgets() -> None:
+    assert {p: max_entries_for(p) for p in range(2, 17)} == MAX_ENTRIES
+
+
+@pytest.mark.parametrize("seat", [0, 4])
+def test_an_entry_naming_a_non_player_seat_is_a_host_fault(seat: int) -> None:
+    """§1 Lists: a seat ref names a player seat 1 … max_players − 1; a packet that breaks it
+    is a host fault."""
+    scene = Scene()
+    scene.create()  # 4 players: player seats 1 … 3
+    scene.join("p")
+    scene.seat(["p"])
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    n = scene.party("p").chain.nonce
+    wrong = Included(seat, n, 0, int(BetType.Pass), 10 * CRAP)
+    assert scene.roll_open([wrong]) is Reason.BAD_LIST
+    assert scene.roll_open(released=[Released(seat, n, 0)]) is Reason.BAD_LIST

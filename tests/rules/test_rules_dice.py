@@ -118,6 +118,18 @@ def test_a_wallet_restarts_where_it_stopped() -> None:
     assert again.reveal() == first.reveal()
 
 
+def test_a_wallet_finds_the_preimage_of_any_value_without_revealing() -> None:
+    values = [h(v) for v in HOST["chain_hex"]]  # c_0 … c_N
+    wallet = WalletChain(h(HOST["seed_hex"]), N)
+    assert wallet.preimage_of(wallet.head) == values[N - 1]
+    assert wallet.preimage_of(values[2]) == values[1]  # far from where it stands
+    assert wallet.revealed == 0  # nothing was revealed
+    wallet.reveal()
+    assert wallet.preimage_of(values[N]) == values[N - 1]  # the one just revealed, again
+    assert wallet.preimage_of(values[0]) is None  # c_0 has no preimage in the chain
+    assert wallet.preimage_of(bytes(32)) is None
+
+
 def test_preimage_must_be_32_bytes_and_hash_to_the_current_value() -> None:
     values = [h(v) for v in HOST["chain_hex"]]
     assert preimage_valid(values[3], values[4])

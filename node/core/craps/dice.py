@@ -217,6 +217,22 @@ class WalletChain:
         """Preimages not yet revealed."""
         return self.length - self.revealed
 
+    def preimage_of(self, value: bytes) -> bytes | None:
+        """The preimage that hashes to ``value`` (``c_(i-1)`` for ``value`` = ``c_i``, i ≥ 1),
+        revealed or not, without revealing anything; None when ``value`` is not ``c_1 … c_N``.
+
+        What a table copies is the judge of where a party stands (a copy moves its current
+        value), so a wallet or host answers the table's current value, not its own counter."""
+        values = self._values
+        at = self.length - self.revealed
+        for i in (at, at + 1):  # the usual cases: the next reveal, or the one just made
+            if 1 <= i <= self.length and values[i] == value:
+                return values[i - 1]
+        for i in range(1, self.length + 1):
+            if values[i] == value:
+                return values[i - 1]
+        return None
+
     def reveal(self) -> bytes:
         """The next preimage, in order; raises :class:`ChainExhausted` after the N-th."""
         if self.revealed == self.length:

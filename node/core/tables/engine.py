@@ -37,7 +37,7 @@ from .journal import Change, Staged, make, unmake
 from .money import host_money
 from .player import judge_create, judge_player
 from .state import Table, Tables
-from .steps import HostFault, HostRun, run_game_end, run_roll_open, run_seat, run_void
+from .steps import HostRun, run_host
 
 __all__ = ["TablesEngine", "tables_of"]
 
@@ -114,17 +114,7 @@ class TablesEngine:
         if table.ended:
             return Reason.GAME_ENDED
         run = HostRun(table.copy(), staged, packet.nonce, state.genesis.network_id)
-        try:
-            if isinstance(body, RollOpen):
-                run_roll_open(run, body)
-            elif isinstance(body, Seat):
-                run_seat(run, body)
-            elif isinstance(body, Void):
-                run_void(run, body)
-            else:
-                run_game_end(run, body)
-        except HostFault as fault:
-            run.fault = fault
+        run_host(run, body)
         return run
 
     def _judge_host(

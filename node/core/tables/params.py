@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from protocol.constants import CRAP, MAX_U64
+from protocol.constants import CRAP, DEFAULT_MAX_PLAYERS, MAX_CHAIN_N, MAX_U64
 from protocol.genesis import Genesis
 from protocol.kinds import Bank, Create, TableParams
 
@@ -38,7 +38,6 @@ MIN_PLAYER_CHAIN: Final = 64
 """A join's chain_N floor."""
 MIN_HOST_CHAIN: Final = 256
 """A create's chain_N floor."""
-MAX_CHAIN_N: Final = 65_535
 
 MAX_ENTRIES: Final[dict[int, int]] = {
     2: 46, 3: 44, 4: 42, 5: 40, 6: 37, 7: 35, 8: 33, 9: 31,
@@ -50,7 +49,6 @@ two to each other)."""
 DEFAULT_MIN_BET: Final = 1 * CRAP
 DEFAULT_MAX_BET: Final = 100 * CRAP
 DEFAULT_BOND: Final = 1_000 * CRAP
-DEFAULT_MAX_PLAYERS: Final = 8
 DEFAULT_HOST_BOND: Final = 3 * DEFAULT_BOND * DEFAULT_MAX_PLAYERS
 DEFAULT_CHAIN_N: Final = 1_024
 DEFAULT_BANKROLL: Final = 10_000 * CRAP

@@ -235,9 +235,11 @@ def _reveal(
         else:
             reason = Reason.APPLIED
             effects = Effects(acks=acks)
+            # every distinct preimage: any valid one counts as a late reveal (TABLES.md §4)
             revealed = (table.key, sender, body.k)
-            if not staged.has("reveals", revealed):
-                staged.put("reveals", revealed, body.preimage)
+            values: tuple[bytes, ...] = staged.get("reveals", revealed, ())
+            if body.preimage not in values:
+                staged.put("reveals", revealed, (*values, body.preimage))
     assert reason is not None
     record = RevealRecord(body.game, host, body.table, body.k, body.preimage, reason)
     staged.put("records", (sender, nonce), record)

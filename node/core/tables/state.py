@@ -138,6 +138,9 @@ class Table:
     """The nonce of the host's last Applied table packet (the create's at first)."""
     named_upto: dict[bytes, int] = field(default_factory=dict)
     """Per key: the highest nonce an Applied seat/roll_open named (for seen requests)."""
+    early: bool = False
+    """The Applied game_end returned live bets at stake (an early end: the host bond is
+    forfeited, not returned)."""
 
     def copy(self) -> Table:
         return Table(
@@ -161,6 +164,7 @@ class Table:
             self.ended,
             self.last,
             dict(self.named_upto),
+            self.early,
         )
 
     @property
@@ -204,13 +208,14 @@ class Table:
             self.ended,
             self.last,
             sorted([key, m] for key, m in self.named_upto.items()),
+            self.early,
         ]
 
     @classmethod
     def decode(cls, data: list[Any]) -> Table:
         (host, game, create_nonce, params, bankroll, bank, cover, host_bond_left, host_current,
          host_left, k, is_open, listed, risk_at_open, first, seats, craps, ended, last,
-         named_upto) = data  # fmt: skip
+         named_upto, early) = data  # fmt: skip
         return cls(
             host,
             game,
@@ -232,6 +237,7 @@ class Table:
             ended,
             last,
             dict(named_upto),
+            early,
         )
 
 
@@ -522,7 +528,7 @@ MAPS: Final[dict[str, _Codec]] = {
     "heads": _codec(_TABLE_ITEM, _ident, _ident),
     "answered": _codec(_TABLE_ITEM, _ident, _ident),
     "voided": _codec(_TABLE_ITEM, _ident, _ident),
-    "reveals": _codec(_TABLE_ITEM, _ident, _ident),
+    "reveals": _codec(_TABLE_ITEM, _listed, _tupled),
     "rolls": _codec(_TABLE_ITEM, _ident, _ident),
     "voids": _codec((_listed, _tupled), _ident, _ident),
 }
@@ -542,7 +548,8 @@ class Tables:
     - state sets, keyed ``(table, …)``: ``named`` (key, nonce, index) named and not returned
       to pending; ``released`` → release reason; ``heads`` ever accepted; ``answered`` joins
       (True accepted, False declined); ``voided`` (k, key) → the voided seat's chain value;
-      ``reveals`` (key, k) → the preimage of an Applied reveal; ``rolls`` k → the nonce of
+      ``reveals`` (key, k) → the distinct preimages of its Applied reveals of roll k, in
+      the order signed; ``rolls`` k → the nonce of
       the Applied roll_open(k).  A late reveal (a voided
       key's valid reveal of that roll, in either order) is read from the two (:meth:`late`).
     - ``voids``: voids counted, by ``(0, host)`` per host and ``(1, key)`` per key in S.
@@ -598,11 +605,10 @@ class Tables:
     def late(self) -> list[tuple[TableKey, int, bytes]]:
         """Late reveals ``(table, k, key)``: a logged Applied reveal of roll k by a key the void
         of k withheld, valid for the value its seat had (counted without blame, TABLES.md §4)."""
-        reveals: dict[tuple[TableKey, bytes, int], bytes] = self.map("reveals")
+        reveals: dict[tuple[TableKey, bytes, int], tuple[bytes, ...]] = self.map("reveals")
         found = []
         for (table, k, key), value in self.map("voided").items():
-            preimage = reveals.get((table, key, k))
-            if preimage is not None and chain_next(preimage) == value:
+            if any(chain_next(pre) == value for pre in reveals.get((table, key, k), ())):
                 found.append((table, k, key))
         return sorted(found)
 

@@ -68,6 +68,7 @@ __all__ = [
     "Vacated",
     "VoidFee",
     "run_game_end",
+    "run_host",
     "run_roll_open",
     "run_seat",
     "run_void",
@@ -194,7 +195,8 @@ class HostRun:
         self.staged.put("named", (self.key, key, nonce, index), True)
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
-        """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat)."""
+        """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
+        seat was checked to be a player seat (``check_refs``, ``check_lists``) before."""
         occupant = self.table.seats.get(seat)
         if occupant is None:
             return None
@@ -220,6 +222,14 @@ def check_lists(table: Table, *lists: Sequence[int]) -> None:
     for seats in lists:
         if not _ascending(seats, table.params.max_players):
             raise HostFault(Reason.BAD_LIST, "a seat list out of order or naming a non-player seat")
+
+
+def check_refs(table: Table, entries: Sequence[Released | Included]) -> None:
+    """Every seat ref names a player seat 1 … max_players − 1 (TABLES.md §1, Lists): an entry
+    naming seat 0 or a seat beyond the table is a host fault, not an empty seat."""
+    for entry in entries:
+        if not 1 <= entry.seat < table.params.max_players:
+            raise HostFault(Reason.BAD_LIST, f"an entry names seat {entry.seat}")
 
 
 def check_reveals(run: HostRun, reveals: Sequence[RevealCopy], seats: Sequence[int]) -> None:
@@ -259,6 +269,8 @@ def host_faults(run: HostRun, body: RollOpen) -> None:
     if not preimage_valid(body.preimage, t.host_current):
         raise HostFault(Reason.HOST_CHAIN, "the host preimage is not valid")
     check_lists(t, body.leaves, body.listed)
+    check_refs(t, body.released)
+    check_refs(t, body.included)
     if t.open:
         check_reveals(run, body.reveals, t.listed)
     elif body.reveals:
@@ -471,6 +483,7 @@ def run_seat(run: HostRun, body: Seat) -> None:
     if t.open:
         raise HostFault(Reason.OUT_OF_TURN, "seat while a roll is open")
     check_lists(t, body.leaves)
+    check_refs(t, body.released)
     leaving_before = frozenset(s for s, seat in t.seats.items() if seat.leaving)
     vacate(run)
     seen_requests(run, leaving_before, body.leaves)
@@ -513,7 +526,8 @@ def run_void(run: HostRun, body: Void) -> None:
     t.open = False
     t.first = frozenset()
     seats_changed(t.craps, t.occupied())
-    _note_named(run)
+    # a void sees no request (only a seat or roll_open does, TABLES.md §1): what it names
+    # must not hide a request from the first seat/roll_open that names its sender above it
     t.last = run.nonce
 
 
@@ -536,9 +550,26 @@ def run_game_end(run: HostRun, body: GameEnd) -> None:
     seats_changed(t.craps, t.occupied())
     run.events.append(Ended(early=bool(returned)))
     t.ended = run.nonce
+    t.early = bool(returned)
     t.first = frozenset()
     _note_named(run)
     t.last = run.nonce
+
+
+def run_host(run: HostRun, body: Seat | RollOpen | Void | GameEnd) -> None:
+    """Run one host table packet's steps over ``run``; a host fault is kept in ``run.fault``
+    (the working table is then left as the failing step found it)."""
+    try:
+        if isinstance(body, RollOpen):
+            run_roll_open(run, body)
+        elif isinstance(body, Seat):
+            run_seat(run, body)
+        elif isinstance(body, Void):
+            run_void(run, body)
+        else:
+            run_game_end(run, body)
+    except HostFault as fault:
+        run.fault = fault
 
 
 def _count_void(staged: Staged, key: tuple[int, bytes]) -> None:
