@@ -154,19 +154,17 @@ class Mix:
 
 
 class _Recorder(Scene):
-    """A :class:`Scene` that keeps every frame it feeds its replica, in order, with its kind
-    and verdict."""
+    """A :class:`Scene` (which keeps every frame it feeds its replica, in order, in ``frames``)
+    that also keeps each frame's kind and verdict."""
 
     def __init__(self) -> None:
         super().__init__(LOCAL, audit=False)
-        self.frames: list[bytes] = []
         self.kinds: list[str] = []
         self.reasons: list[Reason] = []
         self.codec = FrameCodec(LOCAL.network_id)
 
     def feed(self, party: Party, frame: bytes) -> Reason:
         reason = super().feed(party, frame)
-        self.frames.append(frame)
         self.kinds.append(Kind(self.codec.open(frame).kind).name.lower())
         self.reasons.append(reason)
         return reason
