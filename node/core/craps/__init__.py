@@ -11,6 +11,7 @@ from .bettypes import ODDS_CAP, ODDS_MIN, SPECS, WAYS, BetSpec, Family, profit
 from .dice import Roll, WalletChain, dice_from_seed, dice_seed, roll_dice
 from .exposure import (
     EXPOSURE_RATIOS,
+    Totals,
     exposure,
     exposure_ratio,
     least_risk,
@@ -52,6 +53,7 @@ __all__ = [
     "RollResult",
     "Settlement",
     "TableState",
+    "Totals",
     "WalletChain",
     "check",
     "dice_from_seed",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from protocol.bets import COME_POINTS, BetType, may_place, needs_come_point
 
 from .bettypes import ODDS_MIN, SPECS, Family
-from .exposure import within_cover, within_risk_cap
+from .exposure import Totals, exposure
 from .numbers import fresh_repeater
 from .odds import backed_bet, cap, odds_number
 from .series import SERIES, fresh_tracker
@@ -133,21 +133,29 @@ def place(
     *,
     bond: int | None = None,
     cover: int | None = None,
+    totals: Totals | None = None,
 ) -> LiveBet | Release:
     """Include one bet: run every check in order and, when all pass, make it live.
 
     ``bond`` caps the table-wide risk (None: no risk cap); ``cover`` is the bank's K (None: no
-    cover check).  Returns the live bet (also appended to ``state``) or the release reason.
+    cover check).  ``totals``, when given, are the state's risk and exposure (:class:`Totals`),
+    read instead of summing the live bets and kept up to date.  Returns the live bet (also
+    appended to ``state``) or the release reason.
     """
     if state.find(bet_id) is not None:
         raise ValueError(f"bet {bet_id!r} is already live at this table")
     found = _candidate(state, bet_id, owner, request, limits)
     if isinstance(found, Release):
         return found
-    if bond is not None and not within_risk_cap(state, found, bond):
-        return Release.RISK_CAP
-    if cover is not None and not within_cover(state, found, cover):
-        return Release.COVER
+    added = exposure(found)
+    if bond is not None or cover is not None:
+        sums = totals if totals is not None else Totals.of(state)
+        if bond is not None and sums.risk + found.stake + added > bond:
+            return Release.RISK_CAP
+        if cover is not None and sums.exposure + added > cover:
+            return Release.COVER
     state.bets.append(found)
     state.next_seq += 1
+    if totals is not None:
+        totals.add(found, added)
     return found

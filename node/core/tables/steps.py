@@ -23,6 +23,7 @@ from node.core.craps import (
     LiveBet,
     Release,
     Settlement,
+    Totals,
     place,
     return_all,
     return_bet,
@@ -408,6 +409,7 @@ def include(run: HostRun, included: Sequence[Included]) -> None:
     with its reason."""
     t = run.table
     limits = Limits(t.params.min_bet, t.params.max_bet)
+    totals = Totals.of(t.craps)
     for copy in included:
         key = run.resolve(copy.seat, copy.nonce)
         if key is None or malformed_copy(copy) or run.named(key, copy.nonce, copy.index):
@@ -420,7 +422,14 @@ def include(run: HostRun, included: Sequence[Included]) -> None:
         else:
             request = BetRequest(BetType(copy.code), copy.amount, copy.point)
             outcome = place(
-                t.craps, bet_id, copy.seat, request, limits, bond=t.params.bond, cover=t.cover
+                t.craps,
+                bet_id,
+                copy.seat,
+                request,
+                limits,
+                bond=t.params.bond,
+                cover=t.cover,
+                totals=totals,
             )
         if isinstance(outcome, Release):
             run.staged.put("released", (run.key, *bet_id), outcome.label)
