@@ -22,7 +22,7 @@ from .exposure import (
 )
 from .outcome import Outcome, Settlement
 from .phase import Event, next_shooter
-from .placement import BetRequest, Limits, Release, check, place
+from .placement import BetRequest, Limits, LiveIndex, Release, check, place
 from .settle import (
     RollResult,
     return_all,
@@ -47,6 +47,7 @@ __all__ = [
     "Family",
     "Limits",
     "LiveBet",
+    "LiveIndex",
     "Outcome",
     "Release",
     "Roll",

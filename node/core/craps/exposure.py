@@ -71,10 +71,8 @@ def total_exposure(state: TableState) -> int:
 
 @dataclass(slots=True)
 class Totals:
-    """A table's risk and total exposure, kept by a caller that includes several bets in a row:
-    made once from the state (:meth:`of`), then :func:`~.placement.place` adds each bet it makes
-    live, so that each inclusion's caps cost O(1) instead of a sum over the live bets.  Valid
-    while the state's bets change only through ``place`` with this object."""
+    """A table's risk and total exposure, made once from the state (:meth:`of`) and kept up to
+    date by a caller that adds bets to it (:class:`~.placement.LiveIndex`)."""
 
     risk: int
     exposure: int
