@@ -4,12 +4,12 @@ Everything else about the package is declared in ``pyproject.toml``.  The module
 ``NATIVE`` are type-checked and compiled to C extensions by mypyc (part of mypy) when a wheel
 or an editable install is built; the ``.py`` sources ship beside them and are what runs when
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
-changed since the build (``protocol/native.py`` checks the manifest written here at import).
+changed since the build (the ``native`` package checks the manifest written here at import).
 
-Two small hand-written C extensions are built beside them, each on its own: ``protocol._sha256``
-(SHA-256 through OpenSSL's libcrypto, see ``protocol/digest.py``; it needs the OpenSSL headers)
-and ``protocol._slots`` (see ``protocol/slots.py``).  One that does not build is skipped and its
-Python module falls back to plain Python; the rest of the build goes on.
+One small hand-written C extension is built beside them, on its own: ``protocol._sha256``
+(SHA-256 through OpenSSL's libcrypto, see ``protocol/hashing.py``; it needs the OpenSSL
+headers).  If it does not build it is skipped, ``protocol.hashing`` uses hashlib, and the rest
+of the build goes on.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 NATIVE = (
     "protocol/wire.py",
+    "protocol/kinds.py",
     "protocol/checkers.py",
     "protocol/frame.py",
     "node/core/dedup.py",
@@ -40,14 +41,12 @@ NATIVE = (
     "node/core/replica.py",
     "node/drivers/store.py",
 )
-"""The hot path, in dependency order; keep equal to ``protocol.native.NATIVE_MODULES``."""
-OPTIONAL = {
-    "protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]},
-    "protocol._slots": {"sources": ["protocol/_slots.c"]},
-}
+"""The hot path, in dependency order (the manifest records it for the ``native`` guard)."""
+OPTIONAL = {"protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]}}
 """Hand-written C extensions built beside the mypyc group (no ``.py``; each optional)."""
 GROUP = "bitcraps_native"
-MANIFEST = "native.json"
+MANIFEST = "native/manifest.json"
+"""Where the build records what it compiled, read by the ``native`` package at import."""
 METADATA_ONLY = {"egg_info", "dist_info", "sdist", "--name", "--version"}
 
 
@@ -56,7 +55,7 @@ def _say(message: str) -> None:
 
 
 def _record(manifest: Path, **outcome: object) -> None:
-    """Write what the build did where ``protocol.native`` reads it (see docs/BUILD.md)."""
+    """Write what the build did where ``native`` reads it (see docs/BUILD.md)."""
     manifest.write_text(json.dumps({"group": GROUP, **outcome}, indent=1) + "\n")
 
 
@@ -72,7 +71,7 @@ def _optional_extensions() -> list[Any]:
 def _extensions() -> list[Any]:
     if not _building():
         return []
-    manifest = ROOT / "protocol" / MANIFEST
+    manifest = ROOT / MANIFEST
     if os.environ.get("BITCRAPS_PURE") == "1":
         _say("BITCRAPS_PURE=1: pure Python, nothing compiled")
         _record(manifest, modules={}, pure="BITCRAPS_PURE=1 at install")
@@ -96,7 +95,7 @@ def _extensions() -> list[Any]:
 class BuildNative(build_ext):  # type: ignore[misc]
     """``build_ext`` that never fails the install: without a working C toolchain the
     extensions are dropped and the pure-Python modules are used.  On success it writes the
-    manifest of compiled sources next to the compiled ``protocol`` modules."""
+    manifest of compiled sources into the ``native`` package."""
 
     def initialize_options(self) -> None:
         super().initialize_options()
@@ -128,9 +127,9 @@ class BuildNative(build_ext):  # type: ignore[misc]
             for ext in self.extensions:
                 Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             self.extensions = []
-            _record(ROOT / "protocol" / MANIFEST, modules={}, failed=f"C build: {exc!r}")
+            _record(ROOT / MANIFEST, modules={}, failed=f"C build: {exc!r}")
             return
-        manifest = Path(self.get_ext_fullpath("protocol.wire")).with_name(MANIFEST)
+        manifest = Path(ROOT if self.inplace else self.build_lib) / MANIFEST
         modules = {
             path[: -len(".py")].replace("/", "."): hashlib.sha256(
                 (ROOT / path).read_bytes()

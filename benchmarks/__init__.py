@@ -42,6 +42,7 @@ REGISTRY: Final[dict[str, str]] = {
     "floods": "benchmarks.floods",
     "udp": "benchmarks.udp",
     "rules": "benchmarks.rules",
+    "node": "benchmarks.node",
     "tables": "benchmarks.tables",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
+import native
 from benchmarks import REGISTRY, Figures, load
 from node.drivers.runtime import tune_gc
-from protocol import native
 
 __all__ = ["collect", "machine", "main", "render"]
 

@@ -1,22 +1,27 @@
-/* SHA-256 of short messages through OpenSSL's digest core, without its per-call EVP setup.
+/* SHA-256 of short messages through OpenSSL's EVP interface, with one digest context reused.
  *
- * hashlib's sha256(m).digest() allocates and initialises an EVP context, copies it again in
- * digest() and frees both: per call, more than the hashing itself costs for the 64- and
- * ~170-byte messages the ingest path hashes on every packet.  This module hashes the concatenation of its arguments with the
- * low-level SHA256_Init/Update/Final of the same libcrypto, on the stack.  protocol/digest.py
- * falls back to hashlib when this extension is not built; tests/test_digest.py checks that
- * both agree with hashlib.
+ * hashlib's sha256(m).digest() creates, initialises (fetching the algorithm) and copies an EVP
+ * context on every call, which costs more than hashing the 64- and ~170-byte messages the
+ * ingest path hashes on every packet (docs/BUILD.md).  This module initialises one context for
+ * SHA-256 when it is imported and re-initialises it per call without a new fetch
+ * (EVP_DigestInit_ex with no type keeps the context's digest).  Every call holds the GIL from
+ * start to end, so the one context is never used twice at once.  protocol/hashing.py falls
+ * back to hashlib when this extension is not built; tests/test_hashing.py checks that both
+ * agree with hashlib.
  */
 #define PY_SSIZE_T_CLEAN
-#define OPENSSL_SUPPRESS_DEPRECATED /* the low-level SHA-256 API is deprecated, not removed */
 #include <Python.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
+
+#define SHA256_BYTES 32
+
+static EVP_MD_CTX *context;
 
 static PyObject *
 sha256_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    SHA256_CTX ctx;
-    PyObject *out;
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
     Py_ssize_t i;
 
     for (i = 0; i < nargs; i++) {
@@ -26,24 +31,20 @@ sha256_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    out = PyBytes_FromStringAndSize(NULL, SHA256_DIGEST_LENGTH);
-    if (out == NULL) {
-        return NULL;
-    }
-    if (!SHA256_Init(&ctx)) {
+    if (!EVP_DigestInit_ex(context, NULL, NULL)) {
         goto fail;
     }
     for (i = 0; i < nargs; i++) {
-        if (!SHA256_Update(&ctx, PyBytes_AS_STRING(args[i]), (size_t)PyBytes_GET_SIZE(args[i]))) {
+        if (!EVP_DigestUpdate(context, PyBytes_AS_STRING(args[i]),
+                              (size_t)PyBytes_GET_SIZE(args[i]))) {
             goto fail;
         }
     }
-    if (!SHA256_Final((unsigned char *)PyBytes_AS_STRING(out), &ctx)) {
+    if (!EVP_DigestFinal_ex(context, out, &size) || size != SHA256_BYTES) {
         goto fail;
     }
-    return out;
+    return PyBytes_FromStringAndSize((const char *)out, SHA256_BYTES);
 fail:
-    Py_DECREF(out);
     PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
     return NULL;
 }
@@ -56,11 +57,20 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "protocol._sha256",
-    "SHA-256 of short messages without per-call EVP setup (see protocol.digest).", -1, methods,
+    "SHA-256 of short messages with one reused EVP context (see protocol.hashing).", -1, methods,
 };
 
 PyMODINIT_FUNC
 PyInit__sha256(void)
 {
+    if (context == NULL) {
+        context = EVP_MD_CTX_new();
+        if (context == NULL || !EVP_DigestInit_ex(context, EVP_sha256(), NULL)) {
+            EVP_MD_CTX_free(context);
+            context = NULL;
+            PyErr_SetString(PyExc_ImportError, "OpenSSL SHA-256 is not available");
+            return NULL;
+        }
+    }
     return PyModule_Create(&module);
 }

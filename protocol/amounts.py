@@ -14,7 +14,9 @@ from protocol.constants import BASE_UNITS_PER_CRAP, MAX_U64
 __all__ = ["AmountError", "format_crap", "parse_crap"]
 
 _DECIMALS: Final = 6
-_PATTERN: Final = re.compile(r"(\d{1,20})(?:\.(\d{1,6}))?")
+_PATTERN: Final = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,6}))?")
+_SPACE: Final = " \t\n\r\f\v"
+"""What may surround an amount: ASCII whitespace only (``str.strip()`` takes Unicode's too)."""
 
 
 class AmountError(ValueError):
@@ -22,12 +24,15 @@ class AmountError(ValueError):
 
 
 def parse_crap(text: str | int, *, allow_zero: bool = False) -> int:
-    """Parse ``"12"``, ``"0.5"`` or ``"1000.000001"`` CRAP into base units."""
+    """Parse ``"12"``, ``"0.5"`` or ``"1000.000001"`` CRAP into base units.
+
+    ASCII digits only, ``_`` anywhere ignored, ASCII whitespace around it ignored
+    (docs/PROTOCOL.md, "Amounts")."""
     if isinstance(text, bool):
         raise AmountError(f"amount {text!r} is not a number of CRAP")
     if isinstance(text, int):
         text = str(text)
-    raw = text.strip().replace("_", "")
+    raw = text.strip(_SPACE).replace("_", "")
     match = _PATTERN.fullmatch(raw)
     if match is None:
         raise AmountError(

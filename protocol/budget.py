@@ -254,9 +254,10 @@ def max_entries_for(max_players: int) -> int:
 def seat_joins(leaves: tuple[int, ...] = ()) -> int:
     """How many join answers one ``seat`` holds beside ``leaves`` (TABLES.md §5: 12 alone)."""
     count = 0
-    while frame_size(
-        Seat(_G, leaves, (), tuple(_join_copy(i) for i in range(count + 1)), ())
-    ) <= MAX_FRAME:
+    while (
+        frame_size(Seat(_G, leaves, (), tuple(_join_copy(i) for i in range(count + 1)), ()))
+        <= MAX_FRAME
+    ):
         count += 1
     return count
 

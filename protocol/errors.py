@@ -112,6 +112,12 @@ class FragmentError(Rejected):
     code = 13
 
 
+class LinkError(Rejected):
+    """A link message (first byte >= 0x80) that does not decode: the neighbour is penalised."""
+
+    code = 14
+
+
 # --------------------------------------------------------------------------- refused(malformed)
 
 
@@ -165,6 +171,7 @@ ALL_ERRORS: tuple[type[PacketError], ...] = (
     ForbiddenSender,
     UnknownDatagram,
     FragmentError,
+    LinkError,
     UnknownKind,
     FieldCount,
     FieldType,

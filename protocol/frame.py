@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import nacl.bindings
 import nacl.exceptions
@@ -37,7 +37,6 @@ from protocol.constants import (
     VERSION,
     ZERO_PREV,
 )
-from protocol.digest import sha256
 from protocol.errors import (
     BadSignature,
     EnvelopeNotCanonical,
@@ -49,11 +48,13 @@ from protocol.errors import (
     PacketError,
     Truncated,
     UnknownDatagram,
+    UnknownKind,
     UnknownVersion,
     WrongNetwork,
 )
-from protocol.kinds import Body, Kind, body_from_wire, body_to_wire
-from protocol.wire import NotShortest, Value, pack, parse_body, parse_canonical
+from protocol.hashing import sha256
+from protocol.kinds import Body, Kind, body_to_wire
+from protocol.wire import NotShortest, Value, pack, parse_body
 
 try:  # libsodium through PyNaCl's own cffi module, without its per-call wrapper (signatures_valid)
     from nacl._sodium import ffi as _ffi
@@ -70,6 +71,7 @@ __all__ = [
     "FrameCodec",
     "Packet",
     "bad_signature",
+    "body_from_wire",
     "classify_datagram",
     "decode_body",
     "encode_body",
@@ -127,8 +129,8 @@ class Envelope:
 
     ``full_hash`` is SHA-256 of the signed message, the local identity of the packet (with
     sender and nonce); ``h`` is its first 8 bytes, the wire reference.  ``values`` is the whole
-    body array (kind, sender, nonce, prev, then the fields); on the fast path the fields are
-    not screened for foreign types, and :func:`decode_body` checks each one.
+    body array as :func:`~protocol.wire.parse_body` reads it (kind, sender, nonce, prev, then
+    the fields, foreign and non-shortest values marked); :func:`decode_body` checks the fields.
     """
 
     __slots__ = (
@@ -198,14 +200,6 @@ class Envelope:
     def h(self) -> bytes:
         return self.full_hash[:HASH_LEN]
 
-    @property
-    def fields(self) -> list[Value]:
-        """The body fields after position 3, exactly as :func:`~protocol.wire.parse_body`
-        reads them (foreign and non-shortest values marked)."""
-        exact = parse_body(self.body)
-        assert type(exact) is list
-        return exact[4:]
-
     def frame(self, ttl: int | None = None) -> bytes:
         """The frame bytes (with the received TTL unless another is given)."""
         if ttl is None:
@@ -231,7 +225,8 @@ def signatures_valid(envelopes: Sequence[Envelope]) -> list[bool]:
     call PyNaCl's ``VerifyKey.verify`` makes, so exactly its rules), made through PyNaCl's cffi
     module directly with one output buffer for the whole batch.  PyNaCl's wrapper allocates and
     copies out the message on every call, a few percent of a verification
-    (docs/BENCHMARKS.md measures both); without that module the wrapper is used.
+    (``ledger_lean_vs_raw_verify``); without that module the wrapper is used.  ``nacl._sodium``
+    is private to PyNaCl: tests/test_signatures.py fails the day it moves.
     """
     out: list[bool] = []
     if not envelopes:
@@ -325,13 +320,11 @@ class FrameCodec:
                 f"network prefix {frame[2:6].hex()} is not this network's {self.prefix.hex()}"
             )
         body = bytes(frame[HEADER_LEN:-SIGNATURE_LEN])
-        value = parse_canonical(body)  # the fast path; every value read below is type-checked
-        if type(value) is not list or len(value) < 4:
-            value = parse_body(body)
-            if type(value) is not list:
-                raise _envelope_fault(value, "body array header")
-            if len(value) < 4:
-                raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
+        value = parse_body(body)
+        if type(value) is not list:
+            raise _envelope_fault(value, "body array header")
+        if len(value) < 4:
+            raise EnvelopeType(f"body array has {len(value)} values, at least 4 needed")
         kind, sender, nonce, prev = value[0], value[1], value[2], value[3]
         if type(kind) is not int:
             raise _envelope_fault(kind, "kind")
@@ -431,19 +424,28 @@ def encode_body(sender: bytes, nonce: int, prev: bytes, body: Body) -> bytes:
 
 
 def decode_body(envelope: Envelope) -> Packet:
-    """Check the fields after position 3; raise a :class:`Malformed` subclass on any fault."""
-    check = CHECKERS.get(envelope.kind)
-    if check is not None:
-        try:
-            return Packet(envelope.sender, envelope.nonce, envelope.prev, check(envelope.values, 4))
-        except Exception:  # any fault: the exact checks below find and report it
-            pass
+    """Check the fields after position 3; raise the :class:`Malformed` subclass naming the
+    first fault, carrying the envelope as ``error.envelope``."""
     try:
-        body = body_from_wire(envelope.kind, envelope.fields)
+        body = _body(envelope.kind, envelope.values, 4)
     except Malformed as exc:
         exc.envelope = envelope  # type: ignore[attr-defined]
         raise
     return Packet(envelope.sender, envelope.nonce, envelope.prev, body)
+
+
+def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
+    """The body of ``kind`` whose wire fields (positions 4 onward) are ``fields``; raise the
+    :class:`Malformed` subclass naming the first fault."""
+    return _body(kind, list(fields), 0)
+
+
+def _body(kind: int, values: list[Any], base: int) -> Body:
+    """The body of ``kind`` from ``values[base:]`` (the generated check of its kind)."""
+    check = CHECKERS.get(kind)
+    if check is None:
+        raise UnknownKind(f"kind {kind} is not a packet kind of protocol version 1")
+    return check(values, base)
 
 
 def classify_datagram(data: bytes) -> str:

@@ -9,6 +9,7 @@ built-in play-money network.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -219,16 +220,14 @@ def _amount(doc: dict[str, Any], key: str, default: int | None, *, zero: bool = 
     return parse_crap(value, allow_zero=zero)
 
 
+_HEX_KEY: Final = re.compile(f"[0-9a-fA-F]{{{2 * PUBLIC_KEY_LEN}}}")
+
+
 def _key(value: object, label: str) -> bytes:
-    if not isinstance(value, str):
-        raise GenesisError(f"{label} must be 64 hex digits")
-    try:
-        key = bytes.fromhex(value)
-    except ValueError:
-        raise GenesisError(f"{label} {value!r} is not hex") from None
-    if len(key) != PUBLIC_KEY_LEN:
-        raise GenesisError(f"{label} must be {PUBLIC_KEY_LEN} bytes, got {len(key)}")
-    return key
+    """Exactly 64 hex digits, either case (``bytes.fromhex`` alone would also skip spaces)."""
+    if not isinstance(value, str) or _HEX_KEY.fullmatch(value) is None:
+        raise GenesisError(f"{label} must be {2 * PUBLIC_KEY_LEN} hex digits, got {value!r}")
+    return bytes.fromhex(value)
 
 
 def load_genesis(path: str) -> Genesis:

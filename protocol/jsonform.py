@@ -1,19 +1,20 @@
 """Packets as JSON, for people and test vectors, and back: the one home of the JSON form.
 
-Bytes become hex, enums ``{"code", "name"}``, nested dataclasses objects, tuples lists.  Reading
+Bytes become hex, enums ``{"code", "name"}``, nested records objects, tuples lists.  Reading
 follows each body's ``SCHEMA`` strictly (a missing or extra field, a mismatched enum, a wrong JSON
-type raise ``ValueError``), so ``body_from_json`` inverts ``body_to_json`` exactly.  No I/O.
+type raise ``ValueError``) to the wire values, which the wire's own checks then turn into the
+body, so ``body_from_json`` inverts ``body_to_json`` exactly.  No I/O.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from enum import IntEnum
 from typing import Any
 
-from protocol.frame import Envelope, Packet
-from protocol.kinds import BODY_TYPES, Body, Kind
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt
+from protocol.errors import Malformed
+from protocol.frame import Envelope, Packet, body_from_wire
+from protocol.kinds import BODY_TYPES, Body, Kind, Record
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, field_names
 
 __all__ = [
     "body_from_json",
@@ -39,8 +40,8 @@ def to_json(value: Any) -> Any:
         return value.hex()
     if isinstance(value, tuple):
         return [to_json(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Record):
+        return {name: to_json(getattr(value, name)) for name in field_names(type(value))}
     if value is None or (type(value) is int):
         return value
     raise TypeError(f"no JSON form for {type(value).__name__} {value!r}")
@@ -59,27 +60,25 @@ def body_from_json(kind: str | int, fields: dict[str, Any]) -> Body:
     """Rebuild a body of ``kind`` (name, any case, or number) from :func:`body_to_json`'s output.
 
     Strict: an unknown kind, a missing or extra field name, an enum whose name and code disagree,
-    or a value of the wrong JSON type raises ``ValueError`` — so a schema change shows up as a
-    failing vector.
+    a value of the wrong JSON type, or a body the wire would refuse raises ``ValueError`` — so a
+    schema change shows up as a failing vector.
     """
     cls = _body_type(kind)
-    values = _struct_values(cls.__name__, _field_names(cls), cls.SCHEMA, fields, optional=0)
-    built: Body = _construct(cls, values)
-    return built
+    wire = body_wire_from_json(cls.KIND, fields)
+    try:
+        return body_from_wire(cls.KIND, wire)
+    except Malformed as exc:
+        raise ValueError(str(exc)) from None
 
 
 def body_wire_from_json(kind: str | int, fields: dict[str, Any]) -> list[Any]:
     """The msgpack values of a body's fields (positions 4 onward) from its JSON form.
 
-    Built from the schema alone, independent of ``Spec.to_wire``, so the vector generator can
-    assemble frames without the codec.  Expects :func:`body_to_json`'s output; it checks nothing
-    (use :func:`body_from_json` to validate).
+    Checks the JSON form (field names, JSON types, enum names against their codes) and raises
+    ``ValueError``; the values themselves are the wire's to check (:func:`body_from_json`).
     """
     cls = _body_type(kind)
-    return [
-        _wire_from_json(spec, fields[name])
-        for spec, name in zip(cls.SCHEMA, _field_names(cls), strict=True)
-    ]
+    return _struct_from_json(cls.__name__, field_names(cls), cls.SCHEMA, fields, optional=0)
 
 
 def _body_type(kind: str | int) -> type[Body]:
@@ -90,15 +89,7 @@ def _body_type(kind: str | int) -> type[Body]:
     return BODY_TYPES[number]
 
 
-def _field_names(cls: type[Body]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-
-
-def _construct(cls: Any, values: list[Any]) -> Any:
-    return cls(*values)
-
-
-def _struct_values(
+def _struct_from_json(
     label: str, names: tuple[str, ...], specs: tuple[Spec, ...], value: Any, optional: int
 ) -> list[Any]:
     if not isinstance(value, dict) or set(value) != set(names):
@@ -107,20 +98,21 @@ def _struct_values(
     for position, (name, spec) in enumerate(zip(names, specs, strict=True)):
         item = value[name]
         if item is None and position >= len(names) - optional:
-            out.append(None)
-        else:
-            out.append(_from_json(f"{label}.{name}", spec, item))
+            break  # an absent optional field ends the array on the wire
+        out.append(_from_json(f"{label}.{name}", spec, item))
     return out
 
 
 def _from_json(label: str, spec: Spec, value: Any) -> Any:
+    """The msgpack value of a JSON field of ``spec``."""
     if isinstance(spec, Choice):
         if not isinstance(value, dict) or set(value) != {"code", "name"}:
             raise ValueError(f"{label}: expected {{code, name}}, got {value!r}")
-        result = spec.table.get(value["code"])
-        if result is None or result.name != value["name"]:
+        code = value["code"]
+        member = spec.table.get(code) if type(code) is int else None
+        if member is None or member.name != value["name"]:
             raise ValueError(f"{label}: {value!r} is not a {spec.name}")
-        return result
+        return int(member)
     if isinstance(spec, UInt):
         if type(value) is not int:
             raise ValueError(f"{label}: expected an integer, got {value!r}")
@@ -132,31 +124,10 @@ def _from_json(label: str, spec: Spec, value: Any) -> Any:
     if isinstance(spec, ListOf):
         if not isinstance(value, list):
             raise ValueError(f"{label}: expected a list, got {value!r}")
-        return tuple(_from_json(f"{label}[{i}]", spec.item, v) for i, v in enumerate(value))
+        return [_from_json(f"{label}[{i}]", spec.item, v) for i, v in enumerate(value)]
     if isinstance(spec, Struct):
-        values = _struct_values(label, spec.names, spec.specs, value, spec.optional)
-        return spec.cls(*values)
+        return _struct_from_json(label, spec.names, spec.specs, value, spec.optional)
     raise TypeError(f"{label}: no JSON reader for spec {type(spec).__name__}")
-
-
-def _wire_from_json(spec: Spec, value: Any) -> Any:
-    """The msgpack value of a JSON field, from the schema alone (independent of ``to_wire``)."""
-    if isinstance(spec, Choice):
-        return int(value["code"])
-    if isinstance(spec, UInt):
-        return int(value)
-    if isinstance(spec, Bin):
-        return bytes.fromhex(value)
-    if isinstance(spec, ListOf):
-        return [_wire_from_json(spec.item, item) for item in value]
-    if isinstance(spec, Struct):
-        out: list[Any] = []
-        for name, inner in zip(spec.names, spec.specs, strict=True):
-            if value[name] is None:
-                break
-            out.append(_wire_from_json(inner, value[name]))
-        return out
-    raise TypeError(f"no wire form for spec {type(spec).__name__}")
 
 
 # --------------------------------------------------------------------------- envelopes

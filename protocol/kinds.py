@@ -1,18 +1,17 @@
 """Packet kinds and their bodies: the one place where body schemas live.
 
-Each kind's body is a frozen dataclass whose ``SCHEMA`` lists the wire spec of every field after
-the envelope (positions 4 onward), in wire order.  ``body_from_wire`` / ``body_to_wire`` are the
-only conversions; ``references`` lists what a packet depends on.  The table kinds' bodies are
-TABLES.md §2's; after changing a schema, regenerate ``protocol/checkers.py``
-(``scripts/gen_checkers.py``) and the vectors (``scripts/gen_vectors.py``).
+Each kind's body is a :class:`Record` whose ``SCHEMA`` lists the wire spec of every field after
+the envelope (positions 4 onward), in wire order; the checks generated from it
+(``protocol/checkers.py``) read bodies, ``body_to_wire`` writes them, and ``references`` lists
+what a packet depends on.  The table kinds' bodies are TABLES.md §2's; after changing a schema,
+regenerate ``protocol/checkers.py`` (``scripts/gen_checkers.py``) and the vectors
+(``scripts/gen_vectors.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from enum import IntEnum
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from protocol.bets import COME_POINTS, BetType, needs_come_point
 from protocol.constants import (
@@ -21,8 +20,8 @@ from protocol.constants import (
     MAX_BETS_PER_PACKET,
     PUBLIC_KEY_LEN,
 )
-from protocol.errors import FieldCount, FieldRange, Malformed, UnknownKind
-from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, check_fields
+from protocol.errors import FieldCount, FieldRange
+from protocol.schema import Bin, Choice, ListOf, Spec, Struct, UInt, field_names
 
 __all__ = [
     "BODY_TYPES",
@@ -46,6 +45,7 @@ __all__ = [
     "Kind",
     "Leave",
     "NonceRef",
+    "Record",
     "Reference",
     "Released",
     "Reveal",
@@ -56,8 +56,8 @@ __all__ = [
     "TableParams",
     "Transfer",
     "Void",
-    "body_from_wire",
     "body_to_wire",
+    "replace",
 ]
 
 
@@ -105,103 +105,142 @@ _HASH32: Final = Bin(FULL_HASH_LEN)
 # --------------------------------------------------------------------------- references
 
 
-@dataclass(frozen=True, slots=True)
-class ExtRef:
+class Record:
+    """An immutable wire value.  Its fields are its ``__init__`` parameters, in wire order, each
+    set once (``Final``); equal and hashed by type and fields, shown as ``Cls(field=value, …)``.
+
+    Plain classes with an explicit ``__init__`` rather than dataclasses: compiled by mypyc, the
+    checks of every received packet build them in one native call (a dataclass keeps its
+    interpreted generated ``__init__``, docs/BUILD.md)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and _values(self) == _values(other)
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in field_names(type(self)))
+        return f"{type(self).__name__}({shown})"
+
+
+def _values(record: Record) -> tuple[object, ...]:
+    return tuple([getattr(record, name) for name in field_names(type(record))])
+
+
+class ExtRef(Record):
     """A reference to any sender's packet: ``[sender 32, nonce, h 8]``."""
 
-    sender: bytes
-    nonce: int
-    h: bytes
+    def __init__(self, sender: bytes, nonce: int, h: bytes) -> None:
+        self.sender: Final = sender
+        self.nonce: Final = nonce
+        self.h: Final = h
 
 
-@dataclass(frozen=True, slots=True)
-class TableParams:
+class TableParams(Record):
     """``[min_bet, max_bet, bond, host_bond, max_players, max_entries, chain_N]`` of a create."""
 
-    min_bet: int
-    max_bet: int
-    bond: int
-    host_bond: int
-    max_players: int
-    max_entries: int
-    chain_n: int
+    def __init__(
+        self,
+        min_bet: int,
+        max_bet: int,
+        bond: int,
+        host_bond: int,
+        max_players: int,
+        max_entries: int,
+        chain_n: int,
+    ) -> None:
+        self.min_bet: Final = min_bet
+        self.max_bet: Final = max_bet
+        self.bond: Final = bond
+        self.host_bond: Final = host_bond
+        self.max_players: Final = max_players
+        self.max_entries: Final = max_entries
+        self.chain_n: Final = chain_n
 
 
-@dataclass(frozen=True, slots=True)
-class BetEntry:
+class BetEntry(Record):
     """``[code u8, amount u64 (, come point u8)]``; the come point only for OddsCome/DontCome."""
 
-    code: BetType
-    amount: int
-    come_point: int | None = None
+    def __init__(self, code: BetType, amount: int, come_point: int | None = None) -> None:
+        self.code: Final = code
+        self.amount: Final = amount
+        self.come_point: Final = come_point
 
 
-class _BetEntrySpec(Struct):
-    def validate(self, result: Any) -> None:
-        entry: BetEntry = result
-        if entry.come_point is None:
-            if entry.code in _NEEDS_POINT:
-                raise FieldCount(f": {entry.code.name} needs its come point")
-        elif entry.code not in _NEEDS_POINT:
-            raise FieldCount(f": {entry.code.name} takes no come point")
-        elif entry.come_point not in COME_POINTS:
-            raise FieldRange(f": come point {entry.come_point} is not 4-6 or 8-10")
+def _come_point_rule(entry: BetEntry) -> None:
+    """A come point exactly for the bets that need one (OddsCome, OddsDontCome), and valid."""
+    if entry.come_point is None:
+        if entry.code in _NEEDS_POINT:
+            raise FieldCount(f": {entry.code.name} needs its come point")
+    elif entry.code not in _NEEDS_POINT:
+        raise FieldCount(f": {entry.code.name} takes no come point")
+    elif entry.come_point not in COME_POINTS:
+        raise FieldRange(f": come point {entry.come_point} is not 4-6 or 8-10")
 
 
 _NEEDS_POINT: Final = frozenset(b for b in BetType if needs_come_point(b))
 
 
-@dataclass(frozen=True, slots=True)
-class Decline:
+class Decline(Record):
     """A host's decline of a join request: ``[key 32, nonce u32]``."""
 
-    key: bytes
-    nonce: int
+    def __init__(self, key: bytes, nonce: int) -> None:
+        self.key: Final = key
+        self.nonce: Final = nonce
 
 
-@dataclass(frozen=True, slots=True)
-class JoinCopy:
+class JoinCopy(Record):
     """A host's acceptance of a join, with the copy it seats: ``[key 32, nonce, h 8, head 32,
     chain_N u16]``."""
 
-    key: bytes
-    nonce: int
-    h: bytes
-    head: bytes
-    chain_n: int
+    def __init__(self, key: bytes, nonce: int, h: bytes, head: bytes, chain_n: int) -> None:
+        self.key: Final = key
+        self.nonce: Final = nonce
+        self.h: Final = h
+        self.head: Final = head
+        self.chain_n: Final = chain_n
 
 
-@dataclass(frozen=True, slots=True)
-class Released:
+class Released(Record):
     """A bet released by the host: ``[seat u8, nonce u32, index u8]``."""
 
-    seat: int
-    nonce: int
-    index: int
+    def __init__(self, seat: int, nonce: int, index: int) -> None:
+        self.seat: Final = seat
+        self.nonce: Final = nonce
+        self.index: Final = index
 
 
-@dataclass(frozen=True, slots=True)
-class Included:
+class Included(Record):
     """A bet included by the host, with the copy the table state uses: ``[seat, nonce, index,
     code u8, amount u64 (, point u8)]``.  Fields that fit the schema but contradict each other
     (an unknown code, a point on a bet without one, an index ≥ 8) make a malformed copy, which
     the table ignores (TABLES.md §1)."""
 
-    seat: int
-    nonce: int
-    index: int
-    code: int
-    amount: int
-    point: int | None = None
+    def __init__(
+        self,
+        seat: int,
+        nonce: int,
+        index: int,
+        code: int,
+        amount: int,
+        point: int | None = None,
+    ) -> None:
+        self.seat: Final = seat
+        self.nonce: Final = nonce
+        self.index: Final = index
+        self.code: Final = code
+        self.amount: Final = amount
+        self.point: Final = point
 
 
-@dataclass(frozen=True, slots=True)
-class RevealCopy:
+class RevealCopy(Record):
     """A seat's preimage a host packet copies: ``[seat u8, nonce u32, preimage 32]``."""
 
-    seat: int
-    nonce: int
-    preimage: bytes
+    def __init__(self, seat: int, nonce: int, preimage: bytes) -> None:
+        self.seat: Final = seat
+        self.nonce: Final = nonce
+        self.preimage: Final = preimage
 
 
 EXT_REF: Final = Struct(ExtRef, (_BIN32, _U32_POS, _BIN8))
@@ -209,10 +248,11 @@ TABLE_PARAMS: Final = Struct(
     TableParams,
     (_U64_POS, _U64_POS, _U64, _U64, _U8, _U16, _U16),
 )
-BET_ENTRY: Final = _BetEntrySpec(
+BET_ENTRY: Final = Struct(
     BetEntry,
     (Choice(BetType, list(BetType), "bet code"), _U64_POS, _U8),
     optional=1,
+    rule=_come_point_rule,
 )
 _BANK: Final = Choice(Bank, list(Bank), "bank")
 DECLINE: Final = Struct(Decline, (_BIN32, _U32_POS))
@@ -231,7 +271,7 @@ _REVEALS: Final = ListOf(REVEAL_COPY, hi=MAX_LIST)
 # --------------------------------------------------------------------------- bodies
 
 
-class Body:
+class Body(Record):
     """Base class of packet bodies."""
 
     KIND: ClassVar[Kind]
@@ -242,94 +282,96 @@ class Body:
         return ()
 
 
-@dataclass(frozen=True, slots=True)
-class NonceRef:
+class NonceRef(Record):
     """Dependency on ``sender``'s packet ``nonce``, whatever its version (a host named in a
     join, a declined join)."""
 
-    sender: bytes
-    nonce: int
+    def __init__(self, sender: bytes, nonce: int) -> None:
+        self.sender: Final = sender
+        self.nonce: Final = nonce
 
 
-@dataclass(frozen=True, slots=True)
-class HostRef:
+class HostRef(Record):
     """Dependency on the table reference T of game ``game``: a nonce of the host named in the
     sender's latest earlier join for that game (the table engine resolves it)."""
 
-    game: bytes
-    nonce: int
+    def __init__(self, game: bytes, nonce: int) -> None:
+        self.game: Final = game
+        self.nonce: Final = nonce
 
 
-@dataclass(frozen=True, slots=True)
-class SeatDep:
+class SeatDep(Record):
     """Dependency on the packet ``nonce`` of whoever holds ``seat`` at the sender's table
     ``game`` when the host packet's step reads it (the table engine resolves it)."""
 
-    game: bytes
-    seat: int
-    nonce: int
+    def __init__(self, game: bytes, seat: int, nonce: int) -> None:
+        self.game: Final = game
+        self.seat: Final = seat
+        self.nonce: Final = nonce
 
 
 Reference = ExtRef | NonceRef | HostRef | SeatDep
 
 
-@dataclass(frozen=True, slots=True)
 class Create(Body):
-    params: TableParams
-    bankroll: int
-    chain_head: bytes
-    bank: Bank
-
     KIND: ClassVar[Kind] = Kind.CREATE
     SCHEMA: ClassVar[tuple[Spec, ...]] = (TABLE_PARAMS, _U64, _HASH32, _BANK)
 
+    def __init__(self, params: TableParams, bankroll: int, chain_head: bytes, bank: Bank) -> None:
+        self.params: Final = params
+        self.bankroll: Final = bankroll
+        self.chain_head: Final = chain_head
+        self.bank: Final = bank
 
-@dataclass(frozen=True, slots=True)
+
 class Join(Body):
-    game: bytes
-    host: bytes
-    table: int
-    chain_head: bytes
-    chain_n: int
-
     KIND: ClassVar[Kind] = Kind.JOIN
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _BIN32, _U32_POS, _HASH32, _U16)
+
+    def __init__(
+        self,
+        game: bytes,
+        host: bytes,
+        table: int,
+        chain_head: bytes,
+        chain_n: int,
+    ) -> None:
+        self.game: Final = game
+        self.host: Final = host
+        self.table: Final = table
+        self.chain_head: Final = chain_head
+        self.chain_n: Final = chain_n
 
     def references(self) -> tuple[Reference, ...]:
         return (NonceRef(self.host, self.table),)
 
 
-@dataclass(frozen=True, slots=True)
 class Leave(Body):
-    game: bytes
-    table: int
-
     KIND: ClassVar[Kind] = Kind.LEAVE
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS)
 
+    def __init__(self, game: bytes, table: int) -> None:
+        self.game: Final = game
+        self.table: Final = table
+
     def references(self) -> tuple[Reference, ...]:
         return (HostRef(self.game, self.table),)
 
 
-@dataclass(frozen=True, slots=True)
 class Cancel(Body):
-    game: bytes
-    table: int
-    upto: int
-
     KIND: ClassVar[Kind] = Kind.CANCEL
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U32_POS)
 
+    def __init__(self, game: bytes, table: int, upto: int) -> None:
+        self.game: Final = game
+        self.table: Final = table
+        self.upto: Final = upto
+
     def references(self) -> tuple[Reference, ...]:
         return (HostRef(self.game, self.table),)
 
 
-@dataclass(frozen=True, slots=True)
 class Bet(Body):
-    game: bytes
-    table: int
-    bets: tuple[BetEntry, ...]
-
     KIND: ClassVar[Kind] = Kind.BET
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN8,
@@ -337,16 +379,16 @@ class Bet(Body):
         ListOf(BET_ENTRY, hi=MAX_BETS_PER_PACKET, lo=1),
     )
 
+    def __init__(self, game: bytes, table: int, bets: tuple[BetEntry, ...]) -> None:
+        self.game: Final = game
+        self.table: Final = table
+        self.bets: Final = bets
+
     def references(self) -> tuple[Reference, ...]:
         return (HostRef(self.game, self.table),)
 
 
-@dataclass(frozen=True, slots=True)
 class Transfer(Body):
-    to: bytes
-    amount: int
-    acks: tuple[ExtRef, ...]
-
     KIND: ClassVar[Kind] = Kind.TRANSFER
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN32,
@@ -354,45 +396,57 @@ class Transfer(Body):
         ListOf(EXT_REF, hi=MAX_ACKS_PER_TRANSFER),
     )
 
+    def __init__(self, to: bytes, amount: int, acks: tuple[ExtRef, ...]) -> None:
+        self.to: Final = to
+        self.amount: Final = amount
+        self.acks: Final = acks
+
     def references(self) -> tuple[Reference, ...]:
         return self.acks
 
 
-@dataclass(frozen=True, slots=True)
 class Ack(Body):
-    acks: tuple[ExtRef, ...]
-
     KIND: ClassVar[Kind] = Kind.ACK
     SCHEMA: ClassVar[tuple[Spec, ...]] = (ListOf(EXT_REF, hi=MAX_ACKS_PER_ACK, lo=1),)
 
+    def __init__(self, acks: tuple[ExtRef, ...]) -> None:
+        self.acks: Final = acks
+
     def references(self) -> tuple[Reference, ...]:
         return self.acks
 
 
-@dataclass(frozen=True, slots=True)
 class Reveal(Body):
-    game: bytes
-    k: int
-    table: int
-    preimage: bytes
-
     KIND: ClassVar[Kind] = Kind.REVEAL
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _U32_POS, _HASH32)
+
+    def __init__(self, game: bytes, k: int, table: int, preimage: bytes) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.table: Final = table
+        self.preimage: Final = preimage
 
     def references(self) -> tuple[Reference, ...]:
         return (HostRef(self.game, self.table),)
 
 
-@dataclass(frozen=True, slots=True)
 class Seat(Body):
-    game: bytes
-    leaves: tuple[int, ...]
-    declines: tuple[Decline, ...]
-    joins: tuple[JoinCopy, ...]
-    released: tuple[Released, ...]
-
     KIND: ClassVar[Kind] = Kind.SEAT
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _SEATS, _DECLINES, _JOINS, _RELEASED)
+
+    def __init__(
+        self,
+        game: bytes,
+        leaves: tuple[int, ...],
+        declines: tuple[Decline, ...],
+        joins: tuple[JoinCopy, ...],
+        released: tuple[Released, ...],
+    ) -> None:
+        self.game: Final = game
+        self.leaves: Final = leaves
+        self.declines: Final = declines
+        self.joins: Final = joins
+        self.released: Final = released
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
@@ -403,19 +457,7 @@ class Seat(Body):
         )
 
 
-@dataclass(frozen=True, slots=True)
 class RollOpen(Body):
-    game: bytes
-    k: int
-    preimage: bytes
-    reveals: tuple[RevealCopy, ...]
-    leaves: tuple[int, ...]
-    declines: tuple[Decline, ...]
-    joins: tuple[JoinCopy, ...]
-    released: tuple[Released, ...]
-    included: tuple[Included, ...]
-    listed: tuple[int, ...]
-
     KIND: ClassVar[Kind] = Kind.ROLL_OPEN
     SCHEMA: ClassVar[tuple[Spec, ...]] = (
         _BIN8,
@@ -430,6 +472,30 @@ class RollOpen(Body):
         _SEATS,
     )
 
+    def __init__(
+        self,
+        game: bytes,
+        k: int,
+        preimage: bytes,
+        reveals: tuple[RevealCopy, ...],
+        leaves: tuple[int, ...],
+        declines: tuple[Decline, ...],
+        joins: tuple[JoinCopy, ...],
+        released: tuple[Released, ...],
+        included: tuple[Included, ...],
+        listed: tuple[int, ...],
+    ) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.preimage: Final = preimage
+        self.reveals: Final = reveals
+        self.leaves: Final = leaves
+        self.declines: Final = declines
+        self.joins: Final = joins
+        self.released: Final = released
+        self.included: Final = included
+        self.listed: Final = listed
+
     def references(self) -> tuple[Reference, ...]:
         g = self.game
         return (
@@ -441,29 +507,35 @@ class RollOpen(Body):
         )
 
 
-@dataclass(frozen=True, slots=True)
 class Void(Body):
-    game: bytes
-    k: int
-    withheld: tuple[int, ...]
-    present: tuple[RevealCopy, ...]
-
     KIND: ClassVar[Kind] = Kind.VOID
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32_POS, _SEATS, _REVEALS)
+
+    def __init__(
+        self,
+        game: bytes,
+        k: int,
+        withheld: tuple[int, ...],
+        present: tuple[RevealCopy, ...],
+    ) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.withheld: Final = withheld
+        self.present: Final = present
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
         return tuple(SeatDep(g, r.seat, r.nonce) for r in self.present)
 
 
-@dataclass(frozen=True, slots=True)
 class GameEnd(Body):
-    game: bytes
-    k: int
-    reveals: tuple[RevealCopy, ...]
-
     KIND: ClassVar[Kind] = Kind.GAME_END
     SCHEMA: ClassVar[tuple[Spec, ...]] = (_BIN8, _U32, _REVEALS)
+
+    def __init__(self, game: bytes, k: int, reveals: tuple[RevealCopy, ...]) -> None:
+        self.game: Final = game
+        self.k: Final = k
+        self.reveals: Final = reveals
 
     def references(self) -> tuple[Reference, ...]:
         g = self.game
@@ -490,38 +562,22 @@ BODY_TYPES: Final[dict[int, type[Body]]] = {
 """Kind byte → body class; a kind byte not in here is Refused(malformed)."""
 
 
-def body_from_wire(kind: int, fields: Sequence[object]) -> Body:
-    """Check the fields after position 3 of a body of ``kind``; raise a Malformed subclass.
-
-    The exact checks, which name the first fault; the receive path first tries the generated
-    checkers of :mod:`protocol.checkers` (see :func:`protocol.frame.decode_body`)."""
-    cls = BODY_TYPES.get(kind)
-    if cls is None:
-        raise UnknownKind(f"kind {kind} is not a packet kind of protocol version 1")
-    try:
-        values = check_fields(cls.SCHEMA, fields, 0, _field_names(cls))
-    except Malformed as exc:
-        message = str(exc.args[0]) if exc.args else ""
-        sep = "" if message.startswith(":") else ": "
-        exc.args = (f"{cls.KIND.name.lower()} body{sep}{message}",)
-        raise
-    return cls(*values)
-
-
 def body_to_wire(body: Body) -> list[Any]:
     """The wire values of ``body``'s fields, in order (positions 4 onward)."""
     return [
         spec.to_wire(getattr(body, name))
-        for spec, name in zip(body.SCHEMA, _field_names(type(body)), strict=True)
+        for spec, name in zip(body.SCHEMA, field_names(type(body)), strict=True)
     ]
 
 
-def _field_names(cls: type[Body]) -> tuple[str, ...]:
-    names = _NAMES.get(cls)
-    if names is None:
-        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-        _NAMES[cls] = names
-    return names
+R = TypeVar("R", bound=Record)
 
 
-_NAMES: dict[type[Body], tuple[str, ...]] = {}
+def replace(record: R, **changes: Any) -> R:
+    """A copy of ``record`` with ``changes`` to some of its fields (records are immutable)."""
+    values = {name: getattr(record, name) for name in field_names(type(record))}
+    unknown = changes.keys() - values.keys()
+    if unknown:
+        raise TypeError(f"{type(record).__name__} has no field {', '.join(sorted(unknown))}")
+    values.update(changes)
+    return type(record)(**values)

@@ -1,36 +1,153 @@
 """Field specifications: the one place that says what each body field may hold on the wire.
 
-A spec checks a parsed wire value (see :mod:`protocol.wire`) and returns the Python value, raising
-a :class:`~protocol.errors.Malformed` subclass (the enclosing specs prefix the field path on the
-way out, so the success path builds no strings); it also converts the
-Python value back to its wire form.  Checks run depth-first in field order, and at every node the
-encoding is checked before the type and the type before the range, so the first fault found — and
-so the refusal reason — is a function of the bytes alone.  :func:`render_checkers` turns the
-body schemas into the source of ``protocol/checkers.py``: one straight-line function per kind
-that only accepts (its callers fall back to ``check`` for the error), compiled with the hot path.
+A spec describes one field (type, size, range) and converts its Python value to the wire form.
+:func:`render_checkers` turns the body schemas into ``protocol/checkers.py``: per kind, one
+straight-line function that checks a parsed body and builds it, raising the
+:class:`~protocol.errors.Malformed` subclass that names the first fault.  Checks run depth-first
+in field order, and at every node the encoding before the type and the type before the range,
+so the first fault found (and so the refusal reason) is a function of the bytes alone.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields as dc_fields
-from types import MemberDescriptorType
 from typing import Any, Final
 
-from protocol.errors import FieldCount, FieldNotCanonical, FieldRange, FieldType, Malformed
+from protocol.errors import FieldNotCanonical, FieldType, Malformed
 from protocol.wire import Foreign, NotShortest
 
 __all__ = [
     "Bin",
     "Choice",
     "ListOf",
-    "Mismatch",
     "Spec",
     "Struct",
     "UInt",
-    "check_fields",
+    "field_names",
+    "located",
     "render_checkers",
+    "wrong_type",
 ]
+
+
+class Spec:
+    """Base class of field specs."""
+
+    name: str = "value"
+
+    def to_wire(self, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class UInt(Spec):
+    """A non-negative integer in ``[lo, hi]``."""
+
+    def __init__(self, bits: int, lo: int = 0, hi: int | None = None) -> None:
+        self.bits = bits
+        self.lo = lo
+        self.hi = (1 << bits) - 1 if hi is None else hi
+        self.name = f"u{bits}"
+
+    def to_wire(self, value: Any) -> Any:
+        return int(value)
+
+
+class Choice(UInt):
+    """A u8 that must be one of ``allowed``; decoded converted (e.g. to an ``IntEnum``)."""
+
+    def __init__(self, convert: Callable[[int], Any], allowed: Sequence[int], name: str) -> None:
+        super().__init__(8)
+        self.table = {int(v): convert(v) for v in allowed}
+        self.name = name
+
+
+class Bin(Spec):
+    """A byte string of exactly ``size`` bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.name = f"bin {size}"
+
+    def to_wire(self, value: Any) -> Any:
+        return bytes(value)
+
+
+class ListOf(Spec):
+    """A list of ``lo..hi`` items of one spec, decoded as a tuple."""
+
+    def __init__(self, item: Spec, hi: int, lo: int = 0) -> None:
+        self.item = item
+        self.lo = lo
+        self.hi = hi
+        self.name = f"list of {item.name}"
+
+    def to_wire(self, value: Any) -> Any:
+        to_wire = self.item.to_wire
+        return [to_wire(item) for item in value]
+
+
+class Struct(Spec):
+    """A fixed-length array mapped onto a class, field by field (:func:`field_names`).
+
+    ``optional`` trailing fields may be absent on the wire (they are then ``None``); ``rule``,
+    if given, checks the built value across fields and raises a Malformed subclass whose
+    message starts with ``": "`` (the checker puts the field's place in front).
+    """
+
+    def __init__(
+        self,
+        cls: type[Any],
+        specs: Sequence[Spec],
+        optional: int = 0,
+        rule: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.cls = cls
+        self.specs = tuple(specs)
+        self.names = field_names(cls)
+        if len(self.names) != len(self.specs):
+            raise TypeError(f"{cls.__name__}: {len(self.names)} fields, {len(self.specs)} specs")
+        self.optional = optional
+        self.rule = rule
+        self.name = cls.__name__
+
+    def to_wire(self, value: Any) -> Any:
+        out = []
+        for name, spec in zip(self.names, self.specs, strict=True):
+            item = getattr(value, name)
+            if item is None:
+                break
+            out.append(spec.to_wire(item))
+        return out
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a wire value class: its ``__init__`` parameters, in order."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(inspect.signature(cls).parameters)
+    return names
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def wrong_type(where: str, value: object, expected: str) -> Malformed:
+    """The error for a value at ``where`` that is not of the expected type: a known type in a
+    longer encoding than the shortest is a fault of encoding, anything else of type."""
+    if type(value) is NotShortest:
+        return FieldNotCanonical(f"{where}: not in shortest msgpack encoding")
+    return FieldType(f"{where}: expected {expected}, got {_describe(value)}")
+
+
+def located(error: Malformed, where: str) -> Malformed:
+    """``error`` (from a struct's rule, its message starting with ``": "``) placed at
+    ``where``."""
+    error.args = (f"{where}{error.args[0] if error.args else ''}",)
+    return error
 
 
 def _describe(value: object) -> str:
@@ -49,202 +166,46 @@ def _describe(value: object) -> str:
     return type(value).__name__
 
 
-def _at(exc: Malformed, label: str) -> None:
-    """Prefix the field path of ``exc`` with ``label`` (called while the error propagates)."""
-    message = str(exc.args[0]) if exc.args else ""
-    sep = "" if message.startswith(("[", ":")) else "."
-    exc.args = (f"{label}{sep}{message}" if message else label,)
-
-
-def _wrong(value: object, expected: str) -> Malformed:
-    """The error for a value that is not of the expected type: encoding first, then type."""
-    if type(value) is NotShortest:
-        return FieldNotCanonical(": not in shortest msgpack encoding")
-    return FieldType(f": expected {expected}, got {_describe(value)}")
-
-
-class Spec:
-    """Base class of field specs."""
-
-    name: str = "value"
-
-    def check(self, value: object) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def to_wire(self, value: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class UInt(Spec):
-    """A non-negative integer in ``[lo, hi]``."""
-
-    def __init__(self, bits: int, lo: int = 0, hi: int | None = None) -> None:
-        self.bits = bits
-        self.lo = lo
-        self.hi = (1 << bits) - 1 if hi is None else hi
-        self.name = f"u{bits}"
-
-    def check(self, value: object) -> Any:
-        if type(value) is not int:
-            raise _wrong(value, self.name)
-        if value < self.lo or value > self.hi:
-            raise FieldRange(f": {value} is outside {self.lo}..{self.hi}")
-        return value
-
-    def to_wire(self, value: Any) -> Any:
-        return int(value)
-
-
-class Choice(UInt):
-    """A u8 that must be one of ``allowed``; returned converted (e.g. to an ``IntEnum``)."""
-
-    def __init__(self, convert: Callable[[int], Any], allowed: Sequence[int], name: str) -> None:
-        super().__init__(8)
-        self.table = {int(v): convert(v) for v in allowed}
-        self.name = name
-
-    def check(self, value: object) -> Any:
-        if type(value) is not int:
-            raise _wrong(value, self.name)
-        result = self.table.get(value)
-        if result is None:
-            raise FieldRange(f": {value} is not a valid {self.name}")
-        return result
-
-
-class Bin(Spec):
-    """A byte string of exactly ``size`` bytes."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.name = f"bin {size}"
-
-    def check(self, value: object) -> Any:
-        if type(value) is not bytes:
-            raise _wrong(value, self.name)
-        if len(value) != self.size:
-            raise FieldRange(f": expected {self.size} bytes, got {len(value)}")
-        return value
-
-    def to_wire(self, value: Any) -> Any:
-        return bytes(value)
-
-
-class ListOf(Spec):
-    """A list of ``lo..hi`` items of one spec, returned as a tuple."""
-
-    def __init__(self, item: Spec, hi: int, lo: int = 0) -> None:
-        self.item = item
-        self.lo = lo
-        self.hi = hi
-        self.name = f"list of {item.name}"
-
-    def check(self, value: object) -> Any:
-        if type(value) is not list:
-            raise _wrong(value, self.name)
-        if not self.lo <= len(value) <= self.hi:
-            raise FieldRange(f": {len(value)} items, allowed {self.lo}..{self.hi}")
-        check = self.item.check
-        out = []
-        try:
-            for item in value:
-                out.append(check(item))
-        except Malformed as exc:
-            _at(exc, f"[{len(out)}]")
-            raise
-        return tuple(out)
-
-    def to_wire(self, value: Any) -> Any:
-        to_wire = self.item.to_wire
-        return [to_wire(item) for item in value]
-
-
-class Struct(Spec):
-    """A fixed-length array mapped onto a frozen dataclass, field by field.
-
-    ``optional`` trailing fields may be absent on the wire (they are then ``None``); a subclass
-    may add a cross-field rule by overriding :meth:`validate`.
-    """
-
-    def __init__(self, cls: type[Any], specs: Sequence[Spec], optional: int = 0) -> None:
-        self.cls = cls
-        self.specs = tuple(specs)
-        self.names = tuple(f.name for f in dc_fields(cls))
-        if len(self.names) != len(self.specs):
-            raise TypeError(f"{cls.__name__}: {len(self.names)} fields, {len(self.specs)} specs")
-        self.optional = optional
-        self.name = cls.__name__
-
-    def check(self, value: object) -> Any:
-        if type(value) is not list:
-            raise _wrong(value, f"{self.name} array")
-        result = self.cls(*check_fields(self.specs, value, self.optional, self.names))
-        self.validate(result)
-        return result
-
-    def validate(self, result: Any) -> None:
-        """Cross-field rules; raise a Malformed subclass (message starting with ': ')."""
-
-    def to_wire(self, value: Any) -> Any:
-        out = []
-        for name, spec in zip(self.names, self.specs, strict=True):
-            item = getattr(value, name)
-            if item is None:
-                break
-            out.append(spec.to_wire(item))
-        return out
-
-
-def check_fields(
-    specs: Sequence[Spec],
-    values: Sequence[object],
-    optional: int = 0,
-    names: Sequence[str] | None = None,
-) -> list[Any]:
-    """Check ``values`` against ``specs`` in order; absent optional tail fields become None."""
-    count = len(values)
-    total = len(specs)
-    if count != total and not total - optional <= count < total:
-        expected = str(total) if not optional else f"{total - optional}..{total}"
-        raise FieldCount(f": {count} fields, expected {expected}")
-    out: list[Any] = []
-    try:
-        for spec, value in zip(specs, values, strict=False):
-            out.append(spec.check(value))
-    except Malformed as exc:
-        index = len(out)
-        _at(exc, names[index] if names is not None else str(index))
-        raise
-    if count < total:
-        out.extend([None] * (total - count))
-    return out
-
-
-# --------------------------------------------------------------------------- compiled fast path
-
-
-class Mismatch(Exception):
-    """Raised by a generated checker on any fault; the caller re-checks slowly for the reason."""
-
+# --------------------------------------------------------------------------- the checkers
 
 CHECKERS_HEADER: Final = '''"""
 Generated by ``python scripts/gen_checkers.py`` from the body schemas; do not edit.
 
-One straight-line checker per packet kind (:func:`protocol.schema.render_checkers`): equal to the
-spec objects' ``check`` on a valid body, raising on any fault without finding which one (the
-caller then runs the spec objects for the exact error).  Compiled with the hot path
-(docs/BUILD.md); ``tests/test_schema_compiled.py`` keeps this file equal to what the schemas
-generate and its results equal to the specs'.
+Per packet kind, the one check of a parsed body (:func:`protocol.schema.render_checkers`): it
+builds the body, or raises the Malformed subclass naming the first fault.  Compiled with the hot
+path (docs/BUILD.md); ``tests/test_schema_compiled.py`` keeps this file equal to what the
+schemas generate.
 """
 '''
+
+
+class _Where:
+    """Where a value sits, as the source of an f-string body: ``"bet body"``, then
+    ``"bet body: bets[{len(items3)}].amount"`` (an index is how many items passed)."""
+
+    def __init__(self, root: str, path: str = "") -> None:
+        self.root = root
+        self.path = path
+
+    def field(self, name: str) -> _Where:
+        return _Where(self.root, f"{self.path}.{name}" if self.path else name)
+
+    def item(self, index: str) -> _Where:
+        return _Where(self.root, f"{self.path}[{{{index}}}]")
+
+    def text(self, detail: str = "") -> str:
+        """A string literal of this place followed by ``detail`` (f-string source)."""
+        body = f"{self.root}: {self.path}" if self.path else self.root
+        source = body + detail
+        return f'f"{source}"' if "{" in source else f'"{source}"'
 
 
 class _Emitter:
     """Generates the typed, straight-line source of the checkers module.
 
-    Every constant the checks need (a class, a maker, a choice table, a custom check) is a
-    module-level name bound to an expression that reaches it from a body class's ``SCHEMA``, so
-    the module holds no copy of any rule.
+    Every constant the checks need (a choice table, a rule) is a module-level name bound to an
+    expression that reaches it from a body class's ``SCHEMA``, so the module holds no copy of
+    any rule.
     """
 
     def __init__(self) -> None:
@@ -275,131 +236,147 @@ class _Emitter:
     def emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
 
-    def guard(self, indent: int, failure: str) -> None:
-        """Emit ``if <failure>: raise Mismatch``."""
+    def fail(self, indent: int, failure: str, error: str) -> None:
+        """Emit ``if <failure>: raise <error>``."""
         self.emit(indent, f"if {failure}:")
-        self.emit(indent + 1, "raise Mismatch")
+        self.emit(indent + 1, f"raise {error}")
 
-    def value(self, spec: Spec, src: str, indent: int, path: str) -> str:
-        """Emit the checks of ``spec`` (reached at runtime by ``path``) on the variable ``src``;
-        return the variable holding the result."""
-        kind = type(spec)
-        if isinstance(spec, Choice) and kind.check is Choice.check:
+    def wrong_type(self, indent: int, src: str, pytype: str, where: _Where, name: str) -> None:
+        error = f'wrong_type({where.text()}, {src}, "{name}")'
+        self.fail(indent, f"type({src}) is not {pytype}", error)
+
+    def value(self, spec: Spec, src: str, indent: int, where: _Where, path: str) -> str:
+        """Emit the checks of ``spec`` (reached at run time by ``path``) on the variable
+        ``src``; return the expression of the decoded value (a variable, or a struct's
+        constructor call)."""
+        if isinstance(spec, Choice):
             table = self.const("table", f"{path}.table")
             out = self.var("c")
-            self.guard(indent, f"type({src}) is not int")
+            self.wrong_type(indent, src, "int", where, spec.name)
             self.emit(indent, f"{out} = {table}.get({src})")
-            self.guard(indent, f"{out} is None")
+            detail = f": {{{src}}} is not a valid {spec.name}"
+            self.fail(indent, f"{out} is None", f"FieldRange({where.text(detail)})")
             return out
-        if isinstance(spec, UInt) and kind.check is UInt.check:
-            self.guard(indent, f"type({src}) is not int or not {spec.lo} <= {src} <= {spec.hi}")
+        if isinstance(spec, UInt):
+            self.wrong_type(indent, src, "int", where, spec.name)
+            detail = f": {{{src}}} is outside {spec.lo}..{spec.hi}"
+            self.fail(
+                indent, f"not {spec.lo} <= {src} <= {spec.hi}", f"FieldRange({where.text(detail)})"
+            )
             return src
-        if isinstance(spec, Bin) and kind.check is Bin.check:
-            self.guard(indent, f"type({src}) is not bytes or len({src}) != {spec.size}")
+        if isinstance(spec, Bin):
+            self.wrong_type(indent, src, "bytes", where, spec.name)
+            detail = f": expected {spec.size} bytes, got {{len({src})}}"
+            self.fail(indent, f"len({src}) != {spec.size}", f"FieldRange({where.text(detail)})")
             return src
-        if isinstance(spec, ListOf) and kind.check is ListOf.check:
-            self.guard(
-                indent, f"type({src}) is not list or not {spec.lo} <= len({src}) <= {spec.hi}"
+        if isinstance(spec, ListOf):
+            self.wrong_type(indent, src, "list", where, spec.name)
+            detail = f": {{len({src})}} items, allowed {spec.lo}..{spec.hi}"
+            self.fail(
+                indent,
+                f"not {spec.lo} <= len({src}) <= {spec.hi}",
+                f"FieldRange({where.text(detail)})",
             )
             items = self.var("items")
             item = self.var("x")
             self.emit(indent, f"{items}: list[Any] = []")
             self.emit(indent, f"for {item} in {src}:")
-            result = self.value(spec.item, item, indent + 1, f"{path}.item")
+            inner = where.item(f"len({items})")
+            result = self.value(spec.item, item, indent + 1, inner, f"{path}.item")
             self.emit(indent + 1, f"{items}.append({result})")
             out = self.var("t")
             self.emit(indent, f"{out} = tuple({items})")
             return out
-        if isinstance(spec, Struct) and kind.check is Struct.check:
-            self.guard(indent, f"type({src}) is not list")
-            return self.struct(spec, src, 0, indent, path)
-        check = self.const("check", f"{path}.check")
-        out = self.var("v")
-        self.emit(indent, f"{out} = {check}({src})")
-        return out
+        if isinstance(spec, Struct):
+            self.wrong_type(indent, src, "list", where, f"{spec.name} array")
+            return self.struct(spec, src, "", indent, where, path)
+        raise TypeError(f"no checker for spec {type(spec).__name__}")
 
-    def struct(self, spec: Struct, src: str, base: int | str, indent: int, path: str) -> str:
-        """Emit the field checks and the construction of ``spec`` from ``src[base:]``."""
+    def struct(
+        self,
+        spec: Struct,
+        src: str,
+        base: str,
+        indent: int,
+        where: _Where,
+        path: str,
+        *,
+        returned: bool = False,
+    ) -> str:
+        """Emit the checks of ``spec`` (reached at run time by ``path``; a body's own fields
+        by ``<class>.SCHEMA``) on ``src[base:]`` (``base``: a variable, or empty for 0); return
+        the expression that builds the value, or emit its ``return`` if ``returned``."""
         total = len(spec.specs)
-        names = [self.var("f") for _ in spec.specs]
-        results = list(names)
-        at = (lambda i: f"{base} + {i}" if i else str(base)) if isinstance(base, str) else None
+        least = total - spec.optional
+        specs = f"{path}.specs" if path else f"cast(Any, {spec.cls.__name__}.SCHEMA)"
         size = self.var("n")
         self.emit(indent, f"{size} = len({src}){f' - {base}' if base else ''}")
-        for count in range(total, total - spec.optional - 1, -1):
-            head = "if" if count == total else "elif"
-            self.emit(indent, f"{head} {size} == {count}:")
-            for index in range(count):
-                where = at(index) if at is not None else str(int(base) + index)
-                self.emit(indent + 1, f"{names[index]} = {src}[{where}]")
-            for index in range(count, total):
-                self.emit(indent + 1, f"{names[index]} = None")
-            for index in range(total - spec.optional, total):
-                if index < count:
-                    result = self.value(
-                        spec.specs[index], names[index], indent + 1, f"{path}.specs[{index}]"
-                    )
-                    if result != names[index]:
-                        self.emit(indent + 1, f"{names[index]} = {result}")
-        self.emit(indent, "else:")
-        self.emit(indent + 1, "raise Mismatch")
-        for index in range(total - spec.optional):
-            results[index] = self.value(
-                spec.specs[index], names[index], indent, f"{path}.specs[{index}]"
-            )
-        out = self.var("r")
-        cls = self.cls(spec.cls)
-        if _makeable(spec.cls, spec.names):
-            make = self.const("make", f"maker({cls})")
-            self.emit(indent, f"{out}: {cls} = {make}({', '.join(results)})")
+        if spec.optional:
+            wrong, expected = f"not {least} <= {size} <= {total}", f"{least}..{total}"
         else:
-            self.emit(indent, f"{out} = {cls}({', '.join(results)})")
-        if type(spec).validate is not Struct.validate:
-            self.emit(indent, f"{self.const('validate', f'{path}.validate')}({out})")
+            wrong, expected = f"{size} != {total}", str(total)
+        detail = f": {{{size}}} fields, expected {expected}"
+        self.fail(indent, wrong, f"FieldCount({where.text(detail)})")
+        results: list[str] = []
+        for index, (name, field) in enumerate(zip(spec.names, spec.specs, strict=True)):
+            at = (f"{base} + {index}" if index else base) if base else str(index)
+            var = self.var("f")
+            inner = indent
+            if index >= least:  # an optional field: None when absent
+                self.emit(indent, f"{var}: Any = None")
+                self.emit(indent, f"if {size} > {index}:")
+                inner = indent + 1
+            self.emit(inner, f"{var} = {src}[{at}]")
+            result = self.value(field, var, inner, where.field(name), f"{specs}[{index}]")
+            if index >= least and result != var:
+                self.emit(inner, f"{var} = {result}")
+                result = var
+            results.append(result)
+        built = f"{self.cls(spec.cls)}({', '.join(results)})"
+        if spec.rule is None:
+            if returned:
+                self.emit(indent, f"return {built}")
+                return ""
+            return built
+        out = self.var("r")
+        self.emit(indent, f"{out} = {built}")
+        rule = self.const("rule", f"{path}.rule")
+        self.emit(indent, "try:")
+        self.emit(indent + 1, f"{rule}({out})")
+        self.emit(indent, "except Malformed as error:")
+        self.emit(indent + 1, f"raise located(error, {where.text()}) from None")
+        if returned:
+            self.emit(indent, f"return {out}")
+            return ""
         return out
-
-
-def _makeable(cls: type[Any], names: Sequence[str]) -> bool:
-    """True for a plain slotted dataclass whose ``names`` are its fields, in order: then
-    :func:`protocol.slots.maker` builds it as its own ``__init__`` would; else ``cls(...)``
-    must be called."""
-    init = getattr(cls.__init__, "__code__", None)
-    generated = init is not None and init.co_filename == "<string>"  # made by @dataclass
-    custom_new = "__new__" in {name for klass in cls.__mro__[:-1] for name in vars(klass)}
-    if not generated or custom_new or hasattr(cls, "__post_init__"):
-        return False
-    if tuple(names) != tuple(f.name for f in dc_fields(cls)):
-        return False
-    return all(type(cls.__dict__.get(name)) is MemberDescriptorType for name in names)
 
 
 def render_checkers(body_types: Mapping[int, type[Any]]) -> str:
     """The source of ``protocol/checkers.py``: for each kind, a function ``(values, base)``
     that checks the body fields ``values[base:]`` (the whole parsed body array and 4, on the
-    receive path) exactly as ``Struct(cls, cls.SCHEMA).check`` would on success and raises on
-    any fault; and ``CHECKERS``, kind byte → that function."""
+    receive path) and returns the body, or raises the Malformed subclass naming the first
+    fault; and ``CHECKERS``, kind byte → that function."""
     emitter = _Emitter()
     emitter.classes.add("Body")
     functions: list[tuple[int, str]] = []
     for kind, cls in sorted(body_types.items()):
         name = f"check_{cls.__name__.lower()}"
         functions.append((kind, name))
-        schema = emitter.const("schema", f"Struct({emitter.cls(cls)}, {cls.__name__}.SCHEMA)")
         emitter.emit(0, "")
         emitter.emit(0, "")
-        emitter.emit(0, f"def {name}(values: list[Any], base: int) -> {cls.__name__}:")
-        result = emitter.struct(Struct(cls, cls.SCHEMA), "values", "base", 1, schema)
-        emitter.emit(1, f"return {result}")
+        emitter.emit(0, f"def {name}(values: list[Any], base: int) -> {emitter.cls(cls)}:")
+        where = _Where(f"{cls.KIND.name.lower()} body")
+        emitter.struct(Struct(cls, cls.SCHEMA), "values", "base", 1, where, "", returned=True)
     classes = "".join(f"    {name},\n" for name in sorted(emitter.classes))
     table = "".join(f"\n    {kind}: {name}," for kind, name in functions)
     return (
         CHECKERS_HEADER
         + "\nfrom __future__ import annotations\n\n"
         + "from collections.abc import Callable\n"
-        + "from typing import Any, Final\n\n"
+        + "from typing import Any, Final, cast\n\n"
+        + "from protocol.errors import FieldCount, FieldRange, Malformed\n"
         + f"from protocol.kinds import (\n{classes})\n"
-        + "from protocol.schema import Mismatch, Struct\n"
-        + "from protocol.slots import maker\n\n"
+        + "from protocol.schema import located, wrong_type\n\n"
         + '__all__ = ["CHECKERS"]\n\n'
         + "".join(f"{line}\n" for line in emitter.constants)
         + "".join(f"{line}\n" for line in emitter.lines)

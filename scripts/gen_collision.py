@@ -43,8 +43,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         program = Path(tmp) / "h_collision"
         subprocess.run(
-            ["gcc", "-O3", "-march=native", "-Wno-deprecated-declarations", "-o", str(program),
-             str(ROOT / "scripts" / "h_collision.c"), "-lcrypto"],
+            [
+                "gcc",
+                "-O3",
+                "-march=native",
+                "-Wno-deprecated-declarations",
+                "-o",
+                str(program),
+                str(ROOT / "scripts" / "h_collision.c"),
+                "-lcrypto",
+            ],
             check=True,
         )
         found = subprocess.run(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import struct
 import sys
 from pathlib import Path
 from typing import Any, Final
@@ -53,6 +54,7 @@ from protocol.errors import (  # noqa: E402
     PacketError,
     TrailingBytes,
     Truncated,
+    UnknownDatagram,
     UnknownKind,
     UnknownVersion,
     WrongNetwork,
@@ -101,7 +103,13 @@ __all__ = [
 ]
 
 VECTOR_DIR: Final = ROOT / "tests" / "vectors"
-FILES: Final = ("packets.json", "invalid.json", "genesis.json", "fragments.json")
+FILES: Final = (
+    "packets.json",
+    "invalid.json",
+    "genesis.json",
+    "fragments.json",
+    "datagrams.json",
+)
 KEY_DOMAIN: Final = b"BCM/test-vector-key/"
 KEY_NAMES: Final = ("alice", "bob", "host", "carol")
 FRAGMENT_SIZES: Final = (20, 182, 244)
@@ -159,7 +167,7 @@ name = "vectors-other"
 play_money = false
 min_account = 5
 treasury_reserve = "1_000_000"
-house_key = "{_public("host").hex()}"
+house_key = "{_public("host").hex().upper()}"
 grants = [
   {{ key = "{_public("carol").hex()}", amount = "0.000001" }},
   {{ key = "{_public("alice").hex()}", amount = 2500 }},
@@ -235,6 +243,104 @@ def _genesis_encoding(genesis: Genesis) -> bytes:
     return GENESIS_DOMAIN + packed
 
 
+_DEFAULTS: Final = Genesis(
+    name="defaults",
+    play_money=False,
+    faucet_amount=0,
+    min_account=0,
+    treasury_reserve=0,
+    house_key=None,
+    grants=(),
+    bounds=Bounds(min_bet_lo=1 * CRAP, max_bet_hi=100_000 * CRAP, max_players=16, bond_lo=1 * CRAP),
+)
+"""What a genesis file giving only its name means: every other key at its default."""
+
+_AMOUNTS: Final[tuple[tuple[str | int, bool, int | None], ...]] = (
+    # (as written in the TOML file, zero allowed for the key, base units or None if refused)
+    ("1", False, 1 * CRAP),
+    (1, False, 1 * CRAP),
+    ("0.5", False, CRAP // 2),
+    ("0.000001", False, 1),
+    ("1_000.000_001", False, 1_000 * CRAP + 1),
+    ("_1_", False, 1 * CRAP),
+    (" \t7\n", False, 7 * CRAP),
+    ("007", False, 7 * CRAP),
+    ("18446744073709.551615", False, MAX_U64),
+    ("18446744073709.551616", False, None),
+    ("99999999999999999999", False, None),
+    ("123456789012345678901", False, None),
+    ("0", False, None),
+    (0, False, None),
+    ("0.000000", False, None),
+    ("0", True, 0),
+    (0, True, 0),
+    ("0.0", True, 0),
+    ("1.", False, None),
+    (".5", False, None),
+    ("1.0000001", False, None),
+    ("-1", False, None),
+    (-1, False, None),
+    ("+1", False, None),
+    ("1e3", False, None),
+    ("0x10", False, None),
+    ("1,000", False, None),
+    ("1 000", False, None),
+    ("", False, None),
+    ("\u0661\u0662", False, None),
+    ("\u00a012", False, None),
+)
+"""Amount spellings: ASCII digits, at most 6 decimals, ``_`` ignored, ASCII whitespace around."""
+
+_INVALID_TOML: Final[tuple[tuple[str, str], ...]] = (
+    ("no name", "play_money = true\n"),
+    ("an empty name", 'name = ""\n'),
+    ("a name of 65 bytes", f'name = "{"n" * 65}"\n'),
+    (
+        "a key the file does not take (faucet_amount: the file's key is faucet)",
+        'name = "x"\nfaucet_amount = 1\n',
+    ),
+    ("a faucet off play money", 'name = "x"\nfaucet = 1\n'),
+    ("play_money as a string", 'name = "x"\nplay_money = "true"\n'),
+    ("an amount as a TOML float", 'name = "x"\nmin_account = 1.5\n'),
+    ("an amount as a boolean", 'name = "x"\nmin_account = true\n'),
+    ("max_players as a string", 'name = "x"\n[bounds]\nmax_players = "8"\n'),
+    ("max_players 0", 'name = "x"\n[bounds]\nmax_players = 0\n'),
+    ("max_players 257", 'name = "x"\n[bounds]\nmax_players = 257\n'),
+    ("a bounds key the file does not take", 'name = "x"\n[bounds]\nmin_bet_lo = 1\n'),
+    ("min_bet 0", 'name = "x"\n[bounds]\nmin_bet = 0\n'),
+    ("bond 0", 'name = "x"\n[bounds]\nbond = 0\n'),
+    ("min_bet above max_bet", 'name = "x"\n[bounds]\nmin_bet = 10\nmax_bet = 5\n'),
+    ("a grant of 0", f'name = "x"\ngrants = [{{ key = "{"11" * 32}", amount = 0 }}]\n'),
+    (
+        "a grant to the treasury key",
+        f'name = "x"\ngrants = [{{ key = "{"ff" * 32}", amount = 1 }}]\n',
+    ),
+    ("a grant to the sink key", f'name = "x"\ngrants = [{{ key = "{"fe" * 32}", amount = 1 }}]\n'),
+    (
+        "the same key granted twice",
+        f'name = "x"\ngrants = [{{ key = "{"11" * 32}", amount = 1 }}, '
+        f'{{ key = "{"11" * 32}", amount = 2 }}]\n',
+    ),
+    (
+        "a grant with a third field",
+        f'name = "x"\ngrants = [{{ key = "{"11" * 32}", amount = 1, note = "a" }}]\n',
+    ),
+    ("the treasury key as house key", f'name = "x"\nhouse_key = "{"ff" * 32}"\n'),
+    ("a house key of 62 hex digits", f'name = "x"\nhouse_key = "{"11" * 31}"\n'),
+    (
+        "a house key with a space between two digit pairs",
+        f'name = "x"\nhouse_key = "11 {"11" * 31}"\n',
+    ),
+    ("a house key with a 0x prefix", f'name = "x"\nhouse_key = "0x{"11" * 32}"\n'),
+    (
+        "grants and the treasury reserve over a u64",
+        f'name = "x"\ntreasury_reserve = "18446744073709.551615"\n'
+        f'grants = [{{ key = "{"11" * 32}", amount = "0.000001" }}]\n',
+    ),
+)
+"""Genesis files ``parse_genesis`` refuses (each one reason)."""
+
+
 def _genesis_vectors() -> dict[str, Any]:
     vectors = []
     for description, genesis, toml in (
@@ -244,6 +350,11 @@ def _genesis_vectors() -> dict[str, Any]:
             "treasury reserve; the 'other' network of the wrong-network vectors",
             OTHER,
             _OTHER_TOML,
+        ),
+        (
+            "a file giving only its name: every other key at its default",
+            _DEFAULTS,
+            'name = "defaults"\n',
         ),
     ):
         encoding = _genesis_encoding(genesis)
@@ -256,7 +367,17 @@ def _genesis_vectors() -> dict[str, Any]:
                 "network_id_hex": hashlib.sha256(encoding).hexdigest(),
             }
         )
-    return {"domain": GENESIS_DOMAIN.decode(), "vectors": vectors}
+    return {
+        "domain": GENESIS_DOMAIN.decode(),
+        "vectors": vectors,
+        "amounts": [
+            {"text": text, "zero_allowed": zero, "base_units": units}
+            for text, zero, units in _AMOUNTS
+        ],
+        "invalid_toml": [
+            {"description": description, "toml": toml} for description, toml in _INVALID_TOML
+        ],
+    }
 
 
 # --------------------------------------------------------------------------- valid packets
@@ -495,6 +616,63 @@ def _valid_vectors(network_id: bytes) -> list[dict[str, Any]]:
         nonce=MAX_NONCE,
         prev=_digest("alice prev")[:HASH_LEN],
     )
+    # What the decoder accepts and the ledger judges (PROTOCOL.md, "What the decoder leaves to
+    # the ledger"): each decodes to its fields; the reason in the description is the ledger's.
+    s.add(
+        "bob acknowledges a packet of the all-zero key, which is not a valid point: it decodes; "
+        "the ledger refuses it Refused(bad_reference)",
+        "bob",
+        Ack((ExtRef(bytes(32), 1, _digest("no such packet")[:HASH_LEN]),)),
+    )
+    s.add(
+        "a create whose min_bet is above its max_bet: it decodes; the ledger refuses it "
+        "Refused(bad_table)",
+        "host",
+        Create(
+            params=TableParams(
+                min_bet=100 * CRAP,
+                max_bet=1 * CRAP,
+                bond=1_000 * CRAP,
+                host_bond=24_000 * CRAP,
+                max_players=8,
+                max_entries=33,
+                chain_n=1_024,
+            ),
+            bankroll=10_000 * CRAP,
+            chain_head=_digest("host chain head 2"),
+            bank=Bank.OWN,
+        ),
+    )
+    s.add(
+        "a seat whose leaves name seat 0 and seat 2 twice, and whose released entry names seat "
+        "0: it decodes; the table refuses it Refused(bad_list)",
+        "host",
+        Seat(game, leaves=(0, 2, 2), declines=(), joins=(), released=(Released(0, 2, 0),)),
+    )
+    s.add(
+        "a roll_open whose included copies contradict themselves (code 99, which names no bet; "
+        "Pass with a point; index 9) or repeat an entry: it decodes (a copy's code, index and "
+        "point are plain bytes); the table ignores each malformed copy and the repeat",
+        "host",
+        RollOpen(
+            game=game,
+            k=3,
+            preimage=_digest("host preimage 3"),
+            reveals=(),
+            leaves=(),
+            declines=(),
+            joins=(),
+            released=(),
+            included=(
+                Included(1, 2, 0, 99, 10 * CRAP),
+                Included(1, 2, 1, int(BetType.Pass), 10 * CRAP, 6),
+                Included(1, 2, 9, int(BetType.Field), 5 * CRAP),
+                Included(1, 3, 0, int(BetType.Field), 5 * CRAP),
+                Included(1, 3, 0, int(BetType.Field), 5 * CRAP),
+            ),
+            listed=(1,),
+        ),
+    )
     return s.vectors
 
 
@@ -674,6 +852,46 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         leave(game, _p(3)) + _array([_p(1)]),
     )
 
+    v.body(
+        "0xc1 as the value of a map in field 4 (a map is a type fault, but it is still read)",
+        NotMsgpack,
+        leave(b"\x81\x00\xc1", _p(3)),
+    )
+    v.body("0xc1 as the key of a map in field 4", NotMsgpack, leave(b"\x81\xc1\x00", _p(3)))
+    v.body(
+        "a map whose value is an array 2 cut short, its first item an array 3 starting with "
+        "0xc1: each header's own count fits (3 values, 3 bytes left), so 0xc1 is reached "
+        "before the end",
+        NotMsgpack,
+        _array([*_env(), b"\x81\x00\x92\x93\xc1\x00\x00"]),
+    )
+    v.body(
+        "the same array 2 outside a map: the same verdict",
+        NotMsgpack,
+        _array([*_env(), b"\x92\x93\xc1\x00\x00"]),
+    )
+    v.body(
+        "0xc1 inside an array nested 64 deep (a type fault, but it is still read)",
+        NotMsgpack,
+        leave(b"\x91" * 64 + b"\xc1", _p(3)),
+    )
+    v.body(
+        "field 4 an array announcing 4 values with 3 bytes left, the first 0xc1: the count is "
+        "tested at the header, before any value is read",
+        Truncated,
+        _array([*_env(), b"\x94\xc1\x00\x00"]),
+    )
+    v.body(
+        "field 4 a map announcing 2 pairs (4 values) with 3 bytes left, the first 0xc1",
+        Truncated,
+        _array([*_env(), b"\x82\xc1\x00\x00"]),
+    )
+    v.body(
+        "inside a map, an array announcing 3 values with 2 bytes left, the first 0xc1",
+        Truncated,
+        _array([*_env(), b"\x81\x00\x93\xc1\x00"]),
+    )
+
     # -- EnvelopeNotCanonical ---------------------------------------------------------------
     v.body(
         "the body's 6-item array header as array 16 (0xdc 0006)",
@@ -712,6 +930,29 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         _array([*env[:3], _bin16(_PREV), game, _p(3)]),
     )
 
+    v.body(
+        "the body is a bin 16 of 44 bytes: not an array and not in shortest encoding (the "
+        "encoding is checked first)",
+        EnvelopeNotCanonical,
+        _bin16(bytes(44)),
+    )
+    v.body(
+        "the body array of 3 values as array 16 (the encoding before the count)",
+        EnvelopeNotCanonical,
+        _array16([env[0], env[1], _p(bytes(10))]),
+    )
+    v.body(
+        "kind is a bin 16 of 1 byte: the wrong type and not shortest (the encoding first)",
+        EnvelopeNotCanonical,
+        _array([_bin16(b"\x03"), *env[1:], game, _p(3)]),
+    )
+    v.body(
+        "sender is a uint 16 holding 5: the wrong type and not shortest (a bin 40 field "
+        "keeps the frame long enough)",
+        EnvelopeNotCanonical,
+        _array([env[0], _u16(5), *env[2:], game, _p(3), _p(bytes(40))]),
+    )
+
     # -- EnvelopeType -----------------------------------------------------------------------
     v.body("the body is a bin 46, not an array", EnvelopeType, _p(bytes(46)))
     v.body(
@@ -727,6 +968,22 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
     v.body("kind is nil", EnvelopeType, _array([b"\xc0", *env[1:], game, _p(3)]))
     v.body("kind is the string '3'", EnvelopeType, _array([_p("3"), *env[1:], game, _p(3)]))
     v.body("kind is a float 64", EnvelopeType, _array([_p(3.0), *env[1:], game, _p(3)]))
+    v.body(
+        "the body is a str 16 of 44 bytes: a type no field admits, whose own encoding (str 8 "
+        "would do) is not examined",
+        EnvelopeType,
+        b"\xda\x00\x2c" + b"a" * 44,
+    )
+    v.body(
+        "kind is a str 8 holding '3' (d9 01 33; fixstr would be shorter, which is not examined)",
+        EnvelopeType,
+        _array([b"\xd9\x01\x33", *env[1:], game, _p(3)]),
+    )
+    v.body(
+        "kind is a fixstr of invalid UTF-8 (a1 ff): a str, whatever its bytes",
+        EnvelopeType,
+        _array([b"\xa1\xff", *env[1:], game, _p(3)]),
+    )
     v.body(
         "sender is a bin 31",
         EnvelopeType,
@@ -872,6 +1129,21 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         bet(_array([_p(int(BetType.Pass))])),
     )
     v.body(
+        "bet entry [99] (one value): the entry's count is checked before its code",
+        FieldCount,
+        bet(_array([_p(99)])),
+    )
+    v.body(
+        "bet entry [99, 10 CRAP, 4, 0] (four values): the count before the code",
+        FieldCount,
+        bet(_array([_p(99), _p(10 * CRAP), _p(4), _p(0)])),
+    )
+    v.body(
+        "ack whose ext ref has 2 values, the first a string: the count before the fields",
+        FieldCount,
+        _array([*_env(kind=int(Kind.ACK)), _array([_array([_p("a"), _p(1)])])]),
+    )
+    v.body(
         "ack whose ext ref has 2 elements",
         FieldCount,
         _array([*_env(kind=int(Kind.ACK)), _array([_array([_p(alice), _p(1)])])]),
@@ -885,6 +1157,26 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
     v.body("leave: table is a fixext 1", FieldType, leave(game, b"\xd4\x01\x03"))
     v.body("leave: table is an empty map", FieldType, leave(game, b"\x80"))
     v.body("leave: table is a bin 1", FieldType, leave(game, _p(b"\x03")))
+    v.body(
+        "leave: table is a str 8 holding '3' (the encoding of a str is not examined)",
+        FieldType,
+        leave(game, b"\xd9\x01\x33"),
+    )
+    v.body(
+        "leave: table is a fixstr of invalid UTF-8 (a1 ff): a str, whatever its bytes",
+        FieldType,
+        leave(game, b"\xa1\xff"),
+    )
+    v.body(
+        "leave: game is a fixstr holding the byte 0xc1: payload bytes, not a msgpack value",
+        FieldType,
+        leave(b"\xa1\xc1", _p(3)),
+    )
+    v.body(
+        "leave: table is a fixext 1 holding the byte 0xc1",
+        FieldType,
+        leave(game, b"\xd4\x01\xc1"),
+    )
     v.body(
         "bet: the bet list is a single entry, not a list of them",
         FieldType,
@@ -909,12 +1201,48 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         FieldRange,
         bet(_array([_p(int(BetType.OddsCome)), _p(10 * CRAP), _p(7)])),
     )
+    v.body(
+        "bet: code 99 with its amount as uint 64: the bet-code table is consulted at the code, "
+        "before the amount is read",
+        FieldRange,
+        bet(_array([_p(99), _u64(10 * CRAP)])),
+    )
+    v.body(
+        "bet: code 99 with a come point: the unknown code before the come-point rule",
+        FieldRange,
+        bet(_array([_p(99), _p(10 * CRAP), _p(4)])),
+    )
+    v.body(
+        "bet: Pass with a come point of 300: the point's own u8 range before the come-point rule",
+        FieldRange,
+        bet(_array([_p(int(BetType.Pass)), _p(10 * CRAP), _p(300)])),
+    )
+    v.body(
+        "bet: OddsCome of amount 0 without its come point: the amount before the come-point rule",
+        FieldRange,
+        bet(_array([_p(int(BetType.OddsCome)), _p(0)])),
+    )
+    v.body(
+        "bet: entry 0 of code 99, entry 1 of one value: entry 0's fault is found first",
+        FieldRange,
+        bet(_array([_p(99), _p(CRAP)]), _array([_p(int(BetType.Pass))])),
+    )
+    v.body(
+        "leave: game is a bin 1 holding the byte 0xc1 (payload bytes, not a msgpack value)",
+        FieldRange,
+        leave(b"\xc4\x01\xc1", _p(3)),
+    )
     v.body("bet: amount 0", FieldRange, bet(_array([_p(int(BetType.Pass)), _p(0)])))
     v.body("bet: an empty bet list", FieldRange, bet())
     v.body(
         "bet: 9 entries (one over the limit)",
         FieldRange,
         bet(*[_array([_p(int(BetType.Field)), _p(CRAP)])] * 9),
+    )
+    v.body(
+        "bet: 9 entries, the first of one value: the list's item count before its items",
+        FieldRange,
+        bet(_array([_p(int(BetType.Pass))]), *[_array([_p(int(BetType.Field)), _p(CRAP)])] * 8),
     )
     ext = _array([_p(alice), _p(1), _p(_PREV)])
     v.body(
@@ -1028,6 +1356,21 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
         bet(_array([_u8(0), _p(CRAP)])),
     )
     v.body(
+        "leave: table is a bin 16 of 1 byte: the wrong type and not shortest (the encoding first)",
+        FieldNotCanonical,
+        leave(game, _bin16(b"\x03")),
+    )
+    v.body(
+        "leave: game is an array 16 of 8 values: the wrong type and not shortest",
+        FieldNotCanonical,
+        leave(_array16([_p(0)] * 8), _p(3)),
+    )
+    v.body(
+        "bet: Pass with a come point 6 as uint 8: the point's encoding before the come-point rule",
+        FieldNotCanonical,
+        bet(_array([_p(int(BetType.Pass)), _p(10 * CRAP), _u8(6)])),
+    )
+    v.body(
         "ack: an ext ref's nonce 1 as uint 16",
         FieldNotCanonical,
         _array([*_env(kind=int(Kind.ACK)), _array([_array([_p(alice), _u16(1), _p(_PREV)])])]),
@@ -1041,8 +1384,9 @@ def _invalid_vectors(network_id: bytes, other_id: bytes, valid: bytes) -> list[d
 # --------------------------------------------------------------------------- fragments
 
 
-def _fragment_vectors(frame: bytes) -> dict[str, Any]:
+def _fragment_vectors(frame: bytes, other: bytes) -> dict[str, Any]:
     return {
+        "reassembly": _reassembly_vectors(frame, other),
         "description": "the realistic single bet (a 149-byte frame) cut by protocol.fragment.split",
         "frame_hex": frame.hex(),
         "frame_id": FRAGMENT_FRAME_ID,
@@ -1053,6 +1397,162 @@ def _fragment_vectors(frame: bytes) -> dict[str, Any]:
                 "fragments": [fragment.hex() for fragment in split(frame, size, FRAGMENT_FRAME_ID)],
             }
             for size in FRAGMENT_SIZES
+        ],
+    }
+
+
+_FRAGMENT_HEADER: Final = ">HBBH"
+
+
+def _fragment(frame_id: int, index: int, count: int, data: bytes, link: int = 0) -> bytes:
+    """One fragment, by hand: frame id u16, index u8, count u8, link u16 (big-endian), data."""
+    return struct.pack(_FRAGMENT_HEADER, frame_id, index, count, link) + data
+
+
+def _reassembly_vectors(frame: bytes, other: bytes) -> list[dict[str, Any]]:
+    """Fragments pushed in order from one source (all at time 0, default limits) and what the
+    receiver gives for each: None, the completed frame, or the error class."""
+    fid = FRAGMENT_FRAME_ID
+    cases: list[tuple[str, list[tuple[bytes, bytes | str | None]]]] = []
+    a, b, c = frame[:1], frame[1:61], frame[61:]
+    cases.append(
+        (
+            "fragments shorter than the others before the last (1, 60 and 88 data bytes), "
+            "pushed 2, 0, 1: the receiver does not need full fragments; the data is joined in "
+            "index order",
+            [
+                (_fragment(fid, 2, 3, c), None),
+                (_fragment(fid, 0, 3, a), None),
+                (_fragment(fid, 1, 3, b), frame),
+            ],
+        )
+    )
+    half = len(frame) // 2
+    cases.append(
+        (
+            "link 0xbeef: accepted (0 is what a sender writes today); the link is part of the "
+            "reassembly key",
+            [
+                (_fragment(fid, 0, 2, frame[:half], 0xBEEF), None),
+                (_fragment(fid, 1, 2, frame[half:], 0xBEEF), frame),
+            ],
+        )
+    )
+    split_other = len(other) // 2
+    cases.append(
+        (
+            "one frame id on links 0 and 1, interleaved: two reassemblies, two frames",
+            [
+                (_fragment(fid, 0, 2, frame[:half], 0), None),
+                (_fragment(fid, 0, 2, other[:split_other], 1), None),
+                (_fragment(fid, 1, 2, frame[half:], 0), frame),
+                (_fragment(fid, 1, 2, other[split_other:], 1), other),
+            ],
+        )
+    )
+    for description, raw in (
+        ("5 bytes: shorter than the header", _fragment(fid, 0, 1, b"")[:5]),
+        ("a header and no data", _fragment(fid, 0, 1, b"")),
+        ("count 0", _fragment(fid, 0, 0, b"x")),
+        ("index equal to its count", _fragment(fid, 2, 2, b"x")),
+        ("1,201 data bytes", _fragment(fid, 0, 1, bytes(MAX_FRAME + 1))),
+        (
+            "the first of 255 fragments carrying 1,000 bytes: 1,000 + 254 missing > 1,200",
+            _fragment(fid, 0, 255, bytes(1000)),
+        ),
+    ):
+        cases.append((f"a fragment refused alone: {description}", [(raw, "FragmentError")]))
+    cases.append(
+        (
+            "600 data bytes held of 3, then 600 more: 1,200 + 1 missing > 1,200; the "
+            "reassembly is discarded",
+            [
+                (_fragment(fid, 0, 3, bytes(600)), None),
+                (_fragment(fid, 1, 3, bytes(600)), "FragmentError"),
+                (_fragment(fid, 2, 3, b"x"), None),
+            ],
+        )
+    )
+    cases.append(
+        (
+            "a count that contradicts the count held: the reassembly is discarded, so the "
+            "fragments that follow start again",
+            [
+                (_fragment(fid, 0, 2, frame[:half]), None),
+                (_fragment(fid, 1, 3, frame[half:]), "FragmentError"),
+                (_fragment(fid, 1, 2, frame[half:]), None),
+                (_fragment(fid, 0, 2, frame[:half]), frame),
+            ],
+        )
+    )
+    cases.append(
+        (
+            "different data for an index already held: the reassembly is discarded",
+            [
+                (_fragment(fid, 0, 2, frame[:half]), None),
+                (_fragment(fid, 0, 2, frame[1 : half + 1]), "FragmentError"),
+            ],
+        )
+    )
+    cases.append(
+        (
+            "an identical fragment already held is ignored, and so is a fragment of a frame "
+            "just completed with the same count; another count reuses the id for a new frame",
+            [
+                (_fragment(fid, 0, 2, frame[:half]), None),
+                (_fragment(fid, 0, 2, frame[:half]), None),
+                (_fragment(fid, 1, 2, frame[half:]), frame),
+                (_fragment(fid, 1, 2, frame[half:]), None),
+                (_fragment(fid, 0, 1, other), other),
+            ],
+        )
+    )
+    return [
+        {
+            "description": description,
+            "pushes": [
+                {
+                    "fragment_hex": raw.hex(),
+                    "result": (
+                        None
+                        if result is None
+                        else result
+                        if isinstance(result, str)
+                        else {"frame_hex": result.hex()}
+                    ),
+                }
+                for raw, result in pushes
+            ],
+        }
+        for description, pushes in cases
+    ]
+
+
+def _datagram_vectors(single_bet: bytes) -> dict[str, Any]:
+    """First bytes at the datagram entry (``classify_datagram``), the frame vectors' bytes."""
+    rows: list[tuple[str, bytes, str | None]] = [
+        ("an empty datagram", b"", None),
+        ("the valid single bet: first byte 0x01, a ledger frame", single_bet, "ledger"),
+    ]
+    for first, result in ((0x00, None), (0x02, None), (0x7F, None), (0x80, "link"), (0xFF, "link")):
+        rows.append(
+            (
+                f"the single bet with first byte {first:#04x}",
+                bytes((first,)) + single_bet[1:],
+                result,
+            )
+        )
+    return {
+        "entry": "datagram",
+        "vectors": [
+            {
+                "description": description,
+                "datagram_hex": data.hex(),
+                "carries": result,
+                "error": None if result else UnknownDatagram.__name__,
+                "code": None if result else UnknownDatagram.code,
+            }
+            for description, data, result in rows
         ],
     }
 
@@ -1074,12 +1574,14 @@ def build() -> dict[str, Any]:
             "vectors": packets,
         },
         "invalid.json": {
+            "entry": "frame",
             "network_id_hex": network_id.hex(),
             "other_network_id_hex": other_id.hex(),
             "vectors": _invalid_vectors(network_id, other_id, single_bet),
         },
         "genesis.json": _genesis_vectors(),
-        "fragments.json": _fragment_vectors(single_bet),
+        "fragments.json": _fragment_vectors(single_bet, bytes.fromhex(packets[0]["packet_hex"])),
+        "datagrams.json": _datagram_vectors(single_bet),
     }
 
 

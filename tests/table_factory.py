@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from node.core.craps import settle_roll
 from node.core.craps.dice import Roll, WalletChain, roll_dice
@@ -46,6 +46,7 @@ from protocol.kinds import (
     TableParams,
     Transfer,
     Void,
+    replace,
 )
 from tests.ledger_factory import Chain, public_key
 

@@ -207,11 +207,7 @@ class TableHistoryBuilder:
     def running(self) -> list[Table]:
         """Tables whose host is live and which have not ended."""
         hosts = {h.pub for h in self.live(self.hosts)}
-        return [
-            t
-            for t in self.tables().map("tables").values()
-            if t.host in hosts and not t.ended
-        ]
+        return [t for t in self.tables().map("tables").values() if t.host in hosts and not t.ended]
 
     def host_of(self, table: Table) -> Signer:
         return next(h for h in self.hosts if h.pub == table.host)
@@ -341,8 +337,10 @@ class TableHistoryBuilder:
             return
         player = self.rng.choice(players)
         game = self.rng.choice(sorted(player.joins))
-        table = self.tables().map("tables").get(
-            (self.tables().map("bindings").get((player.pub, game)), game)
+        table = (
+            self.tables()
+            .map("tables")
+            .get((self.tables().map("bindings").get((player.pub, game)), game))
         )
         if table is None:
             return
@@ -515,9 +513,7 @@ class TableHistoryBuilder:
             if not all(self.can_reveal(table, s) for s in table.listed):
                 return
             reveals = self.reveals_for(table, list(table.listed))
-        reason = self.emit(
-            host, GameEnd(table.game, table.k if table.open else 0, tuple(reveals))
-        )
+        reason = self.emit(host, GameEnd(table.game, table.k if table.open else 0, tuple(reveals)))
         self.claims["game_end_" + reason.name.lower()] += 1
 
     # -- forks ------------------------------------------------------------------------------

@@ -81,6 +81,25 @@ TABLES_REQUIRED = (
     "tables_roll_open_base_us",
 )
 
+NODE_REQUIRED = (
+    "node_ingest_per_s",
+    "node_ingest_1core_per_s",
+    "node_raw_verify_per_s",
+    "node_raw_verify_2core_per_s",
+    "node_ingest_vs_verify",
+    "node_ingest_vs_verify_paired",
+    "node_ingest_vs_verify_2core",
+    "node_dup_drop_per_s",
+    "node_plain_recv_per_s",
+    "node_dup_vs_plain",
+    "node_honest_rate_per_s",
+    "node_junk_rate_per_s",
+    "node_goodput_per_s",
+    "node_goodput_flood_per_s",
+    "node_goodput_flood_vs_calm",
+    "node_junk_dropped_after_s",
+)
+
 
 def assert_positive_number(result: dict[str, Any], key: str) -> None:
     value = result[key]
@@ -100,7 +119,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     )
     result = json.loads(done.stdout)  # the whole of stdout is one JSON value
     assert isinstance(result, dict)
-    for key in REQUIRED + LEDGER_REQUIRED + UDP_REQUIRED + TABLES_REQUIRED:
+    for key in REQUIRED + LEDGER_REQUIRED + UDP_REQUIRED + NODE_REQUIRED + TABLES_REQUIRED:
         assert_positive_number(result, key)
     assert result["quick"] is True
     assert result["n_packets"] == 64
@@ -108,7 +127,9 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "tables"}
+    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "node", "tables"}
+    assert type(result["node_ingest_target_met"]) is bool
+    assert result["node_ingest_packets"] == 64
     assert result["tables_n_packets"] == 64
     assert sum(result[f"tables_n_{kind}"] for kind in KINDS) == 64
     assert type(result["tables_judge_target_met"]) is bool

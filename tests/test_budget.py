@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import constants, errors, fragment, frame, kinds
+from protocol import constants, errors, fragment, frame, kinds, link
 from protocol.bets import BetType
 from protocol.budget import (
     CODEC,
@@ -116,11 +116,11 @@ def test_max_entries_is_tables_section_5s_table(
 def test_list_items_have_the_sizes_tables_section_5_counts() -> None:
     base = forced_roll_open(8, 0)
     size = frame_size(base)
-    two_joins = dataclasses.replace(base, joins=base.joins * 2)
+    two_joins = kinds.replace(base, joins=base.joins * 2)
     assert frame_size(two_joins) - size == 87
-    one_released = dataclasses.replace(base, released=(Released(base.listed[0], MAX_NONCE, 7),))
+    one_released = kinds.replace(base, released=(Released(base.listed[0], MAX_NONCE, 7),))
     assert frame_size(one_released) - size == 8
-    fewer = dataclasses.replace(base, reveals=base.reveals[:-1])
+    fewer = kinds.replace(base, reveals=base.reveals[:-1])
     assert size - frame_size(fewer) == 41
 
 
@@ -265,7 +265,7 @@ def _value(node: ast.expr) -> Any:
 
 
 _PARAM_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| `([^`]+)` \|", re.MULTILINE)
-_PARAM_MODULES: tuple[ModuleType, ...] = (constants, kinds, fragment, frame)
+_PARAM_MODULES: tuple[ModuleType, ...] = (constants, kinds, fragment, frame, link)
 
 
 def _documented_parameters() -> dict[str, Any]:
@@ -297,6 +297,11 @@ def test_protocol_document_lists_every_protocol_constant() -> None:
         *(name for name in vars(fragment) if name.startswith("DEFAULT_")),
         "MIN_BODY",
         "MIN_FRAME",
+        *(
+            name
+            for name, value in vars(link).items()
+            if name.isupper() and not name.startswith("_") and isinstance(value, int | bytes)
+        ),
     }
     assert not (own | limits) - set(_documented_parameters())
 

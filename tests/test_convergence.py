@@ -72,10 +72,7 @@ def verdict_diff(
 def converge(history: History, rng: Random, n: int, *, restarts: int = 2) -> Counter[str]:
     """Run ``history`` through ``n`` audited replicas and assert every convergence property;
     return what was observed."""
-    replicas = [
-        Replica(history.genesis, audit=True)
-        for _ in range(n)
-    ]
+    replicas = [Replica(history.genesis, audit=True) for _ in range(n)]
     stats = deliver(
         replicas,
         history.frames,

@@ -33,6 +33,7 @@ from protocol.errors import (
     FieldType,
     ForbiddenSender,
     FragmentError,
+    LinkError,
     Malformed,
     NotMsgpack,
     Oversize,
@@ -46,7 +47,14 @@ from protocol.errors import (
     WrongNetwork,
 )
 from protocol.fragment import Fragment, Reassembler
-from protocol.frame import MIN_FRAME, FrameCodec, Packet, classify_datagram, encode_body
+from protocol.frame import (
+    MIN_FRAME,
+    FrameCodec,
+    Packet,
+    body_from_wire,
+    classify_datagram,
+    encode_body,
+)
 from protocol.genesis import LOCAL
 from protocol.kinds import (
     Bet,
@@ -61,9 +69,9 @@ from protocol.kinds import (
     RevealCopy,
     RollOpen,
     Void,
-    body_from_wire,
     body_to_wire,
 )
+from protocol.link import decode_link
 from tests.strategies import (
     BODY_STRATEGIES,
     GAME_END_MAX_REVEALS,
@@ -458,6 +466,8 @@ CASES: dict[str, Case] = {
     ),
     "fragment count 0": Case(FragmentError, lambda: Fragment.decode(bytes(6) + b"x")),
     "fragment contradicting the count held": Case(FragmentError, _reassembly_contradiction),
+    "link message of undefined type 0x8f": Case(LinkError, lambda: decode_link(b"\x8f")),
+    "prune with a trailing byte": Case(LinkError, lambda: decode_link(b"\x84\x00")),
     # --- refused(malformed): kinds and counts
     "kind 0": Case(UnknownKind, decoding(signed_frame(raw_body(*envelope_items(kind=p(0)))))),
     "kind 13": Case(UnknownKind, decoding(signed_frame(raw_body(*envelope_items(kind=p(13)))))),

@@ -1,5 +1,7 @@
 """Imports run one way: drivers → core → protocol (and transports know nothing of ledgers).
 
+The ``native`` build guard imports nothing of ours; ``protocol/__init__.py`` imports it first.
+
 Read from the source with ``ast``: every ``import`` and ``from … import`` of every module, at
 any depth (a function-local import counts too).
 """
@@ -20,7 +22,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "transports": ("protocol", "transports"),
 }
 """What each layer may import from this project (anything else of ours is a violation)."""
-OURS = ("protocol", "node", "transports", "simulations", "benchmarks", "tests")
+HOOKS: dict[str, tuple[str, ...]] = {"protocol": ("native",), "node": ("protocol",)}
+"""What a package's ``__init__.py`` imports to run the compiled-module guard first."""
+OURS = ("native", "protocol", "node", "transports", "simulations", "benchmarks", "tests")
 
 
 def _layer(module: str) -> str | None:
@@ -32,7 +36,7 @@ def _layer(module: str) -> str | None:
 
 def _modules() -> list[tuple[str, Path]]:
     out = []
-    for package in ("protocol", "node", "transports"):
+    for package in ("native", "protocol", "node", "transports"):
         for path in sorted((ROOT / package).rglob("*.py")):
             parts = path.relative_to(ROOT).with_suffix("").parts
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -59,11 +63,15 @@ def _imports(module: str, path: Path) -> list[str]:
 
 @pytest.mark.parametrize(("module", "path"), _modules(), ids=[m for m, _ in _modules()])
 def test_imports_run_one_way(module: str, path: Path) -> None:
-    layer = _layer(module)
-    if layer is None:  # node/__init__.py: only the protocol guard
-        assert all(name == "protocol" for name in _imports(module, path))
+    imports = _imports(module, path)
+    if module in HOOKS:
+        assert imports == list(HOOKS[module]), f"{module} imports {imports}"
         return
-    for name in _imports(module, path):
+    layer = _layer(module)
+    if layer is None:  # the native guard
+        assert not imports, f"{module} imports {imports}"
+        return
+    for name in imports:
         target = _layer(name)
         assert target in ALLOWED[layer], f"{module} imports {name} ({target or 'outside'})"
 

@@ -310,9 +310,10 @@ def _code_whys() -> dict[str, set[str]]:
 
 
 def _code_counter_keys() -> set[str]:
-    """String keys the code counts directly in a ``counters`` dict."""
+    """String keys the replica counts directly in a ``counters`` dict (the node core's own
+    counters are docs/NODE.md's)."""
     keys: set[str] = set()
-    for module in node_trees():
+    for module in (tree(source_of("node.core.replica")),):
         for item in ast.walk(module):
             key = None
             if isinstance(item, ast.Subscript) and isinstance(item.value, ast.Attribute):

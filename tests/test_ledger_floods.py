@@ -323,8 +323,11 @@ def test_late_fork_of_a_key_with_no_dependents_rejudges_only_its_own_packet() ->
 
 
 def test_late_fork_rejudges_the_dependents_and_reverts_their_credit() -> None:
-    a, a_fork, b, c = Chain("floods-cone-a"), Chain("floods-cone-a"), Chain("floods-cone-b"), (
-        Chain("floods-cone-c")
+    a, a_fork, b, c = (
+        Chain("floods-cone-a"),
+        Chain("floods-cone-a"),
+        Chain("floods-cone-b"),
+        (Chain("floods-cone-c")),
     )
     a.transfer(b.pub, 70_000 * 10**6)
     a_fork.transfer(c.pub, 1)

@@ -697,5 +697,3 @@ def test_first_difference_finds_the_first_differing_nonce() -> None:
     assert theirs_version is not None
     mine.receive(theirs_version, 0.0)
     assert mine.fork_point(a.pub) == 6
-
-

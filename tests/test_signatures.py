@@ -1,6 +1,7 @@
 """Signature checks: ``signatures_valid`` (libsodium through PyNaCl's cffi module, one buffer per
-batch) gives exactly PyNaCl's ``VerifyKey.verify`` verdict on every envelope of a batch, and
-``Envelope.frame`` rebuilds the frame bytes for any TTL."""
+batch) gives exactly PyNaCl's ``VerifyKey.verify`` verdict on every envelope of a batch, as does
+its fallback through PyNaCl's public wrapper, and ``Envelope.frame`` rebuilds the frame bytes
+for any TTL."""
 
 from __future__ import annotations
 
@@ -99,6 +100,18 @@ def test_frame_ttl_outside_u8_is_a_value_error(ttl: int) -> None:
     env = CODEC.open(_frames([3])[0])
     with pytest.raises(ValueError, match="not a u8"):
         env.frame(ttl)
+
+
+def test_the_batch_check_calls_libsodium_through_pynacls_cffi_module() -> None:
+    """``nacl._sodium`` is private to PyNaCl: the day it moves or loses ``crypto_sign_open``,
+    this fails (rather than the wrapper taking over unnoticed, a few percent slower)."""
+    from nacl._sodium import ffi, lib  # noqa: PLC0415 (the private module itself)
+
+    import protocol.frame as frame_module  # noqa: PLC0415
+
+    assert frame_module._sign_open is lib.crypto_sign_open
+    assert frame_module._ffi is ffi
+    assert signatures_valid([CODEC.open(_frames([12])[0])]) == [True]
 
 
 def test_without_pynacls_cffi_module_the_wrapper_gives_the_same_verdicts(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from random import Random
 
 from node.core.craps import (
@@ -49,6 +48,7 @@ from protocol.kinds import (
     Reveal,
     RevealCopy,
     Transfer,
+    replace,
 )
 from protocol.wire import pack
 from tests.ledger_factory import Chain, signing_key

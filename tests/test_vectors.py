@@ -1,8 +1,11 @@
 """The byte-level vectors in tests/vectors/*.json, checked both ways against the protocol package.
 
 Decoding each vector must give its JSON fields; encoding the JSON fields must give its bytes; each
-invalid frame must raise exactly its error class; and the files must be exactly what
-``scripts/gen_vectors.py`` writes now, so a schema change without regenerating fails here.
+invalid frame must raise exactly its error class at the frame entry (``FrameCodec.decode``), each
+datagram get its class at the datagram entry (``classify_datagram``), each fragment push its
+reassembly result, each genesis file and amount spelling its value or refusal; and the files must
+be exactly what ``scripts/gen_vectors.py`` writes now, so a schema change without regenerating
+fails here.
 """
 
 from __future__ import annotations
@@ -21,12 +24,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol.amounts import AmountError, parse_crap
 from protocol.bets import COME_POINTS, BetType, needs_come_point
 from protocol.constants import MAX_NONCE, MAX_U64, SIGN_DOMAIN
-from protocol.errors import ALL_ERRORS, FragmentError, Malformed, PacketError, UnknownDatagram
+from protocol.errors import (
+    ALL_ERRORS,
+    FragmentError,
+    LinkError,
+    Malformed,
+    PacketError,
+    UnknownDatagram,
+)
 from protocol.fragment import Fragment, Reassembler, split
-from protocol.frame import FrameCodec
-from protocol.genesis import LOCAL, parse_genesis
+from protocol.frame import FrameCodec, classify_datagram
+from protocol.genesis import LOCAL, GenesisError, parse_genesis
 from protocol.jsonform import body_from_json, body_to_json, body_wire_from_json
 from protocol.kinds import Bet, BetEntry, Kind, body_to_wire
 
@@ -55,6 +66,7 @@ PACKETS = _read("packets.json")
 INVALID = _read("invalid.json")
 GENESIS = _read("genesis.json")
 FRAGMENTS = _read("fragments.json")
+DATAGRAMS = _read("datagrams.json")
 NETWORK_ID = bytes.fromhex(PACKETS["network_id_hex"])
 VALID = PACKETS["vectors"]
 BAD = INVALID["vectors"]
@@ -143,6 +155,7 @@ def test_every_error_a_frame_can_produce_has_an_invalid_vector() -> None:
     reachable = {e.__name__ for e in ALL_ERRORS} - {
         UnknownDatagram.__name__,
         FragmentError.__name__,
+        LinkError.__name__,
     }
     assert {v["error"] for v in BAD} == reachable
 
@@ -307,6 +320,11 @@ def test_bet_bodies_round_trip_through_json_and_the_wire(
 # --------------------------------------------------------------------------- (c) invalid frames
 
 
+def test_invalid_vectors_are_frames_at_the_frame_entry() -> None:
+    assert INVALID["entry"] == "frame"
+    assert DATAGRAMS["entry"] == "datagram"
+
+
 @pytest.mark.parametrize("vector", BAD, ids=_ids(BAD))
 def test_invalid_vector_raises_exactly_its_error(vector: dict[str, Any]) -> None:
     frame = bytes.fromhex(vector["packet_hex"])
@@ -336,6 +354,40 @@ def test_invalid_vector_classes_agree_with_protocol_errors() -> None:
         assert (cls.verdict, cls.code) == (vector["verdict"], vector["code"])
 
 
+# --------------------------------------------------------------------------- datagrams
+
+
+@pytest.mark.parametrize("vector", DATAGRAMS["vectors"], ids=lambda v: v["datagram_hex"][:2])
+def test_datagram_vector_is_classified_as_it_says(vector: dict[str, Any]) -> None:
+    data = bytes.fromhex(vector["datagram_hex"])
+    if vector["carries"] is None:
+        with pytest.raises(UnknownDatagram):
+            classify_datagram(data)
+        assert (vector["error"], vector["code"]) == ("UnknownDatagram", UnknownDatagram.code)
+    else:
+        assert classify_datagram(data) == vector["carries"]
+        assert vector["error"] is None and vector["code"] is None
+
+
+def test_every_first_byte_the_frame_vectors_try_has_its_datagram_verdict() -> None:
+    """A frame vector that is not 0x01 at byte 0 is a frame-entry verdict (UnknownVersion);
+    the same bytes as a datagram are refused or taken as a link message."""
+    firsts = {
+        bytes.fromhex(v["packet_hex"])[:1]
+        for v in BAD
+        if v["packet_hex"] and v["error"] == "UnknownVersion"
+    }
+    assert firsts == {b"\x00", b"\x02", b"\x80"}
+    by_first = {bytes.fromhex(v["datagram_hex"])[:1]: v for v in DATAGRAMS["vectors"]}
+    assert by_first[b""]["error"] == "UnknownDatagram"
+    assert {f: by_first[f]["carries"] for f in firsts} == {
+        b"\x00": None,
+        b"\x02": None,
+        b"\x80": "link",
+    }
+    assert by_first[b"\x01"]["carries"] == "ledger"
+
+
 # --------------------------------------------------------------------------- (d) genesis
 
 
@@ -351,6 +403,33 @@ def test_genesis_vector_matches_protocol_genesis(vector: dict[str, Any]) -> None
     assert parsed == genesis
     assert parsed.network_id == genesis.network_id
     assert gen.genesis_to_json(genesis) == vector["fields"]
+
+
+@pytest.mark.parametrize("vector", GENESIS["amounts"], ids=lambda v: repr(v["text"]))
+def test_amount_vector_parses_as_it_says(vector: dict[str, Any]) -> None:
+    if vector["base_units"] is None:
+        with pytest.raises(AmountError):
+            parse_crap(vector["text"], allow_zero=vector["zero_allowed"])
+    else:
+        assert parse_crap(vector["text"], allow_zero=vector["zero_allowed"]) == vector["base_units"]
+
+
+@pytest.mark.parametrize("vector", GENESIS["invalid_toml"], ids=lambda v: v["description"])
+def test_invalid_genesis_file_is_refused(vector: dict[str, Any]) -> None:
+    with pytest.raises(GenesisError):
+        parse_genesis(vector["toml"])
+
+
+def test_a_genesis_file_of_only_a_name_takes_every_default() -> None:
+    (vector,) = [v for v in GENESIS["vectors"] if v["toml"] == 'name = "defaults"\n']
+    fields = vector["fields"]
+    assert fields["bounds"] == gen.genesis_to_json(LOCAL)["bounds"]
+    assert (fields["play_money"], fields["faucet_amount"], fields["house_key"]) == (
+        False,
+        0,
+        None,
+    )
+    assert (fields["min_account"], fields["treasury_reserve"], fields["grants"]) == (0, 0, [])
 
 
 def test_genesis_vectors_cover_local_and_a_network_with_grants_house_and_reserve() -> None:
@@ -391,6 +470,22 @@ def test_fragment_vectors_match_split_and_reassemble() -> None:
             results = [reassembler.push("peer", raw, 0.0) for raw in order]
             assert results[:-1] == [None] * (len(order) - 1)
             assert results[-1] == frame
+
+
+@pytest.mark.parametrize(
+    "case", FRAGMENTS["reassembly"], ids=lambda c: c["description"][:40].replace(" ", "-")
+)
+def test_reassembly_vector_gives_each_push_its_result(case: dict[str, Any]) -> None:
+    reassembler = Reassembler()
+    for push in case["pushes"]:
+        raw = bytes.fromhex(push["fragment_hex"])
+        expected = push["result"]
+        if expected == "FragmentError":
+            with pytest.raises(FragmentError):
+                reassembler.push("peer", raw, 0.0)
+            continue
+        result = reassembler.push("peer", raw, 0.0)
+        assert result == (None if expected is None else bytes.fromhex(expected["frame_hex"]))
 
 
 def test_fragment_vector_frame_is_the_realistic_single_bet() -> None:

@@ -17,11 +17,10 @@ import msgpack
 
 from node.core.verdicts import Reason, SupplyError
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
-from protocol.digest import sha256
 from protocol.frame import Packet
 from protocol.genesis import Genesis
+from protocol.hashing import sha256
 from protocol.kinds import Ack, ExtRef, Transfer
-from protocol.slots import tuple_maker
 from protocol.wire import pack
 
 __all__ = [
@@ -608,11 +607,6 @@ def _big(value: int) -> bytes:
 # --------------------------------------------------------------------------- judge
 
 
-# named tuples built in one C call where protocol._slots is built (``Credit(...)`` runs an
-# interpreted ``__new__``; ``tuple.__new__(Credit, (...))`` builds two tuples)
-_credit: Final = tuple_maker(Credit)
-_effects: Final = tuple_maker(Effects)
-_verdict: Final = tuple_maker(Judgment)
 _APPLIED: Final = Reason.APPLIED
 
 
@@ -620,8 +614,7 @@ def _judgment(reason: Reason, mint: int) -> Judgment:
     """``Judgment(reason, Effects(mint=mint))``: a refusal, which moves no money but the mint."""
     if not mint:
         return _BARE[reason]
-    judgment: Judgment = _verdict(reason, _effects(mint, 0, 0, (), (), 0), None)
-    return judgment
+    return Judgment(reason, Effects(mint, 0, 0, (), (), 0))
 
 
 _BARE: Final = {reason: Judgment(reason) for reason in Reason}
@@ -668,15 +661,11 @@ def judge(
             return _judgment(Reason.SELF_TRANSFER, mint)
         if body.amount > spendable:
             return _judgment(Reason.INSUFFICIENT, mint)
-        applied: Judgment = _verdict(
-            _APPLIED, _transfer_effects(body, sender, nonce, mint, acks), None
-        )
-        return applied
+        return Judgment(_APPLIED, _transfer_effects(body, sender, nonce, mint, acks))
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
-        acked: Judgment = _verdict(_APPLIED, _effects(mint, 0, 0, (), acks, 0), None)
-        return acked
+        return Judgment(_APPLIED, Effects(mint, 0, 0, (), acks, 0))
     verdict = engine.judge(state, packet, h, spendable)
     if verdict.effects.mint != mint:
         verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint), verdict.table)
@@ -688,10 +677,7 @@ def _transfer_effects(
 ) -> Effects:
     """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
     amount = body.amount
-    effects: Effects = _effects(
-        mint, amount, 0, (_credit(body.to, sender, nonce, amount),), acks, 0
-    )
-    return effects
+    return Effects(mint, amount, 0, (Credit(body.to, sender, nonce, amount),), acks, 0)
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:

@@ -54,13 +54,12 @@ from node.core.pulls import Pulls, Want
 from node.core.verdicts import Outcome, Reason
 from node.core.waits import Waits
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW
-from protocol.digest import sha256
 from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, bad_signature, decode_body
 from protocol.frame import signatures_valid as _signatures_valid
 from protocol.genesis import Genesis
+from protocol.hashing import sha256
 from protocol.kinds import Body, ExtRef, NonceRef
-from protocol.slots import settle, tuple_maker
 
 __all__ = [
     "SERVE_LIMIT",
@@ -86,9 +85,6 @@ _EQUIVOCATED: Final = Judgment(Reason.EQUIVOCATED)
 Key = tuple[bytes, int, bytes]
 Verdicts = list[Rejected | None]
 """Per envelope, in order: None when the signature verifies, else the error it raised."""
-
-_event: Final = tuple_maker(Event)
-"""``Event(what, item)`` in one C call (see protocol.slots)."""
 
 
 def verify_batch(envelopes: Sequence[Envelope]) -> Verdicts:
@@ -383,9 +379,9 @@ class Replica:
                 top, _ = self.logged_top(sender)
                 hi = min(nonce, self.hwm(sender) + self.window)
                 if hi > top:
-                    self._events.append(_event(WANTED, Want(sender, top + 1, hi)))
+                    self._events.append(Event(WANTED, Want(sender, top + 1, hi)))
             else:
-                self._events.append(_event(WANTED, Want(sender, nonce, nonce, h)))
+                self._events.append(Event(WANTED, Want(sender, nonce, nonce, h)))
         witnesses = self._witnesses
         while witnesses and witnesses[0][0] <= now:
             _, key = heapq.heappop(witnesses)
@@ -624,7 +620,7 @@ class Replica:
         if self._pulls:
             self._pulls.logged(sender, nonce, entry.h)
         judgment = self._judgment(entry)
-        self._events.append(_event(JUDGED, entry))
+        self._events.append(Event(JUDGED, entry))
         self._apply(entry, judgment)
         judged = [entry]
         if self._waits or self._capped_on:
@@ -684,7 +680,7 @@ class Replica:
                         found.append((ref_sender, ref_nonce, h))
                     else:
                         bad = True
-                deps = settle(tuple(found))  # kept for re-judging; the collector skips it
+                deps = tuple(found)
         entry = Entry(
             env.sender,
             env.nonce,
@@ -774,7 +770,7 @@ class Replica:
         if witness:
             want = self._pulls.ask_version(sender, nonce - 1, entry.prev, self._now)
             if want is not None:
-                self._events.append(_event(WANTED, want))
+                self._events.append(Event(WANTED, want))
             heapq.heappush(self._witnesses, (self._now + WITNESS_TIMEOUT, key))
             return Ingested(Outcome.HELD, why="fork_witness")
         chain = self._chains.get(sender)
@@ -814,7 +810,7 @@ class Replica:
         """Pull ``lo..hi`` of ``sender``, clipped to what its window lets this replica hold."""
         want = self._pulls.ask(sender, lo, min(hi, self.hwm(sender) + self.window), self._now)
         if want is not None:
-            self._events.append(_event(WANTED, want))
+            self._events.append(Event(WANTED, want))
 
     def _rank(self, sender: bytes, nonce: int) -> tuple[int, bool]:
         hwm = self.hwm(sender)
@@ -944,7 +940,7 @@ class Replica:
                 if ask:
                     want = self._pulls.ask_version(sender, nonce, h, self._now)
                     if want is not None:
-                        self._events.append(_event(WANTED, want))
+                        self._events.append(Event(WANTED, want))
                 return sender, nonce
         return None
 
@@ -972,7 +968,7 @@ class Replica:
 
     def _judge_entry(self, entry: Entry) -> None:
         judgment = self._judgment(entry)
-        self._events.append(_event(JUDGED, entry))
+        self._events.append(Event(JUDGED, entry))
         self._drop_need(entry)
         entry.blocker = None
         self._apply(entry, judgment)
@@ -1014,7 +1010,7 @@ class Replica:
         if entry.resolves:  # what it named through game state, as resolved when judged
             if entry.packet is not None:
                 resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
-                entry.deps = settle((*entry.deps, *resolved))
+                entry.deps = (*entry.deps, *resolved)
             entry.resolves = False
         entry.judgment = judgment
         entry.packet = None
@@ -1174,7 +1170,7 @@ class Replica:
             if e.resolves:  # restored: resolve against the state it is judged on again
                 packet = e.packet or decode_body(self._codec.open(e.frame))
                 e.packet = packet
-                e.deps = settle((*e.deps, *self._engine.dependencies(state, e.sender, packet)))
+                e.deps = (*e.deps, *self._engine.dependencies(state, e.sender, packet))
                 e.resolves = False
             if e.deps:
                 dependents.add(e)

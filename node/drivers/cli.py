@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TextIO
 
 from node.core.craps.catalog import catalog, render_odds
 from node.core.craps.replay import ReplayError, parse_bet, parse_dice, render_text, replay
+from node.drivers.nodecmd import add_node_command
 from protocol.amounts import AmountError, parse_crap
 from protocol.bets import PLACEMENT, BetType, all_cli_names, parse_bet_name
 from protocol.constants import MAX_FRAME
@@ -213,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start a small local mesh of daemons and play a craps table end to end.",
     )
     demo.set_defaults(func=cmd_demo)
+
+    add_node_command(sub)
 
     packet = sub.add_parser(
         "packet",

@@ -16,16 +16,18 @@ from typing import Final
 
 import nacl.signing
 
-from node.core.events import WANTED, Ingested, Revision
+from node.core.events import WANTED, Event, Ingested, Revision
 from node.core.ledger import Judge, LedgerState, NoTables, TableEngine, judge
 from node.core.pulls import Want
+from node.core.recovery import RECOVERY_PEERS, Recovery
 from node.core.replica import Replica
-from node.core.verdicts import PlayerError, Reason
+from node.core.signer import sign_next
+from node.core.verdicts import PlayerError
 from node.drivers.store import NO_FAULTS, Faults, Store
 from protocol.constants import MAX_NONCE
 from protocol.frame import FrameCodec
 from protocol.genesis import Genesis
-from protocol.kinds import Body, ExtRef
+from protocol.kinds import Body
 
 __all__ = [
     "RECOVERY_FLAG",
@@ -48,48 +50,8 @@ SNAPSHOT_SIZE_FACTOR: Final = 4
 costs at most a quarter of an element per accepted packet."""
 
 
-RECOVERY_PEERS: Final = 3
-"""Distinct peers that must show a node which lost its data its own HWM and head (DESIGN.md,
-durability) before it signs again."""
-
 RECOVERY_FLAG: Final = "own_recovery"
 """The store flag that keeps a node in recovery across restarts until recovery completes."""
-
-
-class Recovery:
-    """Where a node that lost its data stands in learning its own history from peers.
-
-    ``reports`` maps each peer to the ``(HWM, cumulative hash prefix)`` of this node's key it
-    reported (the key's entry of that peer's anti-entropy summary, ``Replica.summary``, after a
-    full round).  A report *confirms* once this replica has judged its own packets up to that
-    HWM and its cumulative hash there starts with the reported prefix (a report of HWM 0, a
-    peer that knows none of them, confirms at once).  Recovery is done when
-    :data:`RECOVERY_PEERS` distinct peers confirm and none reports an HWM beyond this replica's.
-    A peer whose prefix differs holds another version of one of this key's packets: it never
-    confirms, and its fork proof, once it arrives as frames, stops this key signing for good.
-    """
-
-    __slots__ = ("reports",)
-
-    def __init__(self) -> None:
-        self.reports: dict[bytes, tuple[int, bytes]] = {}
-
-    def confirmed(self, replica: Replica, me: bytes) -> int:
-        """How many peers' reports this replica's own chain confirms."""
-        count = 0
-        for hwm, prefix in self.reports.values():
-            if hwm == 0:  # the peer knows no packet of this key: consistent with any chain
-                count += 1
-                continue
-            chain = replica.chain_hash(me, hwm)
-            if chain is not None and chain.startswith(prefix):
-                count += 1
-        return count
-
-    def ahead(self, replica: Replica, me: bytes) -> int:
-        """The highest HWM a peer reported for this key, if above this replica's; else 0."""
-        top = max((hwm for hwm, _ in self.reports.values()), default=0)
-        return top if top > replica.hwm(me) else 0
 
 
 class Batch:
@@ -255,16 +217,28 @@ class DurableReplica:
         return batch
 
     def _commit(self, batch: Batch) -> None:
-        store = self.store
         events = self.replica.take_events()
-        batch.accepted = store.stage_events(events)
         batch.wants = [e.item for e in events if e.what == WANTED]  # type: ignore[misc]
+        batch.accepted = self.commit_events(events)
+        if self.recovery is not None and batch.accepted:
+            self._check_recovered()
+
+    def commit_events(self, events: list[Event]) -> list[bytes]:
+        """Stage and commit, in one transaction, events taken from this replica (by
+        :meth:`receive`, or by a node core that owns the replica and hands them over in a
+        Persist); snapshot if due.  Returns the frames now accepted."""
+        store = self.store
+        accepted = store.stage_events(events)
         store.commit()
         if not self.rebuilding:
             self._maybe_snapshot()
         self.faults.reached("after_commit")
-        if self.recovery is not None and batch.accepted:
-            self._check_recovered()
+        return accepted
+
+    def recovered(self) -> None:
+        """Recovery completed elsewhere (a node core's rule): clear the durable flag."""
+        self.store.set_flag(RECOVERY_FLAG, None)
+        self.recovery = None
 
     # ------------------------------------------------------------------ recovering own history
 
@@ -300,7 +274,7 @@ class DurableReplica:
         if recovery is None or me is None:
             return True
         replica = self.replica
-        if recovery.confirmed(replica, me) < RECOVERY_PEERS or recovery.ahead(replica, me):
+        if not recovery.done(replica, me):
             return False
         self.store.set_flag(RECOVERY_FLAG, None)
         self.recovery = None
@@ -328,54 +302,12 @@ class DurableReplica:
         replica = self.replica
         recovery = self.recovery
         if recovery is not None and not self._check_recovered():
-            ahead = recovery.ahead(replica, me)
-            raise PlayerError(
-                "this node lost its data and is learning its own history from peers: "
-                f"{recovery.confirmed(replica, me)} of {RECOVERY_PEERS} confirmed"
-                + (f", own packets up to {ahead} still missing" if ahead else "")
-                + "; it signs nothing until then"
-            )
-        if replica.fork_point(me):
-            raise PlayerError("this key has forked (equivocated); it can sign nothing more")
-        logged, prev = replica.logged_top(me)
-        if logged > replica.hwm(me):
-            raise PlayerError(
-                f"own packet {replica.hwm(me) + 1} still waits for a dependency; try again later"
-            )
-        committed = self.store.own_nonce()
-        if committed > logged:
-            raise PlayerError(
-                f"own packet {logged + 1} is in the outbox but not yet accepted; try again later"
-            )
-        nonce = logged + 1
-        self._check_refs(body, nonce)
-        verdict = replica.check(me, body)
-        if verdict.reason is not Reason.APPLIED:
-            raise PlayerError(
-                f"the ledger would refuse this packet: {verdict.reason.label}"
-                f" (spendable {replica.spendable(me)})"
-            )
-        frame = self.codec.seal(self.key, nonce, prev, body)
+            raise PlayerError(recovery.waiting(replica, me))
+        nonce, frame = sign_next(replica, self.key, self.codec, body, self.store.own_nonce())
         self.faults.reached("after_sign")
         self.store.outbox_put(nonce, frame)
         self.receive([frame])
         return frame
-
-    def _check_refs(self, body: Body, nonce: int) -> None:
-        """An honest node names only packets it has judged, by their h (its own included)."""
-        for ref in body.references():
-            if type(ref) is not ExtRef:
-                continue
-            if ref.sender == self.identity and ref.nonce >= nonce:
-                raise PlayerError(
-                    f"cannot acknowledge own packet {ref.nonce}: this packet is {nonce}"
-                )
-            entry = self.replica.judged(ref.sender, ref.nonce)
-            if entry is None or entry.h != ref.h:
-                raise PlayerError(
-                    f"cannot acknowledge ({ref.sender.hex()[:8]}, {ref.nonce}): "
-                    "this node has not judged that packet"
-                )
 
     def mark_sent(self, frames: Iterable[bytes]) -> None:
         """Record that own frames reached a transport (they are then not re-sent on restart)."""

@@ -265,8 +265,7 @@ class Store:
             if rows:
                 self._insert_rows(self.committed_seq + 1, rows)
             db.executemany(
-                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash, frame)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO forks (sender, nonce, full_hash, frame) VALUES (?, ?, ?, ?)",
                 [(sid(s), n, h, f) for s, n, h, f in self._forks],
             )
             db.executemany(
@@ -327,8 +326,10 @@ class Store:
             query, bound = (
                 ("SELECT sender, nonce, after FROM revisions WHERE at_seq <= ? ORDER BY id", upto)
                 if revision is None
-                else ("SELECT sender, nonce, after FROM revisions WHERE id <= ? ORDER BY id",
-                      revision)
+                else (
+                    "SELECT sender, nonce, after FROM revisions WHERE id <= ? ORDER BY id",
+                    revision,
+                )
             )
             for sender, nonce, after in self.db.execute(query, (bound,)):
                 revised[(keys[sender], int(nonce))] = Reason(after)
@@ -378,8 +379,7 @@ class Store:
             return [
                 (int(n), bytes(st), bytes(d), None if r is None else int(r))
                 for n, st, d, r in self.db.execute(
-                    "SELECT log_seq, state, digest, revision FROM snapshots"
-                    " ORDER BY log_seq DESC"
+                    "SELECT log_seq, state, digest, revision FROM snapshots ORDER BY log_seq DESC"
                 )
             ]
         except sqlite3.DatabaseError as exc:

@@ -217,7 +217,7 @@ def test_every_package_is_in_the_installed_package_list() -> None:
     listed = set(
         tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     )
-    for top in ("protocol", "node", "transports", "simulations"):
+    for top in ("native", "protocol", "node", "transports", "simulations"):
         for init in (ROOT / top).rglob("__init__.py"):
             package = ".".join(init.parent.relative_to(ROOT).parts)
             assert package in listed, f"{package} is not installed by pyproject.toml"

@@ -1,4 +1,4 @@
-"""protocol.digest: the SHA-256 the ingest path computes per packet equals hashlib's."""
+"""protocol.hashing: the SHA-256 the ingest path computes per packet equals hashlib's."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import digest
-from protocol.digest import sha256, sha256_hashlib
+import native
+from protocol import hashing
+from protocol.hashing import sha256, sha256_hashlib
 
 PARTS = st.lists(st.binary(max_size=300), max_size=4)
 
@@ -32,7 +33,7 @@ def test_sha256_at_block_boundaries(size: int) -> None:
 
 
 @pytest.mark.parametrize("function", [sha256, sha256_hashlib])
-def test_sha256_refuses_what_is_not_bytes(function: digest._Sha256) -> None:
+def test_sha256_refuses_what_is_not_bytes(function: hashing._Sha256) -> None:
     with pytest.raises(TypeError, match="bytes"):
         function(b"ok", "text")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="bytes"):
@@ -43,13 +44,13 @@ def test_the_extension_runs_when_the_install_built_it() -> None:
     """A built extension is used (a silent fallback to hashlib fails here); an install that
     could not build it says why in the manifest, and that only on a machine without the
     OpenSSL headers."""
-    manifest = Path(digest.__file__).with_name("native.json")
+    manifest = native.MANIFEST
     if not manifest.is_file():
         pytest.skip("no native build in this install")
     outcome = json.loads(manifest.read_text()).get("optional", {}).get("protocol._sha256")
     if outcome is None:
         pytest.skip("this install compiled nothing (pure Python)")
     if outcome == "compiled":
-        assert digest.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
+        assert hashing.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
     else:
-        assert not Path("/usr/include/openssl/sha.h").exists(), outcome
+        assert not Path("/usr/include/openssl/evp.h").exists(), outcome

@@ -1,12 +1,11 @@
-"""SHA-256 of the short messages hashed on every packet: the packet's full hash and the
-cumulative chain hash.
+"""SHA-256 of the short messages hashed on every packet: its full hash, and its sender's chain
+hash over the previous one.
 
 :func:`sha256` hashes the concatenation of its arguments (so callers need not build it).  It is
-the C extension ``protocol._sha256`` (OpenSSL's SHA-256 core without hashlib's per-call context
-setup, which costs more than the hashing itself at these sizes: docs/BUILD.md) when the install
-built it, else hashlib.  Both give the same bytes (tests/test_digest.py).  With
-``BITCRAPS_PURE=1`` in the environment the hashlib version is used, as every compiled module
-is then replaced by its source (docs/BUILD.md).
+the C extension ``protocol._sha256`` (OpenSSL's EVP digest with one reused context: hashlib's
+per-call setup costs more than the hashing at these sizes, docs/BUILD.md) when the install built
+it, else hashlib; both give the same bytes (tests/test_hashing.py).  ``BITCRAPS_PURE=1`` selects
+hashlib, as it selects every module's source (docs/BUILD.md).
 """
 
 from __future__ import annotations

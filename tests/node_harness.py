@@ -1,0 +1,297 @@
+"""A virtual-time driver of node cores for the tests: many cores in one process, one fake clock.
+
+Each node is a :class:`~node.core.node.NodeCore` over a plain replica (no store: a Persist is
+acknowledged at once, as the simulator will), its signatures checked inline.  Datagrams travel
+over directional :class:`~transports.conditions.Link` s (loss, duplication, reordering,
+latency, bandwidth) and :class:`~transports.conditions.Partitions`, scheduled on one event heap.
+Deterministic from its seed.  This is the shape of the simulator's driver: a few lines around
+``take_actions``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import nacl.signing
+
+from node.core.events import FORK_KEPT, JUDGED
+from node.core.node import (
+    Command,
+    Connect,
+    Issue,
+    MarkSent,
+    NodeConfig,
+    NodeCore,
+    Persist,
+    Reply,
+    Transmit,
+    Verify,
+)
+from node.core.replica import Replica, verify_batch
+from protocol.genesis import LOCAL, Genesis
+from transports.conditions import PERFECT, Link, LinkConditions, Partitions
+
+__all__ = ["Mesh", "SimNode"]
+
+Address = tuple[str, int]
+
+
+@dataclass
+class SimNode:
+    """One node: its core, what it committed, and the replies to its commands."""
+
+    name: str
+    address: Address
+    core: NodeCore
+    committed: list[Persist] = field(default_factory=list)
+    replies: dict[int, Reply] = field(default_factory=dict)
+    sent_own: list[bytes] = field(default_factory=list)
+    up: bool = True
+
+    @property
+    def replica(self) -> Replica:
+        return self.core.replica
+
+    @property
+    def identity(self) -> bytes:
+        return self.core.identity
+
+    def digest(self) -> bytes:
+        return self.core.replica.digest()
+
+
+class Mesh:
+    """Nodes, links between them and a clock."""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        genesis: Genesis = LOCAL,
+        default: LinkConditions = PERFECT,
+        config: NodeConfig | None = None,
+    ) -> None:
+        self.seed = seed
+        self.genesis = genesis
+        self.default = default
+        self.config = config
+        self.now = 0.0
+        self.nodes: list[SimNode] = []
+        self.by_address: dict[Address, SimNode] = {}
+        self._links: dict[tuple[Address, Address], tuple[Link, random.Random]] = {}
+        self._conditions: dict[tuple[Address, Address], LinkConditions] = {}
+        self.partitions = Partitions()
+        self._heap: list[tuple[float, int, str, object]] = []
+        self._seq = 0
+        self._timer_at: dict[Address, float] = {}
+        self._commands = 0
+        self.delivered = 0
+        self.on_persist: Callable[[SimNode, Persist], None] | None = None
+
+    # ------------------------------------------------------------------ building
+
+    def add(
+        self,
+        name: str,
+        key: nacl.signing.SigningKey | None = None,
+        *,
+        recovering: bool = False,
+    ) -> SimNode:
+        """A new node (``recovering``: it kept its key but lost its data)."""
+        address = ("sim", len(self.nodes) + 1)
+        if key is None:
+            key = nacl.signing.SigningKey(random.Random(f"{self.seed}/{name}").randbytes(32))
+        core = NodeCore(
+            Replica(self.genesis),
+            key,
+            random.Random(f"{self.seed}/rng/{name}"),
+            self.now,
+            config=self.config,
+            recovering=recovering,
+        )
+        node = SimNode(name, address, core)
+        self.nodes.append(node)
+        self.by_address[address] = node
+        self._pump(node)
+        return node
+
+    def restart(self, node: SimNode) -> SimNode:
+        """``node`` again at its address, rebuilt from what it committed (its store): the
+        judged frames and fork versions, its outbox, its own frames not yet sent."""
+        replica = Replica(self.genesis)
+        frames = [
+            event.item.frame  # type: ignore[union-attr]
+            for persist in node.committed
+            for event in persist.events
+            if event.what in (JUDGED, FORK_KEPT)
+        ]
+        replica.finish_batch(replica.open_batch(frames), None, self.now)
+        replica.take_events()
+        outbox = [item for persist in node.committed for item in persist.outbox]
+        sent = set(node.sent_own)
+        core = NodeCore(
+            replica,
+            node.core.key,
+            random.Random(f"{self.seed}/rng/{node.name}/{self.now}"),
+            self.now,
+            config=self.config,
+            outbox_nonce=max((n for n, _ in outbox), default=0),
+            unsent=[frame for _, frame in outbox if frame not in sent],
+        )
+        fresh = SimNode(node.name, node.address, core, list(node.committed))
+        fresh.sent_own = list(node.sent_own)
+        self.nodes[self.nodes.index(node)] = fresh
+        self.by_address[node.address] = fresh
+        self._timer_at.pop(node.address, None)
+        for other in self.nodes:
+            if other is not fresh and other.address in node.core._dials:
+                self.command(fresh, Connect(other.address))
+        self._pump(fresh)
+        return fresh
+
+    def start(self, node: SimNode) -> None:
+        """A stopped node runs again, state intact (it was only cut off)."""
+        node.up = True
+        self._timer_at.pop(node.address, None)
+        self._pump(node)
+
+    def inject(self, source: SimNode, destination: SimNode, data: bytes) -> None:
+        """Send raw bytes from ``source``'s address, past its core (a misbehaving neighbour)."""
+        self._send(source.address, destination.address, data)
+
+    def connect(self, a: SimNode, b: SimNode, conditions: LinkConditions | None = None) -> None:
+        """A link between ``a`` and ``b`` (both directions); ``a`` dials ``b``."""
+        if conditions is not None:
+            self._conditions[(a.address, b.address)] = conditions
+            self._conditions[(b.address, a.address)] = conditions
+        self.command(a, Connect(b.address))
+
+    def line(self, *nodes: SimNode) -> None:
+        for a, b in itertools.pairwise(nodes):
+            self.connect(a, b)
+
+    # ------------------------------------------------------------------ driving
+
+    def command(self, node: SimNode, command: Command) -> int:
+        self._commands += 1
+        node.core.handle_command(self._commands, command, self.now)
+        self._pump(node)
+        return self._commands
+
+    def issue(self, node: SimNode, body: object) -> Reply:
+        """Issue a body at ``node`` and return the reply (the frame, or an error)."""
+        assert not isinstance(body, Command)
+        command_id = self.command(node, Issue(body))  # type: ignore[arg-type]
+        return node.replies[command_id]
+
+    def run(self, seconds: float) -> None:
+        """Run the clock forward by ``seconds``."""
+        self.run_until(self.now + seconds)
+
+    def run_until(self, end: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= end:
+            at, _, kind, payload = heapq.heappop(heap)
+            self.now = max(self.now, at)
+            if kind == "deliver":
+                source, destination, data = payload  # type: ignore[misc]
+                node = self.by_address.get(destination)
+                if node is None or not node.up:
+                    continue
+                self.delivered += 1
+                node.core.receive_datagram(data, source, self.now)
+                self._pump(node)
+            else:
+                node = self.by_address[payload]  # type: ignore[index]
+                if self._timer_at.get(node.address) != at or not node.up:
+                    continue
+                node.core.handle_timer(self.now)
+                self._pump(node)
+        self.now = max(self.now, end)
+
+    def settle(self, limit: float = 120.0, quiet: float = 15.0) -> None:
+        """Run until every digest agrees (checked every second), then ``quiet`` seconds more;
+        raise if ``limit`` passes first."""
+        end = self.now + limit
+        while self.now < end:
+            self.run(1.0)
+            if len({n.digest() for n in self.nodes if n.up}) == 1:
+                self.run(quiet)
+                if len({n.digest() for n in self.nodes if n.up}) == 1:
+                    return
+        raise AssertionError(f"no agreement after {limit} s: {self.describe()}")
+
+    def describe(self) -> str:
+        return "; ".join(
+            f"{n.name}: {n.digest().hex()[:8]} hwms "
+            + ",".join(f"{m.name}={n.replica.hwm(m.identity)}" for m in self.nodes)
+            for n in self.nodes
+        )
+
+    def partition(self, *groups: Iterable[SimNode]) -> None:
+        self.partitions.split(*[[n.address for n in g] for g in groups])
+
+    def heal(self) -> None:
+        self.partitions.heal()
+
+    def stop(self, node: SimNode) -> None:
+        node.up = False
+
+    # ------------------------------------------------------------------ the driver
+
+    def _pump(self, node: SimNode) -> None:
+        core = node.core
+        while True:
+            actions = core.take_actions()
+            if not actions:
+                break
+            for action in actions:
+                if isinstance(action, Transmit):
+                    self._send(node.address, action.address, action.data)
+                elif isinstance(action, Verify):
+                    core.verified(action.job, verify_batch(action.envelopes), self.now)
+                elif isinstance(action, Persist):
+                    node.committed.append(action)
+                    if self.on_persist is not None:
+                        self.on_persist(node, action)
+                    core.persisted(action, self.now)
+                elif isinstance(action, MarkSent):
+                    node.sent_own.extend(action.frames)
+                else:
+                    node.replies[action.command_id] = action
+        timer = core.get_timer()
+        if timer is not None and self._timer_at.get(node.address) != timer:
+            self._timer_at[node.address] = timer
+            self._push(max(timer, self.now), "timer", node.address)
+
+    def _send(self, source: Address, destination: Address, data: bytes) -> None:
+        if not self.partitions.reachable(source, destination):
+            return
+        pair = (source, destination)
+        got = self._links.get(pair)
+        if got is None:
+            conditions = self._conditions.get(pair, self.default)
+            got = self._links[pair] = (
+                Link(conditions),
+                random.Random(f"{self.seed}/{source}/{destination}"),
+            )
+        link, rng = got
+        for at in link.transmit(len(data), self.now, rng).arrivals:
+            self._push(at, "deliver", (source, destination, data))
+
+    def _push(self, at: float, kind: str, payload: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, payload))
+
+
+def judged_frames(node: SimNode) -> list[bytes]:
+    """Every frame ``node`` committed as judged, in commit order."""
+    return [
+        event.item.frame  # type: ignore[union-attr]
+        for persist in node.committed
+        for event in persist.events
+        if event.what == JUDGED
+    ]
