@@ -59,9 +59,11 @@ from node.core.craps.outcome import Outcome
 from node.core.ledger import LedgerState, apply, judge
 from node.core.replica import Replica
 from node.core.tables import TablesEngine
+from node.core.tables.engine import tables_of
 from node.core.tables.params import INCLUDE_LEFT, default_params
 from node.core.tables.state import Table
 from node.core.verdicts import Reason
+from node.drivers.runtime import tune_gc
 from protocol.bets import COME_POINTS, BetType, may_place, needs_come_point
 from protocol.constants import CRAP
 from protocol.frame import FrameCodec, Packet, decode_body
@@ -302,7 +304,7 @@ class TableMixBuilder:
             self.settled += len(result.settlements)
         plan = _Roll(joins=self.rejoin)
         for key, nonce, index in self.pending:
-            bet = s.tables().map("records")[(key, nonce)].entries[index]
+            bet = tables_of(s.replica.state).map("records")[(key, nonce)].entries[index]
             seat = table.seat_of(key)
             assert seat is not None
             copy = Included(seat, nonce, index, int(bet.code), bet.amount, bet.come_point)
@@ -689,14 +691,16 @@ def _line(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
 def profile(
     packets: int = 4_096, kind: str | None = None, top: int = 15
 ) -> tuple[int, list[tuple[str, float, float]]]:
-    """cProfile the replica's ingest of the mix (signatures taken as checked), of every packet
-    or only of the packets of ``kind``; return how many were profiled and ``(function, tottime
-    µs, cumtime µs)`` per profiled packet, the first row being the whole (``total``)."""
+    """cProfile the replica's ingest of the mix (signatures taken as checked, the node's
+    collector settings), of every packet or only of the packets of ``kind``; return how many
+    were profiled and ``(function, tottime µs, cumtime µs)`` per profiled packet, the first
+    row being the whole (``total``)."""
     mix = build_mix(packets)
     codec = FrameCodec(LOCAL.network_id)
     for frame in mix.frames:
         codec.open(frame)
     replica = _replica(codec)
+    tune_gc()  # the collector settings every timed figure runs under
     profiler = cProfile.Profile()
     profiled = 0
     gc.collect()
