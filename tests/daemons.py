@@ -1,8 +1,10 @@
-"""Real ``bitcraps node`` processes on loopback for the tests, driven through the daemon's
-TEST-ONLY debug hook (``BITCRAPS_DEBUG_SOCKET``) until the control API exists.
+"""Real ``bitcraps node`` processes on loopback for the tests, driven through the control API
+(JSON-RPC on the data directory's socket, with the CLI's own client), and through the daemon's
+TEST-ONLY debug hook (``BITCRAPS_DEBUG_SOCKET``) only for what no user does: publishing a frame
+signed elsewhere.
 
-:class:`Daemon` starts one process (port 0 unless told, no discovery), waits until its hook
-answers, and talks to it; :func:`wait_for` polls a condition.  Every wait has a deadline.
+:class:`Daemon` starts one process (port 0 unless told, no discovery), waits until its control
+API answers, and talks to it; :func:`wait_for` polls a condition.  Every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from node.drivers.client import ClientError, ControlClient
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 20.0
@@ -45,7 +49,8 @@ class Daemon:
         self.port = port
         self.extra = extra
         self.env = env or {}
-        self.socket_path = data_dir.parent / f"{name}.sock"
+        self.socket_path = data_dir.parent / f"{name}.debug.sock"
+        self.client = ControlClient(data_dir)
         self.log_path = data_dir.parent / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.identity = ""
@@ -79,24 +84,23 @@ class Daemon:
         return self.process
 
     def start(self) -> Daemon:
-        """Spawn and wait until the hook answers; learn the identity and the bound port."""
+        """Spawn and wait until the control API answers; learn the identity and the port."""
         self.socket_path.unlink(missing_ok=True)
         process = self.spawn()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise DaemonFailed(f"{self.name} exited {process.returncode}: {self.log()}")
-            if self.socket_path.exists():
-                try:
-                    status = self.status()
-                except OSError:
-                    time.sleep(0.05)
-                    continue
-                self.identity = status["identity"]
-                self.address = (status["address"][0], status["address"][1])
-                self.port = self.address[1]
-                return self
-            time.sleep(0.05)
+            try:
+                status = self.status()
+            except ClientError:
+                time.sleep(0.05)
+                continue
+            self.identity = status["identity"]
+            host, _, port = status["address"].rpartition(":")
+            self.address = (host, int(port))
+            self.port = self.address[1]
+            return self
         raise DaemonFailed(f"{self.name} did not start: {self.log()}")
 
     def log(self) -> str:
@@ -105,9 +109,59 @@ class Daemon:
         except OSError:
             return ""
 
-    def ask(self, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """A control API method's result (raises the client's errors)."""
+        return self.client.call(method, params)
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("status")
+        return result
+
+    def hwm(self, sender: str) -> int:
+        """The HWM of ``sender``'s chain here."""
+        value: int = self.call("balance", {"key": sender})["hwm"]
+        return value
+
+    def fork(self, sender: str) -> int:
+        """``sender``'s fork point here (0: none)."""
+        value: int = self.call("balance", {"key": sender})["fork"]
+        return value
+
+    def digest(self) -> str:
+        value: str = self.call("state_digest")["digest"]
+        return value
+
+    def neighbours(self) -> int:
+        value: int = self.status()["neighbours"]
+        return value
+
+    def transfer(self, to: str, amount: int) -> dict[str, Any]:
+        """Issue a transfer (acknowledging what pays this node, as the API does); its result
+        once committed."""
+        try:
+            result: dict[str, Any] = self.call(
+                "transfer", {"to": to, "amount": amount, "allow_unknown": True}
+            )
+        except ClientError as exc:
+            raise DaemonFailed(f"{self.name}: {exc}") from None
+        return result
+
+    def publish(self, frame: bytes) -> dict[str, Any]:
+        """TEST-ONLY: hand the daemon a frame signed elsewhere (the debug hook)."""
+        return self._hook({"op": "publish", "frame": frame.hex()})
+
+    def table(self, op: str, **fields: Any) -> Any:
+        """TEST-ONLY, until the control API has the table methods: a table op of the debug
+        hook (``create_table``, ``place_bets``, …, ``tables``): its value (the frames signed,
+        hex), or :class:`DaemonFailed` with the node's one line."""
+        answer = self._hook({"op": op, **fields})
+        if "error" in answer:
+            raise DaemonFailed(f"{self.name}: {answer['error']}")
+        return answer["value"]
+
+    def _hook(self, request: dict[str, Any]) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
+            sock.settimeout(10.0)
             sock.connect(str(self.socket_path))
             sock.sendall(json.dumps(request).encode() + b"\n")
             data = b""
@@ -118,17 +172,6 @@ class Daemon:
                 data += chunk
         answer: dict[str, Any] = json.loads(data)
         return answer
-
-    def status(self) -> dict[str, Any]:
-        return self.ask({"op": "status"})
-
-    def transfer(self, to: str, amount: int, acks: list[list[object]] | None = None) -> str:
-        """Issue a transfer; the frame (hex) once committed."""
-        answer = self.ask({"op": "transfer", "to": to, "amount": amount, "acks": acks or []})
-        if "error" in answer:
-            raise DaemonFailed(f"{self.name}: {answer['error']}")
-        value: str = answer["value"]
-        return value
 
     def send_signal(self, signum: signal.Signals) -> None:
         assert self.process is not None

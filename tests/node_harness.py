@@ -31,13 +31,16 @@ from node.core.node import (
     Transmit,
     Verify,
 )
+from node.core.policy import TablePolicy
 from node.core.replica import Replica, verify_batch
 from protocol.genesis import LOCAL, Genesis
 from transports.conditions import PERFECT, Link, LinkConditions, Partitions
 
-__all__ = ["Mesh", "SimNode"]
+__all__ = ["Mesh", "PolicyFactory", "SimNode"]
 
 Address = tuple[str, int]
+PolicyFactory = Callable[[nacl.signing.SigningKey], TablePolicy]
+"""Makes a node's table policy from its key (again at each restart: nothing else is kept)."""
 
 
 @dataclass
@@ -73,8 +76,10 @@ class Mesh:
         genesis: Genesis = LOCAL,
         default: LinkConditions = PERFECT,
         config: NodeConfig | None = None,
+        audit: bool = False,
     ) -> None:
         self.seed = seed
+        self.audit = audit
         self.genesis = genesis
         self.default = default
         self.config = config
@@ -90,6 +95,7 @@ class Mesh:
         self._commands = 0
         self.delivered = 0
         self.on_persist: Callable[[SimNode, Persist], None] | None = None
+        self._policies: dict[str, PolicyFactory] = {}
 
     # ------------------------------------------------------------------ building
 
@@ -99,17 +105,22 @@ class Mesh:
         key: nacl.signing.SigningKey | None = None,
         *,
         recovering: bool = False,
+        policy: PolicyFactory | None = None,
     ) -> SimNode:
-        """A new node (``recovering``: it kept its key but lost its data)."""
+        """A new node (``recovering``: it kept its key but lost its data; ``policy``: its
+        table policy, made again from its key when it restarts)."""
         address = ("sim", len(self.nodes) + 1)
         if key is None:
             key = nacl.signing.SigningKey(random.Random(f"{self.seed}/{name}").randbytes(32))
+        if policy is not None:
+            self._policies[name] = policy
         core = NodeCore(
-            Replica(self.genesis),
+            Replica(self.genesis, audit=self.audit),
             key,
             random.Random(f"{self.seed}/rng/{name}"),
             self.now,
             config=self.config,
+            policy=policy(key) if policy is not None else None,
             recovering=recovering,
         )
         node = SimNode(name, address, core)
@@ -121,7 +132,7 @@ class Mesh:
     def restart(self, node: SimNode) -> SimNode:
         """``node`` again at its address, rebuilt from what it committed (its store): the
         judged frames and fork versions, its outbox, its own frames not yet sent."""
-        replica = Replica(self.genesis)
+        replica = Replica(self.genesis, audit=self.audit)
         frames = [
             event.item.frame  # type: ignore[union-attr]
             for persist in node.committed
@@ -132,12 +143,14 @@ class Mesh:
         replica.take_events()
         outbox = [item for persist in node.committed for item in persist.outbox]
         sent = set(node.sent_own)
+        policy = self._policies.get(node.name)
         core = NodeCore(
             replica,
             node.core.key,
             random.Random(f"{self.seed}/rng/{node.name}/{self.now}"),
             self.now,
             config=self.config,
+            policy=policy(node.core.key) if policy is not None else None,
             outbox_nonce=max((n for n, _ in outbox), default=0),
             unsent=[frame for _, frame in outbox if frame not in sent],
         )
@@ -263,9 +276,11 @@ class Mesh:
                 else:
                     node.replies[action.command_id] = action
         timer = core.get_timer()
-        if timer is not None and self._timer_at.get(node.address) != timer:
-            self._timer_at[node.address] = timer
-            self._push(max(timer, self.now), "timer", node.address)
+        if timer is not None:
+            at = max(timer, self.now)  # a timer in the past is due now
+            if self._timer_at.get(node.address) != at:
+                self._timer_at[node.address] = at
+                self._push(at, "timer", node.address)
 
     def _send(self, source: Address, destination: Address, data: bytes) -> None:
         if not self.partitions.reachable(source, destination):

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from node.core.node import Connect, Issue
+from node.core.node import Connect, Issue, TableCommand
+from node.core.tables.agent import TableAgent
+from node.core.tables.commands import CreateTable, SetCadence
 from node.drivers.cli import main
-from node.drivers.daemon import DaemonError, NodeOptions, run_node
+from node.drivers.daemon import TABLES_FLAG, DaemonError, NodeOptions, _daemon_errors, run_node
 from node.drivers.datadir import DataDir, DataDirError
 from node.drivers.keyfile import KeyFileError, load_or_create, read_passphrase
 from node.drivers.logs import JsonFormatter
@@ -148,4 +150,66 @@ async def test_two_nodes_find_each_other_by_discovery_beacons(tmp_path: Path) ->
             )
             while a.driver.core.links.by_key(b.identity) is None:  # no --peer: a beacon did it
                 await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+
+
+async def start_error(options: NodeOptions) -> str:
+    """The one line a daemon that cannot start gives (``main_node`` prints it)."""
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run_node, options)
+            nursery.cancel_scope.cancel()
+    except DaemonError as exc:
+        return str(exc)
+    except BaseExceptionGroup as group:
+        [error] = _daemon_errors(group)
+        return str(error)
+    raise AssertionError("it started")
+
+
+async def test_a_metrics_port_in_use_or_a_socket_path_too_long_is_one_line(tmp_path: Path) -> None:
+    options = {"listen": ("127.0.0.1", 0), "discovery": False, "process_verifier": False}
+    with trio.fail_after(30):
+        taken = trio.socket.socket()
+        await taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        line = await start_error(NodeOptions(tmp_path / "m", metrics_port=port, **options))  # type: ignore[arg-type]
+        assert line.startswith(f"cannot serve metrics on 127.0.0.1:{port}: ")
+        taken.close()
+        deep = tmp_path / ("d" * 110)
+        line = await start_error(NodeOptions(deep, **options))  # type: ignore[arg-type]
+        assert "more than a Unix socket allows (107): use a shorter --data-dir" in line
+        again = DataDir(deep)  # the lock was released on the way out
+        again.lock()
+        again.unlock()
+
+
+async def test_the_table_agents_settings_outlive_the_daemon(tmp_path: Path) -> None:
+    """A table's cadence is kept in the store: saved before the commit of the create that set
+    it, and when the daemon stops for a change that signed nothing; a restarted daemon's agent
+    starts from it."""
+    options = NodeOptions(
+        tmp_path / "host", listen=("127.0.0.1", 0), discovery=False, process_verifier=False
+    )
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            node = await nursery.start(run_node, options)
+            reply = await node.driver.request(TableCommand(CreateTable(roll_every=4.5)))
+            assert reply.error is None and len(reply.value) == 1
+            game = node.driver.core.replica.judged(node.identity, 1).h
+            store = node.driver.journal.durable.store
+            assert json.loads(store.flag(TABLES_FLAG)) == {
+                game.hex(): {"roll_every": 4.5, "intent": "play"}
+            }
+            reply = await node.driver.request(TableCommand(SetCadence(game, 9.0)))
+            assert reply.error is None and reply.value == []
+            nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            node = await nursery.start(run_node, options)
+            agent = node.driver.core.policy
+            assert isinstance(agent, TableAgent)
+            assert json.loads(agent.settings()) == {
+                game.hex(): {"roll_every": 9.0, "intent": "play"}
+            }
             nursery.cancel_scope.cancel()

@@ -1,9 +1,9 @@
 """Real ``bitcraps node`` processes on loopback, three in a line: A – B – C (A and C never talk
-directly).  Driven through the daemon's test-only hook (tests/daemons.py).
+directly).  Driven through the control API (tests/daemons.py).
 
-The table scenarios of the issue — a table hosted on A joined and bet on from C; SIGKILL of B
-mid-play — run here with money packets (transfers that acknowledge what they were paid) until
-the table engine's policies plug in; the topology, the kills and the checks are the same.
+The same scenarios with money packets (transfers that acknowledge what they were paid); the
+table scenarios of the issue — a table hosted on A joined and bet on from C, SIGKILL of B
+mid-play — are tests/test_table_processes.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def line(tmp_path: Path) -> Iterator[tuple[Daemon, Daemon, Daemon]]:
     a = Daemon("a", tmp_path / "a", peers=(b.address,)).start()
     c = Daemon("c", tmp_path / "c", peers=(b.address,)).start()
     try:
-        wait_for(lambda: len(b.status()["links"]) == 2, what="B linked to A and C")
+        wait_for(lambda: b.neighbours() == 2, what="B linked to A and C")
         yield a, b, c
     finally:
         for d in (a, b, c):
@@ -36,18 +36,17 @@ def line(tmp_path: Path) -> Iterator[tuple[Daemon, Daemon, Daemon]]:
 
 
 def hwm(d: Daemon, sender: str) -> int:
-    value: int = d.status()["hwms"].get(sender, 0)
-    return value
+    return d.hwm(sender)
 
 
 def agree(*daemons: Daemon) -> bool:
-    return len({d.status()["digest"] for d in daemons}) == 1
+    return len({d.digest() for d in daemons}) == 1
 
 
-def pay(payer: Daemon, payee: Daemon, amount: int) -> str:
-    """A transfer that also acknowledges the payee's latest packet, as a wallet would."""
-    n = hwm(payer, payee.identity)
-    return payer.transfer(payee.identity, amount, [[payee.identity, n]] if n else [])
+def pay(payer: Daemon, payee: Daemon, amount: int) -> dict[str, object]:
+    """A transfer that also acknowledges what the payer was paid (the API does, as a wallet
+    would)."""
+    return payer.transfer(payee.identity, amount)
 
 
 def test_three_daemons_in_a_line_settle_money_identically(
@@ -62,8 +61,8 @@ def test_three_daemons_in_a_line_settle_money_identically(
         what="every packet everywhere",
     )
     wait_for(lambda: agree(a, b, c), what="one digest")
-    assert not b.status()["hwms"].get(b.identity)  # B only relays
-    assert all(link["address"] != f"127.0.0.1:{c.port}" for link in a.status()["links"])
+    assert hwm(b, b.identity) == 0  # B only relays
+    assert all(peer["address"] != f"127.0.0.1:{c.port}" for peer in a.call("peers")["peers"])
 
 
 def test_sigkill_of_the_relay_mid_play_loses_nothing_accepted(
@@ -128,11 +127,11 @@ def test_a_fork_published_to_a_and_c_separately_surfaces_on_all_three(
     right = left.branch(0)
     left.sign(Transfer(public_key("sink-1"), 5, ()))
     right.sign(Transfer(public_key("sink-2"), 7, ()))
-    assert a.ask({"op": "publish", "frame": left.frames[0].hex()}) == {"value": "queued"}
-    assert c.ask({"op": "publish", "frame": right.frames[0].hex()}) == {"value": "queued"}
+    assert a.publish(left.frames[0]) == {"value": "queued"}
+    assert c.publish(right.frames[0]) == {"value": "queued"}
     rogue = left.pub.hex()
     wait_for(
-        lambda: all(d.status()["forks"].get(rogue) == 1 for d in (a, b, c)),
+        lambda: all(d.fork(rogue) == 1 for d in (a, b, c)),
         timeout=60,
         what="the fork proof on all three",
     )
@@ -207,7 +206,7 @@ def test_a_node_with_its_key_but_not_its_data_recovers_from_three_peers_before_i
     addresses = tuple(p.address for p in peers)
     x = Daemon("x", tmp_path / "x", peers=addresses).start()
     try:
-        wait_for(lambda: len(x.status()["links"]) == 3, what="x linked")
+        wait_for(lambda: x.neighbours() == 3, what="x linked")
         for i in range(3):
             x.transfer(peers[0].identity, 1 + i)
         wait_for(lambda: all(hwm(p, x.identity) == 3 for p in peers), what="x's packets out")
@@ -221,7 +220,7 @@ def test_a_node_with_its_key_but_not_its_data_recovers_from_three_peers_before_i
         assert "signs nothing until 3 peers" in x.log()
         x.transfer(peers[1].identity, 9)
         wait_for(lambda: all(hwm(p, x.identity) == 4 for p in peers), what="nonce 4 out")
-        assert all(not p.status()["forks"] for p in peers)
+        assert all(not p.fork(x.identity) for p in peers)
     finally:
         x.kill()
         for p in peers:

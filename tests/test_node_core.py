@@ -330,9 +330,29 @@ def test_a_mesh_ping_is_answered_by_every_node_within_its_ttl() -> None:
     command = mesh.command(nodes[0], MeshPing(ttl=2))
     mesh.run(3)
     answers = nodes[0].replies[command].value
-    assert sorted(answers) == sorted(  # type: ignore[arg-type]
+    assert isinstance(answers, list)
+    assert sorted((key, hops) for key, hops, _ in answers) == sorted(
         [(nodes[1].identity.hex(), 1), (nodes[2].identity.hex(), 2)]
     )
+    seconds = {hops: s for _, hops, s in answers}
+    assert seconds[1] == pytest.approx(0.02) and seconds[2] == pytest.approx(0.04)  # 0.01 s links
+
+
+def test_holders_counts_the_neighbours_known_to_hold_a_packet() -> None:
+    mesh = Mesh(seed=23, default=LinkConditions(latency=0.01))
+    a, b, c = mesh.add("a"), mesh.add("b"), mesh.add("c")
+    mesh.line(a, b, c)
+    mesh.run(2)
+    assert mesh.issue(a, transfer(c.identity, 5)).error is None
+    assert b.core.holders(a.identity, 1) == 0  # not judged at b yet
+    mesh.run(1)
+    assert b.core.holders(a.identity, 1) == 1  # its sender is b's neighbour
+    assert c.core.holders(a.identity, 1) == 0  # c has not heard from b since
+    mesh.run(25)  # anti-entropy rounds on every link (every 10 s): the digests match
+    assert c.core.holders(a.identity, 1) == 1  # b holds it
+    assert b.core.holders(a.identity, 1) == 2
+    assert a.core.holders(a.identity, 1) == 1  # b's digest reported a's chain at 1
+    assert a.core.holders(a.identity, 2) == 0
 
 
 def test_a_silent_link_is_dropped_and_a_configured_peer_is_dialled_again() -> None:

@@ -50,6 +50,8 @@ class Link:
     __slots__ = (
         "address",
         "ae_bytes",
+        "ae_seq",
+        "ae_session",
         "announce",
         "answered",
         "challenge",
@@ -66,6 +68,8 @@ class Link:
         "score",
         "serve",
         "since",
+        "synced",
+        "yours",
     )
 
     def __init__(self, address: Address, challenge: bytes, now: float, limits: LinkLimits) -> None:
@@ -97,6 +101,16 @@ class Link:
         self.origins: Bounded[bytes, TokenBucket] = Bounded(limits.max_origins)
         """Per claimed origin, frames taken before their signature is checked."""
         self.score = Score(limits.half_life)
+        self.ae_session = -1
+        self.ae_seq = 0
+        """The session of this side's last anti-entropy round on the link, and the replica's
+        judged-order position when it started."""
+        self.synced = 0
+        """The neighbour holds every packet judged here before this judged-order position:
+        set when an anti-entropy digest found both summaries equal."""
+        self.yours = 0
+        """The HWM of this node's own chain in the neighbour's summary, as its last digest
+        said (0: none said, or a fork)."""
 
     @property
     def up(self) -> bool:

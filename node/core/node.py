@@ -247,7 +247,8 @@ class Publish:
 
 @dataclass(frozen=True, slots=True)
 class MeshPing:
-    """Ping the mesh up to ``ttl`` hops; the reply lists ``(responder, hops)``."""
+    """Ping the mesh up to ``ttl`` hops; the reply lists ``(responder hex, hops, seconds)``
+    for each pong that arrived within ``ping_wait``, seconds counted from the ping."""
 
     ttl: int = 8
 
@@ -327,8 +328,9 @@ class _Chase:
 @dataclass(slots=True)
 class _PingWait:
     command_id: int
+    started: float
     deadline: float
-    answers: list[tuple[str, int]] = field(default_factory=list)
+    answers: list[tuple[str, int, float]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -495,8 +497,13 @@ class NodeCore:
             except (PlayerError, ValueError) as exc:
                 self._actions.append(Reply(command_id, error=str(exc)))
             else:
-                frames = self._run_policy(bodies, now)
-                self._after.replies.append((command_id, frames))
+                frames, error = self._run_command(bodies, now)
+                if error is not None:  # what was signed before it still goes out
+                    self._actions.append(Reply(command_id, error=error))
+                elif not frames:  # nothing to commit first
+                    self._actions.append(Reply(command_id, value=frames))
+                else:
+                    self._after.replies.append((command_id, frames))
         self._leave()
 
     def verified(self, job: int, verdicts: Verdicts | None, now: float) -> None:
@@ -603,6 +610,35 @@ class NodeCore:
             ],
             "counters": dict(self.counters),
         }
+
+    def queues(self) -> dict[str, int]:
+        """How much waits in each of the core's queues (every one bounded in ``NodeConfig``):
+        frames for a signature check, frames being checked, senders being chased, own pings
+        awaiting pongs, own frames waiting for a link, addresses being dialled."""
+        return {
+            "unverified": self._unverified_count,
+            "verifying": sum(len(items) for items in self._jobs.values()),
+            "chases": len(self._chases),
+            "pings": len(self._pings),
+            "unsent": len(self._unsent),
+            "dials": len(self._dials),
+        }
+
+    def holders(self, sender: bytes, nonce: int) -> int:
+        """How many neighbours are known to hold the judged packet ``(sender, nonce)`` (0 if
+        it is not judged here): its sender when linked, those whose last anti-entropy digest
+        matched after it was judged here, and for this node's own packets those whose digest
+        reported its chain at or past ``nonce``.  A lower bound: neighbours only, as of their
+        last round (every ``ae_interval``)."""
+        entry = self.replica.judged(sender, nonce)
+        if entry is None:
+            return 0
+        own = sender == self.identity
+        return sum(
+            1
+            for link in self.links.up()
+            if link.key == sender or link.synced > entry.seq or (own and link.yours >= nonce)
+        )
 
     @property
     def recovering(self) -> bool:
@@ -923,13 +959,17 @@ class NodeCore:
             source = self._sources.pop(entry.full_hash)  # two versions: two sources
             fork = self.replica.fork_point(sender) == nonce
             frame = entry.frame
+            pushed = 0
             for link in self.links.up():
                 if link.address == source:
                     continue
                 if link.eager or fork:
                     self._actions.append(Transmit(link.address, frame))
+                    pushed += 1
                 elif not link.queue_announce(sender, nonce):
                     self._count("announce_dropped")
+            if pushed:
+                self._count("forwarded", pushed)
         chase = self._chases.get(sender)
         if chase is not None:
             hwm = self.replica.hwm(sender)
@@ -976,6 +1016,20 @@ class NodeCore:
                 frames.append(frame)
                 self.policy.signed(body, frame, None, now)
         return frames
+
+    def _run_command(self, bodies: Sequence[Body], now: float) -> tuple[list[bytes], str | None]:
+        """A table command's bodies, signed in order up to the first this node will not sign:
+        the frames, and that one's reason (the command's error)."""
+        frames: list[bytes] = []
+        for body in bodies:
+            try:
+                frame = self._issue(body, now)
+            except PlayerError as exc:
+                self.policy.signed(body, None, str(exc), now)
+                return frames, str(exc)
+            frames.append(frame)
+            self.policy.signed(body, frame, None, now)
+        return frames, None
 
     def _check_recovered(self) -> bool:
         recovery = self._recovery
@@ -1132,6 +1186,7 @@ class NodeCore:
         link.next_ae = now + c.ae_interval * (0.8 + 0.4 * self._rng.random())
         count, fp = self.summary().digest()
         session = self._rng.getrandbits(32)
+        link.ae_session, link.ae_seq = session, self.replica.next_seq
         self._count("ae_rounds")
         self._send(
             link.address, Digest(session, False, False, count, fp, self._entry_for(link.key))
@@ -1139,13 +1194,18 @@ class NodeCore:
 
     def _on_digest(self, link: Link, msg: Digest, now: float) -> None:
         hwm, a, b = msg.yours
+        link.yours = 0 if b else hwm
         if self._recovery is not None and link.key is not None and not b:
             self._recovery.reports[link.key] = (hwm, a)
             self._check_recovered()
         if msg.reply:
+            if msg.match and msg.session == link.ae_session:  # it held what this round covered
+                link.synced = max(link.synced, link.ae_seq)
             return
         count, fp = self.summary().digest()
         match = count == msg.count and fp == msg.fingerprint
+        if match:  # it holds everything judged here
+            link.synced = max(link.synced, self.replica.next_seq)
         self._send(
             link.address, Digest(msg.session, True, match, count, fp, self._entry_for(link.key))
         )
@@ -1224,7 +1284,7 @@ class NodeCore:
         ttl = max(1, min(ttl, 0xFF))
         ping_id = self._rng.getrandbits(32)
         signature = self.key.sign(ping_signed(self.network_id, self.identity, ping_id)).signature
-        self._pings[ping_id] = _PingWait(command_id, now + self.config.ping_wait)
+        self._pings[ping_id] = _PingWait(command_id, now, now + self.config.ping_wait)
         self._ping_routes.put((self.identity, ping_id), ("", 0))
         for link in self.links.up():
             self._send(link.address, Ping(self.identity, ping_id, ttl, signature))
@@ -1269,7 +1329,7 @@ class NodeCore:
             except (nacl.exceptions.BadSignatureError, ValueError):
                 self._count("pong_bad_signature")
                 return
-            wait.answers.append((msg.responder.hex(), msg.hops + 1))
+            wait.answers.append((msg.responder.hex(), msg.hops + 1, now - wait.started))
             return
         back = self._ping_routes.peek((msg.origin, msg.ping_id))
         target = self.links.get(back) if back is not None else None

@@ -5,7 +5,8 @@ player, a reveal for every roll that lists a seat of ours; as a host, seat answe
 roll opens on command or on the table's cadence, voids after a reveal timeout.  The core calls
 it after every commit and at its timer, signs the bodies it returns in order (each through the
 same checks as any own packet), and tells it what became of each.  Sans-IO like the core: it is
-given ``now`` and never reads a clock.  :class:`NoTables` does nothing.
+given ``now`` and never reads a clock.  :class:`NoTables` does nothing; the table agent
+(``node.core.tables.agent.TableAgent``) is the one the daemon runs.
 """
 
 from __future__ import annotations

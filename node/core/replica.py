@@ -42,7 +42,6 @@ from node.core.ledger import (
     Judge,
     Judgment,
     LedgerState,
-    NoTables,
     TableEngine,
     apply,
     judge,
@@ -51,6 +50,7 @@ from node.core.ledger import (
 )
 from node.core.log import Chain, Entry, SuffixRank
 from node.core.pulls import Pulls, Want
+from node.core.tables.engine import TablesEngine
 from node.core.verdicts import Outcome, Reason
 from node.core.waits import Waits
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW
@@ -128,10 +128,13 @@ class Replica:
         """``audit`` checks the supply after every judged packet (tests, not a running node);
         ``judge`` is the judge step (:func:`node.core.ledger.judge`); ``codec`` a frame codec
         of this network to share (its memo of checked sender keys; a simulator running many
-        replicas in one process shares one)."""
+        replicas in one process shares one).  ``engine`` is the table engine, TABLES.md's
+        (:class:`~node.core.tables.TablesEngine`) unless told: every replica of a mesh must
+        judge table packets alike, so another engine (``NoTables``: the ledger alone) is for
+        tests and benchmarks of the ledger."""
         self.genesis = genesis
         self._codec = codec if codec is not None else FrameCodec(genesis.network_id)
-        self._engine: TableEngine = engine if engine is not None else NoTables()
+        self._engine: TableEngine = engine if engine is not None else TablesEngine()
         self._judge = judge
         self.window = window
         self.unjudged_cap = unjudged_cap
@@ -183,6 +186,12 @@ class Replica:
 
     def spendable(self, key: bytes) -> int:
         return self.state.spendable(key)
+
+    @property
+    def next_seq(self) -> int:
+        """The judged-order position (``Entry.seq``) the next judged packet takes: every packet
+        judged so far has a smaller one."""
+        return self._seq
 
     def hwm(self, sender: bytes) -> int:
         s = self.state.senders.get(sender)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from node.core.craps.catalog import catalog, render_odds
 from node.core.craps.replay import ReplayError, parse_bet, parse_dice, render_text, replay
+from node.drivers.clientcmd import CommandFailed, add_client_commands
 from node.drivers.nodecmd import add_node_command
 from protocol.amounts import AmountError, parse_crap
 from protocol.bets import PLACEMENT, BetType, all_cli_names, parse_bet_name
@@ -41,8 +44,8 @@ class UsageError(UserError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        """One line, like every other failure, with where to read the usage."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def _genesis(path: str | None) -> Genesis:
@@ -189,8 +192,8 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Placeholder until the daemon exists: say what the demo will do."""
     sys.stderr.write(
         "bitcraps demo: not available yet — it will start a small local mesh of daemons and play "
-        "a craps table end to end; the wire format and the ledger exist, the daemon does not "
-        "yet (try 'bitcraps --help').\n"
+        "a craps table end to end; the daemon and its control API exist, the table agent that "
+        "plays for them does not yet (try 'bitcraps --help').\n"
     )
     return EXIT_REFUSED
 
@@ -206,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Run 'bitcraps COMMAND --help' for the options of a command.",
     )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="the node's data directory: the daemon keeps its key, ledger and control socket "
+        "there, and the client commands find it there (default: $BITCRAPS_HOME or ~/.bitcraps)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser(
@@ -216,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     add_node_command(sub)
+    add_client_commands(sub)
 
     packet = sub.add_parser(
         "packet",
@@ -333,16 +345,41 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         parser.print_help(stream)
         return EXIT_USAGE
     try:
-        return func(args, stream)
+        status = func(args, stream)
+        stream.flush()
+        return status
     except UsageError as exc:
         sys.stderr.write(f"bitcraps: {exc}\n")
         return EXIT_USAGE
     except UserError as exc:
         sys.stderr.write(f"bitcraps: {exc}\n")
         return EXIT_REFUSED
+    except CommandFailed as exc:
+        sys.stderr.write(f"bitcraps: {exc}\n")
+        return EXIT_USAGE if exc.usage else EXIT_REFUSED
+    except BrokenPipeError:
+        return _reader_gone(stream)
     except KeyboardInterrupt:
         sys.stderr.write("bitcraps: interrupted\n")
         return 130
+
+
+EXIT_PIPE = 128 + 13
+"""The reader of our output went away (``| head``): stop quietly, as a process killed by
+SIGPIPE would."""
+
+
+def _reader_gone(stream: TextIO) -> int:
+    """Stop writing to a closed pipe without a traceback: point the stream's descriptor at
+    /dev/null so the interpreter's final flush finds nowhere to fail."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return EXIT_PIPE
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """``bitcraps node``: one node daemon in the foreground, under Trio (DESIGN.md §7).
 
-It locks its data directory, loads (or creates) its identity key, rebuilds its replica from the
-store, and runs the node core over one UDP socket, with signatures checked in a worker process,
-LAN discovery by multicast beacons unless turned off, static peers dialled for ever, and
+It locks its data directory, loads (or creates) its identity key, rebuilds its replica (with the
+table engine) from the store, and runs the node core — with the table agent as its table policy,
+its settings kept in the store — over one UDP socket, with signatures checked in a worker process,
+LAN discovery by multicast beacons unless turned off, static peers dialled for ever, the control
+API on a Unix socket in the data directory, metrics on a loopback port if asked, and
 SIGINT/SIGTERM stopping it in order (exit 0).  Each service is started with
 ``nursery.start``; errors a person can fix are :class:`DaemonError`, one line.
 """
@@ -21,32 +23,40 @@ from typing import Final
 import nacl.signing
 import trio
 
-from node.core.node import Connect, NodeConfig, NodeCore
+from node.core.node import Connect, NodeConfig, NodeCore, Persist
+from node.core.tables import TablesEngine
+from node.core.tables.agent import AgentConfig, TableAgent
+from node.drivers.control import ControlError, ControlServer
 from node.drivers.datadir import DataDir, DataDirError
 from node.drivers.debughook import serve_debug
 from node.drivers.driver import NodeDriver, StoreJournal
 from node.drivers.durable import DurableReplica
 from node.drivers.keyfile import KeyFileError, load_or_create
+from node.drivers.methods import METHODS, NodeContext, NodeInfo
+from node.drivers.metrics import METRICS_HOST, Metrics, serve_metrics
 from node.drivers.runtime import tune_gc
 from node.drivers.store import Store, StoreError
 from node.drivers.verifyworker import VerifyWorker
+from node.drivers.wallet import Wallet
 from protocol.genesis import LOCAL, Genesis
 from transports.addresses import format_address
 from transports.base import Address, TransportError
 from transports.discovery import Beacon, Discovery, DiscoveryConfig
 from transports.udp import UdpConfig, UdpTransport
 
-__all__ = ["DaemonError", "NodeOptions", "RunningNode", "main_node", "run_node"]
+__all__ = ["DaemonError", "NodeOptions", "RunningNode", "TableJournal", "main_node", "run_node"]
 
 log = logging.getLogger("bitcraps.daemon")
 
 BEACON: Final = struct.Struct(">4sH32s")
+"""The discovery payload: network prefix, UDP port, public key (an unauthenticated hint)."""
 PEERS_FLAG: Final = "known_peers"
 """Store flag: the addresses of the links that were up (JSON), said hello to after a restart."""
 MAX_KNOWN_PEERS: Final = 32
 PEERS_EVERY: Final = 1.0
 """Seconds between two looks at the links up (the flag is written only when they change)."""
-"""The discovery payload: network prefix, UDP port, public key (an unauthenticated hint)."""
+TABLES_FLAG: Final = "table_settings"
+"""Store flag: the table agent's local settings (each hosted table's cadence, an end asked for)."""
 
 
 class DaemonError(Exception):
@@ -64,9 +74,13 @@ class NodeOptions:
     discovery: bool = True
     discovery_config: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     passphrase: bytes | None = None
+    metrics_port: int | None = None
+    """Serve Prometheus metrics on 127.0.0.1 at this port (0: a free one; None: not at all)."""
     debug_socket: Path | None = None
     """TEST-ONLY hook (``BITCRAPS_DEBUG_SOCKET``), until the control API exists."""
     config: NodeConfig = field(default_factory=NodeConfig)
+    tables: AgentConfig = field(default_factory=AgentConfig)
+    """The table agent's timers (the reveal timeout)."""
     process_verifier: bool = True
 
 
@@ -78,6 +92,8 @@ class RunningNode:
     address: Address
     identity: bytes
     discovery: Discovery | None = None
+    control: Path | None = None
+    metrics: Address | None = None
 
 
 async def run_node(
@@ -116,18 +132,28 @@ async def _run(
     task_status: trio.TaskStatus[RunningNode],
 ) -> None:
     genesis = options.genesis
-    durable = DurableReplica(genesis, store, key, lost_data=lost_data, clock=trio.current_time)
+    durable = DurableReplica(
+        genesis,
+        store,
+        key,
+        lost_data=lost_data,
+        clock=trio.current_time,
+        engine=TablesEngine(),  # every replica of the mesh judges table packets alike
+    )
     identity = bytes(key.verify_key)
+    agent = TableAgent(key, config=options.tables, settings=store.flag(TABLES_FLAG))
     core = NodeCore(
         durable.replica,
         key,
         random.SystemRandom(),
         trio.current_time(),
         config=options.config,
+        policy=agent,
         recovering=durable.recovering,
         outbox_nonce=store.own_nonce(),
         unsent=durable.resend,
     )
+    journal = TableJournal(durable, agent)
     worker = VerifyWorker() if options.process_verifier else None
     async with trio.open_nursery() as nursery:
         host, port = options.listen
@@ -135,8 +161,35 @@ async def _run(
             udp = await nursery.start(UdpTransport(UdpConfig(host, port)).run)
         except (OSError, TransportError) as exc:
             raise DaemonError(f"cannot listen on {format_address(options.listen)}: {exc}") from None
-        driver = NodeDriver(core, udp, journal=StoreJournal(durable), worker=worker)
+        driver = NodeDriver(core, udp, journal=journal, worker=worker)
+        started = trio.current_time()
         await nursery.start(driver.run)
+        wallet = Wallet(core, durable.revisions)
+        metrics = Metrics(driver)
+        driver.observers += [wallet.observe, metrics.observe]
+        metrics_address: Address | None = None
+        if options.metrics_port is not None:
+            try:
+                metrics_address = await nursery.start(serve_metrics, metrics, options.metrics_port)
+            except OSError as exc:
+                raise DaemonError(
+                    f"cannot serve metrics on {METRICS_HOST}:{options.metrics_port}: {exc.strerror}"
+                ) from None
+        info = NodeInfo(
+            genesis.name,
+            genesis.network_id,
+            datadir.path,
+            datadir.control_path,
+            metrics_address,
+            started,
+        )
+        server = ControlServer(
+            METHODS, NodeContext(driver, wallet, metrics, info), observe=metrics.api
+        )
+        try:
+            await nursery.start(server.serve, datadir.control_path)
+        except ControlError as exc:
+            raise DaemonError(str(exc)) from None
         for peer in options.peers:
             try:
                 address = await udp.resolve(peer)
@@ -147,6 +200,7 @@ async def _run(
         for address in _known_peers(store):  # the neighbours of the last run: a few hellos
             driver.command_nowait(Connect(address, static=False))
         nursery.start_soon(_remember_peers, core, store)
+        nursery.start_soon(_keep_settings, journal)
         disco: Discovery | None = None
         if options.discovery:
             payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
@@ -159,15 +213,57 @@ async def _run(
         if options.debug_socket is not None:
             await nursery.start(serve_debug, driver, options.debug_socket)
         log.info(
-            "node %s on network %s (%s) listening on %s, data in %s%s",
+            "node %s on network %s (%s) listening on %s, data in %s, control socket %s%s%s",
             identity.hex()[:16],
             genesis.name,
             genesis.network_id[:4].hex(),
             format_address(udp.local_address),
             datadir.path,
+            datadir.control_path,
+            f", metrics on http://{format_address(metrics_address)}/metrics"
+            if metrics_address is not None
+            else "",
             ", recovering its own history from peers" if core.recovering else "",
         )
-        task_status.started(RunningNode(driver, udp.local_address, identity, disco))
+        task_status.started(
+            RunningNode(
+                driver,
+                udp.local_address,
+                identity,
+                disco,
+                datadir.control_path,
+                metrics_address,
+            )
+        )
+
+
+class TableJournal(StoreJournal):
+    """The store journal, keeping the table agent's settings as well: saved (when changed)
+    before the packets of each commit, so a table command's settings are in the store before
+    anything it signed, and every second for a change that signs nothing."""
+
+    def __init__(self, durable: DurableReplica, agent: TableAgent) -> None:
+        super().__init__(durable)
+        self.agent = agent
+        self._version = agent.settings_version
+
+    def persist(self, persist: Persist) -> None:
+        self.save_settings()
+        super().persist(persist)
+
+    def save_settings(self) -> None:
+        if self.agent.settings_version != self._version:
+            self._version = self.agent.settings_version
+            self.durable.store.set_flag(TABLES_FLAG, self.agent.settings())
+
+
+async def _keep_settings(journal: TableJournal) -> None:
+    try:
+        while True:
+            await trio.sleep(PEERS_EVERY)
+            journal.save_settings()
+    finally:
+        journal.save_settings()
 
 
 def _known_peers(store: Store) -> list[Address]:

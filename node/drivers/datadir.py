@@ -2,7 +2,8 @@
 daemon out.
 
 Layout: ``identity.key`` (the key, 0600), ``ledger.sqlite3`` (the store), ``node.lock`` (held
-with ``flock`` while a daemon runs; it holds that daemon's pid).  The directory is created 0700.
+with ``flock`` while a daemon runs; it holds that daemon's pid), ``control.sock`` (the control
+API's Unix socket, 0600, while a daemon runs).  The directory is created 0700.
 The lock is released by the kernel when the process dies, ``kill -9`` included.
 """
 
@@ -18,6 +19,7 @@ __all__ = ["DataDir", "DataDirError", "default_data_dir"]
 KEY_FILE: Final = "identity.key"
 STORE_FILE: Final = "ledger.sqlite3"
 LOCK_FILE: Final = "node.lock"
+CONTROL_FILE: Final = "control.sock"
 
 
 class DataDirError(Exception):
@@ -38,6 +40,7 @@ class DataDir:
         self.key_path = path / KEY_FILE
         self.store_path = path / STORE_FILE
         self.lock_path = path / LOCK_FILE
+        self.control_path = path / CONTROL_FILE
         self._fd: int | None = None
 
     def lock(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -27,6 +28,7 @@ from node.core.node import (
 from node.core.replica import Verdicts, verify_batch
 from node.drivers.durable import DurableReplica
 from node.drivers.verifyworker import VerifyWorker
+from protocol.constants import LEDGER_MARKER
 from transports.base import Transport, TransportError
 
 __all__ = ["Journal", "NodeDriver", "StoreJournal"]
@@ -84,6 +86,16 @@ class NodeDriver:
         self._waiting: dict[int, tuple[trio.Event, list[Reply]]] = {}
         self._commands = 0
         self.send_errors = 0
+        self.datagrams_in = 0
+        self.bytes_in = 0
+        self.datagrams_out = 0
+        self.bytes_out = 0
+        self.frames_out = 0
+        """Ledger frames sent (own packets, relays, answers to pulls); the rest of what goes
+        out is link messages."""
+        self.observers: list[Callable[[Persist], None]] = []
+        """Called with every Persist once the journal committed it (a wallet index, metrics),
+        before the core hears of it."""
 
     async def run(
         self, *, task_status: trio.TaskStatus[NodeDriver] = trio.TASK_STATUS_IGNORED
@@ -126,7 +138,9 @@ class NodeDriver:
             except trio.ClosedResourceError:
                 return
             now = trio.current_time()
+            self.datagrams_in += len(batch)
             for address, data in batch:
+                self.bytes_in += len(data)
                 if core.awaiting is not None:
                     self.pump()
                 core.receive_datagram(data, address, now)
@@ -154,11 +168,17 @@ class NodeDriver:
                 return
             for action in actions:
                 if type(action) is Transmit:
+                    data = action.data
                     try:
-                        self.transport.send(action.address, action.data)
+                        self.transport.send(action.address, data)
                     except (TransportError, trio.ClosedResourceError) as exc:
                         self.send_errors += 1
                         log.debug("send to %s failed: %s", action.address, exc)
+                    else:
+                        self.datagrams_out += 1
+                        self.bytes_out += len(data)
+                        if data[0] == LEDGER_MARKER:
+                            self.frames_out += 1
                 elif type(action) is Verify:
                     if self.worker is not None:
                         self.worker.submit(action.job, action.envelopes)
@@ -170,6 +190,8 @@ class NodeDriver:
                 elif type(action) is Persist:
                     if self.journal is not None:
                         self.journal.persist(action)
+                    for observe in self.observers:
+                        observe(action)
                     core.persisted(action, trio.current_time())
                 elif type(action) is MarkSent:
                     if self.journal is not None:

@@ -17,11 +17,12 @@ from typing import Final
 import nacl.signing
 
 from node.core.events import WANTED, Event, Ingested, Revision
-from node.core.ledger import Judge, LedgerState, NoTables, TableEngine, judge
+from node.core.ledger import Judge, LedgerState, TableEngine, judge
 from node.core.pulls import Want
 from node.core.recovery import RECOVERY_PEERS, Recovery
 from node.core.replica import Replica
 from node.core.signer import sign_next
+from node.core.tables import TablesEngine
 from node.core.verdicts import PlayerError
 from node.drivers.store import NO_FAULTS, Faults, Store
 from protocol.constants import MAX_NONCE
@@ -71,7 +72,8 @@ class DurableReplica:
 
     ``clock`` gives the time the replica's timers run on (``time.monotonic`` by default);
     ``faults`` are the crash-injection points (none by default); ``judge`` is the judge step and
-    ``engine`` the table engine; ``codec`` a frame codec to share.
+    ``engine`` the table engine (TABLES.md's unless told: every replica of a mesh must judge
+    table packets alike); ``codec`` a frame codec to share.
     """
 
     def __init__(
@@ -108,7 +110,7 @@ class DurableReplica:
         self.faults = faults
         self.codec = codec if codec is not None else FrameCodec(genesis.network_id)
         self._judge = judge
-        self._engine: TableEngine = engine if engine is not None else NoTables()
+        self._engine: TableEngine = engine if engine is not None else TablesEngine()
         self.replica = self._new_replica()
         self.rebuilding = True
         self.resend: list[bytes] = []
