@@ -43,6 +43,7 @@ REGISTRY: Final[dict[str, str]] = {
     "udp": "benchmarks.udp",
     "rules": "benchmarks.rules",
     "node": "benchmarks.node",
+    "tables": "benchmarks.tables",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""
 

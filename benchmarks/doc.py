@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks.ledger import FULL_TARGET, JUDGE_TARGET
+from benchmarks.tables import JUDGE_TARGET as TABLES_TARGET
 
 __all__ = ["BEGIN", "DOC", "END", "RESULT", "ROWS", "main", "render", "splice"]
 
@@ -100,19 +101,6 @@ ROWS: Final[tuple[Row, ...]] = (
     ),
     Row(
         "ledger",
-        "full_ingest_2core_default_switch_per_s",
-        "ledger_raw_verify_per_s",
-        "full_ingest_2core_default_switch_vs_verify",
-    ),
-    Row(
-        "ledger",
-        "full_ingest_2core_process_per_s",
-        "ledger_raw_verify_per_s",
-        "full_ingest_2core_process_vs_verify",
-        "full_ingest_2core_process_vs_verify_paired",
-    ),
-    Row(
-        "ledger",
         "ledger_raw_verify_2threads_per_s",
         "ledger_raw_verify_per_s",
         "ledger_verify_cores",
@@ -143,6 +131,23 @@ ROWS: Final[tuple[Row, ...]] = (
         "udp_transport_unbatched_vs_plain",
     ),
     Row("rules", "rules_settled_per_s", "rules_raw_verify_per_s", "rules_settled_vs_verify"),
+    Row(
+        "tables",
+        "tables_judge_per_s",
+        "tables_raw_verify_per_s",
+        "tables_judge_vs_verify",
+        "tables_judge_vs_verify_paired",
+        f"≥ {TABLES_TARGET:,} /s",
+        "tables_judge_target_met",
+    ),
+    Row(
+        "tables",
+        "tables_judge_only_per_s",
+        "tables_raw_verify_per_s",
+        "tables_judge_only_vs_verify",
+    ),
+    Row("tables", "tables_per_packet_us"),
+    *(Row("tables", f"tables_{kind}_us") for kind in ("bet", "reveal", "roll_open")),
 )
 """The table, in order.  Every key must be in the run (a missing one is an error)."""
 
@@ -165,6 +170,23 @@ WORK: Final[dict[str, tuple[str, ...]]] = {
     "floods": ("flood_far_ahead_packets", "late_fork_history", "late_fork_rejudged"),
     "udp": ("udp_burst", "udp_rounds", "udp_mean_batch", "udp_batching_gain"),
     "rules": ("rules_n_rolls", "rules_live_bets_per_roll", "rules_settled_per_roll"),
+    "tables": (
+        "tables_n_packets",
+        "tables_n_tables",
+        "tables_n_reveal",
+        "tables_n_bet",
+        "tables_n_roll_open",
+        "tables_n_void",
+        "tables_roll_open_entries_mean",
+        "tables_live_bets_per_roll",
+        "tables_included_live_share",
+        "tables_roll_open_base_us",
+        "tables_roll_open_per_entry_us",
+        "tables_bet_share",
+        "tables_reveal_share",
+        "tables_roll_open_share",
+        "tables_judge_noise",
+    ),
 }
 """Per group, the run's size and noise, printed under the table."""
 

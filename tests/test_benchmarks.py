@@ -1,5 +1,5 @@
-"""Tests for benchmarks/: the entry point's output shape, the wire corpus and the ledger mix and
-cone (no timing asserts)."""
+"""Tests for benchmarks/: the entry point's output shape, the wire corpus, the ledger mix and
+cone, and the table mix (no timing asserts)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ import pytest
 import benchmarks.__main__ as entry
 from benchmarks import Figures, Timer
 from benchmarks.ledger import build_cone, build_mix
+from benchmarks.tables import KINDS
+from benchmarks.tables import build_mix as build_table_mix
 from benchmarks.wire import SENDERS, build_corpus
 from node.core.replica import Replica
+from node.core.tables import TablesEngine
 from node.core.verdicts import Outcome, Reason
 from protocol.constants import ZERO_PREV
 from protocol.frame import FrameCodec, decode_body
 from protocol.genesis import LOCAL
-from protocol.kinds import Ack, Bet, Transfer
+from protocol.kinds import Ack, Bet, Kind, RollOpen, Transfer, Void
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,6 +68,19 @@ UDP_REQUIRED = (
     "udp_mean_batch",
 )
 
+TABLES_REQUIRED = (
+    "tables_judge_per_s",
+    "tables_judge_only_per_s",
+    "tables_raw_verify_per_s",
+    "tables_judge_vs_verify",
+    "tables_judge_vs_verify_paired",
+    "tables_per_packet_us",
+    "tables_bet_us",
+    "tables_reveal_us",
+    "tables_roll_open_us",
+    "tables_roll_open_base_us",
+)
+
 NODE_REQUIRED = (
     "node_ingest_per_s",
     "node_ingest_1core_per_s",
@@ -103,7 +119,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     )
     result = json.loads(done.stdout)  # the whole of stdout is one JSON value
     assert isinstance(result, dict)
-    for key in REQUIRED + LEDGER_REQUIRED + UDP_REQUIRED + NODE_REQUIRED:
+    for key in REQUIRED + LEDGER_REQUIRED + UDP_REQUIRED + NODE_REQUIRED + TABLES_REQUIRED:
         assert_positive_number(result, key)
     assert result["quick"] is True
     assert result["n_packets"] == 64
@@ -111,9 +127,12 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "node"}
+    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "node", "tables"}
     assert type(result["node_ingest_target_met"]) is bool
     assert result["node_ingest_packets"] == 64
+    assert result["tables_n_packets"] == 64
+    assert sum(result[f"tables_n_{kind}"] for kind in KINDS) == 64
+    assert type(result["tables_judge_target_met"]) is bool
     for case in ("far_ahead", "unresolvable", "far_reference", "fork_versions"):
         assert result[f"flood_{case}_packets"] == 64
         assert_positive_number(result, f"flood_{case}_rss_after_mb")
@@ -126,6 +145,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert "wire:" in done.stderr  # progress goes to stderr, not into the JSON
     assert "ledger:" in done.stderr
     assert "udp:" in done.stderr
+    assert "tables:" in done.stderr
 
 
 def test_table_output_names_every_required_figure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,3 +280,28 @@ def test_late_fork_at_nonce_one_rejudges_the_whole_cone() -> None:
     assert result.why == "fork_proof"
     assert replica.fork_point(origin) == 1
     assert replica.counters()["rejudged"] == 81
+
+
+def test_table_mix_is_judged_on_arrival_and_holds_every_kind_and_full_rolls() -> None:
+    mix = build_table_mix(1_600)  # a whole table (100 rolls and its game_end), then the next
+    replica = Replica(LOCAL, engine=TablesEngine())
+    results = [replica.receive(frame, 0.0) for frame in mix.frames]
+    assert all(r.outcome is Outcome.JUDGED for r in results)  # dependencies always come first
+    assert [r.reason for r in results] == mix.reasons
+    assert set(mix.reasons) == {Reason.APPLIED}
+    assert set(mix.kinds) == set(KINDS)
+    codec = FrameCodec(LOCAL.network_id)
+    opens = [
+        decode_body(codec.open(f)).body for f in mix.frames if codec.open(f).kind == Kind.ROLL_OPEN
+    ]
+    assert all(isinstance(body, RollOpen) for body in opens)
+    assert max(len(b.included) + len(b.released) for b in opens) == 33  # max_entries at 8 seats
+    assert any(b.released for b in opens)
+    assert {len(b.listed) for b in opens} >= {7}
+    assert any(isinstance(decode_body(codec.open(f)).body, Void) for f in mix.frames)
+    assert mix.outcomes["live"] > 0.8 * mix.outcomes.total()  # most inclusions pass
+    assert mix.tables == 2
+
+
+def test_table_mix_is_the_same_on_every_build() -> None:
+    assert build_table_mix(120).frames == build_table_mix(120).frames

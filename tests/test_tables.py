@@ -6,16 +6,22 @@ bank, host bond, treasury and sink sum to grants + mints).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+import node.core.tables.engine as engine_module
+from node.core.tables import TablesEngine
+from node.core.tables.engine import tables_of
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import ItemStatus
 from node.core.verdicts import Reason
 from protocol.bets import BetType
 from protocol.budget import max_entries_for
 from protocol.constants import CRAP, SINK_KEY
+from protocol.frame import FrameCodec, Packet, decode_body
 from protocol.genesis import LOCAL, Genesis
-from protocol.kinds import Bank, Included, Released
+from protocol.kinds import Bank, Included, Released, RollOpen
 from tests.ledger_factory import public_key
 from tests.table_factory import Scene, entry, small_params
 
@@ -275,3 +281,87 @@ def test_an_entry_naming_a_non_player_seat_is_a_host_fault(seat: int) -> None:
     wrong = Included(seat, n, 0, int(BetType.Pass), 10 * CRAP)
     assert scene.roll_open([wrong]) is Reason.BAD_LIST
     assert scene.roll_open(released=[Released(seat, n, 0)]) is Reason.BAD_LIST
+
+
+def test_the_replica_makes_a_host_packets_state_run_once() -> None:
+    runs: list[str] = []
+    real = engine_module.run_host
+
+    def counted(run: engine_module.HostRun, body: engine_module.HostBody) -> None:
+        runs.append(f"roll_open({body.k})" if isinstance(body, RollOpen) else type(body).__name__)
+        real(run, body)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "run_host", counted)
+        scene = seated("p")
+        scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+        assert scene.roll_open([scene.included("p")]) is Reason.APPLIED
+        assert scene.roll_open() is Reason.APPLIED
+    # dependencies, judge and dependencies again (the replica's order) share one run
+    assert runs == ["Seat", "roll_open(1)", "roll_open(2)"]
+
+
+def next_bets_rolled() -> tuple[Scene, Packet, bytes]:
+    """A table where p's 11 Next bets are live (one of them wins whatever the dice), and the
+    host's roll_open(2) that settles them: signed, decoded, not fed (with its h)."""
+    scene = seated("p")
+    nexts = [BetType(code) for code in range(BetType.Next2, BetType.Next12 + 1)]
+    included = []
+    for bets in (nexts[:6], nexts[6:]):
+        assert scene.bet("p", *(entry(bet, CRAP) for bet in bets)) is Reason.APPLIED
+        included += [scene.included("p", index=i) for i in range(len(bets))]
+    assert scene.roll_open(included) is Reason.APPLIED
+    assert len(scene.table().craps.bets) == 11
+    host = scene.host
+    assert host is not None and host.dice is not None
+    body = RollOpen(
+        scene.game, 2, host.dice.reveal(), scene.reveal_copies(), (), (), (), (), (), (1,)
+    )
+    envelope = FrameCodec(LOCAL.network_id).open(host.chain.sign(body))
+    return scene, decode_body(envelope), envelope.h
+
+
+def test_the_engine_judges_a_host_packet_alike_however_often_it_is_asked() -> None:
+    """The engine keeps a host packet's run between the replica's dependencies and judge
+    calls; a judge on the same state again (a re-judge after an undo) must come to the same
+    judgment as the first (the kept run is not written by a judge)."""
+    scene, packet, h = next_bets_rolled()
+    host = packet.sender
+    state = scene.replica.state
+    spendable = state.spendable(host)
+    engine = TablesEngine()
+    named = engine.dependencies(state, host, packet)
+    first = engine.judge(state, packet, h, spendable)
+    assert engine.dependencies(state, host, packet) == named
+    again = engine.judge(state, packet, h, spendable)
+    assert engine.dependencies(state, host, packet) == named
+    assert first.reason is Reason.APPLIED and first.effects.credits  # the winner is paid
+    assert again == first
+    assert again == TablesEngine().judge(state, packet, h, spendable)  # a fresh run
+
+
+def test_a_kept_host_run_is_not_used_on_another_table_or_state() -> None:
+    """A host packet's kept run holds for the table object and the state it was made on: when
+    a late fork takes its predecessor back, the packet is judged on the table as it is then;
+    on another state (a copy whose bank holds nothing), its money is that state's."""
+    scene, packet, h = next_bets_rolled()
+    state = scene.replica.state
+    spendable = state.spendable(packet.sender)
+    engine = TablesEngine()
+    first = engine.judge(state, packet, h, spendable)
+    assert first.reason is Reason.APPLIED
+    previous = scene.replica.judged(packet.sender, packet.nonce - 1)  # roll_open(1)
+    assert previous is not None and previous.judgment is not None
+    change = previous.judgment.table
+    assert change is not None
+    engine.unapply(state, change)
+    assert engine.judge(state, packet, h, spendable).reason is Reason.OUT_OF_TURN
+    engine.apply(state, change)
+    assert engine.judge(state, packet, h, spendable) == first
+    other = state.copy()
+    funds = tables_of(other).map("funds")
+    table = (packet.sender, scene.game)
+    funds[table] = replace(funds[table], bank_real=0)
+    poorer = engine.judge(other, packet, h, spendable)
+    assert poorer == TablesEngine().judge(other, packet, h, spendable)
+    assert poorer.effects.credits != first.effects.credits  # the winner's profit: none

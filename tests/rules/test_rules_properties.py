@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from node.core.craps import (
     Family,
     Limits,
     LiveBet,
+    LiveIndex,
     Outcome,
     Release,
     Roll,
@@ -129,6 +131,38 @@ def test_every_stake_is_settled_live_or_released_and_no_payout_exceeds_exposure(
     assert set(placed) == live | set(settled)
     staked = sum(bet.stake for bet in placed.values())
     assert staked == sum(s.bet.stake for s in settled.values()) + sum(b.stake for b in state.bets)
+
+
+@given(
+    SEEDS,
+    st.sampled_from([None, 1_000 * CRAP, 150 * CRAP]),
+    st.sampled_from([None, 10_000 * CRAP, 400 * CRAP]),
+)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_placing_through_a_live_index_is_placing_against_the_live_bets(
+    seed: int, bond: int | None, cover: int | None
+) -> None:
+    """A table layer includes a roll's bets through one :class:`LiveIndex` made after the
+    roll: each verdict, and the state, are those of placing against the live bets."""
+    state, twin = TableState(shooter=1), TableState(shooter=1)
+    index = LiveIndex.of(state)
+    for number, step in enumerate(_game(random.Random(seed), twin)):
+        if isinstance(step, Roll):
+            settle_roll(state, step, SEATS)
+            settle_roll(twin, step, SEATS)
+            index = LiveIndex.of(state)
+            continue
+        owner, request = step
+        found = place(state, (number,), owner, request, LIMITS, bond=bond, cover=cover, index=index)
+        assert found == place(twin, (number,), owner, request, LIMITS, bond=bond, cover=cover)
+        assert state == twin
+        assert (index.totals.risk, index.totals.exposure) == (risk(state), total_exposure(state))
+        assert index.ids == {bet.id for bet in state.bets}
+        assert index.owned == {o: state.owned(o) for o in {bet.owner for bet in state.bets}}
+        if state.bets:
+            again = state.bets[-1]
+            with pytest.raises(ValueError, match="already live"):
+                place(state, again.id, owner, request, LIMITS, index=index)
 
 
 PHASE_FREE = frozenset(bet for bet in BetType if not SPECS[bet].reads_phase)

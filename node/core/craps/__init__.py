@@ -11,6 +11,7 @@ from .bettypes import ODDS_CAP, ODDS_MIN, SPECS, WAYS, BetSpec, Family, profit
 from .dice import Roll, WalletChain, dice_from_seed, dice_seed, roll_dice
 from .exposure import (
     EXPOSURE_RATIOS,
+    Totals,
     exposure,
     exposure_ratio,
     least_risk,
@@ -21,7 +22,7 @@ from .exposure import (
 )
 from .outcome import Outcome, Settlement
 from .phase import Event, next_shooter
-from .placement import BetRequest, Limits, Release, check, place
+from .placement import BetRequest, Limits, LiveIndex, Release, check, place
 from .settle import (
     RollResult,
     return_all,
@@ -46,12 +47,14 @@ __all__ = [
     "Family",
     "Limits",
     "LiveBet",
+    "LiveIndex",
     "Outcome",
     "Release",
     "Roll",
     "RollResult",
     "Settlement",
     "TableState",
+    "Totals",
     "WalletChain",
     "check",
     "dice_from_seed",

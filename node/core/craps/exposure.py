@@ -2,12 +2,14 @@
 
 A bet's exposure is the largest profit it can still pay (stake × its largest ratio, rounded down
 like a payout; never rising).  Risk = Σ (stake + exposure) over live bets ≤ ``bond``
-(TABLES.md §4); cover: Σ exposure ≤ K (§5).  Pure functions.
+(TABLES.md §4); cover: Σ exposure ≤ K (§5).  Pure functions, and :class:`Totals`: the two sums
+kept while bets are included one after another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
@@ -19,6 +21,7 @@ from .table import LiveBet, TableState
 
 __all__ = [
     "EXPOSURE_RATIOS",
+    "Totals",
     "exposure",
     "exposure_ratio",
     "least_risk",
@@ -64,6 +67,25 @@ def risk(state: TableState) -> int:
 def total_exposure(state: TableState) -> int:
     """Σ over the live bets of exposure: what cover holds against K."""
     return sum(exposure(bet) for bet in state.bets)
+
+
+@dataclass(slots=True)
+class Totals:
+    """A table's risk and total exposure, made once from the state (:meth:`of`) and kept up to
+    date by a caller that adds bets to it (:class:`~.placement.LiveIndex`)."""
+
+    risk: int
+    exposure: int
+
+    @classmethod
+    def of(cls, state: TableState) -> Totals:
+        exposures = sum(exposure(bet) for bet in state.bets)
+        return cls(sum(bet.stake for bet in state.bets) + exposures, exposures)
+
+    def add(self, bet: LiveBet, bet_exposure: int) -> None:
+        """``bet`` went live; ``bet_exposure`` is its :func:`exposure`."""
+        self.risk += bet.stake + bet_exposure
+        self.exposure += bet_exposure
 
 
 def within_risk_cap(state: TableState, bet: LiveBet, bond: int) -> bool:

@@ -7,6 +7,7 @@ that bet, whatever bet later moves to the same number.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 
 from protocol.bets import PLACEMENT, BetType
@@ -19,12 +20,18 @@ __all__ = ["backed_bet", "cap", "odds_number", "ratio", "step"]
 
 
 def backed_bet(
-    state: TableState, owner: int, odds_type: BetType, come_point: int | None
+    state: TableState,
+    owner: int,
+    odds_type: BetType,
+    come_point: int | None,
+    among: Iterable[LiveBet] | None = None,
 ) -> LiveBet | None:
     """The live bet of ``owner`` that a new odds bet of ``odds_type`` would be bound to, if any.
 
     OddsPass/OddsDontPass back the owner's Pass/DontPass (only in the point phase: no odds on a
     come-out roll); OddsCome/OddsDontCome back the owner's Come/DontCome on ``come_point``.
+    ``among``: the live bets to look in, in placement order, if not all of them (at least the
+    owner's).
     """
     backs = PLACEMENT[odds_type].backs
     if backs is None:
@@ -35,7 +42,7 @@ def backed_bet(
         number = None
     else:
         number = come_point
-    for bet in state.bets:
+    for bet in state.bets if among is None else among:
         if bet.owner == owner and bet.type is backs and bet.number == number:
             return bet
     return None

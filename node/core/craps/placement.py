@@ -8,18 +8,19 @@ first failure is the :class:`Release` reason.  The balance is the ledger's check
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from protocol.bets import COME_POINTS, BetType, may_place, needs_come_point
 
 from .bettypes import ODDS_MIN, SPECS, Family
-from .exposure import within_cover, within_risk_cap
+from .exposure import Totals, exposure
 from .numbers import fresh_repeater
 from .odds import backed_bet, cap, odds_number
 from .series import SERIES, fresh_tracker
 from .table import BetId, LiveBet, TableState
 
-__all__ = ["BetRequest", "Limits", "Release", "check", "place"]
+__all__ = ["BetRequest", "Limits", "LiveIndex", "Release", "check", "place"]
 
 
 class Release(enum.IntEnum):
@@ -75,26 +76,58 @@ class Limits:
             raise ValueError(f"need 0 < min_bet ≤ max_bet, got {self.min_bet}, {self.max_bet}")
 
 
-def _duplicate(state: TableState, owner: int, bet_type: BetType, number: int | None) -> bool:
+@dataclass(slots=True)
+class LiveIndex:
+    """A table's live bets as the checks of several inclusions in a row read them: their ids,
+    each owner's bets (in placement order), and their risk and exposure sums.  Made once from
+    the state (:meth:`of`); :func:`place` adds each bet it makes live, so that an inclusion
+    costs O(its owner's bets) instead of O(live bets).  Valid while the state's bets change
+    only through ``place`` with this index."""
+
+    ids: set[BetId]
+    owned: dict[int, list[LiveBet]]
+    totals: Totals
+
+    @classmethod
+    def of(cls, state: TableState) -> LiveIndex:
+        owned: dict[int, list[LiveBet]] = {}
+        for bet in state.bets:
+            owned.setdefault(bet.owner, []).append(bet)
+        return cls({bet.id for bet in state.bets}, owned, Totals.of(state))
+
+    def add(self, bet: LiveBet, bet_exposure: int) -> None:
+        """``bet`` went live; ``bet_exposure`` is its exposure."""
+        self.ids.add(bet.id)
+        self.owned.setdefault(bet.owner, []).append(bet)
+        self.totals.add(bet, bet_exposure)
+
+
+def _duplicate(bets: Iterable[LiveBet], owner: int, bet_type: BetType, number: int | None) -> bool:
     """One open bet per (owner, type, number): the come point for Come/DontCome (None while
-    travelling), the backed come point for OddsCome/OddsDontCome; one per type otherwise."""
+    travelling), the backed come point for OddsCome/OddsDontCome; one per type otherwise.
+    ``bets``: the live bets, or at least the owner's."""
     keyed = bet_type in (BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome)
-    for bet in state.bets:
+    for bet in bets:
         if bet.owner == owner and bet.type is bet_type and (not keyed or bet.number == number):
             return True
     return False
 
 
 def _candidate(
-    state: TableState, bet_id: BetId, owner: int, request: BetRequest, limits: Limits
+    state: TableState,
+    bet_id: BetId,
+    owner: int,
+    request: BetRequest,
+    limits: Limits,
+    owned: Sequence[LiveBet],
 ) -> LiveBet | Release:
     """The bet as it would go live, or the first of phase → limits → duplicate → odds cap that
-    fails."""
+    fails.  ``owned``: the live bets, or at least the owner's, in placement order."""
     bet_type, amount = request.type, request.amount
     odds = SPECS[bet_type].family is Family.ODDS
     if not may_place(bet_type, state.point):
         return Release.PHASE
-    backed = backed_bet(state, owner, bet_type, request.come_point) if odds else None
+    backed = backed_bet(state, owner, bet_type, request.come_point, owned) if odds else None
     if odds and backed is None:
         return Release.PHASE
     if odds:
@@ -102,7 +135,7 @@ def _candidate(
             return Release.LIMITS
     elif not limits.min_bet <= amount <= limits.max_bet:
         return Release.LIMITS
-    if _duplicate(state, owner, bet_type, request.come_point):
+    if _duplicate(owned, owner, bet_type, request.come_point):
         return Release.DUPLICATE
     number: int | None = None
     tracker: tuple[int, ...] = ()
@@ -120,7 +153,7 @@ def _candidate(
 
 def check(state: TableState, owner: int, request: BetRequest, limits: Limits) -> Release | None:
     """The first of phase → limits → duplicate → odds cap that ``request`` fails, else None."""
-    found = _candidate(state, (), owner, request, limits)
+    found = _candidate(state, (), owner, request, limits, state.bets)
     return found if isinstance(found, Release) else None
 
 
@@ -133,21 +166,33 @@ def place(
     *,
     bond: int | None = None,
     cover: int | None = None,
+    index: LiveIndex | None = None,
 ) -> LiveBet | Release:
     """Include one bet: run every check in order and, when all pass, make it live.
 
     ``bond`` caps the table-wide risk (None: no risk cap); ``cover`` is the bank's K (None: no
-    cover check).  Returns the live bet (also appended to ``state``) or the release reason.
+    cover check).  ``index``, when given, is the state's :class:`LiveIndex`, read instead of
+    the live bets and kept up to date.  Returns the live bet (also appended to ``state``) or
+    the release reason.
     """
-    if state.find(bet_id) is not None:
+    if index is None:
+        live, owned = state.find(bet_id) is not None, state.bets
+    else:
+        live, owned = bet_id in index.ids, index.owned.get(owner, [])
+    if live:
         raise ValueError(f"bet {bet_id!r} is already live at this table")
-    found = _candidate(state, bet_id, owner, request, limits)
+    found = _candidate(state, bet_id, owner, request, limits, owned)
     if isinstance(found, Release):
         return found
-    if bond is not None and not within_risk_cap(state, found, bond):
-        return Release.RISK_CAP
-    if cover is not None and not within_cover(state, found, cover):
-        return Release.COVER
+    added = exposure(found)
+    if bond is not None or cover is not None:
+        totals = index.totals if index is not None else Totals.of(state)
+        if bond is not None and totals.risk + found.stake + added > bond:
+            return Release.RISK_CAP
+        if cover is not None and totals.exposure + added > cover:
+            return Release.COVER
     state.bets.append(found)
     state.next_seq += 1
+    if index is not None:
+        index.add(found, added)
     return found

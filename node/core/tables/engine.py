@@ -8,6 +8,8 @@ Player packets go to :mod:`.player`; host table packets run their steps on table
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from node.core.ledger import (
     Credit,
     Dep,
@@ -52,8 +54,30 @@ def tables_of(state: LedgerState) -> Tables:
     return tables
 
 
+class _KeptRun(NamedTuple):
+    """A host packet's state run, kept for the engine's next calls on that packet.
+
+    The replica asks a host packet's ``dependencies`` before judging it, then ``judge``, then
+    ``dependencies`` again as it applies it: three runs of the same steps on the same state.
+    A run reads only its packet, the network id, its table object and that table's entries of
+    the ``named``, ``answered`` and ``heads`` maps; those entries change only in a change that
+    also puts a new table object (a host packet of that table, or its unmake), since a table
+    is never changed in place once in the state.  So while the same state (``base``, the
+    engine's part of one network's state) holds the same table object, the run of the same
+    packet is the same, and it is made once.  The kept run is never written to: a judge
+    stages its money on a fork of the run's staged state, which reads through ``base``."""
+
+    packet: Packet
+    base: Tables
+    table: Table | None
+    run: HostRun | Reason
+
+
 class TablesEngine:
     """TABLES.md v1.6 on the ledger (``node.core.ledger.TableEngine``)."""
+
+    def __init__(self) -> None:
+        self._kept: _KeptRun | None = None
 
     def empty(self) -> TablesState:
         return Tables()
@@ -81,7 +105,7 @@ class TablesEngine:
             host = tables.map("bindings").get((sender, body.game))
             return () if host is None else ((host, body.table, None),)
         if isinstance(body, _HOST_KINDS):
-            run = self._run(state, Staged(tables), packet, body)
+            run = self._host_run(state, packet, body)
             if isinstance(run, HostRun):
                 return tuple((key, nonce, None) for key, nonce in run.refs)
         return ()
@@ -92,17 +116,35 @@ class TablesEngine:
         self, state: LedgerState, packet: Packet, h: bytes, spendable: int | None
     ) -> Judgment:
         body = packet.body
-        staged = Staged(tables_of(state))
         sender, nonce = packet.sender, packet.nonce
         if isinstance(body, Create):
+            staged = Staged(tables_of(state))
             return judge_create(state, staged, sender, nonce, h, body, spendable)
         if isinstance(body, (Join, *_BOUND_KINDS)):
+            staged = Staged(tables_of(state))
             return judge_player(state, staged, sender, nonce, h, body, spendable, gain)
         if isinstance(body, _HOST_KINDS):
             if spendable is None:
                 return Judgment(Reason.UNFUNDED)
-            return self._judge_host(state, staged, packet, body)
+            return self._judge_host(packet, self._host_run(state, packet, body))
         return Judgment(Reason.MALFORMED)
+
+    def _host_run(self, state: LedgerState, packet: Packet, body: HostBody) -> HostRun | Reason:
+        """The packet's state run (:meth:`_run`), made once per packet and table object
+        (:class:`_KeptRun`)."""
+        tables = tables_of(state)
+        table: Table | None = tables.map("tables").get((packet.sender, body.game))
+        kept = self._kept
+        if (
+            kept is not None
+            and kept.packet is packet
+            and kept.base is tables
+            and kept.table is table
+        ):
+            return kept.run
+        run = self._run(state, Staged(tables), packet, body)
+        self._kept = _KeptRun(packet, tables, table, run)
+        return run
 
     def _run(
         self, state: LedgerState, staged: Staged, packet: Packet, body: HostBody
@@ -117,15 +159,13 @@ class TablesEngine:
         run_host(run, body)
         return run
 
-    def _judge_host(
-        self, state: LedgerState, staged: Staged, packet: Packet, body: HostBody
-    ) -> Judgment:
-        run = self._run(state, staged, packet, body)
+    def _judge_host(self, packet: Packet, run: HostRun | Reason) -> Judgment:
         if isinstance(run, Reason):
             return Judgment(run)
         if run.fault is not None:
             return Judgment(run.fault.reason)
         host, nonce = packet.sender, packet.nonce
+        staged = run.staged.fork()
         before: Table = staged.get("tables", run.key)
         staged.put("tables", run.key, run.table)
         paid = host_money(staged, before, nonce, run.events, run.refs)

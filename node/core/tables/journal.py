@@ -55,6 +55,14 @@ class Staged:
         """(map, key) → member → True added / False discarded."""
         self._counts: dict[tuple[str, Any], int] = {}
 
+    def fork(self) -> Staged:
+        """A staged state that starts as this one and is written apart from it."""
+        other = Staged(self.base)
+        other._overlay = {name: dict(over) for name, over in self._overlay.items()}
+        other._members = {key: dict(members) for key, members in self._members.items()}
+        other._counts = dict(self._counts)
+        return other
+
     # -- values ------------------------------------------------------------------------------
 
     def get(self, name: str, key: Any, default: Any = None) -> Any:

@@ -21,13 +21,13 @@ from node.core.craps import (
     BetRequest,
     Limits,
     LiveBet,
+    LiveIndex,
     Release,
     Settlement,
     place,
     return_all,
     return_bet,
     return_owner,
-    risk,
     roll_dice,
     seats_changed,
     settle_roll,
@@ -402,12 +402,13 @@ def release(run: HostRun, released: Sequence[Released]) -> None:
         run.events.append(ReleasedBet(seat, (key, nonce, index)))
 
 
-def include(run: HostRun, included: Sequence[Included]) -> None:
+def include(run: HostRun, included: Sequence[Included]) -> int:
     """Step 6: ``included``, in listed order: seated → phase → limits → duplicate → odds cap
     → risk cap → cover; a pass goes live, first included in this roll; a failure is released
-    with its reason."""
+    with its reason.  Returns the table's risk after it."""
     t = run.table
     limits = Limits(t.params.min_bet, t.params.max_bet)
+    index = LiveIndex.of(t.craps)
     for copy in included:
         key = run.resolve(copy.seat, copy.nonce)
         if key is None or malformed_copy(copy) or run.named(key, copy.nonce, copy.index):
@@ -420,7 +421,14 @@ def include(run: HostRun, included: Sequence[Included]) -> None:
         else:
             request = BetRequest(BetType(copy.code), copy.amount, copy.point)
             outcome = place(
-                t.craps, bet_id, copy.seat, request, limits, bond=t.params.bond, cover=t.cover
+                t.craps,
+                bet_id,
+                copy.seat,
+                request,
+                limits,
+                bond=t.params.bond,
+                cover=t.cover,
+                index=index,
             )
         if isinstance(outcome, Release):
             run.staged.put("released", (run.key, *bet_id), outcome.label)
@@ -428,15 +436,15 @@ def include(run: HostRun, included: Sequence[Included]) -> None:
         else:
             run.first.add(bet_id)
             run.events.append(IncludedBet(copy.seat, key, copy, live=True))
+    return index.totals.risk
 
 
-def open_roll(run: HostRun, body: RollOpen) -> None:
+def open_roll(run: HostRun, body: RollOpen, at_risk: int) -> None:
     """Step 7: ``listed`` must be the occupied player seats, and the remaining host bond must
-    pay a void of every listed seat plus the roll's risk; then roll k opens."""
+    pay a void of every listed seat plus the roll's risk (``at_risk``); then roll k opens."""
     t = run.table
     if list(body.listed) != t.occupied():
         raise HostFault(Reason.BAD_LISTED, "listed is not the set of occupied player seats")
-    at_risk = risk(t.craps)
     if t.host_bond_left < t.params.bond * len(body.listed) + at_risk:
         raise HostFault(Reason.HOST_BOND_SHORT, "the host bond left cannot pay a void")
     t.k = body.k
@@ -470,8 +478,8 @@ def run_roll_open(run: HostRun, body: RollOpen) -> None:
     seen_requests(run, leaving_before, body.leaves)
     answer(run, body.leaves, body.declines, body.joins)
     release(run, body.released)
-    include(run, body.included)
-    open_roll(run, body)
+    at_risk = include(run, body.included)
+    open_roll(run, body, at_risk)
     run.staged.put("rolls", (run.key, body.k), run.nonce)
     _note_named(run)
     t.last = run.nonce
