@@ -19,7 +19,7 @@ from typing import Any, Final
 import trio
 
 from node.core.node import Command, Issue, MeshPing, NodeCore
-from node.core.verdicts import Reason
+from node.core.verdicts import Reason, SupplyError
 from node.drivers.control import (
     INVALID_PARAMS,
     REFUSED,
@@ -310,13 +310,20 @@ async def stats(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     return ctx.metrics.snapshot()
 
 
-@METHODS.method("state_digest", summary="The replica's state digest, supply and size.")
+@METHODS.method("state_digest", summary="The replica's state digest, supply (audited) and size.")
 async def state_digest(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     replica = ctx.core.replica
     state = replica.state
+    try:
+        state.audit()
+    except SupplyError as exc:
+        audit = str(exc)
+    else:
+        audit = "ok"
     return {
         "digest": replica.digest().hex(),
         "supply": state.supply,
+        "audit": audit,
         "senders": len(state.senders),
         "accounts": len(state.accounts),
         "forked": len(replica.forked()),

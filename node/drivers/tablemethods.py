@@ -530,16 +530,21 @@ async def roll(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     await _wait_until(log, params["wait"], decided)
     shown = detail()
     current = shown["current"]
-    opened = int(str(shown["k"])) > before
+    k = int(str(shown["k"]))
+    state = "not opened"
+    if isinstance(current, dict):
+        state = str(current["state"])
+    elif k > before:  # the roll opened and was settled already (the table ended on it)
+        state = "closed"
+        for record in log.rolls.get(key, ()):
+            if record.k == k and record.dice is not None:
+                current, state = record.to_json(), "settled"
     return {
         "game": table.game.hex(),
-        "k": shown["k"],
-        "state": current.get("state")
-        if isinstance(current, dict)
-        else "closed"
-        if opened
-        else "not opened",
+        "k": k,
+        "state": state,
         "roll": current,
         "settled": settled,
         "point": shown["point"],
+        "ended": shown["ended"],
     }

@@ -623,8 +623,10 @@ def _bet_status(
 def precheck_bets(
     replica: Replica, table: Table, seat: int | None, entries: Iterable[BetEntry]
 ) -> tuple[str, str] | None:
-    """Whether the engine would release these bets for phase, limits, duplicate or odds cap if
-    the host included them next: ``(label, bet name)`` of the first that fails, or None.
+    """Whether the engine would release these bets (phase, limits, duplicate, odds cap, risk
+    cap, cover) if the host included them next: ``(label, bet name)`` of the first that fails,
+    or None.  (A bet over the risk cap or the cover would wait, pending, until it fits or its
+    window ends: refused here, the player is told now.)
 
     They are included after the open roll settles, so while its dice are unknown only the
     limits are checked (the phase may change)."""
@@ -648,7 +650,9 @@ def precheck_bets(
     owner = seat if seat is not None else 0
     for i, entry in enumerate(entries):
         request = BetRequest(entry.code, entry.amount, entry.come_point)
-        outcome = place(craps, (b"", 0, i), owner, request, limits)
+        outcome = place(
+            craps, (b"", 0, i), owner, request, limits, bond=table.params.bond, cover=table.cover
+        )
         if isinstance(outcome, Release) and (known or outcome is Release.LIMITS):
             return outcome.label, bet_name(int(entry.code), entry.come_point)
     return None
