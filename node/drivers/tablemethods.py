@@ -445,13 +445,13 @@ async def bet(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     entries: tuple[BetEntry, ...] = params["bets"]
     if table.host == me:
         raise RpcError(REFUSED, "this node hosts that table: the host banks, it does not bet")
+    body = Bet(table.game, core.replica.hwm(table.host), entries)
+    if _can_check(ctx) and core.replica.check(me, body).reason is Reason.INSUFFICIENT:
+        raise _insufficient(ctx, sum(e.amount for e in entries), "the stakes come to")
     failed = precheck_bets(core.replica, table, table.seat_of(me), entries)
     if failed is not None:
         label, name = failed
         raise RpcError(REFUSED, _placement_line(table, label, name), {"reason": label, "bet": name})
-    body = Bet(table.game, core.replica.hwm(table.host), entries)
-    if _can_check(ctx) and core.replica.check(me, body).reason is Reason.INSUFFICIENT:
-        raise _insufficient(ctx, sum(e.amount for e in entries), "the stakes come to")
     frames = await call(ctx, TableCommand(PlaceBets(table.host, table.game, entries)))
     return {
         "game": table.game.hex(),

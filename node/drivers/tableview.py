@@ -52,6 +52,7 @@ from node.core.tables.state import (
     BetRecord,
     Escrow,
     ItemStatus,
+    RequestKind,
     Table,
     TableKey,
     Tables,
@@ -543,6 +544,7 @@ def bets_of(
     records = tables.map("records")
     escrow: dict[BetId, Escrow] = tables.map("escrow")
     released = tables.map("released")
+    requests = tuple(tables.map("requests").get((table.key, key), ()))
     top = replica.hwm(key)
     out: list[dict[str, object]] = []
     for nonce in range(top, 0, -1):
@@ -552,7 +554,7 @@ def bets_of(
         if record.game != table.game:
             continue
         block = [
-            _bet_status(table, key, nonce, index, entry, record, escrow, released, log)
+            _bet_status(table, key, nonce, index, entry, record, escrow, released, log, requests)
             for index, entry in enumerate(record.entries)
         ]
         out[:0] = block
@@ -571,6 +573,7 @@ def _bet_status(
     escrow: dict[BetId, Escrow],
     released: dict[Any, str],
     log: TableLog,
+    requests: tuple[tuple[int, int, int], ...],
 ) -> dict[str, object]:
     bet_id = (key, nonce, index)
     item: dict[str, object] = {
@@ -608,6 +611,11 @@ def _bet_status(
         item.update(status="pending", window_end=held.window_end)
         if held.status is ItemStatus.RETURNED:
             item["why"] = "back to pending: the roll it was first included in was voided"
+        for request_nonce, kind, upto in requests:
+            if request_nonce > nonce and (kind == RequestKind.LEAVE or upto >= nonce):
+                item["why"] = "cancelled: its stake comes back when a host packet sees the " + (
+                    "leave" if kind == RequestKind.LEAVE else "cancel"
+                )
         return item
     if held is not None:
         item["status"] = "included"
