@@ -253,7 +253,7 @@ def _render_games(r: Any, args: argparse.Namespace, out: TextIO) -> None:
         )
         return
     out.write(
-        f"{'GAME':<17}{'HOST':<9}{'ROLE':<7}{'SEATS':>5} {'BETS':>10} {'BANK K':>9} "
+        f"{'GAME':<17}{'HOST':<9}{'ROLE':<7}{'SEATS':<6}{'BETS':>8} {'BANK K':>8} "
         f"{'FUNDED':<7}{'ROLL':>5}{'VOIDS':>6}{'LATE':>5}\n"
     )
     for t in rows:
@@ -263,7 +263,7 @@ def _render_games(r: Any, args: argparse.Namespace, out: TextIO) -> None:
         out.write(
             _fit(
                 f"{t['game']:<17}{t['host'][:8]:<9}{t['role']:<7}"
-                f"{t['seats']:>2}/{t['max_seats']:<2} {bets:>10} {_c(t['cover']):>9} "
+                f"{t['seats']:>2}/{t['max_seats']:<3}{bets:>8} {_c(t['cover']):>8} "
                 f"{funded:<7}{state:>5}{t['host_voids']:>6}{t['late_reveals']:>5}"
             )
             + "\n"
