@@ -36,7 +36,6 @@ from node.core.craps import (
     roll_dice,
     settle_roll,
 )
-from node.core.craps.outcome import Outcome
 from node.core.events import JUDGED
 from node.core.log import Entry
 from node.core.node import NodeCore, Persist
@@ -664,11 +663,3 @@ def precheck_bets(
         if isinstance(outcome, Release) and (known or outcome is Release.LIMITS):
             return outcome.label, bet_name(int(entry.code), entry.come_point)
     return None
-
-
-WIN_WORDS: Final = {
-    Outcome.WIN.value: "won",
-    Outcome.LOSE.value: "lost",
-    Outcome.PUSH.value: "pushed",
-    Outcome.RETURNED.value: "returned",
-}
