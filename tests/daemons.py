@@ -1,7 +1,7 @@
 """Real ``bitcraps node`` processes on loopback for the tests, driven through the control API
-(JSON-RPC on the data directory's socket, with the CLI's own client), and through the daemon's
-TEST-ONLY debug hook (``BITCRAPS_DEBUG_SOCKET``) only for what no user does: publishing a frame
-signed elsewhere.
+(JSON-RPC on the data directory's socket, with the CLI's own client: money, mesh and tables), and
+through the daemon's TEST-ONLY debug hook (``BITCRAPS_DEBUG_SOCKET``) only for what no user does:
+publishing a frame signed elsewhere.
 
 :class:`Daemon` starts one process (port 0 unless told, no discovery), waits until its control
 API answers, and talks to it; :func:`wait_for` polls a condition.  Every wait has a deadline.
@@ -150,14 +150,23 @@ class Daemon:
         """TEST-ONLY: hand the daemon a frame signed elsewhere (the debug hook)."""
         return self._hook({"op": "publish", "frame": frame.hex()})
 
-    def table(self, op: str, **fields: Any) -> Any:
-        """TEST-ONLY, until the control API has the table methods: a table op of the debug
-        hook (``create_table``, ``place_bets``, …, ``tables``): its value (the frames signed,
-        hex), or :class:`DaemonFailed` with the node's one line."""
-        answer = self._hook({"op": op, **fields})
-        if "error" in answer:
-            raise DaemonFailed(f"{self.name}: {answer['error']}")
-        return answer["value"]
+    def table(self, game: str) -> dict[str, Any]:
+        """This node's view of table ``game`` (the control API's ``game_show``)."""
+        shown: dict[str, Any] = self.call("game_show", {"game": game, "rolls": 0})
+        return shown
+
+    def games(self) -> list[dict[str, Any]]:
+        """The tables this node has seen (``games``)."""
+        rows: list[dict[str, Any]] = self.call("games")["tables"]
+        return rows
+
+    def play(self, method: str, **params: Any) -> dict[str, Any]:
+        """A table method's result, or :class:`DaemonFailed` with the node's one line."""
+        try:
+            result: dict[str, Any] = self.call(method, params)
+        except ClientError as exc:
+            raise DaemonFailed(f"{self.name}: {exc}") from None
+        return result
 
     def _hook(self, request: dict[str, Any]) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -147,11 +147,16 @@ def test_network_shows_the_local_network_id(capsys: pytest.CaptureFixture[str]) 
     assert info["faucet_amount"] == 100_000 * CRAP
 
 
-def test_demo_says_what_it_will_do_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["demo"], capsys)
-    assert code != 0
-    assert err.count("\n") == 1
-    assert "demo" in err
+def test_demo_options_are_checked_before_anything_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """(The demo itself plays in tests/test_demo.py.)"""
+    for argv in (["demo", "--nodes", "2"], ["demo", "--rolls", "0"], ["demo", "--seed", "x"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "demo" in err
 
 
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,8 @@ from typing import Any, NoReturn, TextIO
 from node.core.craps.catalog import catalog, render_odds
 from node.core.craps.replay import ReplayError, parse_bet, parse_dice, render_text, replay
 from node.drivers.clientcmd import CommandFailed, add_client_commands
+from node.drivers.demo import add_demo_command
+from node.drivers.gamecmd import add_game_commands
 from node.drivers.nodecmd import add_node_command
 from protocol.amounts import AmountError, parse_crap
 from protocol.bets import PLACEMENT, BetType, all_cli_names, parse_bet_name
@@ -188,16 +190,6 @@ def cmd_table_replay(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """Placeholder until the daemon exists: say what the demo will do."""
-    sys.stderr.write(
-        "bitcraps demo: not available yet — it will start a small local mesh of daemons and play "
-        "a craps table end to end; the daemon and its control API exist, the table agent that "
-        "plays for them does not yet (try 'bitcraps --help').\n"
-    )
-    return EXIT_REFUSED
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, with help for every subcommand."""
     parser = _Parser(
@@ -219,15 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    demo = sub.add_parser(
-        "demo",
-        help="start a small local mesh and play a table end to end",
-        description="Start a small local mesh of daemons and play a craps table end to end.",
-    )
-    demo.set_defaults(func=cmd_demo)
+    add_demo_command(sub)
 
     add_node_command(sub)
     add_client_commands(sub)
+    add_game_commands(sub)
 
     packet = sub.add_parser(
         "packet",

@@ -286,7 +286,7 @@ def cmd_state_digest(args: argparse.Namespace, out: TextIO) -> int:
 def _render_digest(r: Any, args: argparse.Namespace, out: TextIO) -> None:
     out.write(
         f"{r['digest']}  (supply {_crap(r['supply'])}, {r['senders']} senders, "
-        f"{r['accounts']} accounts, {r['forked']} forked)\n"
+        f"{r['accounts']} accounts, {r['forked']} forked; audit {r['audit']})\n"
     )
 
 

@@ -33,6 +33,7 @@ from node.drivers.jsonrpc import (
     PARSE_ERROR,
     REFUSED,
     UNKNOWN_PEER,
+    UNKNOWN_TABLE,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "PARSE_ERROR",
     "REFUSED",
     "UNKNOWN_PEER",
+    "UNKNOWN_TABLE",
     "ControlError",
     "ControlServer",
     "Method",

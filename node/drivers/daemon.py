@@ -36,6 +36,7 @@ from node.drivers.methods import METHODS, NodeContext, NodeInfo
 from node.drivers.metrics import METRICS_HOST, Metrics, serve_metrics
 from node.drivers.runtime import tune_gc
 from node.drivers.store import Store, StoreError
+from node.drivers.tableview import TableLog
 from node.drivers.verifyworker import VerifyWorker
 from node.drivers.wallet import Wallet
 from protocol.genesis import LOCAL, Genesis
@@ -165,8 +166,9 @@ async def _run(
         started = trio.current_time()
         await nursery.start(driver.run)
         wallet = Wallet(core, durable.revisions)
-        metrics = Metrics(driver)
-        driver.observers += [wallet.observe, metrics.observe]
+        tables = TableLog(core)
+        metrics = Metrics(driver, tables)
+        driver.observers += [wallet.observe, tables.observe, metrics.observe]
         metrics_address: Address | None = None
         if options.metrics_port is not None:
             try:
@@ -184,7 +186,7 @@ async def _run(
             started,
         )
         server = ControlServer(
-            METHODS, NodeContext(driver, wallet, metrics, info), observe=metrics.api
+            METHODS, NodeContext(driver, wallet, metrics, info, tables), observe=metrics.api
         )
         try:
             await nursery.start(server.serve, datadir.control_path)

@@ -17,6 +17,7 @@ __all__ = [
     "PARSE_ERROR",
     "REFUSED",
     "UNKNOWN_PEER",
+    "UNKNOWN_TABLE",
 ]
 
 PARSE_ERROR: Final = -32700
@@ -34,3 +35,5 @@ UNKNOWN_PEER: Final = -32001
 """A key this node has never seen (no packet, no account, no link)."""
 BUSY: Final = -32002
 """Too many control connections at once."""
+UNKNOWN_TABLE: Final = -32003
+"""No table this node knows has that game id (or prefix)."""

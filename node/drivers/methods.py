@@ -5,7 +5,7 @@ Each is one function registered on :data:`METHODS` with its params; each checks 
 was given before it asks the node for anything, so a refusal leaves nothing half done.  Own
 packets go through the node core's ``Issue`` like any other command (no nonce is burnt on a
 refusal); reads are of the replica as it stands between two events.  Table methods are added
-the same way (one function each, on their own registry merged into the daemon's).
+the same way, one function each, in :mod:`node.drivers.tablemethods` (imported at the end).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Final
 import trio
 
 from node.core.node import Command, Issue, MeshPing, NodeCore
-from node.core.verdicts import Reason
+from node.core.verdicts import Reason, SupplyError
 from node.drivers.control import (
     INVALID_PARAMS,
     REFUSED,
@@ -32,6 +32,7 @@ from node.drivers.control import (
 )
 from node.drivers.driver import NodeDriver
 from node.drivers.metrics import Metrics
+from node.drivers.tableview import TableLog
 from node.drivers.wallet import HISTORY_LIMIT, Wallet, pending_acks
 from protocol.amounts import format_crap
 from protocol.constants import MAX_U64, PUBLIC_KEY_LEN
@@ -69,6 +70,8 @@ class NodeContext:
     wallet: Wallet
     metrics: Metrics
     info: NodeInfo
+    tables: TableLog | None = None
+    """The dice and settlements of the tables (None: a node without the table agent)."""
 
     @property
     def core(self) -> NodeCore:
@@ -307,14 +310,25 @@ async def stats(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     return ctx.metrics.snapshot()
 
 
-@METHODS.method("state_digest", summary="The replica's state digest, supply and size.")
+@METHODS.method("state_digest", summary="The replica's state digest, supply (audited) and size.")
 async def state_digest(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     replica = ctx.core.replica
     state = replica.state
+    try:
+        state.audit()
+    except SupplyError as exc:
+        audit = str(exc)
+    else:
+        audit = "ok"
     return {
         "digest": replica.digest().hex(),
         "supply": state.supply,
+        "audit": audit,
         "senders": len(state.senders),
         "accounts": len(state.accounts),
         "forked": len(replica.forked()),
     }
+
+
+# the table methods register on METHODS too
+from node.drivers import tablemethods as _tablemethods  # noqa: E402, F401

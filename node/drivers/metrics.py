@@ -29,9 +29,11 @@ from prometheus_client.registry import Collector
 from node.core.events import FORK_KEPT, JUDGED, REVISED
 from node.core.log import Entry
 from node.core.node import Persist
+from node.core.tables.agent import TableAgent
 from node.core.tables.state import Tables
 from node.core.verdicts import Reason
 from node.drivers.driver import NodeDriver
+from node.drivers.tableview import TableLog
 from protocol.kinds import Kind
 
 __all__ = ["METRICS_HOST", "Metrics", "serve_metrics"]
@@ -77,8 +79,10 @@ def _kind_name(kind: int) -> str:
 class Metrics:
     """Every metric of one node: ``observe`` each committed Persist (a driver observer)."""
 
-    def __init__(self, driver: NodeDriver) -> None:
+    def __init__(self, driver: NodeDriver, tables: TableLog | None = None) -> None:
         self.driver = driver
+        self.tables = tables
+        """The table log whose bets, rolls and settle latencies are counted (None: none)."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.judged: dict[tuple[int, Reason], int] = {}
         self.revised = 0
@@ -118,6 +122,10 @@ class Metrics:
                 self.revised += 1
             elif what == FORK_KEPT:
                 self.fork_versions += 1
+
+        if self.tables is not None:
+            for seconds in self.tables.take_latencies():
+                self.settle_seconds.observe(seconds)
 
     def api(self, method: str, seconds: float) -> None:
         self.api_seconds.labels(method).observe(seconds)
@@ -279,6 +287,36 @@ class _NodeCollector(Collector):
             "Tables in the replicated state",
             value=len(tables.map("tables")) if isinstance(tables, Tables) else 0,
         )
+        log = metrics.tables
+        if log is not None:
+            yield counter(
+                "bitcraps_bets_placed", "This node's bet entries judged Applied", log.bets_placed
+            )
+            ended = CounterMetricFamily(
+                "bitcraps_bets_ended",
+                "Bet entries that ended at the tables this node judges, by how (win, lose, "
+                "push, returned, released_REASON)",
+                labels=["how"],
+            )
+            for how, value in sorted(log.bets_ended.items()):
+                ended.add_metric([how], value)
+            yield ended
+            yield counter("bitcraps_rolls_settled", "Rolls settled at any table", log.rolls_settled)
+            yield counter("bitcraps_table_voids", "Voids signed by any host", log.voids)
+            hosted = joined = 0
+            policy = core.policy
+            if isinstance(policy, TableAgent):
+                for row in policy.describe(replica):
+                    if row.get("role") == "host":
+                        hosted += 1
+                    else:
+                        joined += 1
+            yield GaugeMetricFamily(
+                "bitcraps_tables_hosted", "Running tables this node hosts", value=hosted
+            )
+            yield GaugeMetricFamily(
+                "bitcraps_tables_joined", "Tables this node sits at", value=joined
+            )
         yield counter(
             "bitcraps_verified_in_worker", "Signatures checked in the worker process",
             driver.verified_in_worker,
