@@ -10,6 +10,7 @@ from node.core.tables.params import WINDOW, default_params
 from node.core.tables.policy import (
     HostIntent,
     HostMove,
+    at_tables,
     budget_of,
     create_own_funded,
     held_reveals,
@@ -402,3 +403,26 @@ def test_bets_whose_risk_at_min_bet_exceeds_bond_are_unavailable() -> None:
     assert unavailable_bets(default_params()) == (BetType.Replay,)
     cheap = small_params(bond=500 * CRAP)
     assert BetType.Fire in unavailable_bets(cheap) and BetType.Pass not in unavailable_bets(cheap)
+
+
+def test_at_tables_counts_what_the_tables_hold_of_each_keys_money() -> None:
+    """A joined player's bond is escrowed, then held by its seat; its pending bet is escrowed;
+    the host's bankroll and host bond are held by its table.  Each is money its account was
+    debited for, and the supply audit counts it once."""
+    scene = Scene()
+    params = small_params()
+    scene.create(params=params, bankroll=5_000 * CRAP)
+    host, p = scene.party("host").pub, scene.party("p").pub
+    assert at_tables(scene.replica, host) == {
+        "bets": 0,
+        "bonds": 0,
+        "bank": 5_000 * CRAP + params.host_bond,
+    }
+    scene.join("p")
+    assert at_tables(scene.replica, p) == {"bets": params.bond, "bonds": 0, "bank": 0}
+    scene.seat(["p"])
+    assert at_tables(scene.replica, p) == {"bets": 0, "bonds": params.bond, "bank": 0}
+    assert scene.bet("p", entry(BetType.Pass, 10 * CRAP)) is Reason.APPLIED
+    assert at_tables(scene.replica, p) == {"bets": 10 * CRAP, "bonds": params.bond, "bank": 0}
+    assert at_tables(scene.replica, public_key("nobody")) == {"bets": 0, "bonds": 0, "bank": 0}
+    scene.replica.state.audit()

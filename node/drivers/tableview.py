@@ -42,6 +42,7 @@ from node.core.node import NodeCore, Persist
 from node.core.replica import Replica
 from node.core.tables.agent import TableAgent
 from node.core.tables.policy import (
+    at_tables,
     create_own_funded,
     held_reveals,
     table_view,
@@ -417,7 +418,7 @@ def _seat_json(replica: Replica, tables: Tables, table: Table, seat: Any) -> dic
         "live": seat.live,
         "shooter": table.craps.shooter == seat.seat,
         "spendable": account.spendable if account is not None else 0,
-        "held": account.held if account is not None else 0,
+        "held": sum(at_tables(replica, seat.key).values()),
         "voids": tables.map("voids").get((1, seat.key), 0),
         "bets": [
             {

@@ -16,6 +16,7 @@ from typing import Final
 from node.core.events import FORK_KEPT, JUDGED, Revision
 from node.core.log import Entry
 from node.core.node import NodeCore, Persist
+from node.core.tables.policy import at_tables
 from node.core.verdicts import Reason
 from protocol.errors import PacketError
 from protocol.frame import FrameCodec, decode_body
@@ -72,6 +73,7 @@ class Wallet:
         state = replica.state
         account = state.accounts.get(key)
         pending: list[dict[str, object]] = []
+        held = at_tables(replica, key)
         revised = self._revised_index()
         if account is not None:
             for creditor, line in sorted(account.lines.items()):
@@ -90,7 +92,8 @@ class Wallet:
             "key": key.hex(),
             "own": key == self.me,
             "spendable": account.spendable if account is not None else 0,
-            "held": account.held if account is not None else 0,
+            "held": sum(held.values()),
+            "at_tables": held,
             "pending": pending,
             "pending_total": sum(int(str(p["amount"])) for p in pending),
             "hwm": replica.hwm(key),

@@ -57,6 +57,7 @@ from .state import (
     JOIN_INDEX,
     BetRecord,
     Escrow,
+    ItemKey,
     ItemStatus,
     JoinRecord,
     RequestKind,
@@ -80,6 +81,7 @@ __all__ = [
     "SeatView",
     "TableView",
     "WalletMove",
+    "at_tables",
     "budget_of",
     "create_own_funded",
     "debit_of",
@@ -992,6 +994,25 @@ class TableView:
     bank_money: int
     """The bank's real money now (K is the state value cover reads)."""
     unavailable: tuple[BetType, ...]
+
+
+def at_tables(replica: Replica, key: bytes) -> dict[str, int]:
+    """What ``key``'s money the tables hold (its account was debited for it; it comes back as
+    a credit when released, returned or won): ``bets`` (escrowed stakes and join bonds, pending
+    or live), ``bonds`` (the held bonds of the seats it occupies), ``bank`` (the bank's real
+    money and the host bond of the tables it hosts)."""
+    tables = tables_of(replica.state)
+    escrow: dict[ItemKey, Escrow] = tables.map("escrow")
+    bets = sum(item.amount for (owner, _, _), item in escrow.items() if owner == key)
+    bonds = 0
+    for (table_key, seat), money in tables.map("bonds").items():
+        table: Table | None = tables.map("tables").get(table_key)
+        occupant = table.seats.get(seat) if table is not None else None
+        if occupant is not None and occupant.key == key:
+            bonds += money.bond
+    funds: dict[TableKey, TableMoney] = tables.map("funds")
+    bank = sum(m.bank_real + m.host_bond_money for (host, _), m in funds.items() if host == key)
+    return {"bets": bets, "bonds": bonds, "bank": bank}
 
 
 def table_view(replica: Replica, host: bytes, game: bytes) -> TableView | None:
