@@ -528,8 +528,16 @@ class LedgerState:
         return state
 
     def size(self) -> int:
-        """Senders, accounts and credit lines: what a copy or a serialization walks."""
-        return len(self.senders) + sum(1 + len(acc.lines) for acc in self.accounts.values())
+        """Senders, accounts, credit lines and their pending credits: what a copy or a
+        serialization walks."""
+        size = len(self.senders)
+        for acc in self.accounts.values():
+            size += 1 + len(acc.lines)
+            for line in acc.lines.values():
+                pending = line._pending
+                if pending is not None:
+                    size += len(pending)
+        return size
 
     def account(self, key: bytes) -> Account:
         acc = self.accounts.get(key)
