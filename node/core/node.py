@@ -19,6 +19,7 @@ it never reads a clock, a socket or a random source it was not given.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -259,7 +260,7 @@ class MeshPing:
 class TableCommand:
     """A table command for the table policy (open a roll, join, bet, …)."""
 
-    payload: object
+    payload: builtins.object  # spelled so for mypyc (a dataclass field of a builtin type)
 
 
 Command = Issue | Connect | Publish | MeshPing | TableCommand
@@ -308,7 +309,7 @@ class Reply:
     """The answer to command ``command_id``: ``value``, or ``error`` (one readable line)."""
 
     command_id: int
-    value: object = None
+    value: builtins.object = None  # (see TableCommand.payload)
     error: str | None = None
 
 
