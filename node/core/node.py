@@ -98,8 +98,10 @@ MAX_PINGS: Final = 16
 """Own mesh pings waiting for their answers (a command beyond that is refused)."""
 MAX_UNSENT: Final = 1024
 """Own frames kept to send when the first link comes up (beyond: anti-entropy serves them)."""
-_COUNTER: Final = {outcome: outcome.value for outcome in Outcome}
-"""The counter of each outcome (an enum's ``value`` is a descriptor call, per frame)."""
+_DROPPED: Final = Outcome.DROPPED  # an enum member is a class lookup each time, its value
+_REJECTED: Final = Outcome.REJECTED  # a descriptor call and its hash an interpreted one
+_JUDGED: Final = Outcome.JUDGED
+_JUDGED_KEY: Final = Outcome.JUDGED.value
 
 
 class Random(Protocol):
@@ -547,12 +549,12 @@ class NodeCore:
             packets_seen: list[tuple[bytes, Address]] = []
             for env, address, result in zip(good, sources, results, strict=True):
                 outcome, why = result.outcome, result.why
-                key = why or _COUNTER[outcome]
+                key = why or (_JUDGED_KEY if outcome is _JUDGED else outcome.value)
                 counters[key] = counters.get(key, 0) + 1
-                if outcome is Outcome.DROPPED:
+                if outcome is _DROPPED:
                     if why == "duplicate":
                         self._duplicate(address, now)
-                elif outcome is not Outcome.REJECTED:
+                elif outcome is not _REJECTED:
                     senders_seen.append((env.sender, address))
                     packets_seen.append((env.full_hash, address))
             self._from.put_all(senders_seen)
