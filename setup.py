@@ -39,6 +39,9 @@ NATIVE = (
     "node/core/waits.py",
     "node/core/pulls.py",
     "node/core/replica.py",
+    "node/core/defence.py",
+    "node/core/links.py",
+    "node/core/node.py",
     "node/drivers/store.py",
 )
 """The hot path, in dependency order (the manifest records it for the ``native`` guard)."""

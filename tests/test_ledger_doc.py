@@ -394,7 +394,10 @@ def test_account_fields_exist() -> None:
 def test_numbers_in_the_text_are_the_code_constants() -> None:
     text = flat(doc())
     durable = importlib.import_module(classes()["DurableReplica"].__module__)
-    spacing = re.search(r"`max\((\d+), (\d+) × \(senders \+ accounts \+ credit lines\)\)`", text)
+    spacing = re.search(
+        r"`max\((\d+), (\d+) × \(senders \+ accounts \+ credit lines \+ pending credits\)\)`",
+        text,
+    )
     assert spacing is not None
     assert (int(spacing[1]), int(spacing[2])) == (
         durable.SNAPSHOT_ROWS,

@@ -110,7 +110,7 @@ def test_a_corrupt_manifest_counts_as_no_build(tmp_path: Path, meta_path: list[o
 
 
 def test_status_reports_what_actually_loaded() -> None:
-    import node.drivers.durable  # noqa: F401, PLC0415 (loads every native module)
+    import node.drivers.driver  # noqa: F401, PLC0415 (loads every native module)
 
     status = native.status()
     compiled = status.pop("native") == "compiled"
@@ -119,7 +119,7 @@ def test_status_reports_what_actually_loaded() -> None:
 
 
 def test_bitcraps_pure_in_a_fresh_process_runs_the_sources() -> None:
-    code = "import node.drivers.durable, native, json; print(json.dumps(native.status()))"
+    code = "import node.drivers.driver, native, json; print(json.dumps(native.status()))"
     env = {"BITCRAPS_PURE": "1", "PATH": ""}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True

@@ -10,7 +10,7 @@ neighbour is dropped and banned for a while.  Sans-IO: every method takes ``now`
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 __all__ = ["Bans", "Bounded", "Score", "TokenBucket"]
@@ -109,6 +109,16 @@ class Bounded(Generic[K, V]):
         items[key] = value
         items.move_to_end(key)
         if len(items) > self.cap:
+            items.popitem(last=False)
+
+    def put_all(self, pairs: Iterable[tuple[K, V]]) -> None:
+        """:meth:`put` each pair in order (what is forgotten is the same)."""
+        items = self._items
+        move_to_end = items.move_to_end
+        for key, value in pairs:
+            items[key] = value
+            move_to_end(key)
+        while len(items) > self.cap:
             items.popitem(last=False)
 
     def setdefault(self, key: K, make: Callable[[], V]) -> V:

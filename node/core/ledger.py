@@ -319,6 +319,11 @@ class Effects(NamedTuple):
     """Debited from the treasury (a bank-1 create's bankroll)."""
 
 
+new_tuple: Final = tuple.__new__
+"""Builds a named tuple from a tuple of all its fields: ``new_tuple(Credit, (…))`` is
+``Credit(…)`` without the class's interpreted ``__new__``, which a compiled call runs (about
+0.15 µs less each; the judge of a transfer makes four: its credit, effects, judgment and event)."""
+
 NO_EFFECTS: Final = Effects()
 FROZEN: Final = Effects()
 """The effects of a packet restored from a persisted snapshot: not recorded (compared by
@@ -528,8 +533,16 @@ class LedgerState:
         return state
 
     def size(self) -> int:
-        """Senders, accounts and credit lines: what a copy or a serialization walks."""
-        return len(self.senders) + sum(1 + len(acc.lines) for acc in self.accounts.values())
+        """Senders, accounts, credit lines and their pending credits: what a copy or a
+        serialization walks."""
+        size = len(self.senders)
+        for acc in self.accounts.values():
+            size += 1 + len(acc.lines)
+            for line in acc.lines.values():
+                pending = line._pending
+                if pending is not None:
+                    size += len(pending)
+        return size
 
     def account(self, key: bytes) -> Account:
         acc = self.accounts.get(key)
@@ -661,7 +674,9 @@ def judge(
             return _judgment(Reason.SELF_TRANSFER, mint)
         if body.amount > spendable:
             return _judgment(Reason.INSUFFICIENT, mint)
-        return Judgment(_APPLIED, _transfer_effects(body, sender, nonce, mint, acks))
+        return new_tuple(
+            Judgment, (_APPLIED, _transfer_effects(body, sender, nonce, mint, acks), None)
+        )
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
@@ -677,7 +692,8 @@ def _transfer_effects(
 ) -> Effects:
     """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
     amount = body.amount
-    return Effects(mint, amount, 0, (Credit(body.to, sender, nonce, amount),), acks, 0)
+    credit = new_tuple(Credit, (body.to, sender, nonce, amount))
+    return new_tuple(Effects, (mint, amount, 0, (credit,), acks, 0))
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:

@@ -19,6 +19,7 @@ it never reads a clock, a socket or a random source it was not given.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -36,7 +37,7 @@ from node.core.log import Entry
 from node.core.policy import NoTables, TablePolicy
 from node.core.pulls import Want as Pull
 from node.core.recovery import Recovery
-from node.core.replica import OpenBatch, Replica, Verdicts
+from node.core.replica import Replica, Verdicts
 from node.core.signer import sign_next
 from node.core.verdicts import Outcome, PlayerError
 from protocol.constants import HOLDBACK_WINDOW, LEDGER_MARKER, LINK_MARKER_MIN, SIGNATURE_LEN
@@ -97,6 +98,10 @@ MAX_PINGS: Final = 16
 """Own mesh pings waiting for their answers (a command beyond that is refused)."""
 MAX_UNSENT: Final = 1024
 """Own frames kept to send when the first link comes up (beyond: anti-entropy serves them)."""
+_DROPPED: Final = Outcome.DROPPED  # an enum member is a class lookup each time, its value
+_REJECTED: Final = Outcome.REJECTED  # a descriptor call and its hash an interpreted one
+_JUDGED: Final = Outcome.JUDGED
+_JUDGED_KEY: Final = Outcome.JUDGED.value
 
 
 class Random(Protocol):
@@ -257,7 +262,7 @@ class MeshPing:
 class TableCommand:
     """A table command for the table policy (open a roll, join, bet, …)."""
 
-    payload: object
+    payload: builtins.object  # spelled so for mypyc (a dataclass field of a builtin type)
 
 
 Command = Issue | Connect | Publish | MeshPing | TableCommand
@@ -306,7 +311,7 @@ class Reply:
     """The answer to command ``command_id``: ``value``, or ``error`` (one readable line)."""
 
     command_id: int
-    value: object = None
+    value: builtins.object = None  # (see TableCommand.payload)
     error: str | None = None
 
 
@@ -395,8 +400,11 @@ class NodeCore:
         """Frames waiting for a signature check, per link (at most max_unverified_per_link
         each, max_unverified in all); a Verify takes them round robin across links."""
         self._unverified_count = 0
-        self._checking: set[tuple[bytes, int, bytes]] = set()  # unverified and in flight
-        self._jobs: dict[int, list[tuple[Envelope, Address]]] = {}  # at most max_verify_jobs
+        self._checking: set[bytes] = set()
+        """Full hashes of the frames unverified and in flight (a full hash names the sender,
+        the nonce and the body)."""
+        self._jobs: dict[int, tuple[list[Envelope], list[Address]]] = {}
+        """Verify jobs in flight, each frame beside the link it came from (max_verify_jobs)."""
         self._next_job = 1
         self._staged: list[Event] = []
         self._staged_outbox: list[tuple[int, bytes]] = []
@@ -509,44 +517,48 @@ class NodeCore:
     def verified(self, job: int, verdicts: Verdicts | None, now: float) -> None:
         """The signature verdicts of Verify ``job``, in order (None: all good)."""
         self._enter(now)
-        items = self._jobs.pop(job)
-        checks: Sequence[Rejected | None] = (
-            verdicts if verdicts is not None else [None] * len(items)
-        )
-        good: list[tuple[Envelope, Address]] = []
+        envelopes, addresses = self._jobs.pop(job)
+        checking = self._checking
+        for env in envelopes:
+            checking.discard(env.full_hash)
         c = self.config
-        for (env, address), error in zip(items, checks, strict=True):
-            self._checking.discard((env.sender, env.nonce, env.full_hash))
+        origins = self._origins
+        good: list[Envelope] = []
+        sources: list[Address] = []
+        for i, env in enumerate(envelopes):
+            error = verdicts[i] if verdicts is not None else None
             if error is not None:
                 self._count("rejected_" + type(error).__name__)
-                link = self.links.get(address)
+                link = self.links.get(addresses[i])
                 if link is not None and link.up:
                     self._penalise(link, c.penalty_rejected, type(error).__name__, now)
                 continue
-            bucket = self._origins.get(env.sender)
+            bucket = origins.get(env.sender)
             if bucket is None:
                 bucket = TokenBucket(c.origin_rate, c.origin_burst, now)
-                self._origins.put(env.sender, bucket)
+                origins.put(env.sender, bucket)
             if not bucket.take(now):
                 self._count("dropped_origin_rate")
                 continue
-            good.append((env, address))
+            good.append(env)
+            sources.append(addresses[i])
         if good:
-            batch = OpenBatch()
-            for slot, (env, _) in enumerate(good):
-                batch.queue.append((slot, env, True))
-                batch.results.append(None)
-                batch.envelopes.append(env)
-            results = self.replica.finish_batch(batch, None, now)
-            for (env, address), result in zip(good, results, strict=True):
-                outcome = result.outcome
-                self._count(result.why or outcome.value)
-                if outcome is Outcome.DROPPED:
-                    if result.why == "duplicate":
+            results = self.replica.take_verified(good, now)
+            counters = self.counters
+            senders_seen: list[tuple[bytes, Address]] = []
+            packets_seen: list[tuple[bytes, Address]] = []
+            for env, address, result in zip(good, sources, results, strict=True):
+                outcome, why = result.outcome, result.why
+                key = why or (_JUDGED_KEY if outcome is _JUDGED else outcome.value)
+                counters[key] = counters.get(key, 0) + 1
+                if outcome is _DROPPED:
+                    if why == "duplicate":
                         self._duplicate(address, now)
-                elif outcome is not Outcome.REJECTED:
-                    self._from.put(env.sender, address)
-                    self._sources.put(env.full_hash, address)
+                elif outcome is not _REJECTED:
+                    senders_seen.append((env.sender, address))
+                    packets_seen.append((env.full_hash, address))
+            self._from.put_all(senders_seen)
+            self._sources.put_all(packets_seen)
             self._collect(now)
         self._leave()
 
@@ -557,8 +569,10 @@ class NodeCore:
         self._awaiting = None
         self._enter(now)
         after, self._after = self._after, _AfterCommit()
-        for entry in after.entries:
-            self._accepted(entry, now)
+        if after.entries:
+            ups = list(self.links.up())  # relaying sends; it neither opens nor drops a link
+            for entry in after.entries:
+                self._accepted(entry, ups, now)
         if after.own:
             self._send_own(after.own)
         for command_id, frame in after.replies:
@@ -617,7 +631,7 @@ class NodeCore:
         awaiting pongs, own frames waiting for a link, addresses being dialled."""
         return {
             "unverified": self._unverified_count,
-            "verifying": sum(len(items) for items in self._jobs.values()),
+            "verifying": sum(len(envelopes) for envelopes, _ in self._jobs.values()),
             "chases": len(self._chases),
             "pings": len(self._pings),
             "unsent": len(self._unsent),
@@ -691,23 +705,33 @@ class NodeCore:
             self._route_pulls(pulls, now)
 
     def _start_verify(self) -> None:
-        if self._unverified and len(self._jobs) < self.config.max_verify_jobs:
-            job = self._next_job
-            self._next_job += 1
-            items: list[tuple[Envelope, Address]] = []
-            queues = self._unverified
-            size = self.config.verify_batch
-            while queues and len(items) < size:
-                for address in list(queues):  # round robin: a flood cannot crowd out the rest
-                    queue = queues[address]
-                    items.append((queue.popleft(), address))
-                    if not queue:
-                        del queues[address]
-                    if len(items) == size:
-                        break
-            self._unverified_count -= len(items)
-            self._jobs[job] = items
-            self._actions.append(Verify(job, [env for env, _ in items]))
+        queues = self._unverified
+        if not queues or len(self._jobs) >= self.config.max_verify_jobs:
+            return
+        job = self._next_job
+        self._next_job += 1
+        size = self.config.verify_batch
+        envelopes: list[Envelope] = []
+        addresses: list[Address] = []
+        if len(queues) == 1:  # one link: its frames in order
+            address, queue = next(iter(queues.items()))
+            take = min(size, len(queue))
+            envelopes = [queue.popleft() for _ in range(take)]
+            addresses = [address] * take
+            if not queue:
+                del queues[address]
+        while queues and len(envelopes) < size:
+            for address in list(queues):  # round robin: a flood cannot crowd out the rest
+                queue = queues[address]
+                envelopes.append(queue.popleft())
+                addresses.append(address)
+                if not queue:
+                    del queues[address]
+                if len(envelopes) == size:
+                    break
+        self._unverified_count -= len(envelopes)
+        self._jobs[job] = (envelopes, addresses)
+        self._actions.append(Verify(job, envelopes))
 
     # ================================================================== handshakes
 
@@ -890,8 +914,7 @@ class NodeCore:
         if fork and nonce > fork:
             self._count("above_fork")
             return
-        key = (sender, nonce, env.full_hash)
-        if key in self._checking or replica.known(sender, nonce, env.full_hash):
+        if env.full_hash in self._checking or replica.known(sender, nonce, env.full_hash):
             self._count("duplicate")
             self._duplicate(link.address, now)
             return
@@ -908,8 +931,9 @@ class NodeCore:
             env = self._codec.open(data)
         except Rejected as exc:
             return None, f"rejected {type(exc).__name__}: {exc}"
-        key = (env.sender, env.nonce, env.full_hash)
-        if key in self._checking or self.replica.known(*key):
+        if env.full_hash in self._checking or self.replica.known(
+            env.sender, env.nonce, env.full_hash
+        ):
             return "duplicate", None
         if env.nonce > self.replica.hwm(env.sender) + self.replica.window:
             return None, f"nonce {env.nonce} is beyond the hold-back window of its sender"
@@ -928,7 +952,7 @@ class NodeCore:
             queue = self._unverified[address] = deque()
         queue.append(env)
         self._unverified_count += 1
-        self._checking.add((env.sender, env.nonce, env.full_hash))
+        self._checking.add(env.full_hash)
         return True
 
     def _drop_unverified(self, address: Address) -> None:
@@ -937,7 +961,7 @@ class NodeCore:
         if queue is not None:
             self._unverified_count -= len(queue)
             for env in queue:
-                self._checking.discard((env.sender, env.nonce, env.full_hash))
+                self._checking.discard(env.full_hash)
 
     def _duplicate(self, address: Address, now: float) -> None:
         """Plumtree: a push that brought nothing new prunes its link (not a pull's answer)."""
@@ -948,19 +972,20 @@ class NodeCore:
         self._count("prunes_sent")
         self._send(address, Prune())
 
-    def _accepted(self, entry: Entry, now: float) -> None:
-        """A packet committed: relay it (Plumtree) and move any chase of its sender on."""
+    def _accepted(self, entry: Entry, ups: list[Link], now: float) -> None:
+        """A packet committed: relay it (Plumtree) to the ``ups`` links and move any chase of
+        its sender on."""
         sender, nonce = entry.sender, entry.nonce
+        frame = entry.frame
         recent = self._recent
-        recent[entry.frame[-SIGNATURE_LEN:]] = None
+        recent[frame[-SIGNATURE_LEN:]] = None
         if len(recent) > self.config.max_recent:
             del recent[next(iter(recent))]
         if sender != self.identity:
             source = self._sources.pop(entry.full_hash)  # two versions: two sources
             fork = self.replica.fork_point(sender) == nonce
-            frame = entry.frame
             pushed = 0
-            for link in self.links.up():
+            for link in ups:
                 if link.address == source:
                     continue
                 if link.eager or fork:

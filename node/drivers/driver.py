@@ -139,11 +139,13 @@ class NodeDriver:
                 return
             now = trio.current_time()
             self.datagrams_in += len(batch)
+            size = 0
             for address, data in batch:
-                self.bytes_in += len(data)
+                size += len(data)
                 if core.awaiting is not None:
                     self.pump()
                 core.receive_datagram(data, address, now)
+            self.bytes_in += size
             self.pump()
 
     async def _timers(self) -> None:
