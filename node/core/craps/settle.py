@@ -7,8 +7,12 @@ of step 2.  Then the phase moves and, at a seven-out, the shooter.  Changes the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from protocol.bets import BetType
 
 from .bettypes import SPECS, Family, profit
 from .dice import Roll
@@ -42,9 +46,16 @@ class RollResult:
     moved: tuple[LiveBet, ...]
 
 
-def settlement_order(bet: LiveBet) -> tuple[int, int, int]:
-    """The sort key of BET_RULES' settlement order: (step, wire code, placement order)."""
-    return (SPECS[bet.type].step, int(bet.type), bet.seq)
+_RANK: Final[Mapping[BetType, int]] = MappingProxyType(
+    {bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}
+)
+"""(step, wire code) as one number (a code is below 256), for the sort."""
+
+
+def settlement_order(bet: LiveBet) -> tuple[int, int]:
+    """The sort key of BET_RULES' settlement order: step, then wire code (together, as
+    ``step × 256 + code``), then placement order."""
+    return (_RANK[bet.type], bet.seq)
 
 
 def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:

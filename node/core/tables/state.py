@@ -266,8 +266,7 @@ def _decode_craps(data: list[Any]) -> TableState:
 # --------------------------------------------------------------------------- money
 
 
-@dataclass(slots=True, frozen=True)
-class SeatMoney:
+class SeatMoney(NamedTuple):
     """A seat's money: its held bond (what is left of it), and whether its copied join is its
     sender's own (a phantom seat moves no money)."""
 
@@ -280,8 +279,7 @@ class SeatMoney:
         return [self.bond, self.own, self.freed]
 
 
-@dataclass(slots=True, frozen=True)
-class BetMoney:
+class BetMoney(NamedTuple):
     """A live bet's money: its held stake (0 for a phantom), and whether a loss charges its
     seat's bond (collateral: a copied bet Refused for balance)."""
 
