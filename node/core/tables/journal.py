@@ -175,7 +175,9 @@ def make(tables: Tables, change: Change) -> None:
 
 def unmake(tables: Tables, change: Change) -> None:
     """Take every operation of ``change`` back, last first."""
-    for op in reversed(change.ops):
+    ops = change.ops
+    for i in range(len(ops) - 1, -1, -1):  # (not reversed(): mypyc 2.4 fails on it here)
+        op = ops[i]
         kind, name, key = op[0], op[1], op[2]
         target = tables.map(name)
         if kind == "set":

@@ -553,20 +553,18 @@ class Tables:
     - ``voids``: voids counted, by ``(0, host)`` per host and ``(1, key)`` per key in S.
     """
 
-    __slots__ = tuple(MAPS)
+    __slots__ = ("_maps",)
 
     def __init__(self) -> None:
-        for name in MAPS:
-            setattr(self, name, {})
+        self._maps: dict[str, dict[Any, Any]] = {name: {} for name in MAPS}
 
     def map(self, name: str) -> dict[Any, Any]:
-        result: dict[Any, Any] = getattr(self, name)
-        return result
+        return self._maps[name]
 
     def copy(self) -> Tables:
         other = Tables()
         for name in MAPS:
-            setattr(other, name, dict(self.map(name)))
+            other._maps[name] = dict(self._maps[name])
         other.map("owned").update((key, set(items)) for key, items in self.map("owned").items())
         return other
 
