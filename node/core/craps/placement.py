@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from protocol.bets import COME_POINTS, BetType, may_place, needs_come_point
+from protocol.bets import COME_POINTS, BetType
 
-from .bettypes import ODDS_MIN, SPECS, Family
+from .bettypes import COME_POINT_BETS, ODDS_MIN, SPECS, Family, placeable
 from .exposure import Totals, exposure
 from .numbers import fresh_repeater
 from .odds import backed_bet, cap, odds_number
@@ -56,7 +56,7 @@ class BetRequest:
     def __init__(self, type: BetType, amount: int, come_point: int | None = None) -> None:
         if amount.__class__ is not int or amount <= 0:  # a bool is no stake
             raise ValueError(f"a stake is a positive number of base units, not {amount!r}")
-        if needs_come_point(type):
+        if type in COME_POINT_BETS:
             if come_point not in COME_POINTS:
                 raise ValueError(f"{type.name} needs a come point, not {come_point!r}")
         elif come_point is not None:
@@ -145,7 +145,7 @@ def _candidate(
     fails.  ``owned``: the live bets, or at least the owner's, in placement order."""
     bet_type, amount = request.type, request.amount
     odds = SPECS[bet_type].family is Family.ODDS
-    if not may_place(bet_type, state.point):
+    if not placeable(bet_type, state.point):
         return Release.PHASE
     backed = backed_bet(state, owner, bet_type, request.come_point, owned) if odds else None
     if odds and backed is None:
