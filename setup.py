@@ -57,6 +57,7 @@ NATIVE = (
     "node/core/tables/steps.py",
     "node/core/tables/money.py",
     "node/core/tables/player.py",
+    "node/core/tables/engine.py",
     "node/drivers/store.py",
 )
 """The hot path, in dependency order (the manifest records it for the ``native`` guard)."""

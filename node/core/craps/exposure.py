@@ -54,21 +54,17 @@ def _whole(ratio: Fraction) -> tuple[int, int]:
     return (ratio.numerator, ratio.denominator)
 
 
-_LARGEST: Final[Mapping[BetType, tuple[int, int]]] = MappingProxyType(
-    {
-        bet: _whole(ratio)
-        for bet, ratio in EXPOSURE_RATIOS.items()
-        if SPECS[bet].family is not Family.ODDS
-    }
-)
-_ODDS: Final[Mapping[tuple[BetType, int], tuple[int, int]]] = MappingProxyType(
-    {
-        (bet, number): _whole(ratio)
-        for bet, spec in SPECS.items()
-        if spec.family is Family.ODDS
-        for number, ratio in spec.pays.items()
-    }
-)
+_LARGEST: Final[dict[BetType, tuple[int, int]]] = {
+    bet: _whole(ratio)
+    for bet, ratio in EXPOSURE_RATIOS.items()
+    if SPECS[bet].family is not Family.ODDS
+}
+_ODDS: Final[dict[tuple[BetType, int], tuple[int, int]]] = {
+    (bet, number): _whole(ratio)
+    for bet, spec in SPECS.items()
+    if spec.family is Family.ODDS
+    for number, ratio in spec.pays.items()
+}
 """:func:`exposure_ratio` as ``(numerator, denominator)``, for the sums over live bets: the
 same exact ratios, read without a :class:`~fractions.Fraction` on the hot path."""
 

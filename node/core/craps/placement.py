@@ -122,11 +122,15 @@ class LiveIndex:
         self.totals.add(bet, bet_exposure)
 
 
+_KEYED: Final = frozenset({BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome})
+"""The bets counted per number for duplicates."""
+
+
 def _duplicate(bets: Iterable[LiveBet], owner: int, bet_type: BetType, number: int | None) -> bool:
     """One open bet per (owner, type, number): the come point for Come/DontCome (None while
     travelling), the backed come point for OddsCome/OddsDontCome; one per type otherwise.
     ``bets``: the live bets, or at least the owner's."""
-    keyed = bet_type in (BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome)
+    keyed = bet_type in _KEYED
     for bet in bets:
         if bet.owner == owner and bet.type is bet_type and (not keyed or bet.number == number):
             return True
@@ -144,7 +148,8 @@ def _candidate(
     """The bet as it would go live, or the first of phase → limits → duplicate → odds cap that
     fails.  ``owned``: the live bets, or at least the owner's, in placement order."""
     bet_type, amount = request.type, request.amount
-    odds = SPECS[bet_type].family is Family.ODDS
+    family = SPECS[bet_type].family
+    odds = family is Family.ODDS
     if not placeable(bet_type, state.point):
         return Release.PHASE
     backed = backed_bet(state, owner, bet_type, request.come_point, owned) if odds else None
@@ -163,7 +168,7 @@ def _candidate(
         number = odds_number(state, backed)
         if amount > cap(number, backed.stake):
             return Release.ODDS_CAP
-    if SPECS[bet_type].family is Family.REPEATER:
+    if family is Family.REPEATER:
         tracker = fresh_repeater()
     elif bet_type in SERIES:
         tracker = fresh_tracker(bet_type)

@@ -7,9 +7,8 @@ of step 2.  Then the phase moves and, at a seven-out, the shooter.  Changes the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Final
 
 from protocol.bets import BetType
@@ -46,9 +45,7 @@ class RollResult:
     moved: tuple[LiveBet, ...]
 
 
-_RANK: Final[Mapping[BetType, int]] = MappingProxyType(
-    {bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}
-)
+_RANK: Final[dict[BetType, int]] = {bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}
 """(step, wire code) as one number (a code is below 256), for the sort."""
 
 

@@ -13,8 +13,7 @@ no effect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Sequence
 from typing import Final, TypeAlias
 
 from node.core.craps import (
@@ -257,7 +256,7 @@ def check_reveals(run: HostRun, reveals: Sequence[RevealCopy], seats: Sequence[i
         run.resolve(r.seat, r.nonce)
 
 
-BET_TYPES: Final[Mapping[int, BetType]] = MappingProxyType({int(bet): bet for bet in BetType})
+_BET_TYPES: Final[dict[int, BetType]] = {int(bet): bet for bet in BetType}
 """Wire code → bet type (a lookup, cheaper than calling the enum)."""
 
 
@@ -265,7 +264,7 @@ def malformed_copy(copy: Included) -> bool:
     """Fields that fit the schema but contradict each other (TABLES.md §1, Copies)."""
     if copy.index >= 8:
         return True
-    code = BET_TYPES.get(copy.code)
+    code = _BET_TYPES.get(copy.code)
     if code is None:
         return True
     if code in COME_POINT_BETS:
@@ -436,7 +435,7 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
         if occupant.leaving or occupant.left < INCLUDE_LEFT:
             outcome: LiveBet | Release = Release.SEATED
         else:
-            request = BetRequest(BET_TYPES[copy.code], copy.amount, copy.point)
+            request = BetRequest(_BET_TYPES[copy.code], copy.amount, copy.point)
             outcome = place(
                 t.craps,
                 bet_id,
