@@ -25,7 +25,7 @@ from node.core.craps import (
     Settlement,
     place,
     return_all,
-    return_bet,
+    return_bets,
     return_owner,
     roll_dice,
     seats_changed,
@@ -536,14 +536,11 @@ def run_void(run: HostRun, body: Void) -> None:
         _count_void(staged, (1, occupant.key))
         vacate_seat(run, seat, forfeit=True)
     _count_void(staged, (0, t.host))
-    for bet_id in sorted(t.first):
-        bet = t.craps.find(bet_id)
-        if bet is None:
-            continue  # returned with its seat, or with the bet it backs
-        for settlement in return_bet(t.craps, bet_id):
-            back = settlement.bet
-            run.staged.delete("named", (run.key, *back.id))
-            run.events.append(ToPending(back))
+    # in id order; one returned with its seat, or with the bet it backs, is not live any more
+    for settlement in return_bets(t.craps, sorted(t.first)):
+        back = settlement.bet
+        run.staged.delete("named", (run.key, *back.id))
+        run.events.append(ToPending(back))
     fee = t.params.bond * len(withheld) + t.risk_at_open
     t.host_bond_left -= fee
     run.events.append(VoidFee(fee))
