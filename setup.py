@@ -39,6 +39,25 @@ NATIVE = (
     "node/core/waits.py",
     "node/core/pulls.py",
     "node/core/replica.py",
+    "node/core/craps/table.py",
+    "node/core/craps/bettypes.py",
+    "node/core/craps/outcome.py",
+    "node/core/craps/phase.py",
+    "node/core/craps/dice.py",
+    "node/core/craps/exposure.py",
+    "node/core/craps/line.py",
+    "node/core/craps/numbers.py",
+    "node/core/craps/odds.py",
+    "node/core/craps/series.py",
+    "node/core/craps/placement.py",
+    "node/core/craps/settle.py",
+    "node/core/tables/params.py",
+    "node/core/tables/state.py",
+    "node/core/tables/journal.py",
+    "node/core/tables/steps.py",
+    "node/core/tables/money.py",
+    "node/core/tables/player.py",
+    "node/core/tables/engine.py",
     "node/core/defence.py",
     "node/core/links.py",
     "node/core/node.py",
@@ -141,7 +160,7 @@ class BuildNative(build_ext):  # type: ignore[misc]
         }
         _record(manifest, modules=modules, optional=self.optional)
         if self.inplace:  # extensions of modules no longer compiled: remove (never loaded anyway)
-            for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/*/*.so")]:
+            for path in [*ROOT.glob("protocol/*.so"), *ROOT.glob("node/**/*.so")]:
                 relative = path.relative_to(ROOT).parent.parts
                 name = ".".join((*relative, path.name.split(".")[0]))
                 if name not in modules and name not in OPTIONAL:

@@ -11,10 +11,13 @@ from dataclasses import replace
 import pytest
 
 import node.core.tables.engine as engine_module
+from node.core.ledger import LedgerState
 from node.core.tables import TablesEngine
 from node.core.tables.engine import tables_of
+from node.core.tables.journal import Staged
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import ItemStatus
+from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
 from protocol.bets import BetType
 from protocol.budget import max_entries_for
@@ -283,20 +286,36 @@ def test_an_entry_naming_a_non_player_seat_is_a_host_fault(seat: int) -> None:
     assert scene.roll_open(released=[Released(seat, n, 0)]) is Reason.BAD_LIST
 
 
+class CountingEngine(TablesEngine):
+    """The table engine, noting each host packet's state run (``_run``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[str] = []
+
+    def _run(
+        self,
+        state: LedgerState,
+        staged: Staged,
+        packet: Packet,
+        body: engine_module.HostBody,
+    ) -> HostRun | Reason:
+        self.runs.append(
+            f"roll_open({body.k})" if isinstance(body, RollOpen) else type(body).__name__
+        )
+        return super()._run(state, staged, packet, body)
+
+
 def test_the_replica_makes_a_host_packets_state_run_once() -> None:
-    runs: list[str] = []
-    real = engine_module.run_host
-
-    def counted(run: engine_module.HostRun, body: engine_module.HostBody) -> None:
-        runs.append(f"roll_open({body.k})" if isinstance(body, RollOpen) else type(body).__name__)
-        real(run, body)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine_module, "run_host", counted)
-        scene = seated("p")
-        scene.bet("p", entry(BetType.Pass, 10 * CRAP))
-        assert scene.roll_open([scene.included("p")]) is Reason.APPLIED
-        assert scene.roll_open() is Reason.APPLIED
+    engine = CountingEngine()
+    scene = Scene(engine=engine)
+    assert scene.create() is Reason.APPLIED
+    assert scene.join("p") is Reason.APPLIED
+    assert scene.seat(["p"]) is Reason.APPLIED
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    assert scene.roll_open([scene.included("p")]) is Reason.APPLIED
+    assert scene.roll_open() is Reason.APPLIED
+    runs = engine.runs
     # dependencies, judge and dependencies again (the replica's order) share one run
     assert runs == ["Seat", "roll_open(1)", "roll_open(2)"]
 

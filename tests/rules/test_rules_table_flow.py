@@ -16,6 +16,7 @@ from node.core.craps import (
     next_shooter,
     return_all,
     return_bet,
+    return_bets,
     return_owner,
     seats_changed,
     settle_roll,
@@ -216,6 +217,21 @@ def test_return_bet_gives_the_stake_back_with_the_odds_bound_to_it() -> None:
     ]
     assert game.state.bets == []  # the Field settled on the 4
     assert return_bet(game.state, (99,)) == ()
+
+
+def test_return_bets_is_return_bet_of_each_in_turn() -> None:
+    game = play("pass:10 2@pass:10 field:5 2-2 odds-pass:30 2@odds-pass:20 come:10 yes-8:3")
+    placed = game.placed
+    for names in (
+        ["odds-pass:30", "pass:10", "come:10"],  # an odds bet before the bet it backs
+        ["pass:10", "odds-pass:30", "2@pass:10"],  # … and after it (returned with it)
+        ["field:5", "yes-8:3", "pass:10", "yes-8:3"],  # settled already; twice
+    ):
+        ids = [placed[name].id for name in names]
+        one, each = game.state.copy(), game.state.copy()
+        expected = [s for bet_id in ids for s in return_bet(each, bet_id)]
+        assert list(return_bets(one, ids)) == expected
+        assert one == each
 
 
 def test_return_owner_and_return_all() -> None:

@@ -14,16 +14,19 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
 
-from protocol.bets import BetType, bet_number
+from protocol.bets import PLACEMENT, BetType, bet_number, may_place, needs_come_point
 from protocol.constants import CRAP
 
 __all__ = [
+    "BACKS",
+    "COME_POINT_BETS",
     "ODDS_CAP",
     "ODDS_MIN",
     "SPECS",
     "WAYS",
     "BetSpec",
     "Family",
+    "placeable",
     "profit",
 ]
 
@@ -184,3 +187,19 @@ def _spec(bet: BetType) -> BetSpec:
 
 SPECS: Final[Mapping[BetType, BetSpec]] = MappingProxyType({bet: _spec(bet) for bet in BetType})
 """Every bet type's data, in wire-code order."""
+
+# protocol.bets' placement rules, tabulated once for the checks of every inclusion
+COME_POINT_BETS: Final = frozenset(bet for bet in BetType if needs_come_point(bet))
+"""The bets whose entry names a come point (OddsCome, OddsDontCome)."""
+_AT_COME_OUT: Final = frozenset(bet for bet in BetType if may_place(bet, None))
+_IN_POINT: Final = frozenset(bet for bet in BetType if may_place(bet, 4))
+BACKS: Final[Mapping[BetType, BetType]] = MappingProxyType(
+    {bet: p.backs for bet, p in PLACEMENT.items() if p.backs is not None}
+)
+"""Odds bet → the bet it backs."""
+
+
+def placeable(bet: BetType, point: int | None) -> bool:
+    """Whether the phase allows placing ``bet`` at a table whose point is ``point`` (None:
+    come-out): :func:`protocol.bets.may_place`, read from the sets made from it."""
+    return bet in (_AT_COME_OUT if point is None else _IN_POINT)

@@ -50,9 +50,34 @@ def exposure_ratio(bet_type: BetType, number: int | None = None) -> Fraction:
     return EXPOSURE_RATIOS[bet_type]
 
 
+def _whole(ratio: Fraction) -> tuple[int, int]:
+    return (ratio.numerator, ratio.denominator)
+
+
+_LARGEST: Final[dict[BetType, tuple[int, int]]] = {
+    bet: _whole(ratio)
+    for bet, ratio in EXPOSURE_RATIOS.items()
+    if SPECS[bet].family is not Family.ODDS
+}
+_ODDS: Final[dict[tuple[BetType, int], tuple[int, int]]] = {
+    (bet, number): _whole(ratio)
+    for bet, spec in SPECS.items()
+    if spec.family is Family.ODDS
+    for number, ratio in spec.pays.items()
+}
+""":func:`exposure_ratio` as ``(numerator, denominator)``, for the sums over live bets: the
+same exact ratios, read without a :class:`~fractions.Fraction` on the hot path."""
+
+
 def exposure(bet: LiveBet) -> int:
-    """The largest profit ``bet`` can still pay, in base units."""
-    return profit(bet.stake, exposure_ratio(bet.type, bet.number))
+    """The largest profit ``bet`` can still pay, in base units: ``profit(stake,
+    exposure_ratio(type, number))``."""
+    ratio = _LARGEST.get(bet.type)
+    if ratio is None:  # an odds bet: by the number it backs
+        ratio = _ODDS.get((bet.type, bet.number)) if bet.number is not None else None
+        if ratio is None:
+            return profit(bet.stake, exposure_ratio(bet.type, bet.number))  # raises
+    return bet.stake * ratio[0] // ratio[1]
 
 
 def _risk_of(bets: Iterable[LiveBet]) -> int:

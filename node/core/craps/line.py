@@ -7,7 +7,6 @@ function decides one bet on one roll and never touches the table.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 from typing import Final
 
@@ -90,4 +89,4 @@ def _dont_come(bet: LiveBet, total: int) -> Step:
 def _move(bet: LiveBet, total: int) -> Step:
     if total not in COME_POINTS:  # pragma: no cover - every other total settled above
         raise AssertionError(f"a Come cannot move to {total}")
-    return Step(replace(bet, number=total), moved=True)
+    return Step(bet.moved_to(total), moved=True)

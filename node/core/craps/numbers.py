@@ -7,8 +7,6 @@ Each function decides one bet on one roll; it never touches the table.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .bettypes import SPECS, Family
 from .dice import Roll
 from .outcome import Step, lose, stay, win
@@ -47,7 +45,7 @@ def step(bet: LiveBet, roll: Roll) -> Step:
     if family is Family.REPEATER:
         if total == n:
             hits = bet.tracker[0] + 1
-            counted = replace(bet, tracker=(hits,))
+            counted = bet.tracking((hits,))
             return win(counted, ratio) if hits == spec.hits else stay(counted)
         return lose(bet) if total == 7 else stay(bet)
     raise ValueError(f"{bet.type.name} is not a number bet")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fractions import Fraction
 
-from protocol.bets import PLACEMENT, BetType
+from protocol.bets import BetType
 
-from .bettypes import ODDS_CAP, SPECS
+from .bettypes import BACKS, ODDS_CAP, SPECS
 from .outcome import Outcome, Step, lose, push, stay, win
 from .table import LiveBet, TableState
 
@@ -33,7 +33,7 @@ def backed_bet(
     ``among``: the live bets to look in, in placement order, if not all of them (at least the
     owner's).
     """
-    backs = PLACEMENT[odds_type].backs
+    backs = BACKS.get(odds_type)
     if backs is None:
         raise ValueError(f"{odds_type.name} is not an odds bet")
     if backs in (BetType.Pass, BetType.DontPass):

@@ -8,7 +8,6 @@ family modules build steps; :mod:`.settle` turns them into settlements.  Values 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
@@ -28,16 +27,33 @@ class Outcome(enum.Enum):
     RETURNED = "returned"
 
 
-@dataclass(frozen=True, slots=True)
 class Step:
-    """One bet after one roll: still live (``outcome`` None, perhaps changed), or settled."""
+    """One bet after one roll: still live (``outcome`` None, perhaps changed), or settled.
 
-    bet: LiveBet
-    outcome: Outcome | None = None
-    ratio: Fraction = _NOTHING
-    """The profit ratio paid, on a win."""
-    moved: bool = False
-    """A travelling Come/DontCome that moved to its come point on this roll."""
+    Plain classes with ``Final`` fields, not frozen dataclasses: a roll makes one step per live
+    bet, and a frozen dataclass costs several times as much to build (docs/BUILD.md)."""
+
+    __slots__ = ("bet", "moved", "outcome", "ratio")
+
+    def __init__(
+        self,
+        bet: LiveBet,
+        outcome: Outcome | None = None,
+        ratio: Fraction = _NOTHING,
+        moved: bool = False,
+    ) -> None:
+        self.bet: Final = bet
+        self.outcome: Final = outcome
+        self.ratio: Final = ratio
+        """The profit ratio paid, on a win."""
+        self.moved: Final = moved
+        """A travelling Come/DontCome that moved to its come point on this roll."""
+
+    def __repr__(self) -> str:
+        return (
+            f"Step(bet={self.bet!r}, outcome={self.outcome!r}, ratio={self.ratio!r}, "
+            f"moved={self.moved!r})"
+        )
 
 
 def stay(bet: LiveBet) -> Step:
@@ -60,13 +76,29 @@ def push(bet: LiveBet) -> Step:
     return Step(bet, Outcome.PUSH)
 
 
-@dataclass(frozen=True, slots=True)
 class Settlement:
     """A bet that ended: as it stood when it ended, how, and the profit paid (wins only)."""
 
-    bet: LiveBet
-    outcome: Outcome
-    profit: int = 0
+    __slots__ = ("bet", "outcome", "profit")
+
+    def __init__(self, bet: LiveBet, outcome: Outcome, profit: int = 0) -> None:
+        self.bet: Final = bet
+        self.outcome: Final = outcome
+        self.profit: Final = profit
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Settlement)
+            and self.bet == other.bet
+            and self.outcome is other.outcome
+            and self.profit == other.profit
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.bet, self.outcome, self.profit))
+
+    def __repr__(self) -> str:
+        return f"Settlement(bet={self.bet!r}, outcome={self.outcome!r}, profit={self.profit!r})"
 
     @property
     def amount(self) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
-from protocol.bets import COME_POINTS, BetType, may_place, needs_come_point
+from protocol.bets import COME_POINTS, BetType
 
-from .bettypes import ODDS_MIN, SPECS, Family
+from .bettypes import COME_POINT_BETS, ODDS_MIN, SPECS, Family, placeable
 from .exposure import Totals, exposure
 from .numbers import fresh_repeater
 from .odds import backed_bet, cap, odds_number
@@ -44,23 +45,42 @@ class Release(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
 class BetRequest:
     """One bet as a player asks for it: type, stake and, for OddsCome/OddsDontCome, the come
-    point it backs (the wire entry ``[code, amount(, come point)]``)."""
+    point it backs (the wire entry ``[code, amount(, come point)]``).  A value (``Final``
+    fields; a plain class rather than a frozen dataclass, which costs several times as much to
+    build: docs/BUILD.md)."""
 
-    type: BetType
-    amount: int
-    come_point: int | None = None
+    __slots__ = ("amount", "come_point", "type")
 
-    def __post_init__(self) -> None:
-        if type(self.amount) is not int or self.amount <= 0:
-            raise ValueError(f"a stake is a positive number of base units, not {self.amount!r}")
-        if needs_come_point(self.type):
-            if self.come_point not in COME_POINTS:
-                raise ValueError(f"{self.type.name} needs a come point, not {self.come_point!r}")
-        elif self.come_point is not None:
-            raise ValueError(f"{self.type.name} takes no come point")
+    def __init__(self, type: BetType, amount: int, come_point: int | None = None) -> None:
+        if amount.__class__ is not int or amount <= 0:  # a bool is no stake
+            raise ValueError(f"a stake is a positive number of base units, not {amount!r}")
+        if type in COME_POINT_BETS:
+            if come_point not in COME_POINTS:
+                raise ValueError(f"{type.name} needs a come point, not {come_point!r}")
+        elif come_point is not None:
+            raise ValueError(f"{type.name} takes no come point")
+        self.type: Final = type
+        self.amount: Final = amount
+        self.come_point: Final = come_point
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, BetRequest)
+            and self.type is other.type
+            and self.amount == other.amount
+            and self.come_point == other.come_point
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.amount, self.come_point))
+
+    def __repr__(self) -> str:
+        return (
+            f"BetRequest(type={self.type!r}, amount={self.amount!r}, "
+            f"come_point={self.come_point!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +122,15 @@ class LiveIndex:
         self.totals.add(bet, bet_exposure)
 
 
+_KEYED: Final = frozenset({BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome})
+"""The bets counted per number for duplicates."""
+
+
 def _duplicate(bets: Iterable[LiveBet], owner: int, bet_type: BetType, number: int | None) -> bool:
     """One open bet per (owner, type, number): the come point for Come/DontCome (None while
     travelling), the backed come point for OddsCome/OddsDontCome; one per type otherwise.
     ``bets``: the live bets, or at least the owner's."""
-    keyed = bet_type in (BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome)
+    keyed = bet_type in _KEYED
     for bet in bets:
         if bet.owner == owner and bet.type is bet_type and (not keyed or bet.number == number):
             return True
@@ -124,8 +148,9 @@ def _candidate(
     """The bet as it would go live, or the first of phase → limits → duplicate → odds cap that
     fails.  ``owned``: the live bets, or at least the owner's, in placement order."""
     bet_type, amount = request.type, request.amount
-    odds = SPECS[bet_type].family is Family.ODDS
-    if not may_place(bet_type, state.point):
+    family = SPECS[bet_type].family
+    odds = family is Family.ODDS
+    if not placeable(bet_type, state.point):
         return Release.PHASE
     backed = backed_bet(state, owner, bet_type, request.come_point, owned) if odds else None
     if odds and backed is None:
@@ -143,7 +168,7 @@ def _candidate(
         number = odds_number(state, backed)
         if amount > cap(number, backed.stake):
             return Release.ODDS_CAP
-    if SPECS[bet_type].family is Family.REPEATER:
+    if family is Family.REPEATER:
         tracker = fresh_repeater()
     elif bet_type in SERIES:
         tracker = fresh_tracker(bet_type)

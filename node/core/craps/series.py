@@ -8,7 +8,6 @@ the lowest loses).  Muggsy is a two-roll bet settled in step 1.  Never touches t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
@@ -59,7 +58,7 @@ def step(bet: LiveBet, point: int | None, roll: Roll) -> Step:
 
 
 def _track(bet: LiveBet, tracker: tuple[int, ...]) -> LiveBet:
-    return bet if tracker == bet.tracker else replace(bet, tracker=tracker)
+    return bet if tracker == bet.tracker else bet.tracking(tracker)
 
 
 def _added(tracker: tuple[int, ...], value: int) -> tuple[int, ...]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
+
+from protocol.bets import BetType
 
 from .bettypes import SPECS, Family, profit
 from .dice import Roll
@@ -24,6 +27,7 @@ __all__ = [
     "RollResult",
     "return_all",
     "return_bet",
+    "return_bets",
     "return_owner",
     "seats_changed",
     "settle_roll",
@@ -42,9 +46,14 @@ class RollResult:
     moved: tuple[LiveBet, ...]
 
 
-def settlement_order(bet: LiveBet) -> tuple[int, int, int]:
-    """The sort key of BET_RULES' settlement order: (step, wire code, placement order)."""
-    return (SPECS[bet.type].step, int(bet.type), bet.seq)
+_RANK: Final[dict[BetType, int]] = {bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}
+"""(step, wire code) as one number (a code is below 256), for the sort."""
+
+
+def settlement_order(bet: LiveBet) -> tuple[int, int]:
+    """The sort key of BET_RULES' settlement order: step, then wire code (together, as
+    ``step × 256 + code``), then placement order."""
+    return (_RANK[bet.type], bet.seq)
 
 
 def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:
@@ -105,6 +114,31 @@ def _return(state: TableState, chosen: Callable[[LiveBet], bool]) -> tuple[Settl
 def return_bet(state: TableState, bet_id: BetId) -> tuple[Settlement, ...]:
     """Return one live bet at stake, with any odds bound to it; empty if it is not live."""
     return _return(state, lambda bet: bet.id == bet_id)
+
+
+def return_bets(state: TableState, bet_ids: Iterable[BetId]) -> tuple[Settlement, ...]:
+    """Return each of ``bet_ids`` still live, in that order, each with any odds bound to it:
+    what :func:`return_bet` of each in turn returns, in one pass over the live bets."""
+    live: dict[BetId, LiveBet] = {}
+    odds: dict[BetId, list[LiveBet]] = {}
+    for bet in state.bets:
+        live[bet.id] = bet
+        if bet.backs is not None:
+            odds.setdefault(bet.backs, []).append(bet)
+    returned: list[Settlement] = []
+    gone: set[BetId] = set()
+    for bet_id in bet_ids:
+        chosen = live.get(bet_id)
+        if chosen is None or bet_id in gone:
+            continue
+        # the bet, then its odds (placed after it): in placement order, as return_bet does
+        for each in (chosen, *odds.get(bet_id, ())):
+            if each.id not in gone:
+                gone.add(each.id)
+                returned.append(Settlement(each, Outcome.RETURNED))
+    if gone:
+        state.bets = [bet for bet in state.bets if bet.id not in gone]
+    return tuple(returned)
 
 
 def return_owner(state: TableState, owner: int) -> tuple[Settlement, ...]:

@@ -8,7 +8,7 @@ Data only: the rules live in the modules beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from protocol.bets import BetType
 
@@ -20,24 +20,71 @@ BetId: TypeAlias = tuple[int | bytes, ...]
 Encoded: TypeAlias = list[object]
 
 
-@dataclass(frozen=True, slots=True)
 class LiveBet:
-    """One live bet.  Values only: a roll that changes it replaces it."""
+    """One live bet.  Values only: a roll that changes it replaces it (:meth:`moved_to`,
+    :meth:`tracking`).
 
-    id: BetId
-    owner: int
-    """The owner's seat: duplicates are counted per owner."""
-    type: BetType
-    stake: int
-    seq: int
-    """Placement order at this table (the order of the host listings that included the bets)."""
-    number: int | None = None
-    """Come/DontCome: its come point once it has moved (None while travelling); odds bets: the
-    number they back, bound at inclusion (the table point, or the come point)."""
-    backs: BetId | None = None
-    """Odds bets: the id of the bet they are bound to (TABLES.md §1, odds binding)."""
-    tracker: tuple[int, ...] = ()
-    """Repeater and series bets: what they have counted since placement (series.py)."""
+    A plain class with an explicit ``__init__`` and ``Final`` fields rather than a frozen
+    dataclass: rolls and inclusions build many, and a frozen dataclass's generated ``__init__``
+    costs several times as much, interpreted or compiled (docs/BUILD.md)."""
+
+    __slots__ = ("backs", "id", "number", "owner", "seq", "stake", "tracker", "type")
+
+    def __init__(
+        self,
+        id: BetId,
+        owner: int,
+        type: BetType,
+        stake: int,
+        seq: int,
+        number: int | None = None,
+        backs: BetId | None = None,
+        tracker: tuple[int, ...] = (),
+    ) -> None:
+        self.id: Final = id
+        self.owner: Final = owner
+        """The owner's seat: duplicates are counted per owner."""
+        self.type: Final = type
+        self.stake: Final = stake
+        self.seq: Final = seq
+        """Placement order at this table (the order of the host listings that included the
+        bets)."""
+        self.number: Final = number
+        """Come/DontCome: its come point once it has moved (None while travelling); odds bets:
+        the number they back, bound at inclusion (the table point, or the come point)."""
+        self.backs: Final = backs
+        """Odds bets: the id of the bet they are bound to (TABLES.md §1, odds binding)."""
+        self.tracker: Final = tracker
+        """Repeater and series bets: what they have counted since placement (series.py)."""
+
+    def moved_to(self, number: int) -> LiveBet:
+        """This bet with its come point set to ``number``."""
+        return LiveBet(
+            self.id, self.owner, self.type, self.stake, self.seq, number, self.backs, self.tracker
+        )
+
+    def tracking(self, tracker: tuple[int, ...]) -> LiveBet:
+        """This bet with ``tracker`` counted."""
+        return LiveBet(
+            self.id, self.owner, self.type, self.stake, self.seq, self.number, self.backs, tracker
+        )
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.id, self.owner, self.type, self.stake, self.seq, self.number, self.backs,
+                self.tracker)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LiveBet) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (
+            f"LiveBet(id={self.id!r}, owner={self.owner!r}, type={self.type!r}, "
+            f"stake={self.stake!r}, seq={self.seq!r}, number={self.number!r}, "
+            f"backs={self.backs!r}, tracker={self.tracker!r})"
+        )
 
     def encode(self) -> Encoded:
         """``[id, owner, code, stake, seq, number, backs, tracker]`` (None as nil)."""

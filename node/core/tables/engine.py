@@ -8,7 +8,8 @@ Player packets go to :mod:`.player`; host table packets run their steps on table
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 from node.core.ledger import (
     Credit,
@@ -34,6 +35,7 @@ from protocol.kinds import (
     Seat,
     Void,
 )
+from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
 
 from .journal import Change, Staged, make, unmake
 from .money import host_money
@@ -42,6 +44,16 @@ from .state import Table, Tables
 from .steps import HostRun, run_host
 
 __all__ = ["TablesEngine", "tables_of"]
+
+_C = TypeVar("_C")
+
+try:  # only mypyc reads it; mypy_extensions comes with mypy, which compiles this module
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover - a pure install without mypy: the decorator does nothing
+
+    def mypyc_attr(*_names: str, **_flags: bool) -> Callable[[_C], _C]:  # type: ignore[misc]
+        return lambda cls: cls
+
 
 HostBody = Seat | RollOpen | Void | GameEnd
 _HOST_KINDS = (Seat, RollOpen, Void, GameEnd)
@@ -54,7 +66,7 @@ def tables_of(state: LedgerState) -> Tables:
     return tables
 
 
-class _KeptRun(NamedTuple):
+class _KeptRun(Value):
     """A host packet's state run, kept for the engine's next calls on that packet.
 
     The replica asks a host packet's ``dependencies`` before judging it, then ``judge``, then
@@ -67,14 +79,19 @@ class _KeptRun(NamedTuple):
     packet is the same, and it is made once.  The kept run is never written to: a judge
     stages its money on a fork of the run's staged state, which reads through ``base``."""
 
-    packet: Packet
-    base: Tables
-    table: Table | None
-    run: HostRun | Reason
+    def __init__(
+        self, packet: Packet, base: Tables, table: Table | None, run: HostRun | Reason
+    ) -> None:
+        self.packet: Final = packet
+        self.base: Final = base
+        self.table: Final = table
+        self.run: Final = run
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class TablesEngine:
-    """TABLES.md v1.6 on the ledger (``node.core.ledger.TableEngine``)."""
+    """TABLES.md v1.6 on the ledger (``node.core.ledger.TableEngine``).  Compiled, and open to
+    interpreted subclasses (tests derive engines that change one step)."""
 
     def __init__(self) -> None:
         self._kept: _KeptRun | None = None

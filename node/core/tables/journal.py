@@ -18,7 +18,9 @@ against.
 
 from __future__ import annotations
 
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
+
+from protocol.kinds import Record as Value  # a plain class with Final fields, equal by value
 
 from .state import Tables
 
@@ -37,10 +39,11 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-class Change(NamedTuple):
+class Change(Value):
     """A packet's table effects (see the module docstring for the operations)."""
 
-    ops: tuple[tuple[Any, ...], ...]
+    def __init__(self, ops: tuple[tuple[Any, ...], ...]) -> None:
+        self.ops: Final = ops
 
 
 class Staged:
@@ -175,7 +178,9 @@ def make(tables: Tables, change: Change) -> None:
 
 def unmake(tables: Tables, change: Change) -> None:
     """Take every operation of ``change`` back, last first."""
-    for op in reversed(change.ops):
+    ops = change.ops
+    for i in range(len(ops) - 1, -1, -1):  # (not reversed(): mypyc 2.4 fails on it here)
+        op = ops[i]
         kind, name, key = op[0], op[1], op[2]
         target = tables.map(name)
         if kind == "set":

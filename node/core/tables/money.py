@@ -12,7 +12,6 @@ void fees go to the sink; a bank-1 table's real money goes back to the treasury.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from node.core.craps.outcome import Outcome
 from node.core.verdicts import Reason
@@ -195,7 +194,7 @@ def _settled(purse: Purse, event: Settled) -> None:
         seat = purse.seat(bet.owner)
         if seat is not None:
             charge = min(bet.stake, seat.bond)
-            purse.put_seat(bet.owner, replace(seat, bond=seat.bond - charge))
+            purse.put_seat(bet.owner, SeatMoney(seat.bond - charge, seat.own, seat.freed))
             funds.bank_real += charge
 
 
@@ -258,7 +257,7 @@ def _seen(
                 ):
                     money = purse.seat(seat)
                     if money is not None:
-                        purse.put_seat(seat, replace(money, freed=True))
+                        purse.put_seat(seat, SeatMoney(money.bond, money.own, freed=True))
 
 
 def _declined(purse: Purse, table: Table, nonce: int, event: Declined) -> None:
@@ -302,7 +301,9 @@ def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> Non
     escrow = _holdable(purse, table, nonce, event.seat, item, copy)
     if escrow is not None:
         if event.live:
-            purse.put_escrow(item, escrow._replace(status=ItemStatus.LIVE))
+            purse.put_escrow(
+                item, Escrow(escrow.table, escrow.amount, escrow.window_end, ItemStatus.LIVE)
+            )
             purse.funds.bets[item] = BetMoney(escrow.amount)
         else:
             purse.release(item)
@@ -317,7 +318,7 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     item: ItemKey = event.bet.id  # type: ignore[assignment]
     escrow = purse.escrow(item)
     assert escrow is not None
-    purse.put_escrow(item, escrow._replace(status=ItemStatus.RETURNED, window_end=nonce + WINDOW))
+    purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:

@@ -11,7 +11,6 @@ its body, and a host entry may name any of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from node.core.ledger import Credit, Effects, Judgment, LedgerState
 from node.core.verdicts import Reason
@@ -293,5 +292,5 @@ def _reclaim(state: LedgerState, staged: Staged, sender: bytes, t: int, table: T
             money: SeatMoney | None = staged.get("bonds", (table.key, number))
             if seat.key == sender and money is not None and money.bond:
                 total += money.bond
-                staged.put("bonds", (table.key, number), replace(money, bond=0))
+                staged.put("bonds", (table.key, number), SeatMoney(0, money.own, money.freed))
     return total

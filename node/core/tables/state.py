@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import msgpack
 
@@ -29,6 +29,7 @@ from node.core.craps.table import LiveBet, TableState
 from node.core.verdicts import Reason
 from protocol.bets import BetType
 from protocol.kinds import Bank, BetEntry, TableParams
+from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
 
 __all__ = [
     "JOIN_INDEX",
@@ -266,27 +267,27 @@ def _decode_craps(data: list[Any]) -> TableState:
 # --------------------------------------------------------------------------- money
 
 
-@dataclass(slots=True, frozen=True)
-class SeatMoney:
+class SeatMoney(Value):
     """A seat's money: its held bond (what is left of it), and whether its copied join is its
     sender's own (a phantom seat moves no money)."""
 
-    bond: int
-    own: bool
-    freed: bool = False
-    """A seen leave the host did not act on: a later void returns the bond (TABLES.md §6)."""
+    def __init__(self, bond: int, own: bool, freed: bool = False) -> None:
+        self.bond: Final = bond
+        self.own: Final = own
+        self.freed: Final = freed
+        """A seen leave the host did not act on: a later void returns the bond (TABLES.md §6)."""
 
     def encode(self) -> list[object]:
         return [self.bond, self.own, self.freed]
 
 
-@dataclass(slots=True, frozen=True)
-class BetMoney:
+class BetMoney(Value):
     """A live bet's money: its held stake (0 for a phantom), and whether a loss charges its
     seat's bond (collateral: a copied bet Refused for balance)."""
 
-    stake: int
-    collateral: bool = False
+    def __init__(self, stake: int, collateral: bool = False) -> None:
+        self.stake: Final = stake
+        self.collateral: Final = collateral
 
     def encode(self) -> list[object]:
         return [self.stake, self.collateral]
@@ -342,13 +343,14 @@ class ItemStatus(enum.IntEnum):
     """Held, returned to pending by a void: held until re-included by its window's end."""
 
 
-class Escrow(NamedTuple):
+class Escrow(Value):
     """An escrowed item: its table, amount, the last host nonce of its window, and status."""
 
-    table: TableKey
-    amount: int
-    window_end: int
-    status: ItemStatus
+    def __init__(self, table: TableKey, amount: int, window_end: int, status: ItemStatus) -> None:
+        self.table: Final = table
+        self.amount: Final = amount
+        self.window_end: Final = window_end
+        self.status: Final = status
 
 
 # --------------------------------------------------------------------------- records
@@ -359,48 +361,78 @@ class RequestKind(enum.IntEnum):
     CANCEL = 1
 
 
-class JoinRecord(NamedTuple):
+class JoinRecord(Value):
     """A judged join (any verdict but malformed)."""
 
-    game: bytes
-    host: bytes
-    table: int
-    head: bytes
-    chain_n: int
-    h: bytes
-    reason: Reason
+    def __init__(
+        self,
+        game: bytes,
+        host: bytes,
+        table: int,
+        head: bytes,
+        chain_n: int,
+        h: bytes,
+        reason: Reason,
+    ) -> None:
+        self.game: Final = game
+        self.host: Final = host
+        self.table: Final = table
+        self.head: Final = head
+        self.chain_n: Final = chain_n
+        self.h: Final = h
+        self.reason: Final = reason
 
 
-class BetRecord(NamedTuple):
+class BetRecord(Value):
     """A judged bet: the host it is bound to (None: not joined), its entries and verdict."""
 
-    game: bytes
-    host: bytes | None
-    table: int
-    entries: tuple[BetEntry, ...]
-    reason: Reason
+    def __init__(
+        self,
+        game: bytes,
+        host: bytes | None,
+        table: int,
+        entries: tuple[BetEntry, ...],
+        reason: Reason,
+    ) -> None:
+        self.game: Final = game
+        self.host: Final = host
+        self.table: Final = table
+        self.entries: Final = entries
+        self.reason: Final = reason
 
 
-class RequestRecord(NamedTuple):
+class RequestRecord(Value):
     """A judged leave or cancel."""
 
-    kind: RequestKind
-    game: bytes
-    host: bytes | None
-    table: int
-    upto: int
-    reason: Reason
+    def __init__(
+        self,
+        kind: RequestKind,
+        game: bytes,
+        host: bytes | None,
+        table: int,
+        upto: int,
+        reason: Reason,
+    ) -> None:
+        self.kind: Final = kind
+        self.game: Final = game
+        self.host: Final = host
+        self.table: Final = table
+        self.upto: Final = upto
+        self.reason: Final = reason
 
 
-class RevealRecord(NamedTuple):
+class RevealRecord(Value):
     """A judged reveal."""
 
-    game: bytes
-    host: bytes | None
-    table: int
-    k: int
-    preimage: bytes
-    reason: Reason
+    def __init__(
+        self, game: bytes, host: bytes | None, table: int, k: int, preimage: bytes, reason: Reason
+    ) -> None:
+        self.game: Final = game
+        self.host: Final = host
+        self.table: Final = table
+        self.k: Final = k
+        self.preimage: Final = preimage
+        self.reason: Final = reason
 
 
 Record: TypeAlias = JoinRecord | BetRecord | RequestRecord | RevealRecord
@@ -555,20 +587,18 @@ class Tables:
     - ``voids``: voids counted, by ``(0, host)`` per host and ``(1, key)`` per key in S.
     """
 
-    __slots__ = tuple(MAPS)
+    __slots__ = ("_maps",)
 
     def __init__(self) -> None:
-        for name in MAPS:
-            setattr(self, name, {})
+        self._maps: dict[str, dict[Any, Any]] = {name: {} for name in MAPS}
 
     def map(self, name: str) -> dict[Any, Any]:
-        result: dict[Any, Any] = getattr(self, name)
-        return result
+        return self._maps[name]
 
     def copy(self) -> Tables:
         other = Tables()
         for name in MAPS:
-            setattr(other, name, dict(self.map(name)))
+            other._maps[name] = dict(self._maps[name])
         other.map("owned").update((key, set(items)) for key, items in self.map("owned").items())
         return other
 

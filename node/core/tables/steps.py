@@ -14,8 +14,7 @@ no effect.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Final, NamedTuple, TypeAlias
+from typing import Final, TypeAlias
 
 from node.core.craps import (
     BetRequest,
@@ -26,16 +25,17 @@ from node.core.craps import (
     Settlement,
     place,
     return_all,
-    return_bet,
+    return_bets,
     return_owner,
     roll_dice,
     seats_changed,
     settle_roll,
 )
+from node.core.craps.bettypes import COME_POINT_BETS
 from node.core.craps.dice import preimage_valid
 from node.core.craps.outcome import Outcome
 from node.core.verdicts import Reason
-from protocol.bets import COME_POINTS, BetType, needs_come_point
+from protocol.bets import COME_POINTS, BetType
 from protocol.kinds import (
     Decline,
     GameEnd,
@@ -47,6 +47,7 @@ from protocol.kinds import (
     Seat,
     Void,
 )
+from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
 
 from .journal import Staged
 from .params import INCLUDE_LEFT, MIN_PLAYER_CHAIN
@@ -81,71 +82,86 @@ BetKey: TypeAlias = tuple[bytes, int, int]
 # --------------------------------------------------------------------------- events for money
 
 
-class Settled(NamedTuple):
+class Settled(Value):
     """A live bet ended: won, lost, pushed, or returned at stake."""
 
-    settlement: Settlement
+    def __init__(self, settlement: Settlement) -> None:
+        self.settlement: Final = settlement
 
 
-class Vacated(NamedTuple):
+class Vacated(Value):
     """A seat was vacated: its bond returns, or is forfeited (a void's S)."""
 
-    seat: int
-    key: bytes
-    forfeit: bool
+    def __init__(self, seat: int, key: bytes, forfeit: bool) -> None:
+        self.seat: Final = seat
+        self.key: Final = key
+        self.forfeit: Final = forfeit
 
 
-class SeenRequests(NamedTuple):
+class SeenRequests(Value):
     """Step 3: the requests this packet sees are acted on here (money only)."""
 
-    leaving_before: frozenset[int]
-    """Seats already leaving when the packet began."""
-    leaves: frozenset[int]
-    """Seats the packet lists in ``leaves``."""
-    seats: tuple[tuple[bytes, int], ...]
-    """The occupied seats at step 3, as ``(key, seat)``."""
+    def __init__(
+        self,
+        leaving_before: frozenset[int],
+        leaves: frozenset[int],
+        seats: tuple[tuple[bytes, int], ...],
+    ) -> None:
+        self.leaving_before: Final = leaving_before
+        """Seats already leaving when the packet began."""
+        self.leaves: Final = leaves
+        """Seats the packet lists in ``leaves``."""
+        self.seats: Final = seats
+        """The occupied seats at step 3, as ``(key, seat)``."""
 
 
-class Declined(NamedTuple):
-    key: bytes
-    nonce: int
+class Declined(Value):
+    def __init__(self, key: bytes, nonce: int) -> None:
+        self.key: Final = key
+        self.nonce: Final = nonce
 
 
-class Accepted(NamedTuple):
-    seat: int
-    copy: JoinCopy
+class Accepted(Value):
+    def __init__(self, seat: int, copy: JoinCopy) -> None:
+        self.seat: Final = seat
+        self.copy: Final = copy
 
 
-class ReleasedBet(NamedTuple):
+class ReleasedBet(Value):
     """A ``released`` entry that took effect (its seat occupied, not yet named)."""
 
-    seat: int
-    item: BetKey
+    def __init__(self, seat: int, item: BetKey) -> None:
+        self.seat: Final = seat
+        self.item: Final = item
 
 
-class IncludedBet(NamedTuple):
+class IncludedBet(Value):
     """An ``included`` entry that took effect: live, or released with its reason."""
 
-    seat: int
-    key: bytes
-    copy: Included
-    live: bool
+    def __init__(self, seat: int, key: bytes, copy: Included, live: bool) -> None:
+        self.seat: Final = seat
+        self.key: Final = key
+        self.copy: Final = copy
+        self.live: Final = live
 
 
-class ToPending(NamedTuple):
+class ToPending(Value):
     """A bet first included in a voided roll, back to pending."""
 
-    bet: LiveBet
+    def __init__(self, bet: LiveBet) -> None:
+        self.bet: Final = bet
 
 
-class VoidFee(NamedTuple):
-    amount: int
+class VoidFee(Value):
+    def __init__(self, amount: int) -> None:
+        self.amount: Final = amount
 
 
-class Ended(NamedTuple):
+class Ended(Value):
     """game_end: ``early`` when live bets were returned at stake."""
 
-    early: bool
+    def __init__(self, early: bool) -> None:
+        self.early: Final = early
 
 
 Event: TypeAlias = (
@@ -170,23 +186,20 @@ class HostFault(Exception):
         self.reason = reason
 
 
-@dataclass
 class HostRun:
     """One host packet run over a working copy of its table."""
 
-    table: Table
-    staged: Staged
-    nonce: int
-    network_id: bytes
-    events: list[Event] = field(default_factory=list)
-    refs: list[tuple[bytes, int]] = field(default_factory=list)
-    """``(key, nonce)`` every seat ref resolved to, in step order: dependencies."""
-    first: set[BetKey] = field(default_factory=set)
-    fault: HostFault | None = None
-
-    @property
-    def key(self) -> TableKey:
-        return self.table.key
+    def __init__(self, table: Table, staged: Staged, nonce: int, network_id: bytes) -> None:
+        self.table = table
+        self.staged = staged
+        self.nonce = nonce
+        self.network_id = network_id
+        self.key: Final[TableKey] = table.key
+        self.events: list[Event] = []
+        self.refs: list[tuple[bytes, int]] = []
+        """``(key, nonce)`` every seat ref resolved to, in step order: dependencies."""
+        self.first: set[BetKey] = set()
+        self.fault: HostFault | None = None
 
     def named(self, key: bytes, nonce: int, index: int) -> bool:
         return self.staged.has("named", (self.key, key, nonce, index))
@@ -243,15 +256,18 @@ def check_reveals(run: HostRun, reveals: Sequence[RevealCopy], seats: Sequence[i
         run.resolve(r.seat, r.nonce)
 
 
+_BET_TYPES: Final[dict[int, BetType]] = {int(bet): bet for bet in BetType}
+"""Wire code → bet type (a lookup, cheaper than calling the enum)."""
+
+
 def malformed_copy(copy: Included) -> bool:
     """Fields that fit the schema but contradict each other (TABLES.md §1, Copies)."""
     if copy.index >= 8:
         return True
-    try:
-        code = BetType(copy.code)
-    except ValueError:
+    code = _BET_TYPES.get(copy.code)
+    if code is None:
         return True
-    if needs_come_point(code):
+    if code in COME_POINT_BETS:
         return copy.point not in COME_POINTS
     return copy.point is not None
 
@@ -419,7 +435,7 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
         if occupant.leaving or occupant.left < INCLUDE_LEFT:
             outcome: LiveBet | Release = Release.SEATED
         else:
-            request = BetRequest(BetType(copy.code), copy.amount, copy.point)
+            request = BetRequest(_BET_TYPES[copy.code], copy.amount, copy.point)
             outcome = place(
                 t.craps,
                 bet_id,
@@ -520,14 +536,11 @@ def run_void(run: HostRun, body: Void) -> None:
         _count_void(staged, (1, occupant.key))
         vacate_seat(run, seat, forfeit=True)
     _count_void(staged, (0, t.host))
-    for bet_id in sorted(t.first):
-        bet = t.craps.find(bet_id)
-        if bet is None:
-            continue  # returned with its seat, or with the bet it backs
-        for settlement in return_bet(t.craps, bet_id):
-            back = settlement.bet
-            run.staged.delete("named", (run.key, *back.id))
-            run.events.append(ToPending(back))
+    # in id order; one returned with its seat, or with the bet it backs, is not live any more
+    for settlement in return_bets(t.craps, sorted(t.first)):
+        back = settlement.bet
+        run.staged.delete("named", (run.key, *back.id))
+        run.events.append(ToPending(back))
     fee = t.params.bond * len(withheld) + t.risk_at_open
     t.host_bond_left -= fee
     run.events.append(VoidFee(fee))
