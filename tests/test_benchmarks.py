@@ -68,6 +68,8 @@ UDP_REQUIRED = (
 NODE_REQUIRED = (
     "node_ingest_per_s",
     "node_ingest_1core_per_s",
+    "node_loop_1core_cpu_us",
+    "node_ingest_1core_cpu_vs_verify",
     "node_raw_verify_per_s",
     "node_raw_verify_2core_per_s",
     "node_ingest_vs_verify",
@@ -113,6 +115,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert type(result["full_ingest_target_met"]) is bool
     assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "node"}
     assert type(result["node_ingest_target_met"]) is bool
+    assert type(result["node_ingest_1core_target_met"]) is bool
     assert result["node_ingest_packets"] == 64
     for case in ("far_ahead", "unresolvable", "far_reference", "fork_versions"):
         assert result[f"flood_{case}_packets"] == 64
