@@ -84,6 +84,8 @@ TABLES_REQUIRED = (
 NODE_REQUIRED = (
     "node_ingest_per_s",
     "node_ingest_1core_per_s",
+    "node_loop_1core_cpu_us",
+    "node_ingest_1core_cpu_vs_verify",
     "node_raw_verify_per_s",
     "node_raw_verify_2core_per_s",
     "node_ingest_vs_verify",
@@ -129,6 +131,7 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert type(result["full_ingest_target_met"]) is bool
     assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "node", "tables"}
     assert type(result["node_ingest_target_met"]) is bool
+    assert type(result["node_ingest_1core_target_met"]) is bool
     assert result["node_ingest_packets"] == 64
     assert result["tables_n_packets"] == 64
     assert sum(result[f"tables_n_{kind}"] for kind in KINDS) == 64
