@@ -17,7 +17,7 @@ from collections import Counter
 from random import Random
 
 import pytest
-from hypothesis import HealthCheck, Phase, event, find, given, settings
+from hypothesis import HealthCheck, Phase, event, example, find, given, settings
 from hypothesis import strategies as st
 
 from node.core.craps.bettypes import SPECS
@@ -81,6 +81,12 @@ def run_property(examples: int, actions: int) -> Counter[str]:
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=HEALTH)
     @given(history_seed=SEEDS, seed=SEEDS, n=st.integers(3, 4))
+    # histories that between them make every claim (a rare one, such as a roll_open refused
+    # bad_listed, can be missing from the random draws of a fresh run)
+    @example(history_seed=5, seed=5, n=3)
+    @example(history_seed=154, seed=154, n=3)
+    @example(history_seed=181, seed=181, n=4)
+    @example(history_seed=0, seed=0, n=3)
     def prop(history_seed: int, seed: int, n: int) -> None:
         history = table_history(history_seed, actions)
         stats = converge(history, Random(seed), n)
