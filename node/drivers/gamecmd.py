@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, TypeVar
 
 from node.drivers.clientcmd import CommandFailed, _call, _crap, _emit
 from protocol.amounts import AmountError, format_crap, parse_crap
@@ -470,44 +470,31 @@ def _draw(
 # --------------------------------------------------------------------------- the parsers
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0.05 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"seconds must be 0.05 … 86400, not {text}")
-    return value
+N = TypeVar("N", int, float)
 
 
-def _wait(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 25:
-        raise argparse.ArgumentTypeError(f"--wait is 0 … 25 seconds, not {text}")
-    return value
+def _bounded(
+    convert: Callable[[str], N], lo: N, hi: N, noun: str, bounds: str
+) -> Callable[[str], N]:
+    """An argparse type: ``convert(text)`` within ``lo … hi``, else one readable line (``noun``
+    says what a number it should be, ``bounds`` how the range is named)."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {noun}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{bounds}, not {text}")
+        return value
+
+    return parse
 
 
-def _players(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of players") from None
-    if not 2 <= value <= 16:
-        raise argparse.ArgumentTypeError(f"--max-players is 2 … 16 (the host included), not {text}")
-    return value
-
-
-def _rolls(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rolls") from None
-    if not 0 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"--rolls is 0 … 256, not {text}")
-    return value
+_seconds = _bounded(float, 0.05, 86400.0, "seconds", "seconds must be 0.05 … 86400")
+_wait = _bounded(float, 0.0, 25.0, "seconds", "--wait is 0 … 25 seconds")
+_players = _bounded(int, 2, 16, "players", "--max-players is 2 … 16 (the host included)")
+_rolls = _bounded(int, 0, 256, "rolls", "--rolls is 0 … 256")
 
 
 def add_game_commands(sub: Any) -> None:
