@@ -8,7 +8,7 @@ happened: packets judged, fork versions kept or no longer kept, verdicts revised
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final
 
 from node.core.log import Entry
 from node.core.pulls import Want
@@ -47,11 +47,23 @@ class Revision:
     after: Reason
 
 
-class Event(NamedTuple):
+class Event:
     """One thing that happened: ``what`` is one of the constants above, ``item`` its subject."""
 
-    what: str
-    item: Entry | Revision | Want
+    __slots__ = ("item", "what")
+
+    def __init__(self, what: str, item: Entry | Revision | Want) -> None:
+        self.what: Final = what
+        self.item: Final = item
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and (self.what, self.item) == (other.what, other.item)
+
+    def __hash__(self) -> int:
+        return hash((self.what, self.item))
+
+    def __repr__(self) -> str:
+        return f"Event({self.what!r}, {self.item!r})"
 
 
 class Ingested:

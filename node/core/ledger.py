@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from typing import Final, NamedTuple, Protocol
+from typing import Final, Protocol
 
 import msgpack
 
@@ -21,6 +21,7 @@ from protocol.frame import Packet
 from protocol.genesis import Genesis
 from protocol.hashing import sha256
 from protocol.kinds import Ack, ExtRef, Transfer
+from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
 from protocol.wire import pack
 
 __all__ = [
@@ -295,34 +296,40 @@ class SenderState:
         )
 
 
-class Credit(NamedTuple):
+class Credit(Value):
     """``amount`` to ``account``, from the judged packet ``(creditor, nonce)``."""
 
-    account: bytes
-    creditor: bytes
-    nonce: int
-    amount: int
+    def __init__(self, account: bytes, creditor: bytes, nonce: int, amount: int) -> None:
+        self.account: Final = account
+        self.creditor: Final = creditor
+        self.nonce: Final = nonce
+        self.amount: Final = amount
 
 
-class Effects(NamedTuple):
+class Effects(Value):
     """What judging one packet does. Money effects only; table effects come with the engine.
 
-    Immutable values; named tuples rather than frozen dataclasses because the judge makes
-    several per packet and a frozen dataclass costs three times as much to build."""
+    Immutable values, kept by the log for as long as a late fork may undo them: compiled
+    classes with ``Final`` fields, built in one native call (a named tuple is a tuple subclass,
+    built through an interpreted ``__new__`` and never untracked by the collector)."""
 
-    mint: int = 0
-    debit: int = 0
-    held: int = 0
-    credits: tuple[Credit, ...] = ()
-    acks: tuple[tuple[bytes, int], ...] = ()
-    treasury: int = 0
-    """Debited from the treasury (a bank-1 create's bankroll)."""
+    def __init__(
+        self,
+        mint: int = 0,
+        debit: int = 0,
+        held: int = 0,
+        credits: tuple[Credit, ...] = (),
+        acks: tuple[tuple[bytes, int], ...] = (),
+        treasury: int = 0,
+    ) -> None:
+        self.mint: Final = mint
+        self.debit: Final = debit
+        self.held: Final = held
+        self.credits: Final = credits
+        self.acks: Final = acks
+        self.treasury: Final = treasury
+        """Debited from the treasury (a bank-1 create's bankroll)."""
 
-
-new_tuple: Final = tuple.__new__
-"""Builds a named tuple from a tuple of all its fields: ``new_tuple(Credit, (…))`` is
-``Credit(…)`` without the class's interpreted ``__new__``, which a compiled call runs (about
-0.15 µs less each; the judge of a transfer makes four: its credit, effects, judgment and event)."""
 
 NO_EFFECTS: Final = Effects()
 FROZEN: Final = Effects()
@@ -335,12 +342,15 @@ class TableEffects(Protocol):
     the engine (:meth:`TableEngine.apply`, :meth:`TableEngine.unapply`)."""
 
 
-class Judgment(NamedTuple):
+class Judgment(Value):
     """A verdict, its money effects, and (for a table packet) its table effects."""
 
-    reason: Reason
-    effects: Effects = NO_EFFECTS
-    table: TableEffects | None = None
+    def __init__(
+        self, reason: Reason, effects: Effects = NO_EFFECTS, table: TableEffects | None = None
+    ) -> None:
+        self.reason: Final = reason
+        self.effects: Final = effects
+        self.table: Final = table
 
 
 Dep = tuple[bytes, int, bytes | None]
@@ -674,9 +684,7 @@ def judge(
             return _judgment(Reason.SELF_TRANSFER, mint)
         if body.amount > spendable:
             return _judgment(Reason.INSUFFICIENT, mint)
-        return new_tuple(
-            Judgment, (_APPLIED, _transfer_effects(body, sender, nonce, mint, acks), None)
-        )
+        return Judgment(_APPLIED, _transfer_effects(body, sender, nonce, mint, acks))
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
@@ -692,12 +700,12 @@ def _transfer_effects(
 ) -> Effects:
     """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
     amount = body.amount
-    credit = new_tuple(Credit, (body.to, sender, nonce, amount))
-    return new_tuple(Effects, (mint, amount, 0, (credit,), acks, 0))
+    return Effects(mint, amount, 0, (Credit(body.to, sender, nonce, amount),), acks, 0)
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:
-    return effects._replace(mint=mint)
+    e = effects
+    return Effects(mint, e.debit, e.held, e.credits, e.acks, e.treasury)
 
 
 def gain(state: LedgerState, key: bytes, acks: tuple[tuple[bytes, int], ...]) -> int:
@@ -758,8 +766,9 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
     its next packet (``own``); so is a credit to the treasury from the house key's packet.
     The house key's acknowledgements also raise the treasury's watermarks: the treasury's
     credits become spendable only under the house's watermarks (DESIGN.md §9)."""
-    reason, effects, _ = judgment
-    mint, debit, held, credits, acks, treasury = effects
+    reason, effects = judgment.reason, judgment.effects
+    mint, debit, held, treasury = effects.mint, effects.debit, effects.held, effects.treasury
+    credits, acks = effects.credits, effects.acks
     if reason is not _APPLIED:
         if not mint:
             return None
@@ -801,7 +810,8 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
                         account.acked += sum(amount for _, amount in moved)
                     rise = ((key, creditor, before, moved),)
                     undo = rise if undo is None else (*undo, *rise)
-    for account_key, creditor, credit_nonce, amount in credits:
+    for credit in credits:
+        account_key, creditor, amount = credit.account, credit.creditor, credit.amount
         target = accounts.get(account_key)
         if target is None:
             target = accounts[account_key] = Account()
@@ -811,7 +821,7 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
         line = target.lines.get(creditor)
         if line is None:
             line = target.lines[creditor] = CreditLine()
-        target.acked += line.credit(credit_nonce, amount)
+        target.acked += line.credit(credit.nonce, amount)
     return undo
 
 
@@ -822,8 +832,9 @@ def unmove_money(
     packets and dependents are already undone: the state is then what it would be had the
     packet never been judged.  Lines and accounts nothing touches any more are removed, as a
     replica that never saw the packet would not hold them."""
-    reason, effects, _ = judgment
-    mint, debit, held, credits, _, treasury = effects
+    reason, effects = judgment.reason, judgment.effects
+    mint, debit, held, treasury = effects.mint, effects.debit, effects.held, effects.treasury
+    credits = effects.credits
     if reason is not _APPLIED:
         if not mint:
             return
@@ -831,7 +842,8 @@ def unmove_money(
         credits = ()
     accounts = state.accounts
     house = state.genesis.house_key
-    for account_key, creditor, credit_nonce, amount in credits:
+    for credit in credits:
+        account_key, creditor, amount = credit.account, credit.creditor, credit.amount
         target = accounts[account_key]
         if creditor == account_key or (account_key == TREASURY_KEY and creditor == house):
             target.own -= amount
@@ -839,7 +851,7 @@ def unmove_money(
                 del accounts[account_key]
             continue
         line = target.lines[creditor]
-        target.acked -= line.uncredit(credit_nonce, amount)
+        target.acked -= line.uncredit(credit.nonce, amount)
         _prune(accounts, account_key, target, creditor, line)
     if undo is not None:
         for key, creditor, before, moved in reversed(undo):

@@ -691,7 +691,7 @@ class NodeCore:
         """Take the replica's events: pulls go out now, the rest waits for the commit."""
         pulls: list[Pull] = []
         for event in self.replica.take_events():
-            what, item = event
+            what, item = event.what, event.item
             if what == WANTED:
                 assert isinstance(item, Pull)
                 pulls.append(item)

@@ -46,7 +46,6 @@ from node.core.ledger import (
     apply,
     judge,
     move_money,
-    new_tuple,
     unmove_money,
 )
 from node.core.log import Chain, Entry, SuffixRank
@@ -637,7 +636,7 @@ class Replica:
         if self._pulls:
             self._pulls.logged(sender, nonce, entry.h)
         judgment = self._judgment(entry)
-        self._events.append(new_tuple(Event, (JUDGED, entry)))
+        self._events.append(Event(JUDGED, entry))
         self._apply(entry, judgment)
         judged = [entry]
         if self._waits or self._capped_on:

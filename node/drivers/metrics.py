@@ -111,7 +111,8 @@ class Metrics:
     def observe(self, persist: Persist) -> None:
         """Count what one committed Persist judged (by kind and verdict) and revised."""
         judged = self.judged
-        for what, item in persist.events:
+        for event in persist.events:
+            what, item = event.what, event.item
             if what == JUDGED:
                 assert isinstance(item, Entry)
                 reason = item.reason

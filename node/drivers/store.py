@@ -228,7 +228,8 @@ class Store:
         return the frames now accepted (judged packets and kept fork versions), to commit and
         then forward.  Pulls (``WANTED``) are not the store's business."""
         accepted: list[bytes] = []
-        for what, item in events:
+        for event in events:
+            what, item = event.what, event.item
             if what == WANTED:
                 continue
             if what == JUDGED:

@@ -208,7 +208,8 @@ class TableLog:
         """A committed Persist (a driver observer)."""
         touched = False
         now = trio.current_time()
-        for what, item in persist.events:
+        for event in persist.events:
+            what, item = event.what, event.item
             if what == JUDGED and isinstance(item, Entry):
                 touched |= self._entry(item, now)
         if touched:

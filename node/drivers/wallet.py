@@ -59,7 +59,8 @@ class Wallet:
     def observe(self, persist: Persist) -> None:
         """A committed Persist: index what it judged that names this key (a driver observer)."""
         me = self.me
-        for what, item in persist.events:
+        for event in persist.events:
+            what, item = event.what, event.item
             if what in _INDEXED and isinstance(item, Entry) and me in item.frame:
                 self._mine[item.key] = item
 
