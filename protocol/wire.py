@@ -86,11 +86,15 @@ class _Reader:
         start = self.pos
         end = start + n
         if end > self.size:
-            raise Truncated(
-                f"msgpack value cut short: needs {end - self.size} more byte(s) at offset {start}"
-            )
+            self.short(start, end)
         self.pos = end
         return start
+
+    def short(self, start: i64, end: i64) -> None:
+        """Raise for a value that needs the bytes up to ``end`` from ``start``."""
+        raise Truncated(
+            f"msgpack value cut short: needs {end - self.size} more byte(s) at offset {start}"
+        )
 
     def uint(self, width: i64) -> int:
         """The next ``width`` bytes as a big-endian unsigned integer."""
@@ -109,15 +113,30 @@ class _Reader:
         return self.data[at : at + n]
 
     def value(self, depth: i64) -> Value:
-        b: i64 = self.data[self.advance(1)]
+        """The next value.  The forms every body is made of are read inline (a body's parse
+        is on every packet's path): the marker byte, fixint, fixarray, and bin 8's length."""
+        data = self.data
+        at = self.pos
+        if at >= self.size:
+            self.short(at, at + 1)
+        b: i64 = data[at]
+        at += 1
+        self.pos = at
         if b <= 0x7F:  # positive fixint
             return b
-        if b >= 0xE0:  # negative fixint
-            return b - 0x100
         if 0x90 <= b <= 0x9F:  # fixarray
             return self.array(b & 0x0F, depth, shortest=True)
         if b == 0xC4:  # bin 8 (always the shortest bin)
-            return self.take(self.uint(1))
+            if at >= self.size:
+                self.short(at, at + 1)
+            start = at + 1
+            end = start + data[at]
+            if end > self.size:
+                self.short(start, end)
+            self.pos = end
+            return data[start:end]
+        if b >= 0xE0:  # negative fixint
+            return b - 0x100
         if 0xCC <= b <= 0xCF:  # uint 8..64
             number = self.uint(1 << (b - 0xCC))
             return number if number > _SHORTER_HOLDS[b - 0xCC] else NotShortest(number)
@@ -175,8 +194,9 @@ class _Reader:
                 self.skip()
             return Foreign("deep array")
         items: list[Value] = []
+        inner = depth + 1
         for _ in range(count):
-            items.append(self.value(depth + 1))
+            items.append(self.value(inner))
         return items if shortest else NotShortest(items)
 
     def skip_pairs(self, count: int) -> None:
