@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
-_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v1"
+_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v2"
 
 
 class CreditLine:
@@ -194,12 +194,12 @@ class Account:
 
     ``base``: genesis grant plus faucet mint.  ``acked``: credits from others at or below this
     account's watermarks.  ``own``: credits from this account's own packets (table returns),
-    spendable from its next packet.  ``debits``: debits of this account's Applied packets (held
-    stakes and bonds included).  ``held``: of the debits, what is escrowed at tables (stakes,
-    bonds, bankrolls).  ``lines``: credit lines by creditor.
+    spendable from its next packet.  ``debits``: debits of this account's Applied packets
+    (stakes, bonds and bankrolls escrowed at tables included: the tables count what they hold,
+    ``Tables.money``).  ``lines``: credit lines by creditor.
     """
 
-    __slots__ = ("acked", "base", "debits", "held", "lines", "own")
+    __slots__ = ("acked", "base", "debits", "lines", "own")
 
     def __init__(
         self,
@@ -207,20 +207,18 @@ class Account:
         acked: int = 0,
         own: int = 0,
         debits: int = 0,
-        held: int = 0,
         lines: dict[bytes, CreditLine] | None = None,
     ) -> None:
         self.base = base
         self.acked = acked
         self.own = own
         self.debits = debits
-        self.held = held
         self.lines: dict[bytes, CreditLine] = lines if lines is not None else {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Account) and (
-            (self.base, self.acked, self.own, self.debits, self.held, self.lines)
-            == (other.base, other.acked, other.own, other.debits, other.held, other.lines)
+            (self.base, self.acked, self.own, self.debits, self.lines)
+            == (other.base, other.acked, other.own, other.debits, other.lines)
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -228,7 +226,7 @@ class Account:
     def __repr__(self) -> str:
         return (
             f"Account(base={self.base}, acked={self.acked}, own={self.own}, "
-            f"debits={self.debits}, held={self.held}, lines={self.lines!r})"
+            f"debits={self.debits}, lines={self.lines!r})"
         )
 
     @property
@@ -242,7 +240,7 @@ class Account:
     @property
     def empty(self) -> bool:
         """True for an account no packet has touched (a fresh replica would not hold it)."""
-        return not (self.base or self.acked or self.own or self.debits or self.held or self.lines)
+        return not (self.base or self.acked or self.own or self.debits or self.lines)
 
     def copy(self) -> Account:
         return Account(
@@ -250,7 +248,6 @@ class Account:
             self.acked,
             self.own,
             self.debits,
-            self.held,
             {creditor: line.copy() for creditor, line in self.lines.items()},
         )
 
@@ -317,14 +314,12 @@ class Effects(Value):
         self,
         mint: int = 0,
         debit: int = 0,
-        held: int = 0,
         credits: tuple[Credit, ...] = (),
         acks: tuple[tuple[bytes, int], ...] = (),
         treasury: int = 0,
     ) -> None:
         self.mint: Final = mint
         self.debit: Final = debit
-        self.held: Final = held
         self.credits: Final = credits
         self.acks: Final = acks
         self.treasury: Final = treasury
@@ -494,7 +489,6 @@ class LedgerState:
                 _big(a.acked),
                 _big(a.own),
                 _big(a.debits),
-                _big(a.held),
                 [
                     [
                         c,
@@ -527,8 +521,8 @@ class LedgerState:
                 raise ValueError("not a state snapshot of this network")
             state = cls(genesis, engine.decode(rest[0] if rest else []), empty=True)
             state.mints = int(mints)
-            for key, base, acked, own, debits, held, lines in accounts:
-                acc = Account(_int(base), _int(acked), _int(own), _int(debits), _int(held))
+            for key, base, acked, own, debits, lines in accounts:
+                acc = Account(_int(base), _int(acked), _int(own), _int(debits))
                 for creditor, mark, acked_sum, pending in lines:
                     acc.lines[creditor] = CreditLine(
                         mark, [(n, _int(v)) for n, v in pending], _int(acked_sum)
@@ -586,9 +580,7 @@ class LedgerState:
                 raise SupplyError(
                     f"{key.hex()[:8]}: acknowledged credits {acc.acked} != recount {acked}"
                 )
-            if acc.held < 0 or acc.held > acc.debits:
-                raise SupplyError(f"{key.hex()[:8]}: held {acc.held} outside 0..{acc.debits}")
-            total += acc.base + acked + acc.pending() + acc.own - acc.debits + acc.held
+            total += acc.base + acked + acc.pending() + acc.own - acc.debits
         total += self.tables.money()
         if total != self.supply:
             raise SupplyError(f"accounts sum to {total}, supply is {self.supply}")
@@ -602,7 +594,6 @@ class LedgerState:
                 key,
                 _big(acc.spendable),
                 _big(acc.pending()),
-                _big(acc.held),
                 [[creditor, line.watermark] for creditor, line in sorted(acc.lines.items())],
             ]
             for key, acc in sorted(self.accounts.items())
@@ -613,7 +604,7 @@ class LedgerState:
             if s.hwm or s.fork
         ]
         encoded = pack(
-            [b"BCM/state/v1", accounts, senders, self.tables.encode(), _big(self.supply)]
+            [b"BCM/state/v2", accounts, senders, self.tables.encode(), _big(self.supply)]
         )
         return hashlib.sha256(encoded).digest()
 
@@ -637,7 +628,7 @@ def _judgment(reason: Reason, mint: int) -> Judgment:
     """``Judgment(reason, Effects(mint=mint))``: a refusal, which moves no money but the mint."""
     if not mint:
         return _BARE[reason]
-    return Judgment(reason, Effects(mint, 0, 0, (), (), 0))
+    return Judgment(reason, Effects(mint, 0, (), (), 0))
 
 
 _BARE: Final = {reason: Judgment(reason) for reason in Reason}
@@ -688,7 +679,7 @@ def judge(
     if type(body) is Ack:
         if not mint and not acks:
             return _BARE[_APPLIED]
-        return Judgment(_APPLIED, Effects(mint, 0, 0, (), acks, 0))
+        return Judgment(_APPLIED, Effects(mint, 0, (), acks, 0))
     verdict = engine.judge(state, packet, h, spendable)
     if verdict.effects.mint != mint:
         verdict = Judgment(verdict.reason, _with_mint(verdict.effects, mint), verdict.table)
@@ -700,12 +691,12 @@ def _transfer_effects(
 ) -> Effects:
     """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
     amount = body.amount
-    return Effects(mint, amount, 0, (Credit(body.to, sender, nonce, amount),), acks, 0)
+    return Effects(mint, amount, (Credit(body.to, sender, nonce, amount),), acks, 0)
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:
     e = effects
-    return Effects(mint, e.debit, e.held, e.credits, e.acks, e.treasury)
+    return Effects(mint, e.debit, e.credits, e.acks, e.treasury)
 
 
 def gain(state: LedgerState, key: bytes, acks: tuple[tuple[bytes, int], ...]) -> int:
@@ -767,14 +758,14 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
     The house key's acknowledgements also raise the treasury's watermarks: the treasury's
     credits become spendable only under the house's watermarks (DESIGN.md §9)."""
     reason, effects = judgment.reason, judgment.effects
-    mint, debit, held, treasury = effects.mint, effects.debit, effects.held, effects.treasury
+    mint, debit, treasury = effects.mint, effects.debit, effects.treasury
     credits, acks = effects.credits, effects.acks
     if reason is not _APPLIED:
         if not mint:
             return None
-        debit = held = treasury = 0
+        debit = treasury = 0
         credits = acks = ()
-    elif not (mint or debit or held or acks or credits or treasury):
+    elif not (mint or debit or acks or credits or treasury):
         return None
     # an account exists once money or a watermark touches it, never for a packet that
     # moved nothing (so the digest does not depend on which refusal it was)
@@ -788,8 +779,6 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
         state.senders[sender].minted = True
     if debit:
         acc.debits += debit
-    if held:
-        acc.held += held
     house = state.genesis.house_key
     if treasury:
         state.account(TREASURY_KEY).debits += treasury
@@ -833,12 +822,12 @@ def unmove_money(
     packet never been judged.  Lines and accounts nothing touches any more are removed, as a
     replica that never saw the packet would not hold them."""
     reason, effects = judgment.reason, judgment.effects
-    mint, debit, held, treasury = effects.mint, effects.debit, effects.held, effects.treasury
+    mint, debit, treasury = effects.mint, effects.debit, effects.treasury
     credits = effects.credits
     if reason is not _APPLIED:
         if not mint:
             return
-        debit = held = treasury = 0
+        debit = treasury = 0
         credits = ()
     accounts = state.accounts
     house = state.genesis.house_key
@@ -867,8 +856,6 @@ def unmove_money(
     acc = accounts.get(sender)
     if acc is None:
         return
-    if held:
-        acc.held -= held
     if debit:
         acc.debits -= debit
     if mint:
