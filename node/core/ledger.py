@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 import msgpack
 
@@ -293,14 +293,10 @@ class SenderState:
         )
 
 
-class Credit(Value):
-    """``amount`` to ``account``, from the judged packet ``(creditor, nonce)``."""
-
-    def __init__(self, account: bytes, creditor: bytes, nonce: int, amount: int) -> None:
-        self.account: Final = account
-        self.creditor: Final = creditor
-        self.nonce: Final = nonce
-        self.amount: Final = amount
+Credit: TypeAlias = tuple[bytes, bytes, int, int]
+"""``(account, creditor, nonce, amount)``: ``amount`` to ``account`` from the judged packet
+``(creditor, nonce)``.  A plain tuple: the log keeps every packet's credits, and the collector
+stops tracking a tuple of bytes and ints (it never stops tracking a class instance)."""
 
 
 class Effects(Value):
@@ -691,7 +687,7 @@ def _transfer_effects(
 ) -> Effects:
     """What an Applied transfer moves: one debit, one credit, its acknowledgements."""
     amount = body.amount
-    return Effects(mint, amount, (Credit(body.to, sender, nonce, amount),), acks, 0)
+    return Effects(mint, amount, ((body.to, sender, nonce, amount),), acks, 0)
 
 
 def _with_mint(effects: Effects, mint: int) -> Effects:
@@ -799,8 +795,7 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
                         account.acked += sum(amount for _, amount in moved)
                     rise = ((key, creditor, before, moved),)
                     undo = rise if undo is None else (*undo, *rise)
-    for credit in credits:
-        account_key, creditor, amount = credit.account, credit.creditor, credit.amount
+    for account_key, creditor, credit_nonce, amount in credits:
         target = accounts.get(account_key)
         if target is None:
             target = accounts[account_key] = Account()
@@ -810,7 +805,7 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
         line = target.lines.get(creditor)
         if line is None:
             line = target.lines[creditor] = CreditLine()
-        target.acked += line.credit(credit.nonce, amount)
+        target.acked += line.credit(credit_nonce, amount)
     return undo
 
 
@@ -831,8 +826,7 @@ def unmove_money(
         credits = ()
     accounts = state.accounts
     house = state.genesis.house_key
-    for credit in credits:
-        account_key, creditor, amount = credit.account, credit.creditor, credit.amount
+    for account_key, creditor, credit_nonce, amount in credits:
         target = accounts[account_key]
         if creditor == account_key or (account_key == TREASURY_KEY and creditor == house):
             target.own -= amount
@@ -840,7 +834,7 @@ def unmove_money(
                 del accounts[account_key]
             continue
         line = target.lines[creditor]
-        target.acked -= line.uncredit(credit.nonce, amount)
+        target.acked -= line.uncredit(credit_nonce, amount)
         _prune(accounts, account_key, target, creditor, line)
     if undo is not None:
         for key, creditor, before, moved in reversed(undo):

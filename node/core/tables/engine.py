@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Final, TypeVar
 
 from node.core.ledger import (
-    Credit,
     Dep,
     Effects,
     Judgment,
@@ -186,7 +185,7 @@ class TablesEngine:
         before: Table = staged.get("tables", run.key)
         staged.put("tables", run.key, run.table)
         paid = host_money(staged, before, nonce, run.events, run.refs)
-        credits = tuple(Credit(account, host, nonce, amount) for account, amount in paid.items())
+        credits = tuple((account, host, nonce, amount) for account, amount in paid.items())
         acks = _acks(run.refs, host)
         return Judgment(Reason.APPLIED, Effects(credits=credits, acks=acks), staged.change())
 

@@ -266,7 +266,7 @@ def _request(
         key = (table.key, sender)
         staged.put("requests", key, (*staged.get("requests", key, ()), (nonce, int(kind), upto)))
         reclaimed = _reclaim(state, staged, sender, body.table, table) if kind else 0
-        credits = (Credit(sender, sender, nonce, reclaimed),) if reclaimed else ()
+        credits: tuple[Credit, ...] = ((sender, sender, nonce, reclaimed),) if reclaimed else ()
         effects = Effects(credits=credits, acks=acks)
     assert reason is not None
     record = RequestRecord(kind, body.game, host, body.table, upto, reason)
