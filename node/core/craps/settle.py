@@ -56,6 +56,24 @@ def settlement_order(bet: LiveBet) -> tuple[int, int]:
     return (_RANK[bet.type], bet.seq)
 
 
+def _in_settlement_order(bets: list[LiveBet]) -> list[LiveBet]:
+    """``bets`` sorted by :func:`settlement_order`: grouped by rank, each group in placement
+    order (a stable pass when the list is in placement order, as a table's live bets are)."""
+    groups: dict[int, list[LiveBet]] = {}
+    for bet in bets:
+        group = groups.get(_RANK[bet.type])
+        if group is None:
+            groups[_RANK[bet.type]] = [bet]
+        else:
+            if group[-1].seq > bet.seq:
+                return sorted(bets, key=settlement_order)  # not in placement order
+            group.append(bet)
+    ordered: list[LiveBet] = []
+    for rank in sorted(groups):
+        ordered.extend(groups[rank])
+    return ordered
+
+
 def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:
     family = SPECS[bet.type].family
     if family is Family.LINE:
@@ -78,7 +96,7 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     settled: list[Settlement] = []
     moved: list[LiveBet] = []
     still: dict[int, LiveBet] = {}  # placement order → the bet after the roll
-    for bet in sorted(state.bets, key=settlement_order):
+    for bet in _in_settlement_order(state.bets):
         step = _decide(bet, point, roll, ended)
         if step.outcome is None:
             still[bet.seq] = step.bet

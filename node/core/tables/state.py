@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 import msgpack
@@ -62,9 +62,13 @@ JOIN_INDEX: Final = 255
 # --------------------------------------------------------------------------- table state
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Seat:
-    """An occupied player seat: its copied join and the dice party's chain."""
+    """An occupied player seat: its copied join and the dice party's chain.
+
+    (Tables, seats and their money are dataclasses for equality, ``repr`` and ``replace``, with
+    an explicit ``__init__``: a host packet copies its table, and a compiled dataclass's
+    generated ``__init__`` runs interpreted, docs/BUILD.md.)"""
 
     key: bytes
     join_nonce: int
@@ -75,7 +79,27 @@ class Seat:
     """The party's current chain value: the head, then each preimage a host packet copied."""
     left: int
     """chain_N − the Applied roll_opens that listed this seat."""
-    leaving: bool = False
+    leaving: bool
+
+    def __init__(
+        self,
+        key: bytes,
+        join_nonce: int,
+        join_h: bytes,
+        head: bytes,
+        chain_n: int,
+        current: bytes,
+        left: int,
+        leaving: bool = False,
+    ) -> None:
+        self.key = key
+        self.join_nonce = join_nonce
+        self.join_h = join_h
+        self.head = head
+        self.chain_n = chain_n
+        self.current = current
+        self.left = left
+        self.leaving = leaving
 
     def copy(self) -> Seat:
         return Seat(
@@ -106,7 +130,7 @@ class Seat:
         return cls(*data)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Table:
     """One table's state, from its create and its host's Applied table packets."""
 
@@ -122,26 +146,72 @@ class Table:
     """The remaining host bond: ``host_bond`` less the void fees in state."""
     host_current: bytes
     host_left: int
-    k: int = 0
+    k: int
     """Applied roll_opens so far (the open roll's number while one is open)."""
-    open: bool = False
-    listed: tuple[int, ...] = ()
+    open: bool
+    listed: tuple[int, ...]
     """The seats listed by the open roll (or the last one)."""
-    risk_at_open: int = 0
+    risk_at_open: int
     """The risk of the open roll when it opened: what a void of it pays beside the bonds."""
-    first: frozenset[tuple[int | bytes, ...]] = frozenset()
+    first: frozenset[tuple[int | bytes, ...]]
     """Ids of the bets first included in the open roll."""
-    seats: dict[int, Seat] = field(default_factory=dict)
-    craps: TableState = field(default_factory=TableState)
-    ended: int = 0
+    seats: dict[int, Seat]
+    craps: TableState
+    ended: int
     """The nonce of the Applied game_end (0 while the table runs)."""
-    last: int = 0
+    last: int
     """The nonce of the host's last Applied table packet (the create's at first)."""
-    named_upto: dict[bytes, int] = field(default_factory=dict)
+    named_upto: dict[bytes, int]
     """Per key: the highest nonce an Applied seat/roll_open named (for seen requests)."""
-    early: bool = False
+    early: bool
     """The Applied game_end returned live bets at stake (an early end: the host bond is
     forfeited, not returned)."""
+
+    def __init__(
+        self,
+        host: bytes,
+        game: bytes,
+        create_nonce: int,
+        params: TableParams,
+        bankroll: int,
+        bank: Bank,
+        cover: int,
+        host_bond_left: int,
+        host_current: bytes,
+        host_left: int,
+        k: int = 0,
+        open: bool = False,
+        listed: tuple[int, ...] = (),
+        risk_at_open: int = 0,
+        first: frozenset[tuple[int | bytes, ...]] = frozenset(),
+        seats: dict[int, Seat] | None = None,
+        craps: TableState | None = None,
+        ended: int = 0,
+        last: int = 0,
+        named_upto: dict[bytes, int] | None = None,
+        early: bool = False,
+    ) -> None:
+        self.host = host
+        self.game = game
+        self.create_nonce = create_nonce
+        self.params = params
+        self.bankroll = bankroll
+        self.bank = bank
+        self.cover = cover
+        self.host_bond_left = host_bond_left
+        self.host_current = host_current
+        self.host_left = host_left
+        self.k = k
+        self.open = open
+        self.listed = listed
+        self.risk_at_open = risk_at_open
+        self.first = first
+        self.seats = {} if seats is None else seats
+        self.craps = TableState() if craps is None else craps
+        self.ended = ended
+        self.last = last
+        self.named_upto = {} if named_upto is None else named_upto
+        self.early = early
 
     def copy(self) -> Table:
         return Table(
@@ -293,7 +363,7 @@ class BetMoney(Value):
         return [self.stake, self.collateral]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TableMoney:
     """One table's money, changed only by its host's packets: the bank, the host bond, and
     the live bets' money.  (Seats' held bonds are kept per seat, in ``bonds``: a seat's owner
@@ -303,7 +373,19 @@ class TableMoney:
     """The create is Applied: its bankroll and host bond are held."""
     bank_real: int
     host_bond_money: int
-    bets: dict[tuple[int | bytes, ...], BetMoney] = field(default_factory=dict)
+    bets: dict[tuple[int | bytes, ...], BetMoney]
+
+    def __init__(
+        self,
+        backed: bool,
+        bank_real: int,
+        host_bond_money: int,
+        bets: dict[tuple[int | bytes, ...], BetMoney] | None = None,
+    ) -> None:
+        self.backed = backed
+        self.bank_real = bank_real
+        self.host_bond_money = host_bond_money
+        self.bets = {} if bets is None else bets
 
     def copy(self) -> TableMoney:
         return TableMoney(self.backed, self.bank_real, self.host_bond_money, dict(self.bets))
