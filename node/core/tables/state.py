@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
 import msgpack
@@ -51,10 +51,14 @@ __all__ = [
     "Tables",
 ]
 
-TableKey: TypeAlias = tuple[bytes, bytes]
+TableKey: TypeAlias = tuple[bytes, ...]
 """A table: ``(host key, G)``."""
-ItemKey: TypeAlias = tuple[bytes, int, int]
-"""An item: ``(key, nonce, index)`` of a bet, or ``(key, nonce, JOIN_INDEX)`` of a join."""
+ItemKey: TypeAlias = tuple[Any, ...]
+"""An item: ``(key, nonce, index)`` of a bet, or ``(key, nonce, JOIN_INDEX)`` of a join.
+
+Both are typed as tuples of any length: mypyc keeps a fixed-length tuple type unboxed and
+builds a new tuple object each time one is stored or passed on, and these keys are passed to
+the maps many times per packet (and the copies kept)."""
 JOIN_INDEX: Final = 255
 """The index of a join's bond among items (a bet's index is 0 … 7)."""
 
@@ -166,6 +170,9 @@ class Table:
     early: bool
     """The Applied game_end returned live bets at stake (an early end: the host bond is
     forfeited, not returned)."""
+    key: TableKey = field(init=False, repr=False, compare=False)
+    """``(host, G)``, made once per table object: the escrow items, records and map keys of
+    its packets share it."""
 
     def __init__(
         self,
@@ -212,9 +219,10 @@ class Table:
         self.last = last
         self.named_upto = {} if named_upto is None else named_upto
         self.early = early
+        self.key = (host, game)
 
     def copy(self) -> Table:
-        return Table(
+        other = Table(
             self.host,
             self.game,
             self.create_nonce,
@@ -237,10 +245,8 @@ class Table:
             dict(self.named_upto),
             self.early,
         )
-
-    @property
-    def key(self) -> TableKey:
-        return (self.host, self.game)
+        other.key = self.key
+        return other
 
     def occupied(self) -> list[int]:
         """The occupied player seats, ascending."""
