@@ -61,10 +61,12 @@ class Change(Value):
 class Staged:
     """The state as a packet being judged would leave it, without changing it."""
 
-    __slots__ = ("_counts", "_members", "_overlay", "base")
+    __slots__ = ("_base", "_counts", "_members", "_overlay", "base")
 
     def __init__(self, base: Tables) -> None:
         self.base = base
+        self._base = base.maps
+        """The base's maps by name (read on every lookup)."""
         self._overlay: dict[str, dict[Any, Any]] = {}
         self._members: dict[tuple[str, Any], dict[Any, bool]] = {}
         """(map, key) → member → True added / False discarded."""
@@ -86,7 +88,7 @@ class Staged:
             value = over.get(key, _UNSTAGED)
             if value is not _UNSTAGED:
                 return default if value is MISSING else value
-        return self.base.map(name).get(key, default)
+        return self._base[name].get(key, default)
 
     def has(self, name: str, key: Any) -> bool:
         return self.get(name, key, MISSING) is not MISSING
@@ -100,7 +102,7 @@ class Staged:
     # -- sets --------------------------------------------------------------------------------
 
     def members(self, name: str, key: Any) -> set[Any]:
-        found = set(self.base.map(name).get(key, ()))
+        found = set(self._base[name].get(key, ()))
         for member, present in self._members.get((name, key), {}).items():
             if present:
                 found.add(member)
@@ -117,7 +119,7 @@ class Staged:
     # -- counters ----------------------------------------------------------------------------
 
     def count(self, name: str, key: Any) -> int:
-        base: int = self.base.map(name).get(key, 0)
+        base: int = self._base[name].get(key, 0)
         return base + self._counts.get((name, key), 0)
 
     def incr(self, name: str, key: Any, delta: int = 1) -> None:
@@ -129,14 +131,17 @@ class Staged:
         """What the staged writes change (values written back unchanged left out)."""
         sets: list[Any] = []
         for name, over in self._overlay.items():
-            base = self.base.map(name)
+            base = self._base[name]
             for key, new in over.items():
                 old = base.get(key, MISSING)
                 if old is not new:
-                    sets += (name, key, old, new)
+                    sets.append(name)
+                    sets.append(key)
+                    sets.append(old)
+                    sets.append(new)
         members: list[Any] = []
         for (name, key), changed in self._members.items():
-            present = self.base.map(name).get(key, ())
+            present = self._base[name].get(key, ())
             for member, added in changed.items():
                 if added != (member in present):
                     members += (name, key, member, added)
@@ -172,9 +177,10 @@ def _incr(target: dict[Any, Any], key: Any, delta: int) -> None:
 
 def make(tables: Tables, change: Change) -> None:
     """Make every operation of ``change``."""
+    maps = tables.maps
     sets = change.sets
     for i in range(0, len(sets), 4):
-        target = tables.map(sets[i])
+        target = maps[sets[i]]
         key, new = sets[i + 1], sets[i + 3]
         if new is MISSING:
             del target[key]
@@ -182,31 +188,32 @@ def make(tables: Tables, change: Change) -> None:
             target[key] = new
     members = change.members
     for i in range(0, len(members), 4):
-        target = tables.map(members[i])
+        target = maps[members[i]]
         if members[i + 3]:
             _add(target, members[i + 1], members[i + 2])
         else:
             _discard(target, members[i + 1], members[i + 2])
     counts = change.counts
     for i in range(0, len(counts), 3):
-        _incr(tables.map(counts[i]), counts[i + 1], counts[i + 2])
+        _incr(maps[counts[i]], counts[i + 1], counts[i + 2])
 
 
 def unmake(tables: Tables, change: Change) -> None:
     """Take every operation of ``change`` back, last first."""
+    maps = tables.maps
     counts = change.counts
     for i in range(len(counts) - 3, -1, -3):
-        _incr(tables.map(counts[i]), counts[i + 1], -counts[i + 2])
+        _incr(maps[counts[i]], counts[i + 1], -counts[i + 2])
     members = change.members
     for i in range(len(members) - 4, -1, -4):
-        target = tables.map(members[i])
+        target = maps[members[i]]
         if members[i + 3]:
             _discard(target, members[i + 1], members[i + 2])
         else:
             _add(target, members[i + 1], members[i + 2])
     sets = change.sets
     for i in range(len(sets) - 4, -1, -4):
-        target = tables.map(sets[i])
+        target = maps[sets[i]]
         key, old = sets[i + 1], sets[i + 2]
         if old is MISSING:
             del target[key]

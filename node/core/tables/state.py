@@ -675,18 +675,19 @@ class Tables:
     - ``voids``: voids counted, by ``(0, host)`` per host and ``(1, key)`` per key in S.
     """
 
-    __slots__ = ("_maps",)
+    __slots__ = ("maps",)
 
     def __init__(self) -> None:
-        self._maps: dict[str, dict[Any, Any]] = {name: {} for name in MAPS}
+        self.maps: Final[dict[str, dict[Any, Any]]] = {name: {} for name in MAPS}
+        """Every map by name (its keys never change; :meth:`map` reads one)."""
 
     def map(self, name: str) -> dict[Any, Any]:
-        return self._maps[name]
+        return self.maps[name]
 
     def copy(self) -> Tables:
         other = Tables()
         for name in MAPS:
-            other._maps[name] = dict(self._maps[name])
+            other.maps[name] = dict(self.maps[name])
         other.map("owned").update((key, set(items)) for key, items in self.map("owned").items())
         return other
 
