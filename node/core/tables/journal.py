@@ -57,6 +57,15 @@ class Change(Value):
         self.members: Final = members
         self.counts: Final = counts
 
+    def sets_in(self, name: str) -> list[tuple[Any, Any, Any]]:
+        """``(key, old, new)`` of each of its sets in map ``name``, in order."""
+        sets = self.sets
+        return [
+            (sets[i + 1], sets[i + 2], sets[i + 3])
+            for i in range(0, len(sets), 4)
+            if sets[i] == name
+        ]
+
 
 class Staged:
     """The state as a packet being judged would leave it, without changing it."""
