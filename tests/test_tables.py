@@ -14,11 +14,12 @@ import node.core.tables.engine as engine_module
 from node.core.ledger import LedgerState
 from node.core.tables import TablesEngine
 from node.core.tables.engine import tables_of
-from node.core.tables.journal import Staged
+from node.core.tables.journal import MISSING, Change, Staged
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import ItemStatus
 from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
+from node.drivers.tableview import _table_change
 from protocol.bets import BetType
 from protocol.budget import max_entries_for
 from protocol.constants import CRAP, SINK_KEY
@@ -164,6 +165,24 @@ def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
     assert scene.roll_open(released=[Released(1, n, 0)]) is Reason.APPLIED
     assert scene.balance("p")[1] == 10 * CRAP  # pending: a credit from the host
     assert (scene.party("p").pub, n, 0) not in scene.tables().map("escrow")
+
+
+def test_a_host_packets_change_names_the_table_before_and_after_and_what_it_released() -> None:
+    # what the node's table view reads from a judged host packet (node.drivers.tableview)
+    scene = seated("p")
+    scene.bet("p", entry(BetType.Pass, 10 * CRAP))
+    n = scene.party("p").chain.nonce
+    before = scene.table()
+    assert scene.roll_open(released=[Released(1, n, 0)]) is Reason.APPLIED
+    judged = scene.replica.judged(scene.host.pub, scene.host.chain.nonce)
+    assert judged is not None and judged.judgment is not None
+    change = judged.judgment.table
+    assert isinstance(change, Change)
+    assert _table_change(change) == (before, scene.table())
+    table_key = (scene.host.pub, scene.game)
+    assert change.sets_in("released") == [
+        ((table_key, scene.party("p").pub, n, 0), MISSING, "released")
+    ]
 
 
 def test_a_void_forfeits_the_withholders_bond_and_charges_the_host_the_fee() -> None:

@@ -41,6 +41,7 @@ from node.core.log import Entry
 from node.core.node import NodeCore, Persist
 from node.core.replica import Replica
 from node.core.tables.agent import TableAgent
+from node.core.tables.journal import Change
 from node.core.tables.policy import (
     at_tables,
     create_own_funded,
@@ -315,20 +316,19 @@ class TableLog:
                      "credit": s.credit, "k": old.k, "nonce": entry.nonce},
                     now,
                 )  # fmt: skip
-        for op in getattr(change, "ops", ()):
-            if len(op) == 5 and op[0] == "set" and op[1] == "released":
-                if not isinstance(op[4], str) or isinstance(op[3], str):
-                    continue  # not newly released by this packet
-                label = op[4]
-                how = "released_" + label
-                self.bets_ended[how] = self.bets_ended.get(how, 0) + 1
-                _table, key, nonce, index = op[2]
-                if key == self.me:
-                    self._own_ended(
-                        (key, nonce, index),
-                        {"status": "released", "reason": label, "nonce": entry.nonce},
-                        now,
-                    )
+        released = change.sets_in("released") if isinstance(change, Change) else []
+        for named, old_label, label in released:
+            if not isinstance(label, str) or isinstance(old_label, str):
+                continue  # not newly released by this packet
+            how = "released_" + label
+            self.bets_ended[how] = self.bets_ended.get(how, 0) + 1
+            _table, key, nonce, index = named
+            if key == self.me:
+                self._own_ended(
+                    (key, nonce, index),
+                    {"status": "released", "reason": label, "nonce": entry.nonce},
+                    now,
+                )
 
     def _own_ended(self, bet: BetId, how: dict[str, object], now: float) -> None:
         self.own_settled[bet] = how
@@ -340,12 +340,10 @@ class TableLog:
 
 
 def _table_change(change: object) -> tuple[Table | None, Table | None]:
-    """The table as a host packet found it and left it (its ``tables`` set op)."""
-    for op in getattr(change, "ops", ()):
-        if len(op) == 5 and op[0] == "set" and op[1] == "tables":
-            old, new = op[3], op[4]
-            before = old if isinstance(old, Table) else None
-            return before, new if isinstance(new, Table) else None
+    """The table as a host packet found it and left it (its ``tables`` set)."""
+    for _key, old, new in change.sets_in("tables") if isinstance(change, Change) else []:
+        before = old if isinstance(old, Table) else None
+        return before, new if isinstance(new, Table) else None
     return None, None
 
 

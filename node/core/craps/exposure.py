@@ -9,7 +9,6 @@ kept while bets are included one after another.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
@@ -94,18 +93,23 @@ def total_exposure(state: TableState) -> int:
     return sum(exposure(bet) for bet in state.bets)
 
 
-@dataclass(slots=True)
 class Totals:
     """A table's risk and total exposure, made once from the state (:meth:`of`) and kept up to
     date by a caller that adds bets to it (:class:`~.placement.LiveIndex`)."""
 
-    risk: int
-    exposure: int
+    __slots__ = ("exposure", "risk")
+
+    def __init__(self, risk: int, exposure: int) -> None:
+        self.risk = risk
+        self.exposure = exposure
 
     @classmethod
     def of(cls, state: TableState) -> Totals:
-        exposures = sum(exposure(bet) for bet in state.bets)
-        return cls(sum(bet.stake for bet in state.bets) + exposures, exposures)
+        stakes = exposures = 0
+        for bet in state.bets:
+            stakes += bet.stake
+            exposures += exposure(bet)
+        return cls(stakes + exposures, exposures)
 
     def add(self, bet: LiveBet, bet_exposure: int) -> None:
         """``bet`` went live; ``bet_exposure`` is its :func:`exposure`."""

@@ -96,17 +96,20 @@ class Limits:
             raise ValueError(f"need 0 < min_bet ≤ max_bet, got {self.min_bet}, {self.max_bet}")
 
 
-@dataclass(slots=True)
 class LiveIndex:
     """A table's live bets as the checks of several inclusions in a row read them: their ids,
     each owner's bets (in placement order), and their risk and exposure sums.  Made once from
     the state (:meth:`of`); :func:`place` adds each bet it makes live, so that an inclusion
     costs O(its owner's bets) instead of O(live bets).  Valid while the state's bets change
-    only through ``place`` with this index."""
+    only through ``place`` with this index.  (A plain class: made per host packet, and a
+    compiled dataclass keeps its interpreted ``__init__``, docs/BUILD.md.)"""
 
-    ids: set[BetId]
-    owned: dict[int, list[LiveBet]]
-    totals: Totals
+    __slots__ = ("ids", "owned", "totals")
+
+    def __init__(self, ids: set[BetId], owned: dict[int, list[LiveBet]], totals: Totals) -> None:
+        self.ids = ids
+        self.owned = owned
+        self.totals = totals
 
     @classmethod
     def of(cls, state: TableState) -> LiveIndex:

@@ -56,6 +56,35 @@ def settlement_order(bet: LiveBet) -> tuple[int, int]:
     return (_RANK[bet.type], bet.seq)
 
 
+_ORDER: Final[dict[BetType, int]] = {
+    bet: place for place, bet in enumerate(sorted(_RANK, key=_RANK.__getitem__))
+}
+"""Each bet type's place in settlement order (step, then wire code), numbered densely."""
+
+
+def _in_settlement_order(bets: list[LiveBet]) -> list[LiveBet]:
+    """``bets`` sorted by :func:`settlement_order`: a counting sort over the bet types' places
+    in that order, stable, so that each type keeps placement order when the list is in
+    placement order, as a table's live bets are (a list that is not is sorted)."""
+    starts = [0] * (len(_ORDER) + 1)
+    places: list[int] = []
+    seq = -1
+    for bet in bets:
+        if bet.seq <= seq:
+            return sorted(bets, key=settlement_order)
+        seq = bet.seq
+        place = _ORDER[bet.type]
+        places.append(place)
+        starts[place + 1] += 1
+    for i in range(1, len(starts)):
+        starts[i] += starts[i - 1]
+    ordered = list(bets)
+    for i, place in enumerate(places):
+        ordered[starts[place]] = bets[i]
+        starts[place] += 1
+    return ordered
+
+
 def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:
     family = SPECS[bet.type].family
     if family is Family.LINE:
@@ -78,7 +107,7 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     settled: list[Settlement] = []
     moved: list[LiveBet] = []
     still: dict[int, LiveBet] = {}  # placement order → the bet after the roll
-    for bet in sorted(state.bets, key=settlement_order):
+    for bet in _in_settlement_order(state.bets):
         step = _decide(bet, point, roll, ended)
         if step.outcome is None:
             still[bet.seq] = step.bet

@@ -7,7 +7,7 @@ Data only: the rules live in the modules beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from protocol.bets import BetType
@@ -100,18 +100,32 @@ class LiveBet:
         ]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TableState:
-    """The table as the rules see it: mutated in place by placement and settlement."""
+    """The table as the rules see it: mutated in place by placement and settlement.  (A
+    dataclass with an explicit ``__init__``: a compiled dataclass's generated one runs
+    interpreted, docs/BUILD.md, and every host packet copies its table's.)"""
 
-    point: int | None = None
+    point: int | None
     """The table point; None in the come-out phase."""
-    shooter: int | None = None
+    shooter: int | None
     """The shooter's seat; None while no player is seated (phase.next_shooter)."""
-    bets: list[LiveBet] = field(default_factory=list)
+    bets: list[LiveBet]
     """Live bets in placement order."""
-    next_seq: int = 0
+    next_seq: int
     """The placement order the next included bet takes."""
+
+    def __init__(
+        self,
+        point: int | None = None,
+        shooter: int | None = None,
+        bets: list[LiveBet] | None = None,
+        next_seq: int = 0,
+    ) -> None:
+        self.point = point
+        self.shooter = shooter
+        self.bets = [] if bets is None else bets
+        self.next_seq = next_seq
 
     def copy(self) -> TableState:
         """An independent copy (bets are immutable values, so the list is copied, not them)."""

@@ -2,18 +2,20 @@
 back exactly.
 
 Judging reads the state and writes nothing: :class:`Staged` keeps what the packet would change
-beside the state it reads through.  Its :class:`Change` lists three kinds of operation, each
+beside the state it reads through.  Its :class:`Change` holds three kinds of operation, each
 undone by its inverse when a late fork takes the packet back:
 
-- ``("set", map, key, old, new)``: a key only packets ordered by dependency write (one table's
+- sets ``(map, key, old, new)``: a key only packets ordered by dependency write (one table's
   host chain, one sender's own chain, or a packet and what names it), so undoing the later
   ones first restores exactly;
-- ``("add", map, key, member)`` / ``("discard", map, key, member)``: membership of a set that
-  packets of several chains change (a key's escrowed items at a table), which commutes;
-- ``("incr", map, key, delta)``: a counter several chains raise (voids per key), which commutes.
+- members ``(map, key, member, added)``: membership of a set that packets of several chains
+  change (a key's escrowed items at a table), added or discarded, which commutes;
+- counts ``(map, key, delta)``: a counter several chains raise (voids per key), which commutes.
 
-Maps are addressed by name, so a change holds no reference into the state it was judged
-against.
+Each kind is kept as one flat tuple of its operations' fields, not a tuple per operation: a
+change lives as long as its packet's judgment, and a tuple per operation was most of the
+objects a judged packet keeps (and the collector walks).  Maps are addressed by name, so a
+change holds no reference into the state it was judged against.
 """
 
 from __future__ import annotations
@@ -39,20 +41,41 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-class Change(Value):
-    """A packet's table effects (see the module docstring for the operations)."""
+_UNSTAGED: Final = object()
+"""Not in the overlay: read the base."""
 
-    def __init__(self, ops: tuple[tuple[Any, ...], ...]) -> None:
-        self.ops: Final = ops
+
+class Change(Value):
+    """A packet's table effects (see the module docstring): ``sets`` flat ``(map, key, old,
+    new)`` × n, ``members`` flat ``(map, key, member, added)`` × n, ``counts`` flat ``(map,
+    key, delta)`` × n."""
+
+    def __init__(
+        self, sets: tuple[Any, ...], members: tuple[Any, ...] = (), counts: tuple[Any, ...] = ()
+    ) -> None:
+        self.sets: Final = sets
+        self.members: Final = members
+        self.counts: Final = counts
+
+    def sets_in(self, name: str) -> list[tuple[Any, Any, Any]]:
+        """``(key, old, new)`` of each of its sets in map ``name``, in order."""
+        sets = self.sets
+        return [
+            (sets[i + 1], sets[i + 2], sets[i + 3])
+            for i in range(0, len(sets), 4)
+            if sets[i] == name
+        ]
 
 
 class Staged:
     """The state as a packet being judged would leave it, without changing it."""
 
-    __slots__ = ("_counts", "_members", "_overlay", "base")
+    __slots__ = ("_base", "_counts", "_members", "_overlay", "base")
 
     def __init__(self, base: Tables) -> None:
         self.base = base
+        self._base = base.maps
+        """The base's maps by name (read on every lookup)."""
         self._overlay: dict[str, dict[Any, Any]] = {}
         self._members: dict[tuple[str, Any], dict[Any, bool]] = {}
         """(map, key) → member → True added / False discarded."""
@@ -70,10 +93,11 @@ class Staged:
 
     def get(self, name: str, key: Any, default: Any = None) -> Any:
         over = self._overlay.get(name)
-        if over is not None and key in over:
-            value = over[key]
-            return default if value is MISSING else value
-        return self.base.map(name).get(key, default)
+        if over is not None:
+            value = over.get(key, _UNSTAGED)
+            if value is not _UNSTAGED:
+                return default if value is MISSING else value
+        return self._base[name].get(key, default)
 
     def has(self, name: str, key: Any) -> bool:
         return self.get(name, key, MISSING) is not MISSING
@@ -87,7 +111,7 @@ class Staged:
     # -- sets --------------------------------------------------------------------------------
 
     def members(self, name: str, key: Any) -> set[Any]:
-        found = set(self.base.map(name).get(key, ()))
+        found = set(self._base[name].get(key, ()))
         for member, present in self._members.get((name, key), {}).items():
             if present:
                 found.add(member)
@@ -104,7 +128,7 @@ class Staged:
     # -- counters ----------------------------------------------------------------------------
 
     def count(self, name: str, key: Any) -> int:
-        base: int = self.base.map(name).get(key, 0)
+        base: int = self._base[name].get(key, 0)
         return base + self._counts.get((name, key), 0)
 
     def incr(self, name: str, key: Any, delta: int = 1) -> None:
@@ -114,24 +138,27 @@ class Staged:
 
     def change(self) -> Change:
         """What the staged writes change (values written back unchanged left out)."""
-        ops: list[tuple[Any, ...]] = []
+        sets: list[Any] = []
         for name, over in self._overlay.items():
-            base = self.base.map(name)
+            base = self._base[name]
             for key, new in over.items():
                 old = base.get(key, MISSING)
                 if old is not new:
-                    ops.append(("set", name, key, old, new))
-        for (name, key), members in self._members.items():
-            present = self.base.map(name).get(key, ())
-            for member, added in members.items():
-                if added and member not in present:
-                    ops.append(("add", name, key, member))
-                elif not added and member in present:
-                    ops.append(("discard", name, key, member))
+                    sets.append(name)
+                    sets.append(key)
+                    sets.append(old)
+                    sets.append(new)
+        members: list[Any] = []
+        for (name, key), changed in self._members.items():
+            present = self._base[name].get(key, ())
+            for member, added in changed.items():
+                if added != (member in present):
+                    members += (name, key, member, added)
+        counts: list[Any] = []
         for (name, key), delta in self._counts.items():
             if delta:
-                ops.append(("incr", name, key, delta))
-        return Change(tuple(ops))
+                counts += (name, key, delta)
+        return Change(tuple(sets), tuple(members), tuple(counts))
 
 
 def _add(target: dict[Any, Any], key: Any, member: Any) -> None:
@@ -159,39 +186,45 @@ def _incr(target: dict[Any, Any], key: Any, delta: int) -> None:
 
 def make(tables: Tables, change: Change) -> None:
     """Make every operation of ``change``."""
-    for op in change.ops:
-        kind, name, key = op[0], op[1], op[2]
-        target = tables.map(name)
-        if kind == "set":
-            new = op[4]
-            if new is MISSING:
-                del target[key]
-            else:
-                target[key] = new
-        elif kind == "add":
-            _add(target, key, op[3])
-        elif kind == "discard":
-            _discard(target, key, op[3])
+    maps = tables.maps
+    sets = change.sets
+    for i in range(0, len(sets), 4):
+        target = maps[sets[i]]
+        key, new = sets[i + 1], sets[i + 3]
+        if new is MISSING:
+            del target[key]
         else:
-            _incr(target, key, op[3])
+            target[key] = new
+    members = change.members
+    for i in range(0, len(members), 4):
+        target = maps[members[i]]
+        if members[i + 3]:
+            _add(target, members[i + 1], members[i + 2])
+        else:
+            _discard(target, members[i + 1], members[i + 2])
+    counts = change.counts
+    for i in range(0, len(counts), 3):
+        _incr(maps[counts[i]], counts[i + 1], counts[i + 2])
 
 
 def unmake(tables: Tables, change: Change) -> None:
     """Take every operation of ``change`` back, last first."""
-    ops = change.ops
-    for i in range(len(ops) - 1, -1, -1):  # (not reversed(): mypyc 2.4 fails on it here)
-        op = ops[i]
-        kind, name, key = op[0], op[1], op[2]
-        target = tables.map(name)
-        if kind == "set":
-            old = op[3]
-            if old is MISSING:
-                del target[key]
-            else:
-                target[key] = old
-        elif kind == "add":
-            _discard(target, key, op[3])
-        elif kind == "discard":
-            _add(target, key, op[3])
+    maps = tables.maps
+    counts = change.counts
+    for i in range(len(counts) - 3, -1, -3):
+        _incr(maps[counts[i]], counts[i + 1], -counts[i + 2])
+    members = change.members
+    for i in range(len(members) - 4, -1, -4):
+        target = maps[members[i]]
+        if members[i + 3]:
+            _discard(target, members[i + 1], members[i + 2])
         else:
-            _incr(target, key, -op[3])
+            _add(target, members[i + 1], members[i + 2])
+    sets = change.sets
+    for i in range(len(sets) - 4, -1, -4):
+        target = maps[sets[i]]
+        key, old = sets[i + 1], sets[i + 2]
+        if old is MISSING:
+            del target[key]
+        else:
+            target[key] = old

@@ -145,9 +145,9 @@ def _holdable(
         return None
     key, bet_nonce, index = item
     record = purse.staged.get("records", (key, bet_nonce))
-    if not _bound_here(record, table) or record.reason is not Reason.APPLIED:
+    if not isinstance(record, BetRecord) or not _bound_here(record, table):
         return None
-    if index >= len(record.entries):
+    if record.reason is not Reason.APPLIED or index >= len(record.entries):
         return None
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
@@ -178,7 +178,7 @@ def _settled(purse: Purse, event: Settled) -> None:
     money = funds.bets.pop(bet.id, None)
     if money is None:
         return
-    item: ItemKey = bet.id  # type: ignore[assignment]
+    item: ItemKey = bet.id
     outcome = settlement.outcome
     if money.stake:
         purse.take(item)
@@ -262,7 +262,7 @@ def _seen(
 
 def _declined(purse: Purse, table: Table, nonce: int, event: Declined) -> None:
     record = purse.staged.get("records", (event.key, event.nonce))
-    item = (event.key, event.nonce, JOIN_INDEX)
+    item: ItemKey = (event.key, event.nonce, JOIN_INDEX)
     escrow = purse.escrow(item)
     if (
         isinstance(record, JoinRecord)
@@ -283,7 +283,7 @@ def _accepted(purse: Purse, table: Table, nonce: int, event: Accepted) -> None:
     own = own_join(record, table, copy.h, copy.head, copy.chain_n)
     bond = 0
     if own and record.reason is Reason.APPLIED:
-        item = (copy.key, copy.nonce, JOIN_INDEX)
+        item: ItemKey = (copy.key, copy.nonce, JOIN_INDEX)
         escrow = purse.escrow(item)
         if escrow is not None and nonce <= escrow.window_end:
             bond = purse.take(item)
@@ -296,8 +296,7 @@ def _released(purse: Purse, table: Table, nonce: int, event: ReleasedBet) -> Non
 
 
 def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> None:
-    copy = event.copy
-    item = (event.key, copy.nonce, copy.index)
+    copy, item = event.copy, event.item
     escrow = _holdable(purse, table, nonce, event.seat, item, copy)
     if escrow is not None:
         if event.live:
@@ -315,7 +314,7 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     money = purse.funds.bets.pop(event.bet.id, None)
     if money is None or not money.stake:
         return
-    item: ItemKey = event.bet.id  # type: ignore[assignment]
+    item: ItemKey = event.bet.id
     escrow = purse.escrow(item)
     assert escrow is not None
     purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))

@@ -11,8 +11,9 @@ its body, and a host entry may name any of them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from node.core.ledger import Credit, Effects, Judgment, LedgerState
+from node.core.ledger import NO_EFFECTS, Credit, Effects, Judgment, LedgerState
 from node.core.verdicts import Reason
 from protocol.constants import TREASURY_KEY
 from protocol.kinds import Bank, Bet, Cancel, Create, Join, Leave, Reveal
@@ -24,6 +25,7 @@ from .state import (
     JOIN_INDEX,
     BetRecord,
     Escrow,
+    ItemKey,
     ItemStatus,
     JoinRecord,
     RequestKind,
@@ -163,7 +165,7 @@ def _join(
     spendable: int | None,
     acks: tuple[tuple[bytes, int], ...],
 ) -> Judgment:
-    effects = Effects()
+    effects = NO_EFFECTS
     if reason is None and table is not None:
         bond = table.params.bond
         if body.chain_n < MIN_PLAYER_CHAIN:
@@ -174,7 +176,7 @@ def _join(
             reason = Reason.INSUFFICIENT
         else:
             reason = Reason.APPLIED
-            item = (sender, nonce, JOIN_INDEX)
+            item: ItemKey = (sender, nonce, JOIN_INDEX)
             add_escrow(
                 staged, item, Escrow(table.key, bond, body.table + WINDOW, ItemStatus.PENDING)
             )
@@ -196,7 +198,7 @@ def _bet(
     spendable: int | None,
     acks: tuple[tuple[bytes, int], ...],
 ) -> Judgment:
-    effects = Effects()
+    effects = NO_EFFECTS
     if reason is None and table is not None:
         total = sum(entry.amount for entry in body.bets)
         if not _funds(staged, table).backed:
@@ -227,7 +229,7 @@ def _reveal(
     acks: tuple[tuple[bytes, int], ...],
 ) -> Judgment:
     """Refused(no_roll) unless T is an Applied roll_open of that k."""
-    effects = Effects()
+    effects = NO_EFFECTS
     if reason is None and table is not None:
         if staged.get("rolls", (table.key, body.k)) != body.table:
             reason = Reason.NO_ROLL
@@ -235,7 +237,7 @@ def _reveal(
             reason = Reason.APPLIED
             effects = Effects(acks=acks)
             # every distinct preimage: any valid one counts as a late reveal (TABLES.md §4)
-            revealed = (table.key, sender, body.k)
+            revealed: tuple[Any, ...] = (table.key, sender, body.k)
             values: tuple[bytes, ...] = staged.get("reveals", revealed, ())
             if body.preimage not in values:
                 staged.put("reveals", revealed, (*values, body.preimage))
@@ -260,10 +262,10 @@ def _request(
     reclaims, as a credit to its sender spendable from its next packet."""
     kind = RequestKind.CANCEL if isinstance(body, Cancel) else RequestKind.LEAVE
     upto = body.upto if isinstance(body, Cancel) else 0
-    effects = Effects()
+    effects = NO_EFFECTS
     if reason is None and table is not None:
         reason = Reason.APPLIED
-        key = (table.key, sender)
+        key: tuple[Any, ...] = (table.key, sender)
         staged.put("requests", key, (*staged.get("requests", key, ()), (nonce, int(kind), upto)))
         reclaimed = _reclaim(state, staged, sender, body.table, table) if kind else 0
         credits: tuple[Credit, ...] = ((sender, sender, nonce, reclaimed),) if reclaimed else ()

@@ -51,10 +51,14 @@ __all__ = [
     "Tables",
 ]
 
-TableKey: TypeAlias = tuple[bytes, bytes]
+TableKey: TypeAlias = tuple[bytes, ...]
 """A table: ``(host key, G)``."""
-ItemKey: TypeAlias = tuple[bytes, int, int]
-"""An item: ``(key, nonce, index)`` of a bet, or ``(key, nonce, JOIN_INDEX)`` of a join."""
+ItemKey: TypeAlias = tuple[Any, ...]
+"""An item: ``(key, nonce, index)`` of a bet, or ``(key, nonce, JOIN_INDEX)`` of a join.
+
+Both are typed as tuples of any length: mypyc keeps a fixed-length tuple type unboxed and
+builds a new tuple object each time one is stored or passed on, and these keys are passed to
+the maps many times per packet (and the copies kept)."""
 JOIN_INDEX: Final = 255
 """The index of a join's bond among items (a bet's index is 0 … 7)."""
 
@@ -62,9 +66,13 @@ JOIN_INDEX: Final = 255
 # --------------------------------------------------------------------------- table state
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Seat:
-    """An occupied player seat: its copied join and the dice party's chain."""
+    """An occupied player seat: its copied join and the dice party's chain.
+
+    (Tables, seats and their money are dataclasses for equality, ``repr`` and ``replace``, with
+    an explicit ``__init__``: a host packet copies its table, and a compiled dataclass's
+    generated ``__init__`` runs interpreted, docs/BUILD.md.)"""
 
     key: bytes
     join_nonce: int
@@ -75,7 +83,27 @@ class Seat:
     """The party's current chain value: the head, then each preimage a host packet copied."""
     left: int
     """chain_N − the Applied roll_opens that listed this seat."""
-    leaving: bool = False
+    leaving: bool
+
+    def __init__(
+        self,
+        key: bytes,
+        join_nonce: int,
+        join_h: bytes,
+        head: bytes,
+        chain_n: int,
+        current: bytes,
+        left: int,
+        leaving: bool = False,
+    ) -> None:
+        self.key = key
+        self.join_nonce = join_nonce
+        self.join_h = join_h
+        self.head = head
+        self.chain_n = chain_n
+        self.current = current
+        self.left = left
+        self.leaving = leaving
 
     def copy(self) -> Seat:
         return Seat(
@@ -106,7 +134,7 @@ class Seat:
         return cls(*data)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Table:
     """One table's state, from its create and its host's Applied table packets."""
 
@@ -122,29 +150,79 @@ class Table:
     """The remaining host bond: ``host_bond`` less the void fees in state."""
     host_current: bytes
     host_left: int
-    k: int = 0
+    k: int
     """Applied roll_opens so far (the open roll's number while one is open)."""
-    open: bool = False
-    listed: tuple[int, ...] = ()
+    open: bool
+    listed: tuple[int, ...]
     """The seats listed by the open roll (or the last one)."""
-    risk_at_open: int = 0
+    risk_at_open: int
     """The risk of the open roll when it opened: what a void of it pays beside the bonds."""
-    first: frozenset[tuple[int | bytes, ...]] = frozenset()
+    first: frozenset[tuple[int | bytes, ...]]
     """Ids of the bets first included in the open roll."""
-    seats: dict[int, Seat] = field(default_factory=dict)
-    craps: TableState = field(default_factory=TableState)
-    ended: int = 0
+    seats: dict[int, Seat]
+    craps: TableState
+    ended: int
     """The nonce of the Applied game_end (0 while the table runs)."""
-    last: int = 0
+    last: int
     """The nonce of the host's last Applied table packet (the create's at first)."""
-    named_upto: dict[bytes, int] = field(default_factory=dict)
+    named_upto: dict[bytes, int]
     """Per key: the highest nonce an Applied seat/roll_open named (for seen requests)."""
-    early: bool = False
+    early: bool
     """The Applied game_end returned live bets at stake (an early end: the host bond is
     forfeited, not returned)."""
+    key: TableKey = field(init=False, repr=False, compare=False)
+    """``(host, G)``, made once per table object: the escrow items, records and map keys of
+    its packets share it."""
+
+    def __init__(
+        self,
+        host: bytes,
+        game: bytes,
+        create_nonce: int,
+        params: TableParams,
+        bankroll: int,
+        bank: Bank,
+        cover: int,
+        host_bond_left: int,
+        host_current: bytes,
+        host_left: int,
+        k: int = 0,
+        open: bool = False,
+        listed: tuple[int, ...] = (),
+        risk_at_open: int = 0,
+        first: frozenset[tuple[int | bytes, ...]] = frozenset(),
+        seats: dict[int, Seat] | None = None,
+        craps: TableState | None = None,
+        ended: int = 0,
+        last: int = 0,
+        named_upto: dict[bytes, int] | None = None,
+        early: bool = False,
+    ) -> None:
+        self.host = host
+        self.game = game
+        self.create_nonce = create_nonce
+        self.params = params
+        self.bankroll = bankroll
+        self.bank = bank
+        self.cover = cover
+        self.host_bond_left = host_bond_left
+        self.host_current = host_current
+        self.host_left = host_left
+        self.k = k
+        self.open = open
+        self.listed = listed
+        self.risk_at_open = risk_at_open
+        self.first = first
+        self.seats = {} if seats is None else seats
+        self.craps = TableState() if craps is None else craps
+        self.ended = ended
+        self.last = last
+        self.named_upto = {} if named_upto is None else named_upto
+        self.early = early
+        self.key = (host, game)
 
     def copy(self) -> Table:
-        return Table(
+        other = Table(
             self.host,
             self.game,
             self.create_nonce,
@@ -167,10 +245,8 @@ class Table:
             dict(self.named_upto),
             self.early,
         )
-
-    @property
-    def key(self) -> TableKey:
-        return (self.host, self.game)
+        other.key = self.key
+        return other
 
     def occupied(self) -> list[int]:
         """The occupied player seats, ascending."""
@@ -293,7 +369,7 @@ class BetMoney(Value):
         return [self.stake, self.collateral]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TableMoney:
     """One table's money, changed only by its host's packets: the bank, the host bond, and
     the live bets' money.  (Seats' held bonds are kept per seat, in ``bonds``: a seat's owner
@@ -303,7 +379,19 @@ class TableMoney:
     """The create is Applied: its bankroll and host bond are held."""
     bank_real: int
     host_bond_money: int
-    bets: dict[tuple[int | bytes, ...], BetMoney] = field(default_factory=dict)
+    bets: dict[tuple[int | bytes, ...], BetMoney]
+
+    def __init__(
+        self,
+        backed: bool,
+        bank_real: int,
+        host_bond_money: int,
+        bets: dict[tuple[int | bytes, ...], BetMoney] | None = None,
+    ) -> None:
+        self.backed = backed
+        self.bank_real = bank_real
+        self.host_bond_money = host_bond_money
+        self.bets = {} if bets is None else bets
 
     def copy(self) -> TableMoney:
         return TableMoney(self.backed, self.bank_real, self.host_bond_money, dict(self.bets))
@@ -587,18 +675,19 @@ class Tables:
     - ``voids``: voids counted, by ``(0, host)`` per host and ``(1, key)`` per key in S.
     """
 
-    __slots__ = ("_maps",)
+    __slots__ = ("maps",)
 
     def __init__(self) -> None:
-        self._maps: dict[str, dict[Any, Any]] = {name: {} for name in MAPS}
+        self.maps: Final[dict[str, dict[Any, Any]]] = {name: {} for name in MAPS}
+        """Every map by name (its keys never change; :meth:`map` reads one)."""
 
     def map(self, name: str) -> dict[Any, Any]:
-        return self._maps[name]
+        return self.maps[name]
 
     def copy(self) -> Tables:
         other = Tables()
         for name in MAPS:
-            other._maps[name] = dict(self._maps[name])
+            other.maps[name] = dict(self.maps[name])
         other.map("owned").update((key, set(items)) for key, items in self.map("owned").items())
         return other
 

@@ -14,7 +14,7 @@ no effect.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from node.core.craps import (
     BetRequest,
@@ -51,8 +51,8 @@ from protocol.kinds import Record as Value  # plain classes with Final fields, e
 
 from .journal import Staged
 from .params import INCLUDE_LEFT, MIN_PLAYER_CHAIN
+from .state import ItemKey, Table, TableKey
 from .state import Seat as SeatState
-from .state import Table, TableKey
 
 __all__ = [
     "Accepted",
@@ -75,7 +75,7 @@ __all__ = [
     "run_void",
 ]
 
-BetKey: TypeAlias = tuple[bytes, int, int]
+BetKey: TypeAlias = ItemKey
 """A bet's id at a table, and its item: ``(key, nonce, index)``."""
 
 
@@ -138,9 +138,10 @@ class ReleasedBet(Value):
 class IncludedBet(Value):
     """An ``included`` entry that took effect: live, or released with its reason."""
 
-    def __init__(self, seat: int, key: bytes, copy: Included, live: bool) -> None:
+    def __init__(self, seat: int, item: BetKey, copy: Included, live: bool) -> None:
         self.seat: Final = seat
-        self.key: Final = key
+        self.item: Final = item
+        """The bet's id, and its escrowed item: ``(key, nonce, index)``."""
         self.copy: Final = copy
         self.live: Final = live
 
@@ -201,11 +202,14 @@ class HostRun:
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
 
-    def named(self, key: bytes, nonce: int, index: int) -> bool:
-        return self.staged.has("named", (self.key, key, nonce, index))
-
-    def name(self, key: bytes, nonce: int, index: int) -> None:
-        self.staged.put("named", (self.key, key, nonce, index), True)
+    def name(self, key: bytes, nonce: int, index: int) -> ItemKey | None:
+        """Name the bet ``(key, nonce, index)`` here: its ``named`` key, or None if it was named
+        already (and not returned to pending since)."""
+        named: ItemKey = (self.key, key, nonce, index)
+        if self.staged.has("named", named):
+            return None
+        self.staged.put("named", named, True)
+        return named
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
         """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
@@ -367,7 +371,7 @@ def answer(
     for decline in declines:
         key, nonce = decline.key, decline.nonce
         run.refs.append((key, nonce))
-        answered = (run.key, key, nonce)
+        answered: tuple[Any, ...] = (run.key, key, nonce)
         if run.staged.has("answered", answered):
             continue  # declining an answered join again is ignored
         run.staged.put("answered", answered, False)
@@ -411,10 +415,12 @@ def release(run: HostRun, released: Sequence[Released]) -> None:
     for entry in released:
         seat, nonce, index = entry.seat, entry.nonce, entry.index
         key = run.resolve(seat, nonce)
-        if key is None or index >= 8 or run.named(key, nonce, index):
+        if key is None or index >= 8:
             continue
-        run.name(key, nonce, index)
-        run.staged.put("released", (run.key, key, nonce, index), HOST_RELEASE)
+        named = run.name(key, nonce, index)
+        if named is None:
+            continue
+        run.staged.put("released", named, HOST_RELEASE)
         run.events.append(ReleasedBet(seat, (key, nonce, index)))
 
 
@@ -427,11 +433,13 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
     index = LiveIndex.of(t.craps)
     for copy in included:
         key = run.resolve(copy.seat, copy.nonce)
-        if key is None or malformed_copy(copy) or run.named(key, copy.nonce, copy.index):
+        if key is None or malformed_copy(copy):
             continue
-        run.name(key, copy.nonce, copy.index)
+        named = run.name(key, copy.nonce, copy.index)
+        if named is None:
+            continue
         occupant = t.seats[copy.seat]
-        bet_id = (key, copy.nonce, copy.index)
+        bet_id: BetKey = (key, copy.nonce, copy.index)
         if occupant.leaving or occupant.left < INCLUDE_LEFT:
             outcome: LiveBet | Release = Release.SEATED
         else:
@@ -447,11 +455,11 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
                 index=index,
             )
         if isinstance(outcome, Release):
-            run.staged.put("released", (run.key, *bet_id), outcome.label)
-            run.events.append(IncludedBet(copy.seat, key, copy, live=False))
+            run.staged.put("released", named, outcome.label)
+            run.events.append(IncludedBet(copy.seat, bet_id, copy, live=False))
         else:
             run.first.add(bet_id)
-            run.events.append(IncludedBet(copy.seat, key, copy, live=True))
+            run.events.append(IncludedBet(copy.seat, bet_id, copy, live=True))
     return index.totals.risk
 
 
