@@ -333,8 +333,11 @@ class TableEffects(Protocol):
     the engine (:meth:`TableEngine.apply`, :meth:`TableEngine.unapply`)."""
 
 
-class Judgment(Value):
-    """A verdict, its money effects, and (for a table packet) its table effects."""
+class Judgment:
+    """A verdict, its money effects, and (for a table packet) its table effects.  Equal by
+    value (a re-judge compares the fresh judgment with the kept one).  Not a ``Record``: its
+    default is not a literal, so a compiled build gives its ``__init__`` no signature to read
+    the fields from."""
 
     def __init__(
         self, reason: Reason, effects: Effects = NO_EFFECTS, table: TableEffects | None = None
@@ -342,6 +345,19 @@ class Judgment(Value):
         self.reason: Final = reason
         self.effects: Final = effects
         self.table: Final = table
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Judgment) and (
+            self.reason is other.reason
+            and self.effects == other.effects
+            and self.table == other.table
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.reason, self.effects, self.table))
+
+    def __repr__(self) -> str:
+        return f"Judgment({self.reason!r}, {self.effects!r}, {self.table!r})"
 
 
 Dep = tuple[bytes, int, bytes | None]
