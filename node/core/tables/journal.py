@@ -184,17 +184,20 @@ def _incr(target: dict[Any, Any], key: Any, delta: int) -> None:
         del target[key]
 
 
+def _put(target: dict[Any, Any], key: Any, value: Any) -> None:
+    """Set ``key`` to ``value``, or delete it for :data:`MISSING`."""
+    if value is MISSING:
+        del target[key]
+    else:
+        target[key] = value
+
+
 def make(tables: Tables, change: Change) -> None:
     """Make every operation of ``change``."""
     maps = tables.maps
     sets = change.sets
     for i in range(0, len(sets), 4):
-        target = maps[sets[i]]
-        key, new = sets[i + 1], sets[i + 3]
-        if new is MISSING:
-            del target[key]
-        else:
-            target[key] = new
+        _put(maps[sets[i]], sets[i + 1], sets[i + 3])
     members = change.members
     for i in range(0, len(members), 4):
         target = maps[members[i]]
@@ -222,9 +225,4 @@ def unmake(tables: Tables, change: Change) -> None:
             _add(target, members[i + 1], members[i + 2])
     sets = change.sets
     for i in range(len(sets) - 4, -1, -4):
-        target = maps[sets[i]]
-        key, old = sets[i + 1], sets[i + 2]
-        if old is MISSING:
-            del target[key]
-        else:
-            target[key] = old
+        _put(maps[sets[i]], sets[i + 1], sets[i + 2])
