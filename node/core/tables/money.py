@@ -12,6 +12,7 @@ void fees go to the sink; a bank-1 table's real money goes back to the treasury.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from node.core.craps.outcome import Outcome
 from node.core.verdicts import Reason
@@ -49,6 +50,18 @@ from .steps import (
 )
 
 __all__ = ["Purse", "copy_matches", "host_money", "own_join"]
+
+# Enum members as module constants: compiled code reads a constant directly, and a member
+# through the enum metaclass's ``__getattr__`` hook (docs/BUILD.md).
+_APPLIED: Final = Reason.APPLIED
+_INSUFFICIENT: Final = Reason.INSUFFICIENT
+_LIVE: Final = ItemStatus.LIVE
+_RETURNED: Final = ItemStatus.RETURNED
+_WIN: Final = Outcome.WIN
+_LOSE: Final = Outcome.LOSE
+_CANCEL: Final = RequestKind.CANCEL
+_LEAVE: Final = RequestKind.LEAVE
+_TREASURY_BANK: Final = Bank.TREASURY
 
 
 class Purse:
@@ -147,12 +160,12 @@ def _holdable(
     record = purse.staged.get("records", (key, bet_nonce))
     if not isinstance(record, BetRecord) or not _bound_here(record, table):
         return None
-    if record.reason is not Reason.APPLIED or index >= len(record.entries):
+    if record.reason is not _APPLIED or index >= len(record.entries):
         return None
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
     escrow = purse.escrow(item)
-    if escrow is None or escrow.status is ItemStatus.LIVE or nonce > escrow.window_end:
+    if escrow is None or escrow.status is _LIVE or nonce > escrow.window_end:
         return None
     return escrow
 
@@ -162,7 +175,7 @@ def _collateral(purse: Purse, table: Table, item: ItemKey, copy: Included) -> bo
     record = purse.staged.get("records", (item[0], item[1]))
     return (
         _bound_here(record, table)
-        and record.reason is Reason.INSUFFICIENT
+        and record.reason is _INSUFFICIENT
         and item[2] < len(record.entries)
         and copy_matches(record.entries[item[2]], copy)
     )
@@ -182,15 +195,15 @@ def _settled(purse: Purse, event: Settled) -> None:
     outcome = settlement.outcome
     if money.stake:
         purse.take(item)
-        if outcome is Outcome.WIN:
+        if outcome is _WIN:
             paid = min(settlement.profit, funds.bank_real)
             funds.bank_real -= paid
             purse.pay(item[0], money.stake + paid)
-        elif outcome is Outcome.LOSE:
+        elif outcome is _LOSE:
             funds.bank_real += money.stake
         else:
             purse.pay(item[0], money.stake)
-    elif money.collateral and outcome is Outcome.LOSE:
+    elif money.collateral and outcome is _LOSE:
         seat = purse.seat(bet.owner)
         if seat is not None:
             charge = min(bet.stake, seat.bond)
@@ -217,7 +230,7 @@ def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemK
         if item[2] == JOIN_INDEX or item[1] > upto:
             continue
         escrow = purse.escrow(item)
-        if escrow is None or escrow.status is ItemStatus.LIVE:
+        if escrow is None or escrow.status is _LIVE:
             continue
         if nonce <= escrow.window_end:
             found.append(item)
@@ -243,12 +256,10 @@ def _seen(
                 continue
             # a request concerns its sender's earlier bets only: later ones are outside the
             # seeing packet's closure (and were placed after the request)
-            limit = (
-                min(upto, request_nonce - 1) if kind == RequestKind.CANCEL else request_nonce - 1
-            )
+            limit = min(upto, request_nonce - 1) if kind == _CANCEL else request_nonce - 1
             for item in _pending_bets(purse, key, nonce, limit):
                 purse.release(item)
-            if kind == RequestKind.LEAVE:
+            if kind == _LEAVE:
                 seat = seats.get(key)
                 if (
                     seat is not None
@@ -282,7 +293,7 @@ def _accepted(purse: Purse, table: Table, nonce: int, event: Accepted) -> None:
     record = purse.staged.get("records", (copy.key, copy.nonce))
     own = own_join(record, table, copy.h, copy.head, copy.chain_n)
     bond = 0
-    if own and record.reason is Reason.APPLIED:
+    if own and record.reason is _APPLIED:
         item: ItemKey = (copy.key, copy.nonce, JOIN_INDEX)
         escrow = purse.escrow(item)
         if escrow is not None and nonce <= escrow.window_end:
@@ -300,9 +311,7 @@ def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> Non
     escrow = _holdable(purse, table, nonce, event.seat, item, copy)
     if escrow is not None:
         if event.live:
-            purse.put_escrow(
-                item, Escrow(escrow.table, escrow.amount, escrow.window_end, ItemStatus.LIVE)
-            )
+            purse.put_escrow(item, Escrow(escrow.table, escrow.amount, escrow.window_end, _LIVE))
             purse.funds.bets[item] = BetMoney(escrow.amount)
         else:
             purse.release(item)
@@ -317,7 +326,7 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     item: ItemKey = event.bet.id
     escrow = purse.escrow(item)
     assert escrow is not None
-    purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
+    purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, _RETURNED))
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:
@@ -334,7 +343,7 @@ def _ended(purse: Purse, table: Table, event: Ended) -> None:
     else:
         purse.pay(table.host, funds.host_bond_money)
     funds.host_bond_money = 0
-    purse.pay(TREASURY_KEY if table.bank is Bank.TREASURY else table.host, funds.bank_real)
+    purse.pay(TREASURY_KEY if table.bank is _TREASURY_BANK else table.host, funds.bank_real)
     funds.bank_real = 0
 
 

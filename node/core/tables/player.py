@@ -11,7 +11,7 @@ its body, and a host entry may name any of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from node.core.ledger import NO_EFFECTS, Credit, Effects, Judgment, LedgerState
 from node.core.verdicts import Reason
@@ -42,6 +42,14 @@ Gain = Callable[[LedgerState, bytes, tuple[tuple[bytes, int], ...]], int]
 """What acknowledging ``acks`` would add to an account's spendable balance."""
 
 PlayerBody = Join | Leave | Cancel | Bet | Reveal
+
+# The enum members a bet or a reveal reads, as module constants: compiled code reads a constant
+# directly, and a member through the enum metaclass's ``__getattr__`` hook (docs/BUILD.md).
+_APPLIED: Final = Reason.APPLIED
+_INSUFFICIENT: Final = Reason.INSUFFICIENT
+_UNBACKED: Final = Reason.UNBACKED
+_NO_ROLL: Final = Reason.NO_ROLL
+_PENDING: Final = ItemStatus.PENDING
 
 
 def judge_create(
@@ -202,13 +210,13 @@ def _bet(
     if reason is None and table is not None:
         total = sum(entry.amount for entry in body.bets)
         if not _funds(staged, table).backed:
-            reason = Reason.UNBACKED
+            reason = _UNBACKED
         elif spendable is None or total > spendable:
-            reason = Reason.INSUFFICIENT
+            reason = _INSUFFICIENT
         else:
-            reason = Reason.APPLIED
+            reason = _APPLIED
             for index, entry in enumerate(body.bets):
-                escrow = Escrow(table.key, entry.amount, body.table + WINDOW, ItemStatus.PENDING)
+                escrow = Escrow(table.key, entry.amount, body.table + WINDOW, _PENDING)
                 add_escrow(staged, (sender, nonce, index), escrow)
             effects = Effects(debit=total, acks=acks)
     assert reason is not None
@@ -232,9 +240,9 @@ def _reveal(
     effects = NO_EFFECTS
     if reason is None and table is not None:
         if staged.get("rolls", (table.key, body.k)) != body.table:
-            reason = Reason.NO_ROLL
+            reason = _NO_ROLL
         else:
-            reason = Reason.APPLIED
+            reason = _APPLIED
             effects = Effects(acks=acks)
             # every distinct preimage: any valid one counts as a late reveal (TABLES.md §4)
             revealed: tuple[Any, ...] = (table.key, sender, body.k)
