@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 
 from protocol.bets import PLACEMENT, BetType, bet_number, may_place, needs_come_point
 from protocol.constants import CRAP
@@ -26,8 +26,10 @@ __all__ = [
     "WAYS",
     "BetSpec",
     "Family",
+    "by_code",
     "placeable",
     "profit",
+    "spec_of",
 ]
 
 WAYS: Final[Mapping[int, int]] = MappingProxyType(
@@ -100,7 +102,8 @@ def profit(stake: int, ratio: Fraction) -> int:
     For the Yes/No/Next family the ratio is ``fair × 98/100`` as one fraction, so this is exactly
     ``stake × fair_numerator × 98 // (fair_denominator × 100)``.
     """
-    return stake * ratio.numerator // ratio.denominator
+    numerator, denominator = ratio.as_integer_ratio()  # one call: both are properties
+    return stake * numerator // denominator
 
 
 _HOUSE_CUT: Final = Fraction(98, 100)
@@ -187,6 +190,31 @@ def _spec(bet: BetType) -> BetSpec:
 
 SPECS: Final[Mapping[BetType, BetSpec]] = MappingProxyType({bet: _spec(bet) for bet in BetType})
 """Every bet type's data, in wire-code order."""
+
+T = TypeVar("T")
+
+
+def by_code(values: Mapping[BetType, T], missing: T) -> tuple[T, ...]:
+    """``values`` as a tuple indexed by wire code, ``missing`` at a code no bet type uses: for
+    the settlement and placement paths, where compiled code indexes a tuple with a bet type (an
+    int) for a fraction of what a dict or mapping lookup costs."""
+    table = [missing] * (max(BetType) + 1)
+    for bet, value in values.items():
+        table[bet] = value
+    return tuple(table)
+
+
+_BY_CODE: Final = by_code(SPECS, None)
+
+
+def spec_of(bet: BetType) -> BetSpec:
+    """``SPECS[bet]``, read from :func:`by_code`'s tuple."""
+    code: int = bet  # a plain int indexes the tuple directly when compiled
+    spec = _BY_CODE[code]
+    if spec is None:  # pragma: no cover - every bet type has its data
+        raise KeyError(bet)
+    return spec
+
 
 # protocol.bets' placement rules, tabulated once for the checks of every inclusion
 COME_POINT_BETS: Final = frozenset(bet for bet in BetType if needs_come_point(bet))

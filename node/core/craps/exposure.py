@@ -15,7 +15,7 @@ from typing import Final
 
 from protocol.bets import BetType
 
-from .bettypes import ODDS_MIN, SPECS, Family, profit
+from .bettypes import ODDS_MIN, SPECS, Family, by_code, profit
 from .table import LiveBet, TableState
 
 __all__ = [
@@ -53,11 +53,14 @@ def _whole(ratio: Fraction) -> tuple[int, int]:
     return (ratio.numerator, ratio.denominator)
 
 
-_LARGEST: Final[dict[BetType, tuple[int, int]]] = {
-    bet: _whole(ratio)
-    for bet, ratio in EXPOSURE_RATIOS.items()
-    if SPECS[bet].family is not Family.ODDS
-}
+_LARGEST: Final = by_code(
+    {
+        bet: _whole(ratio)
+        for bet, ratio in EXPOSURE_RATIOS.items()
+        if SPECS[bet].family is not Family.ODDS
+    },
+    None,
+)
 _ODDS: Final[dict[tuple[BetType, int], tuple[int, int]]] = {
     (bet, number): _whole(ratio)
     for bet, spec in SPECS.items()
@@ -65,13 +68,14 @@ _ODDS: Final[dict[tuple[BetType, int], tuple[int, int]]] = {
     for number, ratio in spec.pays.items()
 }
 """:func:`exposure_ratio` as ``(numerator, denominator)``, for the sums over live bets: the
-same exact ratios, read without a :class:`~fractions.Fraction` on the hot path."""
+same exact ratios, read without a :class:`~fractions.Fraction` on the hot path (``_LARGEST`` by
+wire code, None for an odds bet)."""
 
 
 def exposure(bet: LiveBet) -> int:
     """The largest profit ``bet`` can still pay, in base units: ``profit(stake,
     exposure_ratio(type, number))``."""
-    ratio = _LARGEST.get(bet.type)
+    ratio = _LARGEST[bet.code]
     if ratio is None:  # an odds bet: by the number it backs
         ratio = _ODDS.get((bet.type, bet.number)) if bet.number is not None else None
         if ratio is None:

@@ -24,18 +24,26 @@ _NATURAL: Final = frozenset({7, 11})
 _CRAPS: Final = frozenset({2, 3, 12})
 _DONT_WINS: Final = frozenset({2, 3})  # 12 pushes
 
+# The bet types as constants: compiled code reads a member of protocol.bets' BetType (an
+# interpreted enum) through its class's attribute hook on every use (docs/BUILD.md).
+_PASS: Final = BetType.Pass
+_DONT_PASS: Final = BetType.DontPass
+_COME: Final = BetType.Come
+_DONT_COME: Final = BetType.DontCome
+
 
 def step(bet: LiveBet, point: int | None, roll: Roll) -> Step:
     """What ``roll`` does to a line bet at a table whose point is ``point``."""
-    if bet.type is BetType.Pass:
+    bet_type = bet.type
+    if bet_type is _PASS:
         return _pass(bet, event(point, roll.total))
-    if bet.type is BetType.DontPass:
+    if bet_type is _DONT_PASS:
         return _dont_pass(bet, event(point, roll.total), roll.total)
-    if bet.type is BetType.Come:
+    if bet_type is _COME:
         return _come(bet, roll.total)
-    if bet.type is BetType.DontCome:
+    if bet_type is _DONT_COME:
         return _dont_come(bet, roll.total)
-    raise ValueError(f"{bet.type.name} is not a line bet")
+    raise ValueError(f"{bet_type.name} is not a line bet")
 
 
 def _pass(bet: LiveBet, happened: Event) -> Step:

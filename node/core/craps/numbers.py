@@ -7,7 +7,7 @@ Each function decides one bet on one roll; it never touches the table.
 
 from __future__ import annotations
 
-from .bettypes import SPECS, Family
+from .bettypes import Family, spec_of
 from .dice import Roll
 from .outcome import Step, lose, stay, win
 from .table import LiveBet
@@ -22,30 +22,29 @@ def fresh_repeater() -> tuple[int, ...]:
 
 def step(bet: LiveBet, roll: Roll) -> Step:
     """What ``roll`` does to a number bet."""
-    spec = SPECS[bet.type]
+    spec = spec_of(bet.type)
+    pays = spec.pays
     total = roll.total
     family = spec.family
     if family is Family.FIELD:
-        ratio = spec.pays.get(total)
-        return lose(bet) if ratio is None else win(bet, ratio)
+        return win(bet, pays[total]) if total in pays else lose(bet)
     n = spec.number
     if n is None:
         raise ValueError(f"{bet.type.name} is not a number bet")
-    ratio = spec.pays[spec.hits if family is Family.REPEATER else n]
     if family is Family.NEXT:
-        return win(bet, ratio) if total == n else lose(bet)
+        return win(bet, pays[n]) if total == n else lose(bet)
     if family is Family.YES:
-        return win(bet, ratio) if total == n else lose(bet) if total == 7 else stay(bet)
+        return win(bet, pays[n]) if total == n else lose(bet) if total == 7 else stay(bet)
     if family is Family.NO:
-        return win(bet, ratio) if total == 7 else lose(bet) if total == n else stay(bet)
+        return win(bet, pays[n]) if total == 7 else lose(bet) if total == n else stay(bet)
     if family is Family.HARD:
         if total == n:
-            return win(bet, ratio) if roll.hard else lose(bet)
+            return win(bet, pays[n]) if roll.hard else lose(bet)
         return lose(bet) if total == 7 else stay(bet)
     if family is Family.REPEATER:
         if total == n:
             hits = bet.tracker[0] + 1
             counted = bet.tracking((hits,))
-            return win(counted, ratio) if hits == spec.hits else stay(counted)
+            return win(counted, pays[spec.hits]) if hits == spec.hits else stay(counted)
         return lose(bet) if total == 7 else stay(bet)
     raise ValueError(f"{bet.type.name} is not a number bet")

@@ -7,16 +7,24 @@ that bet, whatever bet later moves to the same number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from fractions import Fraction
+from typing import Final
 
 from protocol.bets import BetType
 
-from .bettypes import BACKS, ODDS_CAP, SPECS
+from .bettypes import BACKS, ODDS_CAP, spec_of
 from .outcome import Outcome, Step, lose, push, stay, win
 from .table import LiveBet, TableState
 
 __all__ = ["backed_bet", "cap", "odds_number", "ratio", "step"]
+
+_BACKS: Final[dict[BetType, BetType]] = dict(BACKS)
+"""BACKS as a plain dict, which compiled code reads directly (a mapping proxy through the
+generic mapping protocol)."""
+# constants: compiled code reads a member of protocol.bets' BetType (an interpreted enum)
+# through its class's attribute hook on every use (docs/BUILD.md)
+_PASS: Final = BetType.Pass
+_DONT_PASS: Final = BetType.DontPass
 
 
 def backed_bet(
@@ -24,7 +32,7 @@ def backed_bet(
     owner: int,
     odds_type: BetType,
     come_point: int | None,
-    among: Iterable[LiveBet] | None = None,
+    among: list[LiveBet] | None = None,
 ) -> LiveBet | None:
     """The live bet of ``owner`` that a new odds bet of ``odds_type`` would be bound to, if any.
 
@@ -33,10 +41,10 @@ def backed_bet(
     ``among``: the live bets to look in, in placement order, if not all of them (at least the
     owner's).
     """
-    backs = BACKS.get(odds_type)
+    backs = _BACKS.get(odds_type)
     if backs is None:
         raise ValueError(f"{odds_type.name} is not an odds bet")
-    if backs in (BetType.Pass, BetType.DontPass):
+    if backs is _PASS or backs is _DONT_PASS:
         if state.point is None:
             return None
         number = None
@@ -66,7 +74,7 @@ def ratio(odds: LiveBet) -> Fraction:
     """The true odds an odds bet pays: 2:1, 3:2, 6:5 (or 1:2, 2:3, 5:6 laid) by its number."""
     if odds.number is None:
         raise ValueError(f"{odds.type.name} is not bound to a number")
-    return SPECS[odds.type].pays[odds.number]
+    return spec_of(odds.type).pays[odds.number]
 
 
 def step(odds: LiveBet, backed: Outcome | None) -> Step:

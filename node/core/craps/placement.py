@@ -8,13 +8,12 @@ first failure is the :class:`Release` reason.  The balance is the ledger's check
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from protocol.bets import COME_POINTS, BetType
 
-from .bettypes import COME_POINT_BETS, ODDS_MIN, SPECS, Family, placeable
+from .bettypes import COME_POINT_BETS, ODDS_MIN, Family, placeable, spec_of
 from .exposure import Totals, exposure
 from .numbers import fresh_repeater
 from .odds import backed_bet, cap, odds_number
@@ -129,7 +128,7 @@ _KEYED: Final = frozenset({BetType.Come, BetType.DontCome, BetType.OddsCome, Bet
 """The bets counted per number for duplicates."""
 
 
-def _duplicate(bets: Iterable[LiveBet], owner: int, bet_type: BetType, number: int | None) -> bool:
+def _duplicate(bets: list[LiveBet], owner: int, bet_type: BetType, number: int | None) -> bool:
     """One open bet per (owner, type, number): the come point for Come/DontCome (None while
     travelling), the backed come point for OddsCome/OddsDontCome; one per type otherwise.
     ``bets``: the live bets, or at least the owner's."""
@@ -146,12 +145,12 @@ def _candidate(
     owner: int,
     request: BetRequest,
     limits: Limits,
-    owned: Sequence[LiveBet],
+    owned: list[LiveBet],
 ) -> LiveBet | Release:
     """The bet as it would go live, or the first of phase → limits → duplicate → odds cap that
     fails.  ``owned``: the live bets, or at least the owner's, in placement order."""
     bet_type, amount = request.type, request.amount
-    family = SPECS[bet_type].family
+    family = spec_of(bet_type).family
     odds = family is Family.ODDS
     if not placeable(bet_type, state.point):
         return Release.PHASE

@@ -1,19 +1,18 @@
 """Settlement of one roll (BET_RULES steps 1–5), and bets returned at stake.
 
-Every live bet is decided on the phase before the roll, in order step, wire code, placement;
-odds follow their bound bet, decided earlier in step 2; a travelling Come moves after the whole
-of step 2.  Then the phase moves and, at a seven-out, the shooter.  Changes the state in place.
+Every live bet is decided on the phase before the roll, and settled in order step, wire code,
+placement.  A decision reads the dice, the phase and the bet alone, but for odds, which follow
+their bound bet (decided before them, in step 2, as they were placed after it); a travelling
+Come moves after the whole of step 2.  Then the phase moves and, at a seven-out, the shooter.
+Changes the state in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Final
 
-from protocol.bets import BetType
-
-from .bettypes import SPECS, Family, profit
+from .bettypes import BACKS, SPECS, Family, by_code, profit, spec_of
 from .dice import Roll
 from .line import step as line_step
 from .numbers import step as number_step
@@ -35,58 +34,83 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
 class RollResult:
     """What one roll did: the table event, the bets that ended (in settlement order) and the
-    Come/DontCome bets that moved to their come point (as they now are)."""
+    Come/DontCome bets that moved to their come point (as they now are).  A value (``Final``
+    fields; a plain class rather than a frozen dataclass, which costs several times as much to
+    build: docs/BUILD.md)."""
 
-    roll: Roll
-    event: Event
-    settlements: tuple[Settlement, ...]
-    moved: tuple[LiveBet, ...]
+    __slots__ = ("event", "moved", "roll", "settlements")
+
+    def __init__(
+        self,
+        roll: Roll,
+        event: Event,
+        settlements: tuple[Settlement, ...],
+        moved: tuple[LiveBet, ...],
+    ) -> None:
+        self.roll: Final = roll
+        self.event: Final = event
+        self.settlements: Final = settlements
+        self.moved: Final = moved
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, RollResult)
+            and self.roll == other.roll
+            and self.event is other.event
+            and self.settlements == other.settlements
+            and self.moved == other.moved
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.roll, self.event, self.settlements, self.moved))
+
+    def __repr__(self) -> str:
+        return (
+            f"RollResult(roll={self.roll!r}, event={self.event!r}, "
+            f"settlements={self.settlements!r}, moved={self.moved!r})"
+        )
 
 
-_RANK: Final[dict[BetType, int]] = {bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}
-"""(step, wire code) as one number (a code is below 256), for the sort."""
+_RANK: Final = by_code({bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}, -1)
+"""(step, wire code) as one number (a code is below 256), for the sort; by wire code."""
 
 
 def settlement_order(bet: LiveBet) -> tuple[int, int]:
     """The sort key of BET_RULES' settlement order: step, then wire code (together, as
     ``step × 256 + code``), then placement order."""
-    return (_RANK[bet.type], bet.seq)
+    return (_RANK[bet.code], bet.seq)
 
 
-_ORDER: Final[dict[BetType, int]] = {
-    bet: place for place, bet in enumerate(sorted(_RANK, key=_RANK.__getitem__))
-}
-"""Each bet type's place in settlement order (step, then wire code), numbered densely."""
+def _rank(bet: LiveBet) -> int:
+    return _RANK[bet.code]
 
 
-def _in_settlement_order(bets: list[LiveBet]) -> list[LiveBet]:
-    """``bets`` sorted by :func:`settlement_order`: a counting sort over the bet types' places
-    in that order, stable, so that each type keeps placement order when the list is in
-    placement order, as a table's live bets are (a list that is not is sorted)."""
-    starts = [0] * (len(_ORDER) + 1)
-    places: list[int] = []
+def _settled_rank(settlement: Settlement) -> int:
+    return _RANK[settlement.bet.code]
+
+
+def _placement_positions(bets: list[LiveBet]) -> list[int]:
+    """The positions in ``bets`` in placement order: in list order, as a table's live bets are
+    (a list that is not is sorted)."""
+    positions = list(range(len(bets)))
     seq = -1
     for bet in bets:
         if bet.seq <= seq:
-            return sorted(bets, key=settlement_order)
+            seqs = [each.seq for each in bets]
+            positions.sort(key=seqs.__getitem__)
+            break
         seq = bet.seq
-        place = _ORDER[bet.type]
-        places.append(place)
-        starts[place + 1] += 1
-    for i in range(1, len(starts)):
-        starts[i] += starts[i - 1]
-    ordered = list(bets)
-    for i, place in enumerate(places):
-        ordered[starts[place]] = bets[i]
-        starts[place] += 1
-    return ordered
+    return positions
+
+
+_BACKED: Final = frozenset(BACKS.values())
+"""The bets an odds bet can be bound to (the line bets)."""
 
 
 def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:
-    family = SPECS[bet.type].family
+    family = spec_of(bet.type).family
     if family is Family.LINE:
         return line_step(bet, point, roll)
     if family is Family.ODDS:
@@ -100,27 +124,36 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     """Settle ``roll`` against ``state`` (BET_RULES steps 1–5) and return what it did.
 
     ``seats`` are the occupied player seats, which the shooter passes among at a seven-out.
+    The bets are decided in placement order (an odds bet after the bet it backs, placed before
+    it) and listed in settlement order: a stable sort by step and wire code.
     """
     point = state.point
     happened = event(point, roll.total)
-    ended: dict[BetId, Outcome] = {}
+    bets = state.bets
+    after: list[LiveBet | None] = list(bets)  # each bet after the roll, None once it ended
+    ended: dict[BetId, Outcome] = {}  # the bets odds can back that ended, for those odds
     settled: list[Settlement] = []
     moved: list[LiveBet] = []
-    still: dict[int, LiveBet] = {}  # placement order → the bet after the roll
-    for bet in _in_settlement_order(state.bets):
+    for position in _placement_positions(bets):
+        bet = bets[position]
         step = _decide(bet, point, roll, ended)
-        if step.outcome is None:
-            still[bet.seq] = step.bet
+        outcome = step.outcome
+        if outcome is None:
+            after[position] = step.bet
             if step.moved:
                 moved.append(step.bet)
             continue
-        ended[bet.id] = step.outcome
-        paid = profit(bet.stake, step.ratio) if step.outcome is Outcome.WIN else 0
-        settled.append(Settlement(step.bet, step.outcome, paid))
-    state.bets = [still[bet.seq] for bet in state.bets if bet.seq in still]
+        after[position] = None
+        if bet.type in _BACKED:
+            ended[bet.id] = outcome
+        paid = profit(bet.stake, step.ratio) if outcome is Outcome.WIN else 0
+        settled.append(Settlement(step.bet, outcome, paid))
+    state.bets = [bet for bet in after if bet is not None]
     state.point = next_point(point, roll.total)
     if happened is Event.SEVEN_OUT:
         state.shooter = next_shooter(state.shooter, seats)
+    settled.sort(key=_settled_rank)
+    moved.sort(key=_rank)
     return RollResult(roll, happened, tuple(settled), tuple(moved))
 
 

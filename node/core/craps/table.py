@@ -57,6 +57,12 @@ class LiveBet:
         self.tracker: Final = tracker
         """Repeater and series bets: what they have counted since placement (series.py)."""
 
+    @property
+    def code(self) -> int:
+        """Its type's wire code: compiled, a plain int indexes a tuple or a list directly, a
+        bet type (an interpreted enum) through the generic protocol."""
+        return self.type
+
     def moved_to(self, number: int) -> LiveBet:
         """This bet with its come point set to ``number``."""
         return LiveBet(
