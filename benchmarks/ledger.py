@@ -234,11 +234,11 @@ def build_cone(downstream: int, identities: int = CONE_IDENTITIES, seed: int = S
 
 
 def ingest_all(replica: Replica, frames: Sequence[bytes]) -> int:
-    """Place every frame, signatures taken as checked (``finish_batch`` with no verdicts, as a
-    node reading back its own store does), and take the replica's events as a node does after
-    each batch; return how many were judged on arrival."""
+    """Place every frame, signatures taken as checked (``receive_checked``, as a node reading
+    back its own store does), and take the replica's events as a node does after each batch;
+    return how many were judged on arrival."""
     judged = Outcome.JUDGED
-    results = replica.finish_batch(replica.open_batch(frames), None, 0.0)
+    results = replica.receive_checked(frames, 0.0)
     replica.take_events()
     return sum(1 for result in results if result.outcome is judged)
 

@@ -139,7 +139,7 @@ class Mesh:
             for event in persist.events
             if event.what in (JUDGED, FORK_KEPT)
         ]
-        replica.finish_batch(replica.open_batch(frames), None, self.now)
+        replica.receive_checked(frames, self.now)
         replica.take_events()
         outbox = [item for persist in node.committed for item in persist.outbox]
         sent = set(node.sent_own)

@@ -158,6 +158,36 @@ def test_pipelined_ingest_matches_plain_ingest_frame_for_frame(
     assert replica.summary() == plain.summary()
 
 
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    history=histories(max_actions=12),
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(1, 9),
+)
+def test_frames_checked_before_are_placed_one_by_one_as_a_batch_without_verdicts_places_them(
+    history: History, seed: int, size: int
+) -> None:
+    """``receive_checked`` (a store's replay) gives frame for frame what ``finish_batch`` with
+    no verdicts gives, forged frames included: neither checks a signature."""
+    frames = arrival(history, Random(seed))
+    frames[::5] = [forged(frame) for frame in frames[::5]]
+    frames.insert(len(frames) // 2, b"\x01not a frame at all")
+    batches = [frames[i : i + size] for i in range(0, len(frames), size)]
+    batched = Replica(history.genesis)
+    expected = [r for b in batches for r in batched.finish_batch(batched.open_batch(b), None, 0.0)]
+    replica = Replica(history.genesis)
+    results = [r for b in batches for r in replica.receive_checked(b, 0.0)]
+    assert outcomes(results) == outcomes(expected)
+    assert replica.counters() == batched.counters()
+    assert replica.digest() == batched.digest()
+    assert replica.summary() == batched.summary()
+    assert list(map(repr, replica.take_events())) == list(map(repr, batched.take_events()))
+
+
 def test_packet_forgotten_by_an_eviction_meanwhile_is_verified_and_taken_again() -> None:
     """A3 is held (seen) when the third batch is opened, so it is spared the worker; the second
     batch's B2 then evicts it (forgotten); at ingest A3 is no duplicate any more: verified on the

@@ -1025,7 +1025,7 @@ class NodeCore:
         self._outbox_nonce = nonce
         self._staged_outbox.append((nonce, frame))
         replica = self.replica
-        replica.finish_batch(replica.open_batch([frame]), None, now)
+        replica.receive_checked([frame], now)
         self._after.own.append(frame)
         self._collect(now)
         return frame

@@ -160,14 +160,14 @@ class DurableReplica:
         # their signatures again.  Fork versions first (a proof in place before the chain it
         # cuts costs no re-judge), and again after the log for those beyond the window of a
         # chain not yet replayed.
-        replica.finish_batch(replica.open_batch(fork_frames), None, now)
+        replica.receive_checked(fork_frames, now)
         chunk: list[bytes] = []
         for frame in store.replay_after(start) if start else store.replay_frames():
             chunk.append(frame)
             if len(chunk) == REPLAY_BATCH:
-                replica.finish_batch(replica.open_batch(chunk), None, now)
+                replica.receive_checked(chunk, now)
                 chunk = []
-        replica.finish_batch(replica.open_batch([*chunk, *fork_frames]), None, now)
+        replica.receive_checked([*chunk, *fork_frames], now)
         replica.take_events()  # the store's own content: nothing to stage or pull
         self.restored_from = self._snapshot_seq = start
         unsent = store.unsent()
