@@ -193,3 +193,36 @@ def test_bets_that_do_not_read_the_phase_settle_the_same_in_every_phase(seed: in
                 assert len(seen) == 1, (bet, roll)
         settle_roll(state, step)
     event(f"bet states checked: {min(len(checked) // 25 * 25, 75)}+")
+
+
+@given(SEEDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_odds_are_decided_after_the_bet_they_back_whatever_their_placement_order(
+    seed: int,
+) -> None:
+    """An odds bet reads its bound bet's outcome of the same roll: settled from a state whose
+    placement order puts every odds bet first (no placement builds one; a decoded state could
+    hold one), every bet ends or stays as it does in placement order."""
+    state = TableState(shooter=1)
+    odds_met = 0
+    for number, step in enumerate(_game(random.Random(seed), state)):
+        if not isinstance(step, Roll):
+            place(state, (number,), step[0], step[1], LIMITS)
+            continue
+        odds_first = TableState(state.point, state.shooter, [], state.next_seq)
+        for bet in state.bets:  # every odds bet numbered before every other bet
+            seq = bet.seq - state.next_seq if bet.backs is not None else bet.seq
+            odds_first.bets.append(
+                LiveBet(
+                    bet.id, bet.owner, bet.type, bet.stake, seq, bet.number, bet.backs, bet.tracker
+                )
+            )
+        odds_first.bets.sort(key=lambda bet: bet.seq)
+        odds_met += sum(bet.backs is not None for bet in state.bets)
+        expected = settle_roll(state, step, SEATS)
+        found = settle_roll(odds_first, step, SEATS)
+        assert {s.bet.id: (s.outcome, s.profit) for s in found.settlements} == {
+            s.bet.id: (s.outcome, s.profit) for s in expected.settlements
+        }
+        assert sorted(bet.id for bet in odds_first.bets) == sorted(bet.id for bet in state.bets)
+    event(f"odds bets settled from a state that lists them first: {min(odds_met // 10 * 10, 50)}+")

@@ -2,7 +2,7 @@
 
 Every live bet is decided on the phase before the roll, and settled in order step, wire code,
 placement.  A decision reads the dice, the phase and the bet alone, but for odds, which follow
-their bound bet (decided before them, in step 2, as they were placed after it); a travelling
+their bound bet (decided before them, in step 2, whatever their placement); a travelling
 Come moves after the whole of step 2.  Then the phase moves and, at a seven-out, the shooter.
 Changes the state in place.
 """
@@ -91,9 +91,10 @@ def _settled_rank(settlement: Settlement) -> int:
     return _RANK[settlement.bet.code]
 
 
-def _placement_positions(bets: list[LiveBet]) -> list[int]:
-    """The positions in ``bets`` in placement order: in list order, as a table's live bets are
-    (a list that is not is sorted)."""
+def _decision_order(bets: list[LiveBet]) -> list[int]:
+    """The positions in ``bets`` in placement order (list order, as a table's live bets are; a
+    list that is not is sorted), every odds bet moved after the others: an odds bet reads the
+    outcome of the bet it backs, so that bet is decided first whatever their placement."""
     positions = list(range(len(bets)))
     seq = -1
     for bet in bets:
@@ -102,7 +103,15 @@ def _placement_positions(bets: list[LiveBet]) -> list[int]:
             positions.sort(key=seqs.__getitem__)
             break
         seq = bet.seq
-    return positions
+    first: list[int] = []
+    odds: list[int] = []
+    for position in positions:
+        if spec_of(bets[position].type).family is Family.ODDS:
+            odds.append(position)
+        else:
+            first.append(position)
+    first.extend(odds)
+    return first
 
 
 _BACKED: Final = frozenset(BACKS.values())
@@ -124,8 +133,9 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     """Settle ``roll`` against ``state`` (BET_RULES steps 1–5) and return what it did.
 
     ``seats`` are the occupied player seats, which the shooter passes among at a seven-out.
-    The bets are decided in placement order (an odds bet after the bet it backs, placed before
-    it) and listed in settlement order: a stable sort by step and wire code.
+    The bets are decided in placement order, odds after the rest (:func:`_decision_order`), and
+    listed in settlement order: a stable sort by step and wire code (odds and the bets they
+    back have codes of their own, so the deferral leaves that order as it was).
     """
     point = state.point
     happened = event(point, roll.total)
@@ -134,7 +144,7 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     ended: dict[BetId, Outcome] = {}  # the bets odds can back that ended, for those odds
     settled: list[Settlement] = []
     moved: list[LiveBet] = []
-    for position in _placement_positions(bets):
+    for position in _decision_order(bets):
         bet = bets[position]
         step = _decide(bet, point, roll, ended)
         outcome = step.outcome
