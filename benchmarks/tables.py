@@ -15,12 +15,12 @@ inclusion checks (:func:`node.core.craps.place`) so that most pass the table-wid
 ``released``.  Everything is signed before anything is timed.
 
 Timed, interleaved chunk by chunk in the same rounds: the replica's ingest with signatures
-taken as checked (``open_batch``/``finish_batch`` with no verdicts, the ledger benchmark's
-``judge_per_s`` path: open, decode, log, the engine's dependencies, judge, apply), the bare
-``judge`` + ``apply`` on decoded packets, and raw PyNaCl verify of the same signatures.  Then,
-untimed by the Timer, every packet is ingested alone and timed alone, for the cost per kind and
-of a ``roll_open`` by its number of entries.  ``python -m benchmarks.tables --profile`` prints
-a cProfile of the ingest, of every packet or of one kind.
+taken as checked (``Replica.receive_checked``, the ledger benchmark's ``judge_per_s`` path:
+open, decode, log, the engine's dependencies, judge, apply), the bare ``judge`` + ``apply`` on
+decoded packets, and raw PyNaCl verify of the same signatures.  Then, untimed by the Timer,
+every packet is ingested alone and timed alone, for the cost per kind and of a ``roll_open`` by
+its number of entries.  ``python -m benchmarks.tables --profile`` prints a cProfile of the
+ingest, of every packet or of one kind.
 """
 
 from __future__ import annotations
@@ -521,8 +521,8 @@ def _replica(codec: FrameCodec) -> Replica:
 
 
 def per_packet(frames: Sequence[bytes], codec: FrameCodec, passes: int) -> list[float]:
-    """Each frame ingested alone (``open_batch`` + ``finish_batch``, signatures taken as
-    checked) by a fresh replica per pass, timed alone: its median seconds over the passes."""
+    """Each frame ingested alone (``receive_checked``, signatures taken as checked) by a fresh
+    replica per pass, timed alone: its median seconds over the passes."""
     clock = time.perf_counter
     times: list[list[float]] = [[] for _ in frames]
     for _ in range(passes):
@@ -530,7 +530,7 @@ def per_packet(frames: Sequence[bytes], codec: FrameCodec, passes: int) -> list[
         gc.collect()
         for i, frame in enumerate(frames):
             start = clock()
-            result = replica.finish_batch(replica.open_batch((frame,)), None, 0.0)
+            result = replica.receive_checked((frame,), 0.0)
             times[i].append(clock() - start)
             if not result or result[0].reason is None:
                 raise RuntimeError(f"packet {i} was not judged on arrival: {result}")
@@ -587,7 +587,7 @@ def _judge_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
         decoded.append((decode_body(env), env.sender, env.nonce, env.full_hash))
         checks.append((nacl.signing.VerifyKey(env.sender), env.signed, env.signature))
     reference = _replica(codec)
-    results = reference.finish_batch(reference.open_batch(frames), None, 0.0)
+    results = reference.receive_checked(frames, 0.0)
     if [r.reason for r in results] != mix.reasons:
         raise RuntimeError("a replica judged the mix otherwise than the builder's reference")
     digest = reference.digest()
@@ -708,10 +708,10 @@ def profile(
         if kind is None or what == kind:
             profiled += 1
             profiler.enable()
-            replica.finish_batch(replica.open_batch((frame,)), None, 0.0)
+            replica.receive_checked((frame,), 0.0)
             profiler.disable()
         else:
-            replica.finish_batch(replica.open_batch((frame,)), None, 0.0)
+            replica.receive_checked((frame,), 0.0)
     total, rows = profile_rows(profiler, max(1, profiled), top)
     return profiled, [("total", total, total), *rows]
 
