@@ -51,17 +51,10 @@ from .steps import (
 
 __all__ = ["Purse", "copy_matches", "host_money", "own_join"]
 
-# Enum members as module constants: compiled code reads a constant directly, and a member
-# through the enum metaclass's ``__getattr__`` hook (docs/BUILD.md).
+# Verdicts as module constants: ``node.core.verdicts`` is interpreted, so a compiled read of
+# ``Reason.APPLIED`` goes through the enum class's attribute hook each time (docs/BUILD.md).
 _APPLIED: Final = Reason.APPLIED
 _INSUFFICIENT: Final = Reason.INSUFFICIENT
-_LIVE: Final = ItemStatus.LIVE
-_RETURNED: Final = ItemStatus.RETURNED
-_WIN: Final = Outcome.WIN
-_LOSE: Final = Outcome.LOSE
-_CANCEL: Final = RequestKind.CANCEL
-_LEAVE: Final = RequestKind.LEAVE
-_TREASURY_BANK: Final = Bank.TREASURY
 
 
 class Purse:
@@ -165,7 +158,7 @@ def _holdable(
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
     escrow = purse.escrow(item)
-    if escrow is None or escrow.status is _LIVE or nonce > escrow.window_end:
+    if escrow is None or escrow.status is ItemStatus.LIVE or nonce > escrow.window_end:
         return None
     return escrow
 
@@ -195,15 +188,15 @@ def _settled(purse: Purse, event: Settled) -> None:
     outcome = settlement.outcome
     if money.stake:
         purse.take(item)
-        if outcome is _WIN:
+        if outcome is Outcome.WIN:
             paid = min(settlement.profit, funds.bank_real)
             funds.bank_real -= paid
             purse.pay(item[0], money.stake + paid)
-        elif outcome is _LOSE:
+        elif outcome is Outcome.LOSE:
             funds.bank_real += money.stake
         else:
             purse.pay(item[0], money.stake)
-    elif money.collateral and outcome is _LOSE:
+    elif money.collateral and outcome is Outcome.LOSE:
         seat = purse.seat(bet.owner)
         if seat is not None:
             charge = min(bet.stake, seat.bond)
@@ -230,7 +223,7 @@ def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemK
         if item[2] == JOIN_INDEX or item[1] > upto:
             continue
         escrow = purse.escrow(item)
-        if escrow is None or escrow.status is _LIVE:
+        if escrow is None or escrow.status is ItemStatus.LIVE:
             continue
         if nonce <= escrow.window_end:
             found.append(item)
@@ -256,10 +249,12 @@ def _seen(
                 continue
             # a request concerns its sender's earlier bets only: later ones are outside the
             # seeing packet's closure (and were placed after the request)
-            limit = min(upto, request_nonce - 1) if kind == _CANCEL else request_nonce - 1
+            limit = (
+                min(upto, request_nonce - 1) if kind == RequestKind.CANCEL else request_nonce - 1
+            )
             for item in _pending_bets(purse, key, nonce, limit):
                 purse.release(item)
-            if kind == _LEAVE:
+            if kind == RequestKind.LEAVE:
                 seat = seats.get(key)
                 if (
                     seat is not None
@@ -311,7 +306,9 @@ def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> Non
     escrow = _holdable(purse, table, nonce, event.seat, item, copy)
     if escrow is not None:
         if event.live:
-            purse.put_escrow(item, Escrow(escrow.table, escrow.amount, escrow.window_end, _LIVE))
+            purse.put_escrow(
+                item, Escrow(escrow.table, escrow.amount, escrow.window_end, ItemStatus.LIVE)
+            )
             purse.funds.bets[item] = BetMoney(escrow.amount)
         else:
             purse.release(item)
@@ -326,7 +323,7 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     item: ItemKey = event.bet.id
     escrow = purse.escrow(item)
     assert escrow is not None
-    purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, _RETURNED))
+    purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:
@@ -343,7 +340,7 @@ def _ended(purse: Purse, table: Table, event: Ended) -> None:
     else:
         purse.pay(table.host, funds.host_bond_money)
     funds.host_bond_money = 0
-    purse.pay(TREASURY_KEY if table.bank is _TREASURY_BANK else table.host, funds.bank_real)
+    purse.pay(TREASURY_KEY if table.bank is Bank.TREASURY else table.host, funds.bank_real)
     funds.bank_real = 0
 
 

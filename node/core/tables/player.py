@@ -43,13 +43,13 @@ Gain = Callable[[LedgerState, bytes, tuple[tuple[bytes, int], ...]], int]
 
 PlayerBody = Join | Leave | Cancel | Bet | Reveal
 
-# The enum members a bet or a reveal reads, as module constants: compiled code reads a constant
-# directly, and a member through the enum metaclass's ``__getattr__`` hook (docs/BUILD.md).
+# The verdicts a bet or a reveal reads, as module constants: ``node.core.verdicts`` is
+# interpreted, so a compiled read of ``Reason.APPLIED`` goes through the enum class's attribute
+# hook each time (docs/BUILD.md).
 _APPLIED: Final = Reason.APPLIED
 _INSUFFICIENT: Final = Reason.INSUFFICIENT
 _UNBACKED: Final = Reason.UNBACKED
 _NO_ROLL: Final = Reason.NO_ROLL
-_PENDING: Final = ItemStatus.PENDING
 
 
 def judge_create(
@@ -216,7 +216,7 @@ def _bet(
         else:
             reason = _APPLIED
             for index, entry in enumerate(body.bets):
-                escrow = Escrow(table.key, entry.amount, body.table + WINDOW, _PENDING)
+                escrow = Escrow(table.key, entry.amount, body.table + WINDOW, ItemStatus.PENDING)
                 add_escrow(staged, (sender, nonce, index), escrow)
             effects = Effects(debit=total, acks=acks)
     assert reason is not None

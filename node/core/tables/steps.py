@@ -75,10 +75,6 @@ __all__ = [
     "run_void",
 ]
 
-_WIN: Final = Outcome.WIN
-"""A module constant: compiled code reads it directly, an enum member through the enum
-metaclass's ``__getattr__`` hook (docs/BUILD.md)."""
-
 BetKey: TypeAlias = ItemKey
 """A bet's id at a table, and its item: ``(key, nonce, index)``."""
 
@@ -320,7 +316,7 @@ def settle_previous(run: HostRun, reveals: Sequence[RevealCopy]) -> None:
     )
     result = settle_roll(t.craps, roll, t.occupied())
     for settlement in result.settlements:
-        if settlement.outcome is _WIN:
+        if settlement.outcome is Outcome.WIN:
             t.cover -= settlement.profit
         run.events.append(Settled(settlement))
     move_values(t, reveals)
