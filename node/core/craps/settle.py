@@ -93,8 +93,9 @@ def _settled_rank(settlement: Settlement) -> int:
 
 def _decision_order(bets: list[LiveBet]) -> list[int]:
     """The positions in ``bets`` in placement order (list order, as a table's live bets are; a
-    list that is not is sorted), every odds bet moved after the others: an odds bet reads the
-    outcome of the bet it backs, so that bet is decided first whatever their placement."""
+    list that is not is sorted), every bet bound to another (odds) moved after the others: it
+    reads the outcome of the bet it backs, so that bet is decided first whatever their
+    placement."""
     positions = list(range(len(bets)))
     seq = -1
     for bet in bets:
@@ -106,7 +107,7 @@ def _decision_order(bets: list[LiveBet]) -> list[int]:
     first: list[int] = []
     odds: list[int] = []
     for position in positions:
-        if spec_of(bets[position].type).family is Family.ODDS:
+        if bets[position].backs is not None:
             odds.append(position)
         else:
             first.append(position)
