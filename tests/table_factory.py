@@ -547,8 +547,7 @@ class Scene:
         return acc.pending() + acc.own if acc is not None else 0
 
     def escrow(self, name: str, nonce: int, index: int = 0) -> Escrow | None:
-        found: Escrow | None = self.tables().map("escrow").get((self.party(name).pub, nonce, index))
-        return found
+        return self.tables().escrow_of((self.party(name).pub, nonce, index))
 
     def own_budget(self, name: str, before: int | None = None) -> int:
         """``name``'s own budget at its packet ``before`` (default: its next one), as its

@@ -81,7 +81,7 @@ def spend_budget(scene: Scene, name: str, amount: int) -> None:
 def escrowed(scene: Scene, name: str) -> int:
     key = scene.party(name).pub
     escrow = tables_of(scene.replica.state).map("escrow")
-    return sum(e.amount for item, e in escrow.items() if item[0] == key)
+    return sum(e.amount() for owner, e in escrow.items() if owner[0] == key)
 
 
 # --------------------------------------------------------------------------- own budget

@@ -164,7 +164,7 @@ def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
     n = scene.party("p").chain.nonce
     assert scene.roll_open(released=[Released(1, n, 0)]) is Reason.APPLIED
     assert scene.balance("p")[1] == 10 * CRAP  # pending: a credit from the host
-    assert (scene.party("p").pub, n, 0) not in scene.tables().map("escrow")
+    assert scene.escrow("p", n) is None
 
 
 def test_a_host_packets_change_names_the_table_before_and_after_and_what_it_released() -> None:
@@ -202,11 +202,11 @@ def test_a_void_forfeits_the_withholders_bond_and_charges_the_host_the_fee() -> 
     assert table.host_bond_left == HOST_BOND - BOND - risk
     # p's bet first included in the voided roll is back to pending, still held
     p_item = (scene.party("p").pub, scene.party("p").chain.nonce - 1, 0)
-    escrow = scene.tables().map("escrow")[p_item]
-    assert escrow.status is ItemStatus.RETURNED
+    escrow = scene.tables().escrow_of(p_item)
+    assert escrow is not None and escrow.status is ItemStatus.RETURNED
     assert escrow.window_end == scene.host.chain.nonce + WINDOW  # type: ignore[union-attr]
     # q's bet returned at stake, its bond to the sink with the fee
-    assert (scene.party("q").pub, q_bet, 0) not in scene.tables().map("escrow")
+    assert scene.escrow("q", q_bet) is None
     sink = scene.replica.state.accounts[SINK_KEY]
     assert sink.pending() == BOND + BOND + risk
     assert scene.tables().map("voids") == {(0, scene.host.pub): 1, (1, scene.party("q").pub): 1}  # type: ignore[union-attr]

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
-_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v2"
+_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v3"
 
 
 class CreditLine:
@@ -616,7 +616,7 @@ class LedgerState:
             if s.hwm or s.fork
         ]
         encoded = pack(
-            [b"BCM/state/v2", accounts, senders, self.tables.encode(), _big(self.supply)]
+            [b"BCM/state/v3", accounts, senders, self.tables.encode(), _big(self.supply)]
         )
         return hashlib.sha256(encoded).digest()
 

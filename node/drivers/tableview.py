@@ -51,7 +51,6 @@ from node.core.tables.policy import (
 )
 from node.core.tables.state import (
     BetRecord,
-    Escrow,
     ItemStatus,
     RequestKind,
     Table,
@@ -541,7 +540,6 @@ def bets_of(
     if tables is None:
         return []
     records = tables.map("records")
-    escrow: dict[BetId, Escrow] = tables.map("escrow")
     released = tables.map("released")
     requests = tuple(tables.map("requests").get((table.key, key), ()))
     top = replica.hwm(key)
@@ -553,7 +551,7 @@ def bets_of(
         if record.game != table.game:
             continue
         block = [
-            _bet_status(table, key, nonce, index, entry, record, escrow, released, log, requests)
+            _bet_status(table, key, nonce, index, entry, record, tables, released, log, requests)
             for index, entry in enumerate(record.entries)
         ]
         out[:0] = block
@@ -569,7 +567,7 @@ def _bet_status(
     index: int,
     entry: BetEntry,
     record: BetRecord,
-    escrow: dict[BetId, Escrow],
+    tables: Tables,
     released: dict[Any, str],
     log: TableLog,
     requests: tuple[tuple[int, int, int], ...],
@@ -605,7 +603,7 @@ def _bet_status(
             k=ended["k"],
         )
         return item
-    held = escrow.get(bet_id)
+    held = tables.escrow_of(bet_id)
     if held is not None and held.status is not ItemStatus.LIVE:
         item.update(status="pending", window_end=held.window_end)
         if held.status is ItemStatus.RETURNED:

@@ -677,7 +677,7 @@ def _join_pending(replica: Replica, table: Table, key: bytes, nonce: int) -> boo
     assert tables is not None
     if (table.key, key, nonce) in tables.map("answered"):
         return False
-    escrow = tables.map("escrow").get((key, nonce, JOIN_INDEX))
+    escrow = tables.escrow_of((key, nonce, JOIN_INDEX))
     return (
         escrow is not None
         and escrow.status is ItemStatus.PENDING

@@ -26,6 +26,7 @@ from .state import (
     BetMoney,
     BetRecord,
     Escrow,
+    Escrowed,
     ItemKey,
     ItemStatus,
     JoinRecord,
@@ -49,7 +50,16 @@ from .steps import (
     VoidFee,
 )
 
-__all__ = ["Purse", "copy_matches", "host_money", "own_join"]
+__all__ = [
+    "Purse",
+    "add_escrow",
+    "copy_matches",
+    "escrow_of",
+    "escrowed_items",
+    "host_money",
+    "own_join",
+    "put_escrow",
+]
 
 # Verdicts as module constants: ``node.core.verdicts`` is interpreted, so a compiled read of
 # ``Reason.APPLIED`` goes through the enum class's attribute hook each time (docs/BUILD.md).
@@ -72,17 +82,16 @@ class Purse:
             self.credits[account] = self.credits.get(account, 0) + amount
 
     def escrow(self, item: ItemKey) -> Escrow | None:
-        found: Escrow | None = self.staged.get("escrow", item)
-        return found
+        return escrow_of(self.staged, item)
 
     def put_escrow(self, item: ItemKey, escrow: Escrow) -> None:
-        self.staged.put("escrow", item, escrow)
+        put_escrow(self.staged, item, escrow)
 
     def take(self, item: ItemKey) -> int:
         """The item leaves escrow (credited back, settled or forfeited): its amount."""
         escrow = self.escrow(item)
         assert escrow is not None
-        take_escrow(self.staged, item, escrow)
+        put_escrow(self.staged, item, None)
         return escrow.amount
 
     def seat(self, seat: int) -> SeatMoney | None:
@@ -100,16 +109,38 @@ class Purse:
         self.pay(item[0], self.take(item))
 
 
-def add_escrow(staged: Staged, item: ItemKey, escrow: Escrow) -> None:
-    """An Applied debit escrows an item (a bet's stake, a join's bond)."""
-    staged.put("escrow", item, escrow)
-    staged.add("owned", (escrow.table, item[0]), item)
+def add_escrow(staged: Staged, key: bytes, nonce: int, escrowed: Escrowed) -> None:
+    """An Applied debit escrows its items (a bet's stakes, a join's bond)."""
+    staged.put("escrow", (key, nonce), escrowed)
+    staged.add("owned", (escrowed.table, key), nonce)
 
 
-def take_escrow(staged: Staged, item: ItemKey, escrow: Escrow) -> None:
-    """The item leaves escrow."""
-    staged.delete("escrow", item)
-    staged.discard("owned", (escrow.table, item[0]), item)
+def escrow_of(staged: Staged, item: ItemKey) -> Escrow | None:
+    """The escrowed item ``(key, nonce, index)``, if it is in escrow."""
+    found: Escrowed | None = staged.get("escrow", (item[0], item[1]))
+    return None if found is None else found.item(item[2])
+
+
+def put_escrow(staged: Staged, item: ItemKey, escrow: Escrow | None) -> None:
+    """Change an item in escrow; None: it leaves escrow."""
+    key, nonce = item[0], item[1]
+    escrowed: Escrowed = staged.get("escrow", (key, nonce))
+    changed = escrowed.replaced(item[2], escrow)
+    if changed is not None:
+        staged.put("escrow", (key, nonce), changed)
+    else:
+        staged.delete("escrow", (key, nonce))
+        staged.discard("owned", (escrowed.table, key), nonce)
+
+
+def escrowed_items(staged: Staged, table: TableKey, key: bytes) -> list[tuple[ItemKey, Escrow]]:
+    """``key``'s items in escrow at ``table`` (staged), by item."""
+    found: list[tuple[ItemKey, Escrow]] = []
+    for nonce in sorted(staged.members("owned", (table, key))):
+        escrowed: Escrowed = staged.get("escrow", (key, nonce))
+        for index, escrow in escrowed.held():
+            found.append(((key, nonce, index), escrow))
+    return found
 
 
 # --------------------------------------------------------------------------- held or phantom
@@ -219,11 +250,8 @@ def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemK
     """The key's escrowed bets at this table that are not live, with nonce ≤ ``upto``, whose
     window includes host nonce ``nonce``."""
     found = []
-    for item in sorted(purse.staged.members("owned", (purse.table, key))):
-        if item[2] == JOIN_INDEX or item[1] > upto:
-            continue
-        escrow = purse.escrow(item)
-        if escrow is None or escrow.status is ItemStatus.LIVE:
+    for item, escrow in escrowed_items(purse.staged, purse.table, key):
+        if item[2] == JOIN_INDEX or item[1] > upto or escrow.status is ItemStatus.LIVE:
             continue
         if nonce <= escrow.window_end:
             found.append(item)
@@ -306,9 +334,7 @@ def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> Non
     escrow = _holdable(purse, table, nonce, event.seat, item, copy)
     if escrow is not None:
         if event.live:
-            purse.put_escrow(
-                item, Escrow(escrow.table, escrow.amount, escrow.window_end, ItemStatus.LIVE)
-            )
+            purse.put_escrow(item, Escrow(escrow.amount, escrow.window_end, ItemStatus.LIVE))
             purse.funds.bets[item] = BetMoney(escrow.amount)
         else:
             purse.release(item)
@@ -323,7 +349,7 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     item: ItemKey = event.bet.id
     escrow = purse.escrow(item)
     assert escrow is not None
-    purse.put_escrow(item, Escrow(escrow.table, escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
+    purse.put_escrow(item, Escrow(escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:

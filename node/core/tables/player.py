@@ -19,13 +19,12 @@ from protocol.constants import TREASURY_KEY
 from protocol.kinds import Bank, Bet, Cancel, Create, Join, Leave, Reveal
 
 from .journal import Staged
-from .money import add_escrow, take_escrow
+from .money import add_escrow, escrowed_items, put_escrow
 from .params import MIN_PLAYER_CHAIN, WINDOW, malformed_create
 from .state import (
-    JOIN_INDEX,
     BetRecord,
     Escrow,
-    ItemKey,
+    Escrowed,
     ItemStatus,
     JoinRecord,
     RequestKind,
@@ -184,10 +183,8 @@ def _join(
             reason = Reason.INSUFFICIENT
         else:
             reason = Reason.APPLIED
-            item: ItemKey = (sender, nonce, JOIN_INDEX)
-            add_escrow(
-                staged, item, Escrow(table.key, bond, body.table + WINDOW, ItemStatus.PENDING)
-            )
+            bond_item = Escrow(bond, body.table + WINDOW, ItemStatus.PENDING)
+            add_escrow(staged, sender, nonce, Escrowed(table.key, True, (bond_item,)))
             effects = Effects(debit=bond, acks=acks)
     assert reason is not None
     record = JoinRecord(body.game, body.host, body.table, body.chain_head, body.chain_n, h, reason)
@@ -215,9 +212,11 @@ def _bet(
             reason = _INSUFFICIENT
         else:
             reason = _APPLIED
-            for index, entry in enumerate(body.bets):
-                escrow = Escrow(table.key, entry.amount, body.table + WINDOW, ItemStatus.PENDING)
-                add_escrow(staged, (sender, nonce, index), escrow)
+            window_end = body.table + WINDOW
+            items = tuple(
+                [Escrow(entry.amount, window_end, ItemStatus.PENDING) for entry in body.bets]
+            )
+            add_escrow(staged, sender, nonce, Escrowed(table.key, False, items))
             effects = Effects(debit=total, acks=acks)
     assert reason is not None
     staged.put(
@@ -292,11 +291,10 @@ def _reclaim(state: LedgerState, staged: Staged, sender: bytes, t: int, table: T
     fork = host_state.fork if host_state is not None else 0
     over = bool(table.ended and t >= table.ended) or bool(fork and t >= fork)
     total = 0
-    for item in sorted(staged.members("owned", (table.key, sender))):
-        escrow: Escrow = staged.get("escrow", item)
+    for item, escrow in escrowed_items(staged, table.key, sender):
         if over or (escrow.status is not ItemStatus.LIVE and t > escrow.window_end):
             total += escrow.amount
-            take_escrow(staged, item, escrow)
+            put_escrow(staged, item, None)
     if fork and t >= fork:  # its held bond too (no host packet can move it any more)
         for number, seat in table.seats.items():
             money: SeatMoney | None = staged.get("bonds", (table.key, number))

@@ -56,8 +56,7 @@ from .params import INCLUDE_LEFT
 from .state import (
     JOIN_INDEX,
     BetRecord,
-    Escrow,
-    ItemKey,
+    Escrowed,
     ItemStatus,
     JoinRecord,
     RequestKind,
@@ -453,18 +452,17 @@ def _answers(
     its bond is own-funded, its key not seated, its head new here and a seat is free (up to
     ``free``); declined otherwise, which releases the bond at once."""
     tables = tables_of(replica.state)
-    escrow: dict[tuple[bytes, int, int], Escrow] = tables.map("escrow")
+    escrow: dict[tuple[bytes, int], Escrowed] = tables.map("escrow")
     records = tables.map("records")
     heads = tables.map("heads")
     answered = tables.map("answered")
     pending = []
-    for owner, items in tables.map("owned").items():
-        if owner[0] != table.key:
+    for (key, join_nonce), escrowed in escrow.items():
+        e = escrowed.item(JOIN_INDEX)
+        if escrowed.table != table.key or e is None:
             continue
-        for item in items:
-            e = escrow[item]
-            if item[2] == JOIN_INDEX and e.status is ItemStatus.PENDING and nonce <= e.window_end:
-                pending.append((e.window_end, item[0], item[1]))
+        if e.status is ItemStatus.PENDING and nonce <= e.window_end:
+            pending.append((e.window_end, key, join_nonce))
     out: list[_Answer] = []
     seated = {occupant.key for occupant in table.seats.values()}
     taken: set[bytes] = set()
@@ -543,7 +541,6 @@ def _bets(
     Bets of an untrusted key, beyond that total, or (``include`` false: winding down) all
     pending bets are released: their stakes go back."""
     tables = tables_of(replica.state)
-    escrow: dict[tuple[bytes, int, int], Escrow] = tables.map("escrow")
     records = tables.map("records")
     named = tables.map("named")
     bond = table.params.bond
@@ -563,10 +560,8 @@ def _bets(
         allowance = (money.bond if money is not None else 0) - _used_unfunded(
             replica, table, key, occupant.join_nonce, budgets
         )
-        items = sorted(tables.map("owned").get((table.key, key), ()))
-        for item in items:
+        for item, e in tables.escrowed(table.key, key):
             bet_nonce, index = item[1], item[2]
-            e = escrow[item]
             if index == JOIN_INDEX or e.status is ItemStatus.LIVE or nonce > e.window_end:
                 continue
             if (table.key, *item) in named or _cancelled(requests, bet_nonce):
@@ -894,11 +889,9 @@ def wallet_bet(replica: Replica, key: bytes, body: Bet, own: OwnJoin | None = No
 
 def _reclaimable(tables: Tables, table: Table, key: bytes, t: int, fork: int) -> int:
     """What a cancel of ``key`` with reference ``t`` would reclaim at ``table`` (§6)."""
-    escrow: dict[tuple[bytes, int, int], Escrow] = tables.map("escrow")
     over = bool(table.ended and t >= table.ended) or bool(fork and t >= fork)
     total = 0
-    for item in tables.map("owned").get((table.key, key), ()):
-        e = escrow[item]
+    for _, e in tables.escrowed(table.key, key):
         if over or (e.status is not ItemStatus.LIVE and t > e.window_end):
             total += e.amount
     if fork and t >= fork:
@@ -1002,8 +995,8 @@ def at_tables(replica: Replica, key: bytes) -> dict[str, int]:
     or live), ``bonds`` (the held bonds of the seats it occupies), ``bank`` (the bank's real
     money and the host bond of the tables it hosts)."""
     tables = tables_of(replica.state)
-    escrow: dict[ItemKey, Escrow] = tables.map("escrow")
-    bets = sum(item.amount for (owner, _, _), item in escrow.items() if owner == key)
+    escrow: dict[tuple[bytes, int], Escrowed] = tables.map("escrow")
+    bets = sum(escrowed.amount() for (owner, _), escrowed in escrow.items() if owner == key)
     bonds = 0
     for (table_key, seat), money in tables.map("bonds").items():
         table: Table | None = tables.map("tables").get(table_key)

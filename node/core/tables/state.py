@@ -36,6 +36,7 @@ __all__ = [
     "BetMoney",
     "BetRecord",
     "Escrow",
+    "Escrowed",
     "ItemKey",
     "ItemStatus",
     "JoinRecord",
@@ -432,13 +433,71 @@ class ItemStatus(enum.IntEnum):
 
 
 class Escrow(Value):
-    """An escrowed item: its table, amount, the last host nonce of its window, and status."""
+    """An escrowed item: its amount, the last host nonce of its window, and status."""
 
-    def __init__(self, table: TableKey, amount: int, window_end: int, status: ItemStatus) -> None:
-        self.table: Final = table
+    def __init__(self, amount: int, window_end: int, status: ItemStatus) -> None:
         self.amount: Final = amount
         self.window_end: Final = window_end
         self.status: Final = status
+
+    def encode(self) -> list[object]:
+        return [self.amount, self.window_end, int(self.status)]
+
+
+class Escrowed(Value):
+    """One Applied join's or bet's items still in escrow at a table: a join's bond, or a
+    bet's stakes by entry index (None: that entry has left escrow).
+
+    Kept per packet rather than per item: a bet of several entries is one value to write
+    when it is debited, and the entries a host packet holds or settles together are one
+    change."""
+
+    def __init__(self, table: TableKey, join: bool, items: tuple[Escrow | None, ...]) -> None:
+        self.table: Final = table
+        self.join: Final = join
+        self.items: Final = items
+
+    def item(self, index: int) -> Escrow | None:
+        """The item at ``index`` (:data:`JOIN_INDEX` for a join's bond), if in escrow."""
+        items = self.items
+        if self.join:
+            return items[0] if index == JOIN_INDEX else None
+        return items[index] if index < len(items) else None
+
+    def replaced(self, index: int, escrow: Escrow | None) -> Escrowed | None:
+        """This packet's escrow with the item at ``index`` replaced (None: it left escrow),
+        or None once no item is left."""
+        items = list(self.items)
+        items[0 if self.join else index] = escrow
+        if escrow is None and all(e is None for e in items):
+            return None
+        return Escrowed(self.table, self.join, tuple(items))
+
+    def held(self) -> list[tuple[int, Escrow]]:
+        """``(index, item)`` of each item in escrow, by index."""
+        if self.join:
+            bond = self.items[0]
+            return [] if bond is None else [(JOIN_INDEX, bond)]
+        return [(index, e) for index, e in enumerate(self.items) if e is not None]
+
+    def amount(self) -> int:
+        return sum(e.amount for e in self.items if e is not None)
+
+    def encode(self) -> list[object]:
+        return [
+            list(self.table),
+            self.join,
+            [None if e is None else e.encode() for e in self.items],
+        ]
+
+    @classmethod
+    def decode(cls, data: list[Any]) -> Escrowed:
+        table, join, items = data
+        return cls(
+            (table[0], table[1]),
+            join,
+            tuple(None if e is None else Escrow(e[0], e[1], ItemStatus(e[2])) for e in items),
+        )
 
 
 # --------------------------------------------------------------------------- records
@@ -590,14 +649,6 @@ def _tuples(value: Any) -> Any:
     return tuple(tuple(row) for row in value)
 
 
-def _sorted_rows(value: Any) -> Any:
-    return sorted(list(row) for row in value)
-
-
-def _tuple_set(value: Any) -> Any:
-    return {tuple(row) for row in value}
-
-
 def _table_item_key(value: Any) -> Any:
     """``((host, G), rest…)`` keys: a list on the wire, a tuple of a tuple in memory."""
     return ((value[0][0], value[0][1]), *value[1:])
@@ -625,22 +676,13 @@ _TABLE_KEY: Final = (_listed, _tupled)
 _TABLE_ITEM: Final = (_table_item_list, _table_item_key)
 
 
-def _escrow_encode(e: Escrow) -> list[object]:
-    return [list(e.table), e.amount, e.window_end, int(e.status)]
-
-
-def _escrow_decode(data: list[Any]) -> Escrow:
-    table, amount, window_end, status = data
-    return Escrow((table[0], table[1]), amount, window_end, ItemStatus(status))
-
-
 MAPS: Final[dict[str, _Codec]] = {
     "tables": _codec(_TABLE_KEY, lambda t: t.encode(), Table.decode),
     "funds": _codec(_TABLE_KEY, lambda m: m.encode(), TableMoney.decode),
     "records": _codec(_TABLE_KEY, _encode_record, _decode_record),
     "bindings": _codec(_TABLE_KEY, _ident, _ident),
-    "escrow": _codec(_TABLE_KEY, _escrow_encode, _escrow_decode),
-    "owned": _codec(_TABLE_ITEM, _sorted_rows, _tuple_set),
+    "escrow": _codec(_TABLE_KEY, lambda e: e.encode(), Escrowed.decode),
+    "owned": _codec(_TABLE_ITEM, sorted, set),
     "bonds": _codec(_TABLE_ITEM, lambda m: m.encode(), lambda m: SeatMoney(*m)),
     "requests": _codec(_TABLE_ITEM, _rows, _tuples),
     "named": _codec(_TABLE_ITEM, _ident, _ident),
@@ -661,10 +703,11 @@ class Tables:
     - ``tables`` / ``funds``: :class:`Table` / :class:`TableMoney` by table.
     - ``records``: player table packets by ``(key, nonce)``; ``bindings``: by ``(key, G)``, the
       host named in the key's latest join for G.
-    - ``escrow``: :class:`Escrow` items by :data:`ItemKey`; ``owned``: by ``(table, key)``, the
-      set of escrowed items of that key there; ``bonds``: by ``(table, seat)``, the seat's
-      :class:`SeatMoney`; ``requests``: by ``(table, key)``, its Applied requests
-      ``(nonce, kind, upto)`` in nonce order.
+    - ``escrow``: by ``(key, nonce)``, the :class:`Escrowed` items of that join or bet (read
+      one item with :meth:`escrow_of`); ``owned``: by ``(table, key)``, the nonces of that
+      key's packets with items escrowed there (:meth:`escrowed`); ``bonds``: by
+      ``(table, seat)``, the seat's :class:`SeatMoney`; ``requests``: by ``(table, key)``,
+      its Applied requests ``(nonce, kind, upto)`` in nonce order.
     - state sets, keyed ``(table, …)``: ``named`` (key, nonce, index) named and not returned
       to pending; ``released`` → release reason; ``heads`` ever accepted; ``answered`` joins
       (True accepted, False declined); ``voided`` (k, key) → the voided seat's chain value;
@@ -721,6 +764,20 @@ class Tables:
                 target[dec_key(k)] = dec_value(v)
         return tables
 
+    def escrow_of(self, item: ItemKey) -> Escrow | None:
+        """The escrowed item ``(key, nonce, index)``, if it is in escrow."""
+        found: Escrowed | None = self.maps["escrow"].get((item[0], item[1]))
+        return None if found is None else found.item(item[2])
+
+    def escrowed(self, table: TableKey, key: bytes) -> list[tuple[ItemKey, Escrow]]:
+        """``key``'s items in escrow at ``table``, by item."""
+        escrow: dict[tuple[Any, ...], Escrowed] = self.maps["escrow"]
+        found: list[tuple[ItemKey, Escrow]] = []
+        for nonce in sorted(self.maps["owned"].get((table, key), ())):
+            for index, item in escrow[(key, nonce)].held():
+                found.append(((key, nonce, index), item))
+        return found
+
     def late(self) -> list[tuple[TableKey, int, bytes]]:
         """Late reveals ``(table, k, key)``: a logged Applied reveal of roll k by a key the void
         of k withheld, valid for the value its seat had (counted without blame, TABLES.md §4)."""
@@ -734,11 +791,11 @@ class Tables:
     def money(self) -> int:
         """Everything the tables hold that no account does: escrowed items, held bonds, the
         banks' real money and the host bonds' money (the supply audit adds it)."""
-        escrow: dict[ItemKey, Escrow] = self.map("escrow")
+        escrow: dict[tuple[Any, ...], Escrowed] = self.map("escrow")
         funds: dict[TableKey, TableMoney] = self.map("funds")
         bonds: dict[tuple[TableKey, int], SeatMoney] = self.map("bonds")
         return (
-            sum(e.amount for e in escrow.values())
+            sum(e.amount() for e in escrow.values())
             + sum(m.total() for m in funds.values())
             + sum(b.bond for b in bonds.values())
         )
