@@ -9,7 +9,7 @@ Player packets go to :mod:`.player`; host table packets run their steps on table
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Final, TypeGuard, TypeVar
 
 from node.core.ledger import (
     Dep,
@@ -55,8 +55,21 @@ except ImportError:  # pragma: no cover - a pure install without mypy: the decor
 
 
 HostBody = Seat | RollOpen | Void | GameEnd
-_HOST_KINDS = (Seat, RollOpen, Void, GameEnd)
-_BOUND_KINDS = (Leave, Cancel, Bet, Reveal)
+BoundBody = Leave | Cancel | Bet | Reveal
+_BOUND_TYPES: Final = frozenset((Leave, Cancel, Bet, Reveal))
+_HOST_TYPES: Final = frozenset((Seat, RollOpen, Void, GameEnd))
+
+
+# By the body's exact type (bodies are final classes): compiled, a set lookup, where
+# isinstance with a tuple of classes is a call into the interpreter's generic isinstance.
+def _bound(body: object) -> TypeGuard[BoundBody]:
+    """A player packet bound to a table by its sender's join (T names the host's nonce)."""
+    return type(body) in _BOUND_TYPES
+
+
+def _hosted(body: object) -> TypeGuard[HostBody]:
+    """A host table packet."""
+    return type(body) in _HOST_TYPES
 
 
 def tables_of(state: LedgerState) -> Tables:
@@ -117,10 +130,10 @@ class TablesEngine:
         reads them (its own table's state, with its predecessor judged)."""
         body = packet.body
         tables = tables_of(state)
-        if isinstance(body, _BOUND_KINDS):
+        if _bound(body):
             host = tables.map("bindings").get((sender, body.game))
             return () if host is None else ((host, body.table, None),)
-        if isinstance(body, _HOST_KINDS):
+        if _hosted(body):
             run = self._host_run(state, packet, body)
             if isinstance(run, HostRun):
                 return tuple((key, nonce, None) for key, nonce in run.refs)
@@ -136,10 +149,10 @@ class TablesEngine:
         if isinstance(body, Create):
             staged = Staged(tables_of(state))
             return judge_create(state, staged, sender, nonce, h, body, spendable)
-        if isinstance(body, (Join, *_BOUND_KINDS)):
+        if isinstance(body, Join) or _bound(body):
             staged = Staged(tables_of(state))
             return judge_player(state, staged, sender, nonce, h, body, spendable, gain)
-        if isinstance(body, _HOST_KINDS):
+        if _hosted(body):
             if spendable is None:
                 return Judgment(Reason.UNFUNDED)
             return self._judge_host(packet, self._host_run(state, packet, body))
