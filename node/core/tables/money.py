@@ -54,11 +54,11 @@ __all__ = [
     "Purse",
     "add_escrow",
     "copy_matches",
-    "escrow_of",
     "escrowed_items",
     "host_money",
     "own_join",
     "put_escrow",
+    "stage_escrow",
 ]
 
 # Verdicts as module constants: ``node.core.verdicts`` is interpreted, so a compiled read of
@@ -81,17 +81,24 @@ class Purse:
         if amount:
             self.credits[account] = self.credits.get(account, 0) + amount
 
-    def escrow(self, item: ItemKey) -> Escrow | None:
-        return escrow_of(self.staged, item)
+    def escrowed(self, item: ItemKey) -> Escrowed | None:
+        """The escrow of the item's packet (read once, then passed to the writes below)."""
+        found: Escrowed | None = self.staged.get("escrow", (item[0], item[1]))
+        return found
 
-    def put_escrow(self, item: ItemKey, escrow: Escrow) -> None:
-        put_escrow(self.staged, item, escrow)
+    def put_escrow(self, item: ItemKey, escrowed: Escrowed, escrow: Escrow) -> None:
+        """Change the item, of the packet whose escrow is ``escrowed``."""
+        stage_escrow(self.staged, item, escrowed, escrow)
 
-    def take(self, item: ItemKey) -> int:
-        """The item leaves escrow (credited back, settled or forfeited): its amount."""
-        escrow = self.escrow(item)
+    def take(self, item: ItemKey, escrowed: Escrowed | None = None) -> int:
+        """The item leaves escrow (credited back, settled or forfeited): its amount.
+        ``escrowed``: its packet's escrow, if read already."""
+        if escrowed is None:
+            escrowed = self.escrowed(item)
+            assert escrowed is not None
+        escrow = escrowed.item(item[2])
         assert escrow is not None
-        put_escrow(self.staged, item, None)
+        stage_escrow(self.staged, item, escrowed, None)
         return escrow.amount
 
     def seat(self, seat: int) -> SeatMoney | None:
@@ -104,9 +111,9 @@ class Purse:
         else:
             self.staged.put("bonds", (self.table, seat), money)
 
-    def release(self, item: ItemKey) -> None:
+    def release(self, item: ItemKey, escrowed: Escrowed | None = None) -> None:
         """A release: the item's amount back to its owner."""
-        self.pay(item[0], self.take(item))
+        self.pay(item[0], self.take(item, escrowed))
 
 
 def add_escrow(staged: Staged, key: bytes, nonce: int, escrowed: Escrowed) -> None:
@@ -115,22 +122,22 @@ def add_escrow(staged: Staged, key: bytes, nonce: int, escrowed: Escrowed) -> No
     staged.add("owned", (escrowed.table, key), nonce)
 
 
-def escrow_of(staged: Staged, item: ItemKey) -> Escrow | None:
-    """The escrowed item ``(key, nonce, index)``, if it is in escrow."""
-    found: Escrowed | None = staged.get("escrow", (item[0], item[1]))
-    return None if found is None else found.item(item[2])
-
-
-def put_escrow(staged: Staged, item: ItemKey, escrow: Escrow | None) -> None:
-    """Change an item in escrow; None: it leaves escrow."""
+def stage_escrow(staged: Staged, item: ItemKey, escrowed: Escrowed, escrow: Escrow | None) -> None:
+    """Change an item in escrow (None: it leaves escrow), ``escrowed`` being its packet's
+    escrow as staged now."""
     key, nonce = item[0], item[1]
-    escrowed: Escrowed = staged.get("escrow", (key, nonce))
     changed = escrowed.replaced(item[2], escrow)
     if changed is not None:
         staged.put("escrow", (key, nonce), changed)
     else:
         staged.delete("escrow", (key, nonce))
         staged.discard("owned", (escrowed.table, key), nonce)
+
+
+def put_escrow(staged: Staged, item: ItemKey, escrow: Escrow | None) -> None:
+    """Change an item in escrow; None: it leaves escrow."""
+    escrowed: Escrowed = staged.get("escrow", (item[0], item[1]))
+    stage_escrow(staged, item, escrowed, escrow)
 
 
 def escrowed_items(staged: Staged, table: TableKey, key: bytes) -> list[tuple[ItemKey, Escrow]]:
@@ -173,10 +180,11 @@ def _bound_here(record: object, table: Table) -> bool:
 
 def _holdable(
     purse: Purse, table: Table, nonce: int, seat: int, item: ItemKey, copy: Included | None
-) -> Escrow | None:
-    """The escrow of a bet a host entry can hold or release: an Applied bet bound here,
-    whose ``index``-th bet matches the copy, escrowed and not live, named within its window,
-    at a seat whose copied join is its sender's own.  None: the entry moves no money."""
+) -> Escrowed | None:
+    """The escrow of the packet of a bet a host entry can hold or release: an Applied bet
+    bound here, whose ``index``-th bet matches the copy, escrowed and not live, named within
+    its window, at a seat whose copied join is its sender's own.  None: the entry moves no
+    money."""
     seat_money = purse.seat(seat)
     if seat_money is None or not seat_money.own:
         return None
@@ -188,10 +196,11 @@ def _holdable(
         return None
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
-    escrow = purse.escrow(item)
+    escrowed = purse.escrowed(item)
+    escrow = None if escrowed is None else escrowed.item(index)
     if escrow is None or escrow.status is ItemStatus.LIVE or nonce > escrow.window_end:
         return None
-    return escrow
+    return escrowed
 
 
 def _collateral(purse: Purse, table: Table, item: ItemKey, copy: Included) -> bool:
@@ -297,7 +306,8 @@ def _seen(
 def _declined(purse: Purse, table: Table, nonce: int, event: Declined) -> None:
     record = purse.staged.get("records", (event.key, event.nonce))
     item: ItemKey = (event.key, event.nonce, JOIN_INDEX)
-    escrow = purse.escrow(item)
+    escrowed = purse.escrowed(item)
+    escrow = None if escrowed is None else escrowed.item(JOIN_INDEX)
     if (
         isinstance(record, JoinRecord)
         and record.game == table.game
@@ -305,7 +315,7 @@ def _declined(purse: Purse, table: Table, nonce: int, event: Declined) -> None:
         and escrow is not None
         and nonce <= escrow.window_end
     ):
-        purse.release(item)
+        purse.release(item, escrowed)
 
 
 def _accepted(purse: Purse, table: Table, nonce: int, event: Accepted) -> None:
@@ -318,26 +328,31 @@ def _accepted(purse: Purse, table: Table, nonce: int, event: Accepted) -> None:
     bond = 0
     if own and record.reason is _APPLIED:
         item: ItemKey = (copy.key, copy.nonce, JOIN_INDEX)
-        escrow = purse.escrow(item)
+        escrowed = purse.escrowed(item)
+        escrow = None if escrowed is None else escrowed.item(JOIN_INDEX)
         if escrow is not None and nonce <= escrow.window_end:
-            bond = purse.take(item)
+            bond = purse.take(item, escrowed)
     purse.put_seat(event.seat, SeatMoney(bond, own))
 
 
 def _released(purse: Purse, table: Table, nonce: int, event: ReleasedBet) -> None:
-    if _holdable(purse, table, nonce, event.seat, event.item, None) is not None:
-        purse.release(event.item)
+    escrowed = _holdable(purse, table, nonce, event.seat, event.item, None)
+    if escrowed is not None:
+        purse.release(event.item, escrowed)
 
 
 def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> None:
     copy, item = event.copy, event.item
-    escrow = _holdable(purse, table, nonce, event.seat, item, copy)
-    if escrow is not None:
+    escrowed = _holdable(purse, table, nonce, event.seat, item, copy)
+    if escrowed is not None:
         if event.live:
-            purse.put_escrow(item, Escrow(escrow.amount, escrow.window_end, ItemStatus.LIVE))
+            escrow = escrowed.item(item[2])
+            assert escrow is not None
+            live = Escrow(escrow.amount, escrow.window_end, ItemStatus.LIVE)
+            purse.put_escrow(item, escrowed, live)
             purse.funds.bets[item] = BetMoney(escrow.amount)
         else:
-            purse.release(item)
+            purse.release(item, escrowed)
     elif event.live and _collateral(purse, table, item, copy):
         purse.funds.bets[item] = BetMoney(0, collateral=True)
 
@@ -347,9 +362,10 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     if money is None or not money.stake:
         return
     item: ItemKey = event.bet.id
-    escrow = purse.escrow(item)
-    assert escrow is not None
-    purse.put_escrow(item, Escrow(escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
+    escrowed = purse.escrowed(item)
+    escrow = None if escrowed is None else escrowed.item(item[2])
+    assert escrowed is not None and escrow is not None
+    purse.put_escrow(item, escrowed, Escrow(escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:
