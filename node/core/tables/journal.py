@@ -100,7 +100,12 @@ class Staged:
         return self._base[name].get(key, default)
 
     def has(self, name: str, key: Any) -> bool:
-        return self.get(name, key, MISSING) is not MISSING
+        over = self._overlay.get(name)
+        if over is not None:
+            value = over.get(key, _UNSTAGED)
+            if value is not _UNSTAGED:
+                return value is not MISSING
+        return key in self._base[name]
 
     def put(self, name: str, key: Any, value: Any) -> None:
         self._overlay.setdefault(name, {})[key] = value

@@ -69,13 +69,15 @@ _INSUFFICIENT: Final = Reason.INSUFFICIENT
 
 class Purse:
     """The money side of one packet: the table's funds (a working copy), staged escrow
-    changes, and the credits paid, summed per account in first-credit order."""
+    changes, and the credits paid, summed per account in first-credit order.  It keeps the
+    seats' money it read or wrote (a packet reads each seat's once per entry)."""
 
     def __init__(self, staged: Staged, table: TableKey, funds: TableMoney) -> None:
         self.staged = staged
         self.table = table
         self.funds = funds
         self.credits: dict[bytes, int] = {}
+        self._seats: dict[int, SeatMoney | None] = {}
 
     def pay(self, account: bytes, amount: int) -> None:
         if amount:
@@ -102,10 +104,15 @@ class Purse:
         return escrow.amount
 
     def seat(self, seat: int) -> SeatMoney | None:
+        seats = self._seats
+        if seat in seats:
+            return seats[seat]
         found: SeatMoney | None = self.staged.get("bonds", (self.table, seat))
+        seats[seat] = found
         return found
 
     def put_seat(self, seat: int, money: SeatMoney | None) -> None:
+        self._seats[seat] = money
         if money is None:
             self.staged.delete("bonds", (self.table, seat))
         else:
