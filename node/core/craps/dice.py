@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from hmac import compare_digest
 from typing import Final
 
 from protocol.constants import (
@@ -103,8 +102,11 @@ def chain_head(seed: bytes, length: int) -> bytes:
 
 
 def preimage_valid(preimage: bytes, current: bytes) -> bool:
-    """Whether ``preimage`` is the next reveal of a party whose current value is ``current``."""
-    return len(preimage) == FULL_HASH_LEN and compare_digest(chain_next(preimage), current)
+    """Whether ``preimage`` is the next reveal of a party whose current value is ``current``.
+
+    A plain ``==``: both values are public (the current value is the last one revealed, or the
+    head committed at the seat), so a comparison in constant time would hide nothing."""
+    return len(preimage) == FULL_HASH_LEN and chain_next(preimage) == current
 
 
 def chain_key(secret_seed: bytes) -> bytes:
