@@ -15,7 +15,7 @@ from typing import Final
 
 from protocol.bets import BetType
 
-from .bettypes import ODDS_MIN, SPECS, Family, by_code, profit
+from .bettypes import ODDS_MIN, SPECS, WHOLE_PAYS, Family, by_code, profit
 from .table import LiveBet, TableState
 
 __all__ = [
@@ -49,35 +49,27 @@ def exposure_ratio(bet_type: BetType, number: int | None = None) -> Fraction:
     return EXPOSURE_RATIOS[bet_type]
 
 
-def _whole(ratio: Fraction) -> tuple[int, int]:
-    return (ratio.numerator, ratio.denominator)
-
-
 _LARGEST: Final = by_code(
     {
-        bet: _whole(ratio)
+        bet: ratio.as_integer_ratio()
         for bet, ratio in EXPOSURE_RATIOS.items()
         if SPECS[bet].family is not Family.ODDS
     },
     None,
 )
-_ODDS: Final[dict[tuple[BetType, int], tuple[int, int]]] = {
-    (bet, number): _whole(ratio)
-    for bet, spec in SPECS.items()
-    if spec.family is Family.ODDS
-    for number, ratio in spec.pays.items()
-}
-""":func:`exposure_ratio` as ``(numerator, denominator)``, for the sums over live bets: the
-same exact ratios, read without a :class:`~fractions.Fraction` on the hot path (``_LARGEST`` by
-wire code, None for an odds bet)."""
+""":func:`exposure_ratio` as ``(numerator, denominator)`` by wire code, for the sums over live
+bets: the same exact ratios, read without a :class:`~fractions.Fraction` on the hot path (None
+for an odds bet, whose ratio is its pay table's at its number, :data:`~.bettypes.WHOLE_PAYS`)."""
 
 
 def exposure(bet: LiveBet) -> int:
     """The largest profit ``bet`` can still pay, in base units: ``profit(stake,
     exposure_ratio(type, number))``."""
-    ratio = _LARGEST[bet.code]
+    code = bet.code
+    ratio = _LARGEST[code]
     if ratio is None:  # an odds bet: by the number it backs
-        ratio = _ODDS.get((bet.type, bet.number)) if bet.number is not None else None
+        number = bet.number
+        ratio = WHOLE_PAYS[code].get(number) if number is not None else None
         if ratio is None:
             return profit(bet.stake, exposure_ratio(bet.type, bet.number))  # raises
     return bet.stake * ratio[0] // ratio[1]

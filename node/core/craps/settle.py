@@ -10,9 +10,9 @@ Changes the state in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Final, TypeVar
 
-from .bettypes import BACKS, SPECS, Family, by_code, profit, spec_of
+from .bettypes import BACKS, SPECS, Family, by_code, paid, spec_of
 from .dice import Roll
 from .line import step as line_step
 from .numbers import step as number_step
@@ -83,12 +83,19 @@ def settlement_order(bet: LiveBet) -> tuple[int, int]:
     return (_RANK[bet.code], bet.seq)
 
 
-def _rank(bet: LiveBet) -> int:
-    return _RANK[bet.code]
+T = TypeVar("T")
 
 
-def _settled_rank(settlement: Settlement) -> int:
-    return _RANK[settlement.bet.code]
+def _in_rank_order(items: list[T], ranks: list[int]) -> tuple[T, ...]:
+    """``items`` sorted by their ``ranks``, those of equal rank in the order given: as a sort of
+    plain ints (``rank × count + position``), which compiled code compares directly, where a
+    key function is called through the generic protocol once per item."""
+    count = len(items)
+    if count < 2:
+        return tuple(items)
+    keys = [rank * count + position for position, rank in enumerate(ranks)]
+    keys.sort()
+    return tuple([items[key % count] for key in keys])
 
 
 def _decision_order(bets: list[LiveBet]) -> list[int]:
@@ -96,30 +103,34 @@ def _decision_order(bets: list[LiveBet]) -> list[int]:
     list that is not is sorted), every bet bound to another (odds) moved after the others: it
     reads the outcome of the bet it backs, so that bet is decided first whatever their
     placement."""
-    positions = list(range(len(bets)))
-    seq = -1
-    for bet in bets:
-        if bet.seq <= seq:
-            seqs = [each.seq for each in bets]
-            positions.sort(key=seqs.__getitem__)
-            break
-        seq = bet.seq
     first: list[int] = []
     odds: list[int] = []
-    for position in positions:
-        if bets[position].backs is not None:
+    ordered = True
+    seq = -1
+    for position, bet in enumerate(bets):
+        if bet.seq <= seq:
+            ordered = False
+        seq = bet.seq
+        if bet.backs is not None:
             odds.append(position)
         else:
             first.append(position)
+    if not ordered:
+        seqs = [each.seq for each in bets]
+        first.sort(key=seqs.__getitem__)
+        odds.sort(key=seqs.__getitem__)
     first.extend(odds)
     return first
 
 
-_BACKED: Final = frozenset(BACKS.values())
-"""The bets an odds bet can be bound to (the line bets)."""
+_BACKED: Final = by_code(dict.fromkeys(BACKS.values(), True), False)
+"""Whether an odds bet can be bound to a bet of this type (the line bets), by wire code."""
 
 
-def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:
+def _decide(
+    bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]
+) -> Step | None:
+    """What ``roll`` does to ``bet`` (None: it stays as it is)."""
     family = spec_of(bet.type).family
     if family is Family.LINE:
         return line_step(bet, point, roll)
@@ -144,10 +155,13 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     after: list[LiveBet | None] = list(bets)  # each bet after the roll, None once it ended
     ended: dict[BetId, Outcome] = {}  # the bets odds can back that ended, for those odds
     settled: list[Settlement] = []
+    settled_ranks: list[int] = []
     moved: list[LiveBet] = []
     for position in _decision_order(bets):
         bet = bets[position]
         step = _decide(bet, point, roll, ended)
+        if step is None:
+            continue
         outcome = step.outcome
         if outcome is None:
             after[position] = step.bet
@@ -155,17 +169,20 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
                 moved.append(step.bet)
             continue
         after[position] = None
-        if bet.type in _BACKED:
+        code = bet.code
+        if _BACKED[code]:
             ended[bet.id] = outcome
-        paid = profit(bet.stake, step.ratio) if outcome is Outcome.WIN else 0
-        settled.append(Settlement(step.bet, outcome, paid))
+        profit = paid(code, step.key, bet.stake) if outcome is Outcome.WIN else 0
+        settled.append(Settlement(step.bet, outcome, profit))
+        settled_ranks.append(_RANK[code])
     state.bets = [bet for bet in after if bet is not None]
     state.point = next_point(point, roll.total)
     if happened is Event.SEVEN_OUT:
         state.shooter = next_shooter(state.shooter, seats)
-    settled.sort(key=_settled_rank)
-    moved.sort(key=_rank)
-    return RollResult(roll, happened, tuple(settled), tuple(moved))
+    moved_ranks = [_RANK[bet.code] for bet in moved]
+    return RollResult(
+        roll, happened, _in_rank_order(settled, settled_ranks), _in_rank_order(moved, moved_ranks)
+    )
 
 
 def seats_changed(state: TableState, seats: Iterable[int]) -> None:
