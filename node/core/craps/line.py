@@ -66,13 +66,14 @@ def _dont_pass(bet: LiveBet, happened: Event, total: int) -> Step | None:
 
 
 def _come(bet: LiveBet, total: int) -> Step | None:
-    if bet.number is None:  # its next roll
+    number = bet.number  # narrowed below: compiled, compared as a plain int
+    if number is None:  # its next roll
         if total in _NATURAL:
             return win(bet, _EVEN)
         if total in _CRAPS:
             return lose(bet)
         return _move(bet, total)
-    if total == bet.number:
+    if total == number:
         return win(bet, _EVEN)
     if total == 7:
         return lose(bet)
@@ -80,7 +81,8 @@ def _come(bet: LiveBet, total: int) -> Step | None:
 
 
 def _dont_come(bet: LiveBet, total: int) -> Step | None:
-    if bet.number is None:  # its next roll
+    number = bet.number  # narrowed below: compiled, compared as a plain int
+    if number is None:  # its next roll
         if total in _DONT_WINS:
             return win(bet, _EVEN)
         if total == 12:
@@ -90,7 +92,7 @@ def _dont_come(bet: LiveBet, total: int) -> Step | None:
         return _move(bet, total)
     if total == 7:
         return win(bet, _EVEN)
-    if total == bet.number:
+    if total == number:
         return lose(bet)
     return None
 

@@ -7,7 +7,7 @@ Each function decides one bet on one roll; it never touches the table.
 
 from __future__ import annotations
 
-from .bettypes import Family, spec_of
+from .bettypes import BetSpec, Family
 from .dice import Roll
 from .outcome import Step, lose, stay, win
 from .table import LiveBet
@@ -20,9 +20,9 @@ def fresh_repeater() -> tuple[int, ...]:
     return (0,)
 
 
-def step(bet: LiveBet, roll: Roll) -> Step | None:
-    """What ``roll`` does to a number bet (None: it stays as it is)."""
-    spec = spec_of(bet.type)
+def step(bet: LiveBet, spec: BetSpec, roll: Roll) -> Step | None:
+    """What ``roll`` does to a number bet, whose type's data is ``spec`` (None: it stays as it
+    is)."""
     total = roll.total
     family = spec.family
     if family is Family.FIELD:

@@ -130,6 +130,9 @@ class LiveIndex:
         self.totals.add(bet, bet_exposure)
 
 
+_NONE: Final[list[LiveBet]] = []
+"""The live bets of an owner with none (read only)."""
+
 _KEYED: Final = by_code(
     dict.fromkeys((BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome), True),
     False,
@@ -215,7 +218,7 @@ def place(
     if index is None:
         live, owned = state.find(bet_id) is not None, state.bets
     else:
-        live, owned = bet_id in index.ids, index.owned.get(owner, [])
+        live, owned = bet_id in index.ids, index.owned.get(owner, _NONE)
     if live:
         raise ValueError(f"bet {bet_id!r} is already live at this table")
     found = _candidate(state, bet_id, owner, request, limits, owned)

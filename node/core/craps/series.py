@@ -13,7 +13,7 @@ from typing import Final
 
 from protocol.bets import COME_POINTS, BetType
 
-from .bettypes import BetSpec, by_code, spec_of
+from .bettypes import BetSpec, by_code
 from .dice import Roll
 from .outcome import Step, lose, stay, win
 from .phase import Event, event
@@ -57,12 +57,13 @@ def fresh_tracker(bet_type: BetType) -> tuple[int, ...]:
     return fresh
 
 
-def step(bet: LiveBet, point: int | None, roll: Roll) -> Step:
-    """What ``roll`` does to a series bet at a table whose point is ``point``."""
+def step(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
+    """What ``roll`` does to a series bet, whose type's data is ``spec``, at a table whose point
+    is ``point``."""
     series_step = _STEPS[bet.code]
     if series_step is None:
         raise KeyError(bet.type)
-    return series_step(bet, spec_of(bet.type), point, roll)
+    return series_step(bet, spec, point, roll)
 
 
 def _track(bet: LiveBet, tracker: tuple[int, ...]) -> LiveBet:

@@ -10,7 +10,7 @@ Changes the state in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final, TypeVar
+from typing import Final
 
 from .bettypes import BACKS, SPECS, Family, by_code, paid, spec_of
 from .dice import Roll
@@ -83,19 +83,12 @@ def settlement_order(bet: LiveBet) -> tuple[int, int]:
     return (_RANK[bet.code], bet.seq)
 
 
-T = TypeVar("T")
+def _rank(bet: LiveBet) -> int:
+    return _RANK[bet.code]
 
 
-def _in_rank_order(items: list[T], ranks: list[int]) -> tuple[T, ...]:
-    """``items`` sorted by their ``ranks``, those of equal rank in the order given: as a sort of
-    plain ints (``rank × count + position``), which compiled code compares directly, where a
-    key function is called through the generic protocol once per item."""
-    count = len(items)
-    if count < 2:
-        return tuple(items)
-    keys = [rank * count + position for position, rank in enumerate(ranks)]
-    keys.sort()
-    return tuple([items[key % count] for key in keys])
+def _settled_rank(settlement: Settlement) -> int:
+    return _RANK[settlement.bet.code]
 
 
 def _decision_order(bets: list[LiveBet]) -> list[int]:
@@ -131,14 +124,15 @@ def _decide(
     bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]
 ) -> Step | None:
     """What ``roll`` does to ``bet`` (None: it stays as it is)."""
-    family = spec_of(bet.type).family
+    spec = spec_of(bet.type)
+    family = spec.family
     if family is Family.LINE:
         return line_step(bet, point, roll)
     if family is Family.ODDS:
         return odds_step(bet, ended.get(bet.backs) if bet.backs is not None else None)
     if family is Family.SERIES:
-        return series_step(bet, point, roll)
-    return number_step(bet, roll)
+        return series_step(bet, spec, point, roll)
+    return number_step(bet, spec, roll)
 
 
 def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> RollResult:
@@ -155,7 +149,6 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     after: list[LiveBet | None] = list(bets)  # each bet after the roll, None once it ended
     ended: dict[BetId, Outcome] = {}  # the bets odds can back that ended, for those odds
     settled: list[Settlement] = []
-    settled_ranks: list[int] = []
     moved: list[LiveBet] = []
     for position in _decision_order(bets):
         bet = bets[position]
@@ -174,15 +167,13 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
             ended[bet.id] = outcome
         profit = paid(code, step.key, bet.stake) if outcome is Outcome.WIN else 0
         settled.append(Settlement(step.bet, outcome, profit))
-        settled_ranks.append(_RANK[code])
     state.bets = [bet for bet in after if bet is not None]
     state.point = next_point(point, roll.total)
     if happened is Event.SEVEN_OUT:
         state.shooter = next_shooter(state.shooter, seats)
-    moved_ranks = [_RANK[bet.code] for bet in moved]
-    return RollResult(
-        roll, happened, _in_rank_order(settled, settled_ranks), _in_rank_order(moved, moved_ranks)
-    )
+    settled.sort(key=_settled_rank)
+    moved.sort(key=_rank)
+    return RollResult(roll, happened, tuple(settled), tuple(moved))
 
 
 def seats_changed(state: TableState, seats: Iterable[int]) -> None:
