@@ -83,12 +83,20 @@ def settlement_order(bet: LiveBet) -> tuple[int, int]:
     return (_RANK[bet.code], bet.seq)
 
 
-def _rank(bet: LiveBet) -> int:
-    return _RANK[bet.code]
+_PLACE: Final = by_code(
+    {bet: place for place, bet in enumerate(sorted(SPECS, key=lambda bet: _RANK[bet]))}, -1
+)
+"""Each bet type's place in the settlement order of the types (``_RANK``'s order, 0 … 63), by
+wire code: the sort key of a settled or moved bet, a small int, which Python keeps cached (a
+rank above 256 is a new int object per item sorted)."""
 
 
-def _settled_rank(settlement: Settlement) -> int:
-    return _RANK[settlement.bet.code]
+def _place(bet: LiveBet) -> int:
+    return _PLACE[bet.code]
+
+
+def _settled_place(settlement: Settlement) -> int:
+    return _PLACE[settlement.bet.code]
 
 
 def _decision_order(bets: list[LiveBet]) -> list[int]:
@@ -171,8 +179,8 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     state.point = next_point(point, roll.total)
     if happened is Event.SEVEN_OUT:
         state.shooter = next_shooter(state.shooter, seats)
-    settled.sort(key=_settled_rank)
-    moved.sort(key=_rank)
+    settled.sort(key=_settled_place)
+    moved.sort(key=_place)
     return RollResult(roll, happened, tuple(settled), tuple(moved))
 
 
