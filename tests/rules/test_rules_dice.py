@@ -178,3 +178,16 @@ def test_roll_names_doubles_and_hard_ways() -> None:
     assert Roll(6, 6).double and not Roll(6, 6).hard
     assert not Roll(1, 3).hard and Roll(1, 3).total == 4
     assert str(Roll(3, 4)) == "3-4"
+
+
+def test_roll_is_a_value_of_two_dice() -> None:
+    assert Roll(3, 4) == Roll(3, 4) and Roll(3, 4) != Roll(4, 3) and Roll(3, 4) != (3, 4)
+    assert hash(Roll(3, 4)) == hash((3, 4)) and len({Roll(3, 4), Roll(3, 4), Roll(4, 3)}) == 2
+    assert repr(Roll(2, 5)) == "Roll(die1=2, die2=5)"
+    for die1, die2 in [(a, b) for a in range(1, 7) for b in range(1, 7)]:
+        roll = Roll(die1, die2)
+        assert (roll.total, roll.double) == (die1 + die2, die1 == die2)
+        assert roll.hard == (die1 == die2 and die1 + die2 in (4, 6, 8, 10))
+    for bad in [(0, 3), (3, 7), (-1, 1)]:
+        with pytest.raises(ValueError, match="a die shows"):
+            Roll(*bad)

@@ -13,6 +13,7 @@ import pytest
 from rules_helpers import crap, play
 
 from node.core.craps import Outcome
+from node.core.craps.bettypes import SPECS, WHOLE_PAYS, paid, profit
 from protocol.bets import BetType, parse_bet_name
 
 
@@ -377,3 +378,16 @@ def test_every_bet_type_has_a_hand_worked_win_and_loss() -> None:
         bet_type, _ = parse_bet_name(case.bet.split(":")[0])
         seen.setdefault(bet_type, set()).add(case.outcome)
     assert {bet for bet in BetType if seen.get(bet) != {"win", "lose"}} == set()
+
+
+def test_the_integer_pay_tables_pay_what_the_fractions_do() -> None:
+    # settle_roll pays a win from bettypes.WHOLE_PAYS (bettypes.paid), the exact ratios of SPECS
+    for bet, spec in SPECS.items():
+        assert set(WHOLE_PAYS[bet]) == set(spec.pays)
+        for key, ratio in spec.pays.items():
+            for stake in (1, 7, 99, crap(1), crap(3) + 1, 10**18 + 3):
+                assert paid(bet, key, stake) == profit(stake, ratio)
+        for count in range(50):
+            reached = spec.reached(count)
+            assert spec.tier(count) == (None if reached is None else spec.pays[reached])
+            assert reached is None or reached <= count

@@ -24,9 +24,11 @@ __all__ = [
     "ODDS_MIN",
     "SPECS",
     "WAYS",
+    "WHOLE_PAYS",
     "BetSpec",
     "Family",
     "by_code",
+    "paid",
     "placeable",
     "profit",
     "spec_of",
@@ -90,10 +92,15 @@ class BetSpec:
         """The top tier's key (Repeater and series bets)."""
         return max(self.pays)
 
+    def reached(self, count: int) -> int | None:
+        """The key of the highest tier ``count`` reaches, or None below the lowest tier."""
+        reached = [key for key in self.pays if key <= count]
+        return max(reached) if reached else None
+
     def tier(self, count: int) -> Fraction | None:
         """The ratio of the highest tier ``count`` reaches, or None below the lowest tier."""
-        reached = [key for key in self.pays if key <= count]
-        return self.pays[max(reached)] if reached else None
+        key = self.reached(count)
+        return None if key is None else self.pays[key]
 
 
 def profit(stake: int, ratio: Fraction) -> int:
@@ -206,6 +213,24 @@ def by_code(values: Mapping[BetType, T], missing: T) -> tuple[T, ...]:
 
 _BY_CODE: Final = by_code(SPECS, None)
 
+WHOLE_PAYS: Final = by_code(
+    {
+        bet: {key: ratio.as_integer_ratio() for key, ratio in spec.pays.items()}
+        for bet, spec in SPECS.items()
+    },
+    {},
+)
+"""Every bet type's pay table as ``key → (numerator, denominator)``, by wire code: the ratios of
+:data:`SPECS`, read on the hot paths without a :class:`~fractions.Fraction` (whose
+``as_integer_ratio`` runs interpreted)."""
+
+
+def paid(code: int, key: int, stake: int) -> int:
+    """:func:`profit` of ``stake`` at the ratio at ``key`` of the pay table of the bet type whose
+    wire code is ``code``, from :data:`WHOLE_PAYS`."""
+    numerator, denominator = WHOLE_PAYS[code][key]
+    return stake * numerator // denominator
+
 
 def spec_of(bet: BetType) -> BetSpec:
     """``SPECS[bet]``, read from :func:`by_code`'s tuple."""
@@ -219,8 +244,8 @@ def spec_of(bet: BetType) -> BetSpec:
 # protocol.bets' placement rules, tabulated once for the checks of every inclusion
 COME_POINT_BETS: Final = frozenset(bet for bet in BetType if needs_come_point(bet))
 """The bets whose entry names a come point (OddsCome, OddsDontCome)."""
-_AT_COME_OUT: Final = frozenset(bet for bet in BetType if may_place(bet, None))
-_IN_POINT: Final = frozenset(bet for bet in BetType if may_place(bet, 4))
+_AT_COME_OUT: Final = by_code({bet: may_place(bet, None) for bet in BetType}, False)
+_IN_POINT: Final = by_code({bet: may_place(bet, 4) for bet in BetType}, False)
 BACKS: Final[Mapping[BetType, BetType]] = MappingProxyType(
     {bet: p.backs for bet, p in PLACEMENT.items() if p.backs is not None}
 )
@@ -229,5 +254,6 @@ BACKS: Final[Mapping[BetType, BetType]] = MappingProxyType(
 
 def placeable(bet: BetType, point: int | None) -> bool:
     """Whether the phase allows placing ``bet`` at a table whose point is ``point`` (None:
-    come-out): :func:`protocol.bets.may_place`, read from the sets made from it."""
-    return bet in (_AT_COME_OUT if point is None else _IN_POINT)
+    come-out): :func:`protocol.bets.may_place`, read from the tables made from it."""
+    code: int = bet
+    return (_AT_COME_OUT if point is None else _IN_POINT)[code]

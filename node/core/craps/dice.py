@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from protocol.constants import (
@@ -25,6 +24,7 @@ from protocol.constants import (
     PUBLIC_KEY_LEN,
     SEED_DOMAIN,
 )
+from protocol.hashing import sha256
 
 __all__ = [
     "ChainExhausted",
@@ -45,35 +45,43 @@ __all__ = [
 _HARD: Final = frozenset({4, 6, 8, 10})
 
 
-@dataclass(frozen=True, slots=True)
 class Roll:
-    """Two dice, each 1..6."""
+    """Two dice, each 1..6, with what the rules read of them worked out once.
 
-    die1: int
-    die2: int
+    A value (``Final`` fields, ``==``, hashable); a plain class rather than a frozen
+    dataclass, which costs several times as much to build, and a settlement reads ``total``
+    once per live bet (docs/BUILD.md)."""
 
-    def __post_init__(self) -> None:
-        for die in (self.die1, self.die2):
-            if type(die) is not int or not 1 <= die <= 6:
-                raise ValueError(f"a die shows 1..6, not {die!r}")
+    __slots__ = ("die1", "die2", "double", "hard", "total")
 
-    @property
-    def total(self) -> int:
+    def __init__(self, die1: int, die2: int) -> None:
+        _check_die(die1)
+        _check_die(die2)
+        self.die1: Final = die1
+        self.die2: Final = die2
+        self.total: Final = die1 + die2
         """The total, 2..12."""
-        return self.die1 + self.die2
-
-    @property
-    def double(self) -> bool:
+        self.double: Final = die1 == die2
         """Both dice the same (1-1 … 6-6)."""
-        return self.die1 == self.die2
-
-    @property
-    def hard(self) -> bool:
+        self.hard: Final = die1 == die2 and die1 + die2 in _HARD
         """A hard 4, 6, 8 or 10: the double 2-2, 3-3, 4-4 or 5-5 (1-1 and 6-6 are not hard)."""
-        return self.double and self.total in _HARD
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Roll) and self.die1 == other.die1 and self.die2 == other.die2
+
+    def __hash__(self) -> int:
+        return hash((self.die1, self.die2))
+
+    def __repr__(self) -> str:
+        return f"Roll(die1={self.die1!r}, die2={self.die2!r})"
 
     def __str__(self) -> str:
         return f"{self.die1}-{self.die2}"
+
+
+def _check_die(die: int) -> None:
+    if type(die) is not int or not 1 <= die <= 6:
+        raise ValueError(f"a die shows 1..6, not {die!r}")
 
 
 # --------------------------------------------------------------------------- chains
@@ -81,7 +89,7 @@ class Roll:
 
 def chain_next(value: bytes) -> bytes:
     """One link: ``SHA-256("BCM/chain/v1" ‖ value)``."""
-    return hashlib.sha256(CHAIN_DOMAIN + value).digest()
+    return sha256(CHAIN_DOMAIN, value)
 
 
 def chain_head(seed: bytes, length: int) -> bytes:
@@ -94,15 +102,18 @@ def chain_head(seed: bytes, length: int) -> bytes:
 
 
 def preimage_valid(preimage: bytes, current: bytes) -> bool:
-    """Whether ``preimage`` is the next reveal of a party whose current value is ``current``."""
-    return len(preimage) == FULL_HASH_LEN and hmac.compare_digest(chain_next(preimage), current)
+    """Whether ``preimage`` is the next reveal of a party whose current value is ``current``.
+
+    A plain ``==``: both values are public (the current value is the last one revealed, or the
+    head committed at the seat), so a comparison in constant time would hide nothing."""
+    return len(preimage) == FULL_HASH_LEN and chain_next(preimage) == current
 
 
 def chain_key(secret_seed: bytes) -> bytes:
     """``K_chain = SHA-256("BCM/chain-key/v1" ‖ Ed25519 secret seed)``: the key of every seed."""
     if len(secret_seed) != FULL_HASH_LEN:
         raise ValueError(f"an Ed25519 secret seed is 32 bytes, not {len(secret_seed)}")
-    return hashlib.sha256(CHAIN_KEY_DOMAIN + secret_seed).digest()
+    return sha256(CHAIN_KEY_DOMAIN, secret_seed)
 
 
 def chain_seed(k_chain: bytes, network_id: bytes, role: bytes) -> bytes:
@@ -139,7 +150,7 @@ def dice_seed(
     _check_len("game id", game_id, HASH_LEN)
     parts = [DICE_DOMAIN, network_id, host, game_id, _u32be(k), host_preimage]
     parts.extend(seat_preimages[seat] for seat in sorted(seat_preimages))
-    return hashlib.sha256(b"".join(parts)).digest()
+    return sha256(b"".join(parts))
 
 
 def dice_from_seed(seed_k: bytes) -> Roll:
@@ -154,7 +165,7 @@ def dice_from_seed(seed_k: bytes) -> Roll:
                 if len(dice) == 2:
                     return Roll(dice[0], dice[1])
         counter += 1
-        block = hashlib.sha256(seed_k + _u32be(counter)).digest()
+        block = sha256(seed_k, _u32be(counter))
 
 
 def roll_dice(

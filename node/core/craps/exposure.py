@@ -15,7 +15,7 @@ from typing import Final
 
 from protocol.bets import BetType
 
-from .bettypes import ODDS_MIN, SPECS, Family, by_code, profit
+from .bettypes import ODDS_MIN, SPECS, WHOLE_PAYS, Family, by_code, profit
 from .table import LiveBet, TableState
 
 __all__ = [
@@ -49,38 +49,37 @@ def exposure_ratio(bet_type: BetType, number: int | None = None) -> Fraction:
     return EXPOSURE_RATIOS[bet_type]
 
 
-def _whole(ratio: Fraction) -> tuple[int, int]:
-    return (ratio.numerator, ratio.denominator)
+def _largest(part: int) -> tuple[int, ...]:
+    return by_code(
+        {
+            bet: ratio.as_integer_ratio()[part]
+            for bet, ratio in EXPOSURE_RATIOS.items()
+            if SPECS[bet].family is not Family.ODDS
+        },
+        0,
+    )
 
 
-_LARGEST: Final = by_code(
-    {
-        bet: _whole(ratio)
-        for bet, ratio in EXPOSURE_RATIOS.items()
-        if SPECS[bet].family is not Family.ODDS
-    },
-    None,
-)
-_ODDS: Final[dict[tuple[BetType, int], tuple[int, int]]] = {
-    (bet, number): _whole(ratio)
-    for bet, spec in SPECS.items()
-    if spec.family is Family.ODDS
-    for number, ratio in spec.pays.items()
-}
-""":func:`exposure_ratio` as ``(numerator, denominator)``, for the sums over live bets: the
-same exact ratios, read without a :class:`~fractions.Fraction` on the hot path (``_LARGEST`` by
-wire code, None for an odds bet)."""
+_NUMERATOR: Final = _largest(0)
+_DENOMINATOR: Final = _largest(1)
+""":func:`exposure_ratio` as numerator and denominator by wire code, for the sums over live
+bets: the same exact ratios, read as plain ints without a :class:`~fractions.Fraction` (0 for an
+odds bet, whose ratio is its pay table's at its number, :data:`~.bettypes.WHOLE_PAYS`)."""
 
 
 def exposure(bet: LiveBet) -> int:
     """The largest profit ``bet`` can still pay, in base units: ``profit(stake,
     exposure_ratio(type, number))``."""
-    ratio = _LARGEST[bet.code]
-    if ratio is None:  # an odds bet: by the number it backs
-        ratio = _ODDS.get((bet.type, bet.number)) if bet.number is not None else None
-        if ratio is None:
-            return profit(bet.stake, exposure_ratio(bet.type, bet.number))  # raises
-    return bet.stake * ratio[0] // ratio[1]
+    code = bet.code
+    denominator = _DENOMINATOR[code]
+    if denominator != 0:
+        return bet.stake * _NUMERATOR[code] // denominator
+    number = bet.number  # an odds bet: by the number it backs
+    ratio = WHOLE_PAYS[code].get(number) if number is not None else None
+    if ratio is None:
+        return profit(bet.stake, exposure_ratio(bet.type, bet.number))  # raises
+    numerator, denominator = ratio
+    return bet.stake * numerator // denominator
 
 
 def _risk_of(bets: Iterable[LiveBet]) -> int:

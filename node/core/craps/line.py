@@ -7,19 +7,19 @@ function decides one bet on one roll and never touches the table.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Final
 
 from protocol.bets import COME_POINTS, BetType
 
 from .dice import Roll
-from .outcome import Step, lose, push, stay, win
+from .outcome import Step, lose, push, win
 from .phase import Event, event
 from .table import LiveBet
 
 __all__ = ["step"]
 
-_EVEN: Final = Fraction(1)
+_EVEN: Final = 1
+"""The key of a line bet's pay table: even money."""
 _NATURAL: Final = frozenset({7, 11})
 _CRAPS: Final = frozenset({2, 3, 12})
 _DONT_WINS: Final = frozenset({2, 3})  # 12 pushes
@@ -32,8 +32,9 @@ _COME: Final = BetType.Come
 _DONT_COME: Final = BetType.DontCome
 
 
-def step(bet: LiveBet, point: int | None, roll: Roll) -> Step:
-    """What ``roll`` does to a line bet at a table whose point is ``point``."""
+def step(bet: LiveBet, point: int | None, roll: Roll) -> Step | None:
+    """What ``roll`` does to a line bet at a table whose point is ``point`` (None: it stays as it
+    is)."""
     bet_type = bet.type
     if bet_type is _PASS:
         return _pass(bet, event(point, roll.total))
@@ -46,40 +47,42 @@ def step(bet: LiveBet, point: int | None, roll: Roll) -> Step:
     raise ValueError(f"{bet_type.name} is not a line bet")
 
 
-def _pass(bet: LiveBet, happened: Event) -> Step:
+def _pass(bet: LiveBet, happened: Event) -> Step | None:
     if happened in (Event.NATURAL, Event.POINT_MADE):
         return win(bet, _EVEN)
     if happened in (Event.CRAPS, Event.SEVEN_OUT):
         return lose(bet)
-    return stay(bet)
+    return None
 
 
-def _dont_pass(bet: LiveBet, happened: Event, total: int) -> Step:
+def _dont_pass(bet: LiveBet, happened: Event, total: int) -> Step | None:
     if happened is Event.CRAPS:
         return win(bet, _EVEN) if total in _DONT_WINS else push(bet)
     if happened is Event.SEVEN_OUT:
         return win(bet, _EVEN)
     if happened in (Event.NATURAL, Event.POINT_MADE):
         return lose(bet)
-    return stay(bet)
+    return None
 
 
-def _come(bet: LiveBet, total: int) -> Step:
-    if bet.number is None:  # its next roll
+def _come(bet: LiveBet, total: int) -> Step | None:
+    number = bet.number  # narrowed below: compiled, compared as a plain int
+    if number is None:  # its next roll
         if total in _NATURAL:
             return win(bet, _EVEN)
         if total in _CRAPS:
             return lose(bet)
         return _move(bet, total)
-    if total == bet.number:
+    if total == number:
         return win(bet, _EVEN)
     if total == 7:
         return lose(bet)
-    return stay(bet)
+    return None
 
 
-def _dont_come(bet: LiveBet, total: int) -> Step:
-    if bet.number is None:  # its next roll
+def _dont_come(bet: LiveBet, total: int) -> Step | None:
+    number = bet.number  # narrowed below: compiled, compared as a plain int
+    if number is None:  # its next roll
         if total in _DONT_WINS:
             return win(bet, _EVEN)
         if total == 12:
@@ -89,9 +92,9 @@ def _dont_come(bet: LiveBet, total: int) -> Step:
         return _move(bet, total)
     if total == 7:
         return win(bet, _EVEN)
-    if total == bet.number:
+    if total == number:
         return lose(bet)
-    return stay(bet)
+    return None
 
 
 def _move(bet: LiveBet, total: int) -> Step:

@@ -7,7 +7,7 @@ Each function decides one bet on one roll; it never touches the table.
 
 from __future__ import annotations
 
-from .bettypes import Family, spec_of
+from .bettypes import BetSpec, Family
 from .dice import Roll
 from .outcome import Step, lose, stay, win
 from .table import LiveBet
@@ -20,31 +20,30 @@ def fresh_repeater() -> tuple[int, ...]:
     return (0,)
 
 
-def step(bet: LiveBet, roll: Roll) -> Step:
-    """What ``roll`` does to a number bet."""
-    spec = spec_of(bet.type)
-    pays = spec.pays
+def step(bet: LiveBet, spec: BetSpec, roll: Roll) -> Step | None:
+    """What ``roll`` does to a number bet, whose type's data is ``spec`` (None: it stays as it
+    is)."""
     total = roll.total
     family = spec.family
     if family is Family.FIELD:
-        return win(bet, pays[total]) if total in pays else lose(bet)
+        return win(bet, total) if total in spec.pays else lose(bet)
     n = spec.number
     if n is None:
         raise ValueError(f"{bet.type.name} is not a number bet")
     if family is Family.NEXT:
-        return win(bet, pays[n]) if total == n else lose(bet)
+        return win(bet, n) if total == n else lose(bet)
     if family is Family.YES:
-        return win(bet, pays[n]) if total == n else lose(bet) if total == 7 else stay(bet)
+        return win(bet, n) if total == n else lose(bet) if total == 7 else None
     if family is Family.NO:
-        return win(bet, pays[n]) if total == 7 else lose(bet) if total == n else stay(bet)
+        return win(bet, n) if total == 7 else lose(bet) if total == n else None
     if family is Family.HARD:
         if total == n:
-            return win(bet, pays[n]) if roll.hard else lose(bet)
-        return lose(bet) if total == 7 else stay(bet)
+            return win(bet, n) if roll.hard else lose(bet)
+        return lose(bet) if total == 7 else None
     if family is Family.REPEATER:
         if total == n:
             hits = bet.tracker[0] + 1
             counted = bet.tracking((hits,))
-            return win(counted, pays[spec.hits]) if hits == spec.hits else stay(counted)
-        return lose(bet) if total == 7 else stay(bet)
+            return win(counted, spec.hits) if hits == spec.hits else stay(counted)
+        return lose(bet) if total == 7 else None
     raise ValueError(f"{bet.type.name} is not a number bet")

@@ -13,7 +13,7 @@ from typing import Final
 from protocol.bets import BetType
 
 from .bettypes import BACKS, ODDS_CAP, spec_of
-from .outcome import Outcome, Step, lose, push, stay, win
+from .outcome import Outcome, Step, lose, push, win
 from .table import LiveBet, TableState
 
 __all__ = ["backed_bet", "cap", "odds_number", "ratio", "step"]
@@ -70,19 +70,25 @@ def cap(number: int, backed_stake: int) -> int:
     return ODDS_CAP[number] * backed_stake
 
 
-def ratio(odds: LiveBet) -> Fraction:
-    """The true odds an odds bet pays: 2:1, 3:2, 6:5 (or 1:2, 2:3, 5:6 laid) by its number."""
+def _bound_number(odds: LiveBet) -> int:
+    """The number an odds bet backs, which is also the key of its pay table."""
     if odds.number is None:
         raise ValueError(f"{odds.type.name} is not bound to a number")
-    return spec_of(odds.type).pays[odds.number]
+    return odds.number
 
 
-def step(odds: LiveBet, backed: Outcome | None) -> Step:
-    """The odds bet after a roll on which its bound bet ended with ``backed`` (None: still live)."""
+def ratio(odds: LiveBet) -> Fraction:
+    """The true odds an odds bet pays: 2:1, 3:2, 6:5 (or 1:2, 2:3, 5:6 laid) by its number."""
+    return spec_of(odds.type).pays[_bound_number(odds)]
+
+
+def step(odds: LiveBet, backed: Outcome | None) -> Step | None:
+    """The odds bet after a roll on which its bound bet ended with ``backed`` (None: still live,
+    and so is the odds bet, as it is)."""
     if backed is None:
-        return stay(odds)
+        return None
     if backed is Outcome.WIN:
-        return win(odds, ratio(odds))
+        return win(odds, _bound_number(odds))
     if backed is Outcome.LOSE:
         return lose(odds)
     return push(odds)  # not reachable by the rules (no odds on a bet that can still push)

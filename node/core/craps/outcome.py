@@ -8,14 +8,11 @@ family modules build steps; :mod:`.settle` turns them into settlements.  Values 
 from __future__ import annotations
 
 import enum
-from fractions import Fraction
 from typing import Final
 
 from .table import LiveBet
 
 __all__ = ["Outcome", "Settlement", "Step", "lose", "push", "stay", "win"]
-
-_NOTHING: Final = Fraction(0)
 
 
 class Outcome(enum.Enum):
@@ -28,42 +25,44 @@ class Outcome(enum.Enum):
 
 
 class Step:
-    """One bet after one roll: still live (``outcome`` None, perhaps changed), or settled.
+    """One bet after one roll: still live (``outcome`` None) but changed, or settled.  A family
+    module returns None instead for a bet the roll leaves as it was, most of them: nothing is
+    built for it.
 
-    Plain classes with ``Final`` fields, not frozen dataclasses: a roll makes one step per live
-    bet, and a frozen dataclass costs several times as much to build (docs/BUILD.md)."""
+    Plain classes with ``Final`` fields, not frozen dataclasses: a roll makes many steps, and a
+    frozen dataclass costs several times as much to build (docs/BUILD.md)."""
 
-    __slots__ = ("bet", "moved", "outcome", "ratio")
+    __slots__ = ("bet", "key", "moved", "outcome")
 
     def __init__(
         self,
         bet: LiveBet,
         outcome: Outcome | None = None,
-        ratio: Fraction = _NOTHING,
+        key: int = 0,
         moved: bool = False,
     ) -> None:
         self.bet: Final = bet
         self.outcome: Final = outcome
-        self.ratio: Final = ratio
-        """The profit ratio paid, on a win."""
+        self.key: Final = key
+        """On a win, the key of the bet's pay table (``BetSpec.pays``) it is paid at."""
         self.moved: Final = moved
         """A travelling Come/DontCome that moved to its come point on this roll."""
 
     def __repr__(self) -> str:
         return (
-            f"Step(bet={self.bet!r}, outcome={self.outcome!r}, ratio={self.ratio!r}, "
+            f"Step(bet={self.bet!r}, outcome={self.outcome!r}, key={self.key!r}, "
             f"moved={self.moved!r})"
         )
 
 
 def stay(bet: LiveBet) -> Step:
-    """The bet stays live (as given: pass the updated bet when its tracker changed)."""
+    """The bet stays live, changed (its tracker counted): as given."""
     return Step(bet)
 
 
-def win(bet: LiveBet, ratio: Fraction) -> Step:
-    """The bet wins and pays ``ratio``:1."""
-    return Step(bet, Outcome.WIN, ratio)
+def win(bet: LiveBet, key: int) -> Step:
+    """The bet wins and pays the ratio at ``key`` of its pay table."""
+    return Step(bet, Outcome.WIN, key)
 
 
 def lose(bet: LiveBet) -> Step:

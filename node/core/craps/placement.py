@@ -7,17 +7,18 @@ first failure is the :class:`Release` reason.  The balance is the ledger's check
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass
 from typing import Final
 
 from protocol.bets import COME_POINTS, BetType
 
-from .bettypes import COME_POINT_BETS, ODDS_MIN, Family, placeable, spec_of
+from .bettypes import COME_POINT_BETS, ODDS_MIN, Family, by_code, placeable, spec_of
 from .exposure import Totals, exposure
 from .numbers import fresh_repeater
 from .odds import backed_bet, cap, odds_number
-from .series import SERIES, fresh_tracker
+from .series import fresh_tracker
 from .table import BetId, LiveBet, TableState
 
 __all__ = ["BetRequest", "Limits", "LiveIndex", "Release", "check", "place"]
@@ -44,6 +45,10 @@ class Release(enum.IntEnum):
         return self.name.lower()
 
 
+_NEEDS_COME_POINT: Final = by_code(dict.fromkeys(COME_POINT_BETS, True), False)
+"""Whether a bet's entry names a come point (:data:`COME_POINT_BETS`), by wire code."""
+
+
 class BetRequest:
     """One bet as a player asks for it: type, stake and, for OddsCome/OddsDontCome, the come
     point it backs (the wire entry ``[code, amount(, come point)]``).  A value (``Final``
@@ -53,9 +58,10 @@ class BetRequest:
     __slots__ = ("amount", "come_point", "type")
 
     def __init__(self, type: BetType, amount: int, come_point: int | None = None) -> None:
-        if amount.__class__ is not int or amount <= 0:  # a bool is no stake
+        if builtins.type(amount) is not int or amount <= 0:  # a bool is no stake
             raise ValueError(f"a stake is a positive number of base units, not {amount!r}")
-        if type in COME_POINT_BETS:
+        code: int = type  # a plain int indexes the tuple directly when compiled
+        if _NEEDS_COME_POINT[code]:
             if come_point not in COME_POINTS:
                 raise ValueError(f"{type.name} needs a come point, not {come_point!r}")
         elif come_point is not None:
@@ -124,15 +130,22 @@ class LiveIndex:
         self.totals.add(bet, bet_exposure)
 
 
-_KEYED: Final = frozenset({BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome})
-"""The bets counted per number for duplicates."""
+_NONE: Final[list[LiveBet]] = []
+"""The live bets of an owner with none (read only)."""
+
+_KEYED: Final = by_code(
+    dict.fromkeys((BetType.Come, BetType.DontCome, BetType.OddsCome, BetType.OddsDontCome), True),
+    False,
+)
+"""Whether bets of a type are counted per number for duplicates, by wire code."""
 
 
 def _duplicate(bets: list[LiveBet], owner: int, bet_type: BetType, number: int | None) -> bool:
     """One open bet per (owner, type, number): the come point for Come/DontCome (None while
     travelling), the backed come point for OddsCome/OddsDontCome; one per type otherwise.
     ``bets``: the live bets, or at least the owner's."""
-    keyed = bet_type in _KEYED
+    code: int = bet_type  # a plain int indexes the tuple directly when compiled
+    keyed = _KEYED[code]
     for bet in bets:
         if bet.owner == owner and bet.type is bet_type and (not keyed or bet.number == number):
             return True
@@ -172,7 +185,7 @@ def _candidate(
             return Release.ODDS_CAP
     if family is Family.REPEATER:
         tracker = fresh_repeater()
-    elif bet_type in SERIES:
+    elif family is Family.SERIES:
         tracker = fresh_tracker(bet_type)
     backs = None if backed is None else backed.id
     return LiveBet(bet_id, owner, bet_type, amount, state.next_seq, number, backs, tracker)
@@ -205,7 +218,7 @@ def place(
     if index is None:
         live, owned = state.find(bet_id) is not None, state.bets
     else:
-        live, owned = bet_id in index.ids, index.owned.get(owner, [])
+        live, owned = bet_id in index.ids, index.owned.get(owner, _NONE)
     if live:
         raise ValueError(f"bet {bet_id!r} is already live at this table")
     found = _candidate(state, bet_id, owner, request, limits, owned)

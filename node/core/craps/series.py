@@ -13,7 +13,7 @@ from typing import Final
 
 from protocol.bets import COME_POINTS, BetType
 
-from .bettypes import SPECS, BetSpec
+from .bettypes import BetSpec, by_code
 from .dice import Roll
 from .outcome import Step, lose, stay, win
 from .phase import Event, event
@@ -45,16 +45,25 @@ _FRESH: Final[Mapping[BetType, tuple[int, ...]]] = MappingProxyType(
 
 SERIES: Final = frozenset(_FRESH)
 """The series bet types (Muggsy included)."""
+_FRESH_BY_CODE: Final = by_code(_FRESH, None)
 
 
 def fresh_tracker(bet_type: BetType) -> tuple[int, ...]:
     """A series bet's tracker at placement: nothing counted yet."""
-    return _FRESH[bet_type]
+    code: int = bet_type  # a plain int indexes the tuple directly when compiled
+    fresh = _FRESH_BY_CODE[code]
+    if fresh is None:
+        raise KeyError(bet_type)
+    return fresh
 
 
-def step(bet: LiveBet, point: int | None, roll: Roll) -> Step:
-    """What ``roll`` does to a series bet at a table whose point is ``point``."""
-    return _STEPS[bet.type](bet, SPECS[bet.type], point, roll)
+def step(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
+    """What ``roll`` does to a series bet, whose type's data is ``spec``, at a table whose point
+    is ``point``."""
+    series_step = _STEPS[bet.code]
+    if series_step is None:
+        raise KeyError(bet.type)
+    return series_step(bet, spec, point, roll)
 
 
 def _track(bet: LiveBet, tracker: tuple[int, ...]) -> LiveBet:
@@ -67,8 +76,8 @@ def _added(tracker: tuple[int, ...], value: int) -> tuple[int, ...]:
 
 def _ends(bet: LiveBet, spec: BetSpec, count: int) -> Step:
     """The ending roll: the tier ``count`` reaches pays, short of the lowest tier loses."""
-    ratio = spec.tier(count)
-    return lose(bet) if ratio is None else win(bet, ratio)
+    key = spec.reached(count)
+    return lose(bet) if key is None else win(bet, key)
 
 
 def _fire(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
@@ -77,7 +86,7 @@ def _fire(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
         bet = _track(bet, _added(bet.tracker, point))
     made = len(bet.tracker)
     if made == spec.top:
-        return win(bet, spec.pays[made])
+        return win(bet, made)
     if happened is Event.SEVEN_OUT:
         return _ends(bet, spec, made)
     return stay(bet)
@@ -89,7 +98,7 @@ def _bonus(wanted: frozenset[int]) -> Callable[[LiveBet, BetSpec, int | None, Ro
         if total in wanted:
             bet = _track(bet, _added(bet.tracker, total))
             if len(bet.tracker) == spec.top:
-                return win(bet, spec.pays[spec.top])
+                return win(bet, spec.top)
             return stay(bet)
         return lose(bet) if total == 7 else stay(bet)
 
@@ -102,7 +111,7 @@ def _hot_roller(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> S
         return _ends(bet, spec, rolls)
     bet = _track(bet, (rolls + 1,))
     if rolls + 1 == spec.top:
-        return win(bet, spec.pays[spec.top])
+        return win(bet, spec.top)
     return stay(bet)
 
 
@@ -110,7 +119,7 @@ def _twice_hard(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> S
     total = roll.total
     if roll.hard:
         if total in bet.tracker:  # a second hard N while that hard N is pending
-            return win(bet, spec.pays[spec.top])
+            return win(bet, spec.top)
         return stay(_track(bet, _added(bet.tracker, total)))
     if total in _HARD:  # the easy way cancels a pending hard N
         return stay(_track(bet, tuple(n for n in bet.tracker if n != total)))
@@ -124,7 +133,7 @@ def _ride_line(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> St
         wins += 1
         bet = _track(bet, (wins,))
         if wins == spec.top:
-            return win(bet, spec.pays[spec.top])
+            return win(bet, spec.top)
     if happened is Event.SEVEN_OUT:
         return _ends(bet, spec, wins)
     return stay(bet)
@@ -134,11 +143,11 @@ def _muggsy(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
     total = roll.total
     if bet.tracker == (0,):  # its next roll, a come-out roll
         if total == 7:
-            return win(bet, spec.pays[1])
+            return win(bet, 1)
         if total in _MUGGSY_LOSES:
             return lose(bet)
         return stay(_track(bet, (1,)))  # a point was set
-    return win(bet, spec.pays[2]) if total == 7 else lose(bet)
+    return win(bet, 2) if total == 7 else lose(bet)
 
 
 def _replay(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
@@ -150,7 +159,7 @@ def _replay(bet: LiveBet, spec: BetSpec, point: int | None, roll: Roll) -> Step:
         bet = _track(bet, tuple(counts))
     highest = max(bet.tracker)
     if highest == spec.top:
-        return win(bet, spec.pays[spec.top])
+        return win(bet, spec.top)
     if happened is Event.SEVEN_OUT:
         return _ends(bet, spec, highest)
     return stay(bet)
@@ -160,25 +169,25 @@ def _different_doubles(bet: LiveBet, spec: BetSpec, point: int | None, roll: Rol
     if roll.double:
         bet = _track(bet, _added(bet.tracker, roll.die1))
         if len(bet.tracker) == spec.top:
-            return win(bet, spec.pays[spec.top])
+            return win(bet, spec.top)
     if roll.total == 7:
         return _ends(bet, spec, len(bet.tracker))
     return stay(bet)
 
 
-_STEPS: Final[Mapping[BetType, Callable[[LiveBet, BetSpec, int | None, Roll], Step]]] = (
-    MappingProxyType(
-        {
-            BetType.Fire: _fire,
-            BetType.BonusSmall: _bonus(_SMALL),
-            BetType.BonusTall: _bonus(_TALL),
-            BetType.BonusAll: _bonus(_SMALL | _TALL),
-            BetType.HotRoller: _hot_roller,
-            BetType.TwiceHard: _twice_hard,
-            BetType.RideLine: _ride_line,
-            BetType.Muggsy: _muggsy,
-            BetType.Replay: _replay,
-            BetType.DifferentDoubles: _different_doubles,
-        }
-    )
+_STEPS: Final = by_code(
+    {
+        BetType.Fire: _fire,
+        BetType.BonusSmall: _bonus(_SMALL),
+        BetType.BonusTall: _bonus(_TALL),
+        BetType.BonusAll: _bonus(_SMALL | _TALL),
+        BetType.HotRoller: _hot_roller,
+        BetType.TwiceHard: _twice_hard,
+        BetType.RideLine: _ride_line,
+        BetType.Muggsy: _muggsy,
+        BetType.Replay: _replay,
+        BetType.DifferentDoubles: _different_doubles,
+    },
+    None,
 )
+"""Each series bet's step, by wire code (None at the other codes)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from .bettypes import BACKS, SPECS, Family, by_code, profit, spec_of
+from .bettypes import BACKS, SPECS, Family, by_code, paid, spec_of
 from .dice import Roll
 from .line import step as line_step
 from .numbers import step as number_step
@@ -83,12 +83,20 @@ def settlement_order(bet: LiveBet) -> tuple[int, int]:
     return (_RANK[bet.code], bet.seq)
 
 
-def _rank(bet: LiveBet) -> int:
-    return _RANK[bet.code]
+_PLACE: Final = by_code(
+    {bet: place for place, bet in enumerate(sorted(SPECS, key=lambda bet: _RANK[bet]))}, -1
+)
+"""Each bet type's place in the settlement order of the types (``_RANK``'s order, 0 … 63), by
+wire code: the sort key of a settled or moved bet, a small int, which Python keeps cached (a
+rank above 256 is a new int object per item sorted)."""
 
 
-def _settled_rank(settlement: Settlement) -> int:
-    return _RANK[settlement.bet.code]
+def _place(bet: LiveBet) -> int:
+    return _PLACE[bet.code]
+
+
+def _settled_place(settlement: Settlement) -> int:
+    return _PLACE[settlement.bet.code]
 
 
 def _decision_order(bets: list[LiveBet]) -> list[int]:
@@ -96,38 +104,43 @@ def _decision_order(bets: list[LiveBet]) -> list[int]:
     list that is not is sorted), every bet bound to another (odds) moved after the others: it
     reads the outcome of the bet it backs, so that bet is decided first whatever their
     placement."""
-    positions = list(range(len(bets)))
-    seq = -1
-    for bet in bets:
-        if bet.seq <= seq:
-            seqs = [each.seq for each in bets]
-            positions.sort(key=seqs.__getitem__)
-            break
-        seq = bet.seq
     first: list[int] = []
     odds: list[int] = []
-    for position in positions:
-        if bets[position].backs is not None:
+    ordered = True
+    seq = -1
+    for position, bet in enumerate(bets):
+        if bet.seq <= seq:
+            ordered = False
+        seq = bet.seq
+        if bet.backs is not None:
             odds.append(position)
         else:
             first.append(position)
+    if not ordered:
+        seqs = [each.seq for each in bets]
+        first.sort(key=seqs.__getitem__)
+        odds.sort(key=seqs.__getitem__)
     first.extend(odds)
     return first
 
 
-_BACKED: Final = frozenset(BACKS.values())
-"""The bets an odds bet can be bound to (the line bets)."""
+_BACKED: Final = by_code(dict.fromkeys(BACKS.values(), True), False)
+"""Whether an odds bet can be bound to a bet of this type (the line bets), by wire code."""
 
 
-def _decide(bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]) -> Step:
-    family = spec_of(bet.type).family
+def _decide(
+    bet: LiveBet, point: int | None, roll: Roll, ended: dict[BetId, Outcome]
+) -> Step | None:
+    """What ``roll`` does to ``bet`` (None: it stays as it is)."""
+    spec = spec_of(bet.type)
+    family = spec.family
     if family is Family.LINE:
         return line_step(bet, point, roll)
     if family is Family.ODDS:
         return odds_step(bet, ended.get(bet.backs) if bet.backs is not None else None)
     if family is Family.SERIES:
-        return series_step(bet, point, roll)
-    return number_step(bet, roll)
+        return series_step(bet, spec, point, roll)
+    return number_step(bet, spec, roll)
 
 
 def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> RollResult:
@@ -148,6 +161,8 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     for position in _decision_order(bets):
         bet = bets[position]
         step = _decide(bet, point, roll, ended)
+        if step is None:
+            continue
         outcome = step.outcome
         if outcome is None:
             after[position] = step.bet
@@ -155,16 +170,17 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
                 moved.append(step.bet)
             continue
         after[position] = None
-        if bet.type in _BACKED:
+        code = bet.code
+        if _BACKED[code]:
             ended[bet.id] = outcome
-        paid = profit(bet.stake, step.ratio) if outcome is Outcome.WIN else 0
-        settled.append(Settlement(step.bet, outcome, paid))
+        profit = paid(code, step.key, bet.stake) if outcome is Outcome.WIN else 0
+        settled.append(Settlement(step.bet, outcome, profit))
     state.bets = [bet for bet in after if bet is not None]
     state.point = next_point(point, roll.total)
     if happened is Event.SEVEN_OUT:
         state.shooter = next_shooter(state.shooter, seats)
-    settled.sort(key=_settled_rank)
-    moved.sort(key=_rank)
+    settled.sort(key=_settled_place)
+    moved.sort(key=_place)
     return RollResult(roll, happened, tuple(settled), tuple(moved))
 
 

@@ -28,7 +28,7 @@ class LiveBet:
     dataclass: rolls and inclusions build many, and a frozen dataclass's generated ``__init__``
     costs several times as much, interpreted or compiled (docs/BUILD.md)."""
 
-    __slots__ = ("backs", "id", "number", "owner", "seq", "stake", "tracker", "type")
+    __slots__ = ("backs", "code", "id", "number", "owner", "seq", "stake", "tracker", "type")
 
     def __init__(
         self,
@@ -56,12 +56,10 @@ class LiveBet:
         """Odds bets: the id of the bet they are bound to (TABLES.md §1, odds binding)."""
         self.tracker: Final = tracker
         """Repeater and series bets: what they have counted since placement (series.py)."""
-
-    @property
-    def code(self) -> int:
+        self.code: Final[int] = type
         """Its type's wire code: compiled, a plain int indexes a tuple or a list directly, a
-        bet type (an interpreted enum) through the generic protocol."""
-        return self.type
+        bet type (an interpreted enum) through the generic protocol.  (A field, not a
+        property: the rules read it several times per bet and roll.)"""
 
     def moved_to(self, number: int) -> LiveBet:
         """This bet with its come point set to ``number``."""
