@@ -108,27 +108,44 @@ class Staged:
         return key in self._base[name]
 
     def put(self, name: str, key: Any, value: Any) -> None:
-        self._overlay.setdefault(name, {})[key] = value
+        self._over(name)[key] = value
 
     def delete(self, name: str, key: Any) -> None:
-        self._overlay.setdefault(name, {})[key] = MISSING
+        self._over(name)[key] = MISSING
+
+    def _over(self, name: str) -> dict[Any, Any]:
+        """The overlay of map ``name``, made on its first write (``setdefault`` would build an
+        empty dict on every call)."""
+        over = self._overlay.get(name)
+        if over is None:
+            over = self._overlay[name] = {}
+        return over
 
     # -- sets --------------------------------------------------------------------------------
 
     def members(self, name: str, key: Any) -> set[Any]:
         found = set(self._base[name].get(key, ()))
-        for member, present in self._members.get((name, key), {}).items():
-            if present:
-                found.add(member)
-            else:
-                found.discard(member)
+        changed = self._members.get((name, key))
+        if changed is not None:
+            for member, present in changed.items():
+                if present:
+                    found.add(member)
+                else:
+                    found.discard(member)
         return found
 
     def add(self, name: str, key: Any, member: Any) -> None:
-        self._members.setdefault((name, key), {})[member] = True
+        self._changed_members(name, key)[member] = True
 
     def discard(self, name: str, key: Any, member: Any) -> None:
-        self._members.setdefault((name, key), {})[member] = False
+        self._changed_members(name, key)[member] = False
+
+    def _changed_members(self, name: str, key: Any) -> dict[Any, bool]:
+        at: tuple[Any, ...] = (name, key)
+        changed = self._members.get(at)
+        if changed is None:
+            changed = self._members[at] = {}
+        return changed
 
     # -- counters ----------------------------------------------------------------------------
 
