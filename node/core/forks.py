@@ -33,13 +33,25 @@ def keep_two(versions: list[Entry], entry: Entry) -> tuple[list[Entry], list[Ent
     return ranked[:2], ranked[2:]
 
 
+class _Line:
+    """The judged packets naming one sender, and the nonce each names: two parallel lists,
+    not a pair per packet (a pair holding an entry is one more object the collector keeps
+    walking for as long as the log lives)."""
+
+    __slots__ = ("entries", "nonces")
+
+    def __init__(self) -> None:
+        self.nonces: list[int] = []
+        self.entries: list[Entry] = []
+
+
 class Dependents:
     """Judged packets by each sender they name, with the nonce named."""
 
     __slots__ = ("_by_named",)
 
     def __init__(self) -> None:
-        self._by_named: dict[bytes, list[tuple[int, Entry]]] = {}
+        self._by_named: dict[bytes, _Line] = {}
 
     def add(self, entry: Entry) -> None:
         """Index a judged packet by what it names (its own sender's packets excepted: its own
@@ -50,9 +62,9 @@ class Dependents:
             if named != sender:
                 line = by_named.get(named)
                 if line is None:
-                    by_named[named] = [(nonce, entry)]
-                else:
-                    line.append((nonce, entry))
+                    line = by_named[named] = _Line()
+                line.nonces.append(nonce)
+                line.entries.append(entry)
 
     def cone(
         self, chains: dict[bytes, Chain], hwm: Callable[[bytes], int], sender: bytes, nonce: int
@@ -72,7 +84,9 @@ class Dependents:
             chain = chains.get(who)
             if chain is not None:  # the forker's chain ends below the fork already
                 cone.extend(chain.entries[n - 1 : min(hi - 1, hwm(who))])
-            for named, dependent in self._by_named.get(who, ()):
-                if n <= named < hi and not dependent.removed:
-                    stack.append((dependent.sender, dependent.nonce))
+            line = self._by_named.get(who)
+            if line is not None:
+                for named, dependent in zip(line.nonces, line.entries, strict=True):
+                    if n <= named < hi and not dependent.removed:
+                        stack.append((dependent.sender, dependent.nonce))
         return cone
