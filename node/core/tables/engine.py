@@ -197,15 +197,12 @@ class TablesEngine:
         staged = run.staged.fork()
         before: Table = staged.get("tables", run.key)
         staged.put("tables", run.key, run.table)
-        paid = host_money(staged, before, nonce, run.events, run.refs)
+        paid = host_money(staged, before, nonce, run.events, run.named)
         credits = tuple((account, host, nonce, amount) for account, amount in paid.items())
-        acks = _acks(run.refs, host)
+        acks = _acks(run.named, host)
         return Judgment(Reason.APPLIED, Effects(credits=credits, acks=acks), staged.change())
 
 
-def _acks(refs: list[tuple[bytes, int]], sender: bytes) -> tuple[tuple[bytes, int], ...]:
-    best: dict[bytes, int] = {}
-    for key, nonce in refs:
-        if key != sender and nonce > best.get(key, 0):
-            best[key] = nonce
-    return tuple(sorted(best.items()))
+def _acks(named: dict[bytes, int], sender: bytes) -> tuple[tuple[bytes, int], ...]:
+    """What a host packet acknowledges: the highest nonce it names of each other key."""
+    return tuple(sorted([(key, nonce) for key, nonce in named.items() if key != sender]))

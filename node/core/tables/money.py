@@ -398,16 +398,13 @@ def host_money(
     before: Table,
     nonce: int,
     events: Sequence[Event],
-    refs: Sequence[tuple[bytes, int]],
+    named: dict[bytes, int],
 ) -> dict[bytes, int]:
-    """The money of one Applied host packet: stage the table's funds and escrow changes and
-    return the credits it pays, by account."""
+    """The money of one Applied host packet (``named``: the highest nonce it names of each
+    key): stage the table's funds and escrow changes and return the credits it pays, by
+    account."""
     funds: TableMoney = staged.get("funds", before.key)
     purse = Purse(staged, before.key, funds.copy())
-    named: dict[bytes, int] = {}
-    for key, m in refs:
-        if m > named.get(key, 0):
-            named[key] = m
     for event in events:
         if isinstance(event, Settled):
             _settled(purse, event)

@@ -199,6 +199,8 @@ class HostRun:
         self.events: list[Event] = []
         self.refs: list[tuple[bytes, int]] = []
         """``(key, nonce)`` every seat ref resolved to, in step order: dependencies."""
+        self.named: dict[bytes, int] = {}
+        """The highest nonce the refs name of each key."""
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
 
@@ -217,8 +219,14 @@ class HostRun:
         occupant = self.table.seats.get(seat)
         if occupant is None:
             return None
-        self.refs.append((occupant.key, nonce))
+        self.ref(occupant.key, nonce)
         return occupant.key
+
+    def ref(self, key: bytes, nonce: int) -> None:
+        """The packet names ``key``'s packet ``nonce``."""
+        self.refs.append((key, nonce))
+        if nonce > self.named.get(key, 0):
+            self.named[key] = nonce
 
 
 # --------------------------------------------------------------------------- checks
@@ -370,7 +378,7 @@ def answer(
             vacate_seat(run, seat, forfeit=False)
     for decline in declines:
         key, nonce = decline.key, decline.nonce
-        run.refs.append((key, nonce))
+        run.ref(key, nonce)
         answered: tuple[Any, ...] = (run.key, key, nonce)
         if run.staged.has("answered", answered):
             continue  # declining an answered join again is ignored
@@ -384,7 +392,7 @@ def answer(
 def seat_join(run: HostRun, copy: JoinCopy) -> None:
     """One join answer: a host fault, or the lowest free seat with the copied chain."""
     t = run.table
-    run.refs.append((copy.key, copy.nonce))
+    run.ref(copy.key, copy.nonce)
     if copy.key == t.host or t.seat_of(copy.key) is not None:
         raise HostFault(Reason.BAD_JOIN, "the joining key is the host or already seated")
     if run.staged.has("answered", (run.key, copy.key, copy.nonce)):
@@ -485,7 +493,7 @@ def open_roll(run: HostRun, body: RollOpen, at_risk: int) -> None:
 def _note_named(run: HostRun) -> None:
     """The highest nonce named per key, for the requests later packets see."""
     upto = run.table.named_upto
-    for key, nonce in run.refs:
+    for key, nonce in run.named.items():
         if nonce > upto.get(key, 0):
             upto[key] = nonce
 
