@@ -73,30 +73,29 @@ class RollResult:
         )
 
 
-_RANK: Final = by_code({bet: spec.step * 256 + int(bet) for bet, spec in SPECS.items()}, -1)
-"""(step, wire code) as one number (a code is below 256), for the sort; by wire code."""
+_RANK: Final = by_code(
+    {
+        bet: place
+        for place, bet in enumerate(sorted(SPECS, key=lambda bet: (SPECS[bet].step, int(bet))))
+    },
+    -1,
+)
+"""Each bet type's place in BET_RULES' settlement order of types (step, then wire code), 0 …
+63, by wire code: a small int, which Python keeps cached, so sorting builds no int per item."""
 
 
 def settlement_order(bet: LiveBet) -> tuple[int, int]:
-    """The sort key of BET_RULES' settlement order: step, then wire code (together, as
-    ``step × 256 + code``), then placement order."""
+    """The sort key of BET_RULES' settlement order: step, then wire code (together, as the
+    type's place in :data:`_RANK`), then placement order."""
     return (_RANK[bet.code], bet.seq)
 
 
-_PLACE: Final = by_code(
-    {bet: place for place, bet in enumerate(sorted(SPECS, key=lambda bet: _RANK[bet]))}, -1
-)
-"""Each bet type's place in the settlement order of the types (``_RANK``'s order, 0 … 63), by
-wire code: the sort key of a settled or moved bet, a small int, which Python keeps cached (a
-rank above 256 is a new int object per item sorted)."""
+def _rank(bet: LiveBet) -> int:
+    return _RANK[bet.code]
 
 
-def _place(bet: LiveBet) -> int:
-    return _PLACE[bet.code]
-
-
-def _settled_place(settlement: Settlement) -> int:
-    return _PLACE[settlement.bet.code]
+def _settled_rank(settlement: Settlement) -> int:
+    return _RANK[settlement.bet.code]
 
 
 def _decision_order(bets: list[LiveBet]) -> list[int]:
@@ -179,8 +178,8 @@ def settle_roll(state: TableState, roll: Roll, seats: Iterable[int] = ()) -> Rol
     state.point = next_point(point, roll.total)
     if happened is Event.SEVEN_OUT:
         state.shooter = next_shooter(state.shooter, seats)
-    settled.sort(key=_settled_place)
-    moved.sort(key=_place)
+    settled.sort(key=_settled_rank)
+    moved.sort(key=_rank)
     return RollResult(roll, happened, tuple(settled), tuple(moved))
 
 

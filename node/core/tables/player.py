@@ -144,9 +144,10 @@ def judge_player(
         acks = ((host, t),)
     if spendable is None:
         reason = Reason.UNFUNDED
+    # what a debit may spend (one isinstance per class: compiled, each is a type check, where
+    # a tuple of classes is the interpreter's generic isinstance)
     elif reason is None and (isinstance(body, Bet) or isinstance(body, Join)):  # noqa: SIM101
-        spendable += gain(state, sender, acks)  # what a debit may spend (one isinstance each:
-        # compiled, a type check; a tuple of classes is the interpreter's generic isinstance)
+        spendable += gain(state, sender, acks)
     assert reason is not None or table is not None
     if isinstance(body, Join):
         return _join(staged, sender, nonce, h, body, reason, table, spendable, acks)
