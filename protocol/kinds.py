@@ -38,7 +38,6 @@ __all__ = [
     "Decline",
     "ExtRef",
     "GameEnd",
-    "HostRef",
     "Included",
     "Join",
     "JoinCopy",
@@ -52,7 +51,6 @@ __all__ = [
     "RevealCopy",
     "RollOpen",
     "Seat",
-    "SeatDep",
     "TableParams",
     "Transfer",
     "Void",
@@ -278,8 +276,14 @@ class Body(Record):
     SCHEMA: ClassVar[tuple[Spec, ...]]
 
     def references(self) -> tuple[Reference, ...]:
-        """What this packet names (its dependencies), in wire order."""
+        """The packets this one names by key (its dependencies the ledger resolves itself), in
+        wire order."""
         return ()
+
+    def names_by_state(self) -> bool:
+        """Whether it also names packets through game state (a player packet's T on the host
+        of its binding, a host packet's seat refs): the table engine resolves those."""
+        return False
 
 
 class NonceRef(Record):
@@ -291,26 +295,7 @@ class NonceRef(Record):
         self.nonce: Final = nonce
 
 
-class HostRef(Record):
-    """Dependency on the table reference T of game ``game``: a nonce of the host named in the
-    sender's latest earlier join for that game (the table engine resolves it)."""
-
-    def __init__(self, game: bytes, nonce: int) -> None:
-        self.game: Final = game
-        self.nonce: Final = nonce
-
-
-class SeatDep(Record):
-    """Dependency on the packet ``nonce`` of whoever holds ``seat`` at the sender's table
-    ``game`` when the host packet's step reads it (the table engine resolves it)."""
-
-    def __init__(self, game: bytes, seat: int, nonce: int) -> None:
-        self.game: Final = game
-        self.seat: Final = seat
-        self.nonce: Final = nonce
-
-
-Reference = ExtRef | NonceRef | HostRef | SeatDep
+Reference = ExtRef | NonceRef
 
 
 class Create(Body):
@@ -354,8 +339,8 @@ class Leave(Body):
         self.game: Final = game
         self.table: Final = table
 
-    def references(self) -> tuple[Reference, ...]:
-        return (HostRef(self.game, self.table),)
+    def names_by_state(self) -> bool:
+        return True
 
 
 class Cancel(Body):
@@ -367,8 +352,8 @@ class Cancel(Body):
         self.table: Final = table
         self.upto: Final = upto
 
-    def references(self) -> tuple[Reference, ...]:
-        return (HostRef(self.game, self.table),)
+    def names_by_state(self) -> bool:
+        return True
 
 
 class Bet(Body):
@@ -384,8 +369,8 @@ class Bet(Body):
         self.table: Final = table
         self.bets: Final = bets
 
-    def references(self) -> tuple[Reference, ...]:
-        return (HostRef(self.game, self.table),)
+    def names_by_state(self) -> bool:
+        return True
 
 
 class Transfer(Body):
@@ -426,8 +411,17 @@ class Reveal(Body):
         self.table: Final = table
         self.preimage: Final = preimage
 
-    def references(self) -> tuple[Reference, ...]:
-        return (HostRef(self.game, self.table),)
+    def names_by_state(self) -> bool:
+        return True
+
+
+def _answers(declines: tuple[Decline, ...], joins: tuple[JoinCopy, ...]) -> tuple[Reference, ...]:
+    """A host packet's join answers as references: a declined join whatever its version, an
+    accepted one by its h."""
+    return (
+        *(NonceRef(d.key, d.nonce) for d in declines),
+        *(ExtRef(j.key, j.nonce, j.h) for j in joins),
+    )
 
 
 class Seat(Body):
@@ -449,12 +443,10 @@ class Seat(Body):
         self.released: Final = released
 
     def references(self) -> tuple[Reference, ...]:
-        g = self.game
-        return (
-            *(NonceRef(d.key, d.nonce) for d in self.declines),
-            *(ExtRef(j.key, j.nonce, j.h) for j in self.joins),
-            *(SeatDep(g, r.seat, r.nonce) for r in self.released),
-        )
+        return _answers(self.declines, self.joins)
+
+    def names_by_state(self) -> bool:
+        return True
 
 
 class RollOpen(Body):
@@ -497,14 +489,10 @@ class RollOpen(Body):
         self.listed: Final = listed
 
     def references(self) -> tuple[Reference, ...]:
-        g = self.game
-        return (
-            *(SeatDep(g, r.seat, r.nonce) for r in self.reveals),
-            *(NonceRef(d.key, d.nonce) for d in self.declines),
-            *(ExtRef(j.key, j.nonce, j.h) for j in self.joins),
-            *(SeatDep(g, r.seat, r.nonce) for r in self.released),
-            *(SeatDep(g, e.seat, e.nonce) for e in self.included),
-        )
+        return _answers(self.declines, self.joins) if self.declines or self.joins else ()
+
+    def names_by_state(self) -> bool:
+        return True
 
 
 class Void(Body):
@@ -523,9 +511,8 @@ class Void(Body):
         self.withheld: Final = withheld
         self.present: Final = present
 
-    def references(self) -> tuple[Reference, ...]:
-        g = self.game
-        return tuple(SeatDep(g, r.seat, r.nonce) for r in self.present)
+    def names_by_state(self) -> bool:
+        return True
 
 
 class GameEnd(Body):
@@ -537,9 +524,8 @@ class GameEnd(Body):
         self.k: Final = k
         self.reveals: Final = reveals
 
-    def references(self) -> tuple[Reference, ...]:
-        g = self.game
-        return tuple(SeatDep(g, r.seat, r.nonce) for r in self.reveals)
+    def names_by_state(self) -> bool:
+        return True
 
 
 BODY_TYPES: Final[dict[int, type[Body]]] = {

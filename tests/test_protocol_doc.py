@@ -156,6 +156,9 @@ def test_a_key_that_can_sign_nothing_is_a_bad_reference_wherever_it_is_named(key
     host = scene.party("host")
     seat = Seat(scene.game, (), (Decline(key, 1),), (), ())
     assert scene.sign(host, seat) is Reason.BAD_REFERENCE
+    # seat refs beside it (named through the table's state) do not make it wait for the key
+    seat = Seat(scene.game, (), (Decline(key, 1),), (), (Released(1, 1, 0),))
+    assert scene.sign(host, seat) is Reason.BAD_REFERENCE
     answer = JoinCopy(key, 1, bytes(8), bytes(32), 1_024)
     assert scene.sign(host, Seat(scene.game, (), (), (answer,), ())) is Reason.BAD_REFERENCE
 

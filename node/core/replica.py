@@ -60,7 +60,7 @@ from protocol.frame import Envelope, FrameCodec, Packet, bad_signature, decode_b
 from protocol.frame import signatures_valid as _signatures_valid
 from protocol.genesis import Genesis
 from protocol.hashing import sha256
-from protocol.kinds import Body, ExtRef, NonceRef
+from protocol.kinds import Body, ExtRef
 
 __all__ = [
     "SERVE_LIMIT",
@@ -689,22 +689,17 @@ class Replica:
         deps: tuple[Dep, ...] = ()
         bad = resolves = False
         if packet is not None:
-            refs = packet.body.references()
+            body = packet.body
+            resolves = body.names_by_state()  # the engine resolves those (``_blocker``)
+            refs = body.references()
             if refs:
                 sender, nonce = env.sender, env.nonce
                 codec = self._codec
                 found: list[Dep] = []
                 for ref in refs:
-                    kind = type(ref)
-                    if kind is ExtRef:
-                        h: bytes | None = ref.h  # type: ignore[union-attr]
-                    elif kind is NonceRef:
-                        h = None
-                    else:
-                        resolves = True  # named through game state: the engine resolves it
-                        continue
+                    h: bytes | None = ref.h if type(ref) is ExtRef else None
                     # each field read once: a body field is a generic attribute lookup here
-                    ref_sender = ref.sender  # type: ignore[union-attr]
+                    ref_sender = ref.sender
                     ref_nonce = ref.nonce
                     if ref_sender == sender:
                         if ref_nonce >= nonce:
@@ -727,7 +722,9 @@ class Replica:
             deps,
             bad,
         )
-        if resolves:
+        if resolves and not bad:
+            # with a bad ref it is BAD_REFERENCE whatever the state names (and what the
+            # engine would resolve may name the same unacceptable key, which never comes)
             entry.resolves = True
         return entry
 
