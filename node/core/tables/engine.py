@@ -126,8 +126,10 @@ class TablesEngine:
 
     def dependencies(self, state: LedgerState, sender: bytes, packet: Packet) -> tuple[Dep, ...]:
         """What a packet names through game state: a player packet's T on the host of its
-        binding; a host packet's seat refs, resolved against the state at the step that
-        reads them (its own table's state, with its predecessor judged)."""
+        binding; for a host packet, the highest nonce its refs name of each key, resolved
+        against the state at the step that reads them (its own table's state, with its
+        predecessor judged).  The highest is enough: a chain is judged in order, and a fork
+        below it is a fork below what the packet names."""
         body = packet.body
         tables = tables_of(state)
         if _bound(body):
@@ -136,7 +138,7 @@ class TablesEngine:
         if _hosted(body):
             run = self._host_run(state, packet, body)
             if isinstance(run, HostRun):
-                return tuple((key, nonce, None) for key, nonce in run.refs)
+                return tuple([(key, nonce, None) for key, nonce in run.named.items()])
         return ()
 
     # ------------------------------------------------------------------ judge

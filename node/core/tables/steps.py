@@ -197,10 +197,9 @@ class HostRun:
         self.network_id = network_id
         self.key: Final[TableKey] = table.key
         self.events: list[Event] = []
-        self.refs: list[tuple[bytes, int]] = []
-        """``(key, nonce)`` every seat ref resolved to, in step order: dependencies."""
         self.named: dict[bytes, int] = {}
-        """The highest nonce the refs name of each key."""
+        """The highest nonce the packet's refs name of each key, in first-named order: its
+        dependencies (a chain is judged in order, so its highest named packet is enough)."""
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
 
@@ -224,7 +223,6 @@ class HostRun:
 
     def ref(self, key: bytes, nonce: int) -> None:
         """The packet names ``key``'s packet ``nonce``."""
-        self.refs.append((key, nonce))
         if nonce > self.named.get(key, 0):
             self.named[key] = nonce
 
