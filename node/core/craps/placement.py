@@ -119,15 +119,26 @@ class LiveIndex:
     @classmethod
     def of(cls, state: TableState) -> LiveIndex:
         owned: dict[int, list[LiveBet]] = {}
+        ids: set[BetId] = set()
         for bet in state.bets:
-            owned.setdefault(bet.owner, []).append(bet)
-        return cls({bet.id for bet in state.bets}, owned, Totals.of(state))
+            ids.add(bet.id)
+            _own(owned, bet)
+        return cls(ids, owned, Totals.of(state))
 
     def add(self, bet: LiveBet, bet_exposure: int) -> None:
         """``bet`` went live; ``bet_exposure`` is its exposure."""
         self.ids.add(bet.id)
-        self.owned.setdefault(bet.owner, []).append(bet)
+        _own(self.owned, bet)
         self.totals.add(bet, bet_exposure)
+
+
+def _own(owned: dict[int, list[LiveBet]], bet: LiveBet) -> None:
+    """Append ``bet`` to its owner's list (``setdefault`` would build an empty list each call)."""
+    bets = owned.get(bet.owner)
+    if bets is None:
+        owned[bet.owner] = [bet]
+    else:
+        bets.append(bet)
 
 
 _NONE: Final[list[LiveBet]] = []

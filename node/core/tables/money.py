@@ -228,10 +228,11 @@ def _settled(purse: Purse, event: Settled) -> None:
     settlement = event.settlement
     bet = settlement.bet
     funds = purse.funds
-    money = funds.bets.pop(bet.id, None)
+    item: ItemKey = bet.id
+    money = funds.bets.get(item)
     if money is None:
         return
-    item: ItemKey = bet.id
+    del funds.bets[item]  # get + del: compiled, dict.pop is a generic method call
     outcome = settlement.outcome
     if money.stake:
         purse.take(item)
@@ -365,10 +366,14 @@ def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> Non
 
 
 def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
-    money = purse.funds.bets.pop(event.bet.id, None)
-    if money is None or not money.stake:
-        return
+    bets = purse.funds.bets
     item: ItemKey = event.bet.id
+    money = bets.get(item)
+    if money is None:
+        return
+    del bets[item]
+    if not money.stake:
+        return
     escrowed = purse.escrowed(item)
     escrow = None if escrowed is None else escrowed.item(item[2])
     assert escrowed is not None and escrow is not None
