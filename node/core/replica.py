@@ -630,8 +630,10 @@ class Replica:
             except Rejected as exc:
                 return self._rejected(exc)
         entry = self._entry(env)
-        if nextone and self._blocker(entry, False) is None:
-            return self._judge_next(entry, chain)
+        if nextone:
+            resolved = self._unblocked(entry)
+            if resolved is not None:
+                return self._judge_next(entry, chain, resolved)
         self._judged_now = []
         result = self._place(entry)
         self._drain()
@@ -643,10 +645,11 @@ class Replica:
             result.reason = judgment.reason
         return self._count(result)
 
-    def _judge_next(self, entry: Entry, chain: Chain | None) -> Ingested:
+    def _judge_next(self, entry: Entry, chain: Chain | None, resolved: tuple[Dep, ...]) -> Ingested:
         """Log and judge at once a packet whose predecessor and dependencies are judged and
         that nothing held can follow: ``_place`` + ``_log`` + ``_drain`` for that case, in
-        one pass (this is the path nearly every packet takes)."""
+        one pass (this is the path nearly every packet takes).  ``resolved``: what the engine
+        resolved it to name, on the state it is judged on."""
         sender = entry.sender
         nonce = entry.nonce
         if chain is None:
@@ -656,7 +659,7 @@ class Replica:
             self._pulls.logged(sender, nonce, entry.h)
         judgment = self._judgment(entry)
         self._events.append(Event(JUDGED, entry))
-        self._apply(entry, judgment)
+        self._apply(entry, judgment, resolved)
         judged = [entry]
         if self._waits or self._capped_on:
             # packets that waited for this one: judge them now, as ``_judge`` would
@@ -947,6 +950,19 @@ class Replica:
                 return self._deps_blocker(resolved, ask)
         return None
 
+    def _unblocked(self, entry: Entry) -> tuple[Dep, ...] | None:
+        """:meth:`_blocker` without asking, for a packet whose predecessor is judged: None
+        when something blocks it, else what the engine resolved it to name (for ``_apply``,
+        judged on this same state)."""
+        if entry.deps and self._deps_blocker(entry.deps, False) is not None:
+            return None
+        if not entry.resolves or entry.packet is None:
+            return ()
+        resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
+        if resolved and self._deps_blocker(resolved, False) is not None:
+            return None
+        return resolved
+
     def _deps_blocker(self, deps: tuple[Dep, ...], ask: bool) -> tuple[bytes, int] | None:
         """The first of ``deps`` not yet judged (or judged as another version), asking for what
         is missing when ``ask``.  A dependency beyond the window blocks on the window's top: it
@@ -1038,11 +1054,17 @@ class Replica:
             judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
         return judgment
 
-    def _apply(self, entry: Entry, judgment: Judgment) -> None:
+    def _apply(
+        self, entry: Entry, judgment: Judgment, resolved: tuple[Dep, ...] | None = None
+    ) -> None:
+        """Make ``entry``'s judgment real.  ``resolved``: what the engine resolved it to name
+        on the state it was judged on, if known (else resolved here)."""
         if entry.resolves:  # what it named through game state, as resolved when judged
             if entry.packet is not None:
-                resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
-                entry.deps = (*entry.deps, *resolved)
+                if resolved is None:
+                    resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
+                if resolved:
+                    entry.deps = (*entry.deps, *resolved) if entry.deps else resolved
             entry.resolves = False
         entry.judgment = judgment
         entry.packet = None
