@@ -16,7 +16,7 @@ from node.core.tables import TablesEngine
 from node.core.tables.engine import tables_of
 from node.core.tables.journal import MISSING, Change, Staged
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
-from node.core.tables.state import ItemStatus
+from node.core.tables.state import ItemStatus, Tables
 from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
 from node.drivers.tableview import _table_change
@@ -165,6 +165,21 @@ def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
     assert scene.roll_open(released=[Released(1, n, 0)]) is Reason.APPLIED
     assert scene.balance("p")[1] == 10 * CRAP  # pending: a credit from the host
     assert scene.escrow("p", n) is None
+
+
+def test_staged_claim_puts_a_value_only_where_the_key_has_none() -> None:
+    tables = Tables()
+    tables.maps["named"][("t", 1)] = True
+    staged = Staged(tables)
+    assert not staged.claim("named", ("t", 1), True)  # in the base
+    assert staged.claim("named", ("t", 2), True)
+    assert not staged.claim("named", ("t", 2), True)  # staged already
+    staged.delete("named", ("t", 1))
+    assert staged.claim("named", ("t", 1), True)  # deleted: free again
+    assert staged.has("named", ("t", 1)) and staged.has("named", ("t", 2))
+    # the base's value written back is no change
+    assert staged.change().sets_in("named") == [(("t", 2), MISSING, True)]
+    assert tables.maps["named"] == {("t", 1): True}
 
 
 def test_a_host_packets_change_names_the_table_before_and_after_and_what_it_released() -> None:

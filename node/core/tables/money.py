@@ -195,15 +195,17 @@ def _holdable(
     seat_money = purse.seat(seat)
     if seat_money is None or not seat_money.own:
         return None
-    key, bet_nonce, index = item
-    record = purse.staged.get("records", (key, bet_nonce))
+    index = item[2]
+    packet = (item[0], item[1])  # the bet packet's key in both maps, made once
+    staged = purse.staged
+    record = staged.get("records", packet)
     if not isinstance(record, BetRecord) or not _bound_here(record, table):
         return None
     if record.reason is not _APPLIED or index >= len(record.entries):
         return None
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
-    escrowed = purse.escrowed(item)
+    escrowed: Escrowed | None = staged.get("escrow", packet)
     escrow = None if escrowed is None else escrowed.item(index)
     if escrow is None or escrow.status is ItemStatus.LIVE or nonce > escrow.window_end:
         return None

@@ -207,10 +207,7 @@ class HostRun:
         """Name the bet ``(key, nonce, index)`` here: its ``named`` key, or None if it was named
         already (and not returned to pending since)."""
         named: ItemKey = (self.key, key, nonce, index)
-        if self.staged.has("named", named):
-            return None
-        self.staged.put("named", named, True)
-        return named
+        return named if self.staged.claim("named", named, True) else None
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
         """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
