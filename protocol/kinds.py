@@ -418,6 +418,8 @@ class Reveal(Body):
 def _answers(declines: tuple[Decline, ...], joins: tuple[JoinCopy, ...]) -> tuple[Reference, ...]:
     """A host packet's join answers as references: a declined join whatever its version, an
     accepted one by its h."""
+    if not declines and not joins:
+        return ()
     return (
         *(NonceRef(d.key, d.nonce) for d in declines),
         *(ExtRef(j.key, j.nonce, j.h) for j in joins),
@@ -489,7 +491,7 @@ class RollOpen(Body):
         self.listed: Final = listed
 
     def references(self) -> tuple[Reference, ...]:
-        return _answers(self.declines, self.joins) if self.declines or self.joins else ()
+        return _answers(self.declines, self.joins)
 
     def names_by_state(self) -> bool:
         return True
