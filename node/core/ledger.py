@@ -117,21 +117,23 @@ class CreditLine:
             total += amount
         return total
 
-    def raise_to(self, mark: int) -> list[tuple[int, int]]:
+    def raise_to(self, mark: int) -> tuple[tuple[int, int], ...]:
         """Raise the watermark to ``mark`` (above it); return the credits that became
-        spendable (their amounts are now in ``acked_sum``)."""
+        spendable (their amounts are now in ``acked_sum``).  A tuple of plain values: the
+        packet's undo keeps it for as long as the log lives, and the collector stops
+        scanning a tuple of plain values (never a list)."""
         self.watermark = mark
         pending = self._pending
         if pending is None:
-            return []
+            return ()
         i = 0
         total = 0
         while i < len(pending) and pending[i][0] <= mark:
             total += pending[i][1]
             i += 1
         if not i:
-            return []
-        moved = pending[:i]
+            return ()
+        moved = tuple(pending[:i])
         if i == len(pending):
             self._pending = None
         else:
@@ -139,7 +141,7 @@ class CreditLine:
         self.acked_sum += total
         return moved
 
-    def lower(self, before: int, moved: list[tuple[int, int]]) -> int:
+    def lower(self, before: int, moved: tuple[tuple[int, int], ...]) -> int:
         """Undo :meth:`raise_to` (the latest rise): the watermark goes back to ``before`` and
         the ``moved`` credits are pending again; return their sum."""
         self.watermark = before
@@ -184,7 +186,7 @@ class CreditLine:
         return sum(amount for _, amount in pending) if pending is not None else 0
 
 
-Undo = tuple[tuple[bytes, bytes, int, list[tuple[int, int]]], ...]
+Undo = tuple[tuple[bytes, bytes, int, tuple[tuple[int, int], ...]], ...]
 """What :func:`move_money` cannot recompute when undoing a packet: for each credit line whose
 watermark it raised, ``(account, creditor, watermark before, credits that became spendable)``."""
 
