@@ -16,7 +16,7 @@ from node.core.tables import TablesEngine
 from node.core.tables.engine import tables_of
 from node.core.tables.journal import MISSING, Change, Staged
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
-from node.core.tables.state import ItemStatus, Tables
+from node.core.tables.state import JOIN_INDEX, Escrow, Escrowed, ItemStatus, Tables
 from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
 from node.drivers.tableview import _table_change
@@ -165,6 +165,28 @@ def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
     assert scene.roll_open(released=[Released(1, n, 0)]) is Reason.APPLIED
     assert scene.balance("p")[1] == 10 * CRAP  # pending: a credit from the host
     assert scene.escrow("p", n) is None
+
+
+def test_escrowed_gives_back_each_item_as_kept_and_encodes_the_same() -> None:
+    table = (bytes(32), bytes(8))
+    items = [Escrow(5 + int(status), 10, status) for status in ItemStatus] + [None]
+    escrowed = Escrowed.of(table, False, items)
+    assert [escrowed.item(i) for i in range(5)] == [*items, None]
+    assert escrowed.held() == [(i, item) for i, item in enumerate(items) if item is not None]
+    assert escrowed.amount() == 5 + 6 + 7
+    assert escrowed.encode() == [list(table), False, [[5, 10, 0], [6, 10, 1], [7, 10, 2], None]]
+    assert Escrowed.decode(escrowed.encode()) == escrowed
+    live = Escrow(5, 12, ItemStatus.LIVE)
+    changed = escrowed.replaced(0, live)
+    assert changed is not None and changed.item(0) == live and changed.item(1) == items[1]
+    left = escrowed.replaced(0, None)
+    assert left is not None and left.item(0) is None and left.amount() == 13
+    bond = Escrowed.of(table, True, [Escrow(9, 3, ItemStatus.PENDING)])
+    assert bond.item(JOIN_INDEX) == Escrow(9, 3, ItemStatus.PENDING) and bond.item(0) is None
+    assert bond.held() == [(JOIN_INDEX, Escrow(9, 3, ItemStatus.PENDING))]
+    assert bond.replaced(JOIN_INDEX, None) is None  # nothing left in escrow
+    pending = [Escrow(amount, 7, ItemStatus.PENDING) for amount in (3, 4)]
+    assert Escrowed.pending(table, False, (3, 4), 7) == Escrowed.of(table, False, pending)
 
 
 def test_staged_claim_puts_a_value_only_where_the_key_has_none() -> None:

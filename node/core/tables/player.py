@@ -23,7 +23,6 @@ from .money import add_escrow, escrowed_items, put_escrow
 from .params import MIN_PLAYER_CHAIN, WINDOW, malformed_create
 from .state import (
     BetRecord,
-    Escrow,
     Escrowed,
     ItemStatus,
     JoinRecord,
@@ -185,8 +184,8 @@ def _join(
             reason = Reason.INSUFFICIENT
         else:
             reason = Reason.APPLIED
-            bond_item = Escrow(bond, body.table + WINDOW, ItemStatus.PENDING)
-            add_escrow(staged, sender, nonce, Escrowed(table.key, True, (bond_item,)))
+            escrowed = Escrowed.pending(table.key, True, (bond,), body.table + WINDOW)
+            add_escrow(staged, sender, nonce, escrowed)
             effects = Effects(debit=bond, acks=acks)
     assert reason is not None
     record = JoinRecord(body.game, body.host, body.table, body.chain_head, body.chain_n, h, reason)
@@ -214,11 +213,9 @@ def _bet(
             reason = _INSUFFICIENT
         else:
             reason = _APPLIED
-            window_end = body.table + WINDOW
-            items = tuple(
-                [Escrow(entry.amount, window_end, ItemStatus.PENDING) for entry in body.bets]
-            )
-            add_escrow(staged, sender, nonce, Escrowed(table.key, False, items))
+            amounts = [entry.amount for entry in body.bets]
+            escrowed = Escrowed.pending(table.key, False, amounts, body.table + WINDOW)
+            add_escrow(staged, sender, nonce, escrowed)
             effects = Effects(debit=total, acks=acks)
     assert reason is not None
     staged.put(
