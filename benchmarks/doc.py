@@ -146,6 +146,9 @@ ROWS: Final[tuple[Row, ...]] = (
         "tables_raw_verify_per_s",
         "tables_judge_only_vs_verify",
     ),
+    Row("tables", "tables_resident_judge_per_s", "tables_judge_per_s"),
+    Row("tables", "tables_resident_gc_share"),
+    Row("tables", "tables_resident_gc_longest_ms"),
     Row("tables", "tables_per_packet_us"),
     *(Row("tables", f"tables_{kind}_us") for kind in ("bet", "reveal", "roll_open")),
 )
@@ -186,6 +189,8 @@ WORK: Final[dict[str, tuple[str, ...]]] = {
         "tables_reveal_share",
         "tables_roll_open_share",
         "tables_judge_noise",
+        "tables_resident_packets",
+        "tables_resident_tracked_per_packet",
     ),
 }
 """Per group, the run's size and noise, printed under the table."""

@@ -19,8 +19,10 @@ taken as checked (``Replica.receive_checked``, the ledger benchmark's ``judge_pe
 open, decode, log, the engine's dependencies, judge, apply), the bare ``judge`` + ``apply`` on
 decoded packets, and raw PyNaCl verify of the same signatures.  Then, untimed by the Timer,
 every packet is ingested alone and timed alone, for the cost per kind and of a ``roll_open`` by
-its number of entries.  ``python -m benchmarks.tables --profile`` prints a cProfile of the
-ingest, of every packet or of one kind.
+its number of entries.  Last, a resident log: several replicas ingest the mix one after
+another and are all kept, for the rate and the collector's share and pauses once the log it
+scans has grown.  ``python -m benchmarks.tables --profile`` prints a cProfile of the ingest, of
+every packet or of one kind.
 """
 
 from __future__ import annotations
@@ -127,9 +129,12 @@ class Plan:
     chunk: int = 256
     kind_passes: int = 3
     """Passes of the per-packet timing (each packet's median over them is kept)."""
+    resident: int = 12
+    """Replicas ingesting the mix one after another, all kept: a resident log of this many
+    times the mix, as a node's grows (the collector's middle generation comes into play)."""
 
 
-QUICK: Final = Plan(packets=2_048, rounds=5)
+QUICK: Final = Plan(packets=2_048, rounds=5, resident=2)
 FULL: Final = Plan(packets=8_192, rounds=7)
 
 
@@ -573,6 +578,7 @@ def run(
     )
     figures.update(_judge_figures(mix, plan, say))
     figures.update(_kind_figures(mix, plan, say))
+    figures.update(_resident_figures(mix, plan, say))
     return figures
 
 
@@ -671,6 +677,58 @@ def _kind_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
     figures["tables_roll_open_per_entry_us"] = round(slope, 2)
     figures["tables_per_packet_us"] = round(total / len(seconds) * 1e6, 2)
     return figures
+
+
+class _Collections:
+    """Time spent in the garbage collector, and its longest pause (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.longest = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._start
+            self.seconds += took
+            self.longest = max(self.longest, took)
+
+
+def _resident_figures(mix: Mix, plan: Plan, say: Callable[[str], None]) -> Figures:
+    """The ingest of ``tables_judge_per_s`` as the resident log grows: ``plan.resident``
+    replicas ingest the mix one after another and are all kept, so the collector scans what
+    they hold the way it scans a long-running node's log."""
+    say(f"tables: a resident log of {plan.resident} × the mix")
+    codec = FrameCodec(LOCAL.network_id)
+    for frame in mix.frames:
+        codec.open(frame)
+    kept: list[Replica] = []
+    collections = _Collections()
+    gc.collect()
+    tracked = len(gc.get_objects())
+    gc.callbacks.append(collections)
+    try:
+        start = time.perf_counter()
+        for _ in range(plan.resident):
+            replica = _replica(codec)
+            for lo in range(0, len(mix.frames), plan.chunk):
+                ingest_all(replica, mix.frames[lo : lo + plan.chunk])
+                replica.take_events()
+            kept.append(replica)
+        took = time.perf_counter() - start
+    finally:
+        gc.callbacks.remove(collections)
+    packets = plan.resident * len(mix.frames)
+    tracked = len(gc.get_objects()) - tracked
+    return {
+        "tables_resident_packets": packets,
+        "tables_resident_judge_per_s": round(packets / took, 1),
+        "tables_resident_gc_share": round(collections.seconds / took, 4),
+        "tables_resident_gc_longest_ms": round(collections.longest * 1e3, 1),
+        "tables_resident_tracked_per_packet": round(tracked / packets, 2),
+    }
 
 
 def _line(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
