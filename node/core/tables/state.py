@@ -440,9 +440,6 @@ class Escrow(Value):
         self.window_end: Final = window_end
         self.status: Final = status
 
-    def encode(self) -> list[object]:
-        return [self.amount, self.window_end, int(self.status)]
-
 
 _STATUSES: Final = tuple(ItemStatus)
 """Item status by its value (a tuple index, cheaper than calling the enum)."""
