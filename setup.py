@@ -64,7 +64,10 @@ NATIVE = (
     "node/drivers/store.py",
 )
 """The hot path, in dependency order (the manifest records it for the ``native`` guard)."""
-OPTIONAL = {"protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]}}
+OPTIONAL = {
+    "protocol._sha256": {"sources": ["protocol/_sha256.c"], "libraries": ["crypto"]},
+    "protocol._acyclic": {"sources": ["protocol/_acyclic.c"]},
+}
 """Hand-written C extensions built beside the mypyc group (no ``.py``; each optional)."""
 GROUP = "bitcraps_native"
 MANIFEST = "native/manifest.json"

@@ -11,8 +11,9 @@ hashlib, as it selects every module's source (docs/BUILD.md).
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Final, Protocol
+
+from protocol.extensions import optional
 
 __all__ = ["NATIVE", "sha256", "sha256_hashlib"]
 
@@ -31,17 +32,8 @@ class _Sha256(Protocol):
     def __call__(self, *parts: bytes) -> bytes: ...
 
 
-def _choose() -> tuple[_Sha256, bool]:
-    if os.environ.get("BITCRAPS_PURE") == "1":
-        return sha256_hashlib, False
-    try:
-        from protocol._sha256 import sha256 as native  # noqa: PLC0415 (optional extension)
-    except ImportError:
-        return sha256_hashlib, False
-    return native, True
-
-
-_CHOSEN, _IS_NATIVE = _choose()
+_FALLBACK: _Sha256 = sha256_hashlib
+_CHOSEN, _IS_NATIVE = optional("protocol._sha256", "sha256", _FALLBACK)
 NATIVE: Final = _IS_NATIVE
 """True when :func:`sha256` is the C extension."""
 sha256: Final = _CHOSEN

@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, ClassVar, Final, TypeVar
 
+from protocol.acyclic import untracked
 from protocol.bets import COME_POINTS, BetType, needs_come_point
 from protocol.constants import (
     FULL_HASH_LEN,
@@ -164,6 +165,7 @@ class BetEntry(Record):
         self.code: Final = code
         self.amount: Final = amount
         self.come_point: Final = come_point
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 def _come_point_rule(entry: BetEntry) -> None:
@@ -230,6 +232,7 @@ class Included(Record):
         self.code: Final = code
         self.amount: Final = amount
         self.point: Final = point
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 class RevealCopy(Record):

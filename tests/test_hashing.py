@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import native
 from protocol import hashing
 from protocol.hashing import sha256, sha256_hashlib
 
@@ -38,19 +34,3 @@ def test_sha256_refuses_what_is_not_bytes(function: hashing._Sha256) -> None:
         function(b"ok", "text")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="bytes"):
         function(bytearray(b"x"))  # type: ignore[arg-type]
-
-
-def test_the_extension_runs_when_the_install_built_it() -> None:
-    """A built extension is used (a silent fallback to hashlib fails here); an install that
-    could not build it says why in the manifest, and that only on a machine without the
-    OpenSSL headers."""
-    manifest = native.MANIFEST
-    if not manifest.is_file():
-        pytest.skip("no native build in this install")
-    outcome = json.loads(manifest.read_text()).get("optional", {}).get("protocol._sha256")
-    if outcome is None:
-        pytest.skip("this install compiled nothing (pure Python)")
-    if outcome == "compiled":
-        assert hashing.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
-    else:
-        assert not Path("/usr/include/openssl/evp.h").exists(), outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 import native
 from native import StaleNativeWarning, _decide, _SourceFirst
+from protocol import acyclic, hashing
 
 NATIVE_MODULES = ("protocol.wire", "protocol.frame", "node.core.ledger", "node.drivers.store")
 """A scratch tree's compiled modules (the real list is ``setup.py``'s)."""
@@ -153,3 +155,27 @@ def test_this_install_did_not_fail_to_compile() -> None:
 def _c_compiler() -> bool:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     return shutil.which(compiler) is not None
+
+
+OPTIONAL = {
+    "protocol._sha256": (hashing, Path("/usr/include/openssl/evp.h")),
+    "protocol._acyclic": (acyclic, None),
+}
+"""Each optional C extension: the module that wraps it, and the header it needs beyond
+Python's own (without which the install may skip it)."""
+
+
+@pytest.mark.parametrize("extension", sorted(OPTIONAL))
+def test_an_optional_extension_the_install_built_runs(extension: str) -> None:
+    """A built extension is used (a silent fallback fails here); an install that could not
+    build it says why in the manifest, and that only on a machine without its header."""
+    if not native.MANIFEST.is_file():
+        pytest.skip("no native build in this install")
+    outcome = json.loads(native.MANIFEST.read_text()).get("optional", {}).get(extension)
+    if outcome is None:
+        pytest.skip("this install compiled nothing (pure Python)")
+    wrapper, header = OPTIONAL[extension]
+    if outcome == "compiled":
+        assert wrapper.NATIVE or os.environ.get("BITCRAPS_PURE") == "1"
+    else:
+        assert header is not None and not header.exists(), outcome

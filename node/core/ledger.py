@@ -16,6 +16,7 @@ from typing import Final, Protocol, TypeAlias
 import msgpack
 
 from node.core.verdicts import Reason, SupplyError
+from protocol.acyclic import untracked
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -322,6 +323,7 @@ class Effects(Value):
         self.acks: Final = acks
         self.treasury: Final = treasury
         """Debited from the treasury (a bank-1 create's bankroll)."""
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 NO_EFFECTS: Final = Effects()
@@ -347,6 +349,8 @@ class Judgment:
         self.reason: Final = reason
         self.effects: Final = effects
         self.table: Final = table
+        # its effects and change hold plain and state values, never a judgment (protocol.acyclic)
+        untracked(self)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Judgment) and (

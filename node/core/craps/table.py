@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from protocol.acyclic import untracked
 from protocol.bets import BetType
 
 __all__ = ["BetId", "LiveBet", "TableState"]
@@ -60,6 +61,7 @@ class LiveBet:
         """Its type's wire code: compiled, a plain int indexes a tuple or a list directly, a
         bet type (an interpreted enum) through the generic protocol.  (A field, not a
         property: the rules read it several times per bet and roll.)"""
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     def moved_to(self, number: int) -> LiveBet:
         """This bet with its come point set to ``number``."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from protocol.acyclic import untracked
 from protocol.kinds import Record as Value  # a plain class with Final fields, equal by value
 
 from .state import Tables
@@ -56,6 +57,8 @@ class Change(Value):
         self.sets: Final = sets
         self.members: Final = members
         self.counts: Final = counts
+        # keys and state values, which never reference a change (protocol.acyclic)
+        untracked(self)
 
     def sets_in(self, name: str) -> list[tuple[Any, Any, Any]]:
         """``(key, old, new)`` of each of its sets in map ``name``, in order."""

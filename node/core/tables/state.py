@@ -27,6 +27,7 @@ import msgpack
 from node.core.craps.dice import chain_next
 from node.core.craps.table import LiveBet, TableState
 from node.core.verdicts import Reason
+from protocol.acyclic import untracked
 from protocol.bets import BetType
 from protocol.kinds import Bank, BetEntry, TableParams
 from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
@@ -105,6 +106,7 @@ class Seat:
         self.current = current
         self.left = left
         self.leaving = leaving
+        untracked(self)  # plain values only, even when changed: never in a cycle
 
     def copy(self) -> Seat:
         return Seat(
@@ -365,6 +367,7 @@ class BetMoney(Value):
     def __init__(self, stake: int, collateral: bool = False) -> None:
         self.stake: Final = stake
         self.collateral: Final = collateral
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     def encode(self) -> list[object]:
         return [self.stake, self.collateral]
@@ -474,6 +477,7 @@ class Escrowed(Value):
         self.table: Final = table
         self.join: Final = join
         self.flat: Final = flat
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     @staticmethod
     def of(table: TableKey, join: bool, items: Sequence[Escrow | None]) -> Escrowed:
@@ -605,6 +609,7 @@ class BetRecord(Value):
         self.table: Final = table
         self.entries: Final = entries
         self.reason: Final = reason
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 class RequestRecord(Value):
@@ -639,6 +644,7 @@ class RevealRecord(Value):
         self.k: Final = k
         self.preimage: Final = preimage
         self.reason: Final = reason
+        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 Record: TypeAlias = JoinRecord | BetRecord | RequestRecord | RevealRecord

@@ -1,0 +1,5 @@
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+def untracked(obj: _T, /) -> _T: ...

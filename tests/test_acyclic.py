@@ -1,0 +1,64 @@
+"""protocol.acyclic: what a node keeps per judged packet is out of the cycle collector's view."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from benchmarks.tables import build_mix
+from node.core.replica import Replica
+from node.core.tables import TablesEngine
+from protocol import acyclic
+from protocol.acyclic import untracked
+from protocol.frame import FrameCodec
+from protocol.genesis import LOCAL
+
+native_only = pytest.mark.skipif(not acyclic.NATIVE, reason="untracked() is the identity here")
+
+
+class _Plain:
+    __slots__ = ("__weakref__", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def test_untracked_returns_its_argument() -> None:
+    value = _Plain(1)
+    assert untracked(value) is value
+    assert untracked(7) == 7  # not a container: nothing to untrack
+    assert untracked(b"x") == b"x"
+
+
+@native_only
+def test_an_untracked_value_is_out_of_the_collectors_view_and_still_freed() -> None:
+    value = _Plain((1, 2))
+    assert gc.is_tracked(value)
+    untracked(value)
+    assert not gc.is_tracked(value)
+    untracked(value)  # twice is harmless
+    gone = weakref.ref(value)
+    del value
+    assert gone() is None  # reference counting frees it, as any object
+
+
+@native_only
+def test_a_judged_table_packet_leaves_few_objects_for_the_collector() -> None:
+    """Records, escrow, live bets and each packet's judgment and undo are values the collector
+    need not scan: the objects it still tracks per judged packet stay a handful (the log's
+    entry, and state containers), however long the log grows."""
+    mix = build_mix(2_000)
+    half = len(mix.frames) // 2
+    replica = Replica(LOCAL, engine=TablesEngine(), codec=FrameCodec(LOCAL.network_id))
+    reasons = [r.reason for r in replica.receive_checked(mix.frames[:half], 0.0)]
+    replica.take_events()  # as a node does after each batch
+    gc.collect()
+    before = len(gc.get_objects())
+    reasons += [r.reason for r in replica.receive_checked(mix.frames[half:], 0.0)]
+    replica.take_events()
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    assert reasons == mix.reasons
+    assert tracked / (len(mix.frames) - half) < 5
