@@ -9,13 +9,14 @@ such values: an object like that can never be part of a reference cycle, and ref
 alone frees it, which is what CPython already assumes of a tuple of plain values (it untracks
 those itself, but only after visiting them once).
 
-:func:`untracked` takes an object out of the collector's view at once.  Pass it only objects
-that can never be reached again from what they reference: values whose fields hold plain
-values or other values built before them, and containers of plain values only.  Getting this
-wrong leaks a cycle; it cannot corrupt memory (an untracked object is freed by reference
-counting, as any other).  It is a C extension (``protocol/_acyclic.c``); without it (a pure
-install, or ``BITCRAPS_PURE=1``) the function returns its argument and the collector tracks
-everything as usual.
+:func:`untracked` takes an object out of the collector's view at once, with the tuples it
+holds (its fields, or its items if it is a tuple) and the tuples those hold: a record's key and
+flat fields.  Pass it only objects that can never be reached again from what they reference:
+values whose fields hold plain values or other values built before them, and tuples of those.
+Getting this wrong leaks a cycle; it cannot corrupt memory (an untracked object is freed by
+reference counting, as any other).  It is a C extension (``protocol/_acyclic.c``); without it
+(a pure install, or ``BITCRAPS_PURE=1``) the function returns its argument and the collector
+tracks everything as usual.
 """
 
 from __future__ import annotations
@@ -42,4 +43,4 @@ _CHOSEN, _IS_NATIVE = optional("protocol._acyclic", "untracked", _FALLBACK)
 NATIVE: Final = _IS_NATIVE
 """True when :func:`untracked` is the C extension (else it returns its argument)."""
 untracked: Final = _CHOSEN
-"""Stop the cycle collector tracking the argument, and return it."""
+"""Stop the cycle collector tracking the argument and the tuples it holds; return it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, ClassVar, Final, TypeVar
 
-from protocol.acyclic import untracked
+from protocol.acyclic import untracked as _untracked_imported
 from protocol.bets import COME_POINTS, BetType, needs_come_point
 from protocol.constants import (
     FULL_HASH_LEN,
@@ -58,6 +58,9 @@ __all__ = [
     "body_to_wire",
     "replace",
 ]
+
+_untracked: Final = _untracked_imported
+"""A module constant: compiled, called without a lookup in the module's globals."""
 
 
 class Kind(IntEnum):
@@ -165,7 +168,7 @@ class BetEntry(Record):
         self.code: Final = code
         self.amount: Final = amount
         self.come_point: Final = come_point
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 def _come_point_rule(entry: BetEntry) -> None:
@@ -232,7 +235,6 @@ class Included(Record):
         self.code: Final = code
         self.amount: Final = amount
         self.point: Final = point
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 class RevealCopy(Record):

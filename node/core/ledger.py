@@ -16,7 +16,7 @@ from typing import Final, Protocol, TypeAlias
 import msgpack
 
 from node.core.verdicts import Reason, SupplyError
-from protocol.acyclic import untracked
+from protocol.acyclic import untracked as _untracked_imported
 from protocol.constants import FULL_HASH_LEN, TREASURY_KEY
 from protocol.frame import Packet
 from protocol.genesis import Genesis
@@ -49,6 +49,9 @@ __all__ = [
     "move_money",
     "unmove_money",
 ]
+
+_untracked: Final = _untracked_imported
+"""A module constant: compiled, called without a lookup in the module's globals."""
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
 _SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v3"
@@ -323,7 +326,7 @@ class Effects(Value):
         self.acks: Final = acks
         self.treasury: Final = treasury
         """Debited from the treasury (a bank-1 create's bankroll)."""
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 NO_EFFECTS: Final = Effects()
@@ -350,7 +353,7 @@ class Judgment:
         self.effects: Final = effects
         self.table: Final = table
         # its effects and change hold plain and state values, never a judgment (protocol.acyclic)
-        untracked(self)
+        _untracked(self)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Judgment) and (

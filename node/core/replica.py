@@ -54,6 +54,7 @@ from node.core.pulls import Pulls, Want
 from node.core.tables.engine import TablesEngine
 from node.core.verdicts import Outcome, Reason
 from node.core.waits import Waits
+from protocol.acyclic import untracked as _untracked_imported
 from protocol.constants import HASH_LEN, HOLDBACK_TOTAL, HOLDBACK_WINDOW
 from protocol.errors import Malformed, Rejected
 from protocol.frame import Envelope, FrameCodec, Packet, bad_signature, decode_body
@@ -71,6 +72,9 @@ __all__ = [
     "Verdicts",
     "verify_batch",
 ]
+
+_untracked: Final = _untracked_imported
+"""A module constant: compiled, called without a lookup in the module's globals."""
 
 UNJUDGED_TOTAL: Final = 20_000
 """Most logged-but-unjudged packets across all senders (per sender, the window W bounds it)."""
@@ -1082,6 +1086,9 @@ class Replica:
         self._seq += 1
         if entry.deps:
             self._dependents.add(entry)
+            _untracked(entry.deps)  # kept with the entry: plain values (protocol.acyclic)
+        if entry.undo is not None:
+            _untracked(entry.undo)
         if self.audit:
             state.audit()
 

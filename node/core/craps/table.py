@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from protocol.acyclic import untracked
+from protocol.acyclic import untracked as _untracked_imported
 from protocol.bets import BetType
 
 __all__ = ["BetId", "LiveBet", "TableState"]
+
+_untracked: Final = _untracked_imported
+"""A module constant: compiled, called without a lookup in the module's globals."""
 
 BetId: TypeAlias = tuple[int | bytes, ...]
 """The caller's id of a bet (the table layer uses ``(seat, key, nonce, index)``)."""
@@ -61,7 +64,7 @@ class LiveBet:
         """Its type's wire code: compiled, a plain int indexes a tuple or a list directly, a
         bet type (an interpreted enum) through the generic protocol.  (A field, not a
         property: the rules read it several times per bet and roll.)"""
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     def moved_to(self, number: int) -> LiveBet:
         """This bet with its come point set to ``number``."""

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from protocol.acyclic import untracked
+from protocol.acyclic import untracked as _untracked_imported
 from protocol.kinds import Record as Value  # a plain class with Final fields, equal by value
 
 from .state import Tables
 
 __all__ = ["MISSING", "Change", "Staged", "make", "unmake"]
+
+_untracked: Final = _untracked_imported
+"""A module constant: compiled, called without a lookup in the module's globals."""
 
 
 class _Missing:
@@ -58,7 +61,7 @@ class Change(Value):
         self.members: Final = members
         self.counts: Final = counts
         # keys and state values, which never reference a change (protocol.acyclic)
-        untracked(self)
+        _untracked(self)
 
     def sets_in(self, name: str) -> list[tuple[Any, Any, Any]]:
         """``(key, old, new)`` of each of its sets in map ``name``, in order."""

@@ -27,7 +27,7 @@ import msgpack
 from node.core.craps.dice import chain_next
 from node.core.craps.table import LiveBet, TableState
 from node.core.verdicts import Reason
-from protocol.acyclic import untracked
+from protocol.acyclic import untracked as _untracked_imported
 from protocol.bets import BetType
 from protocol.kinds import Bank, BetEntry, TableParams
 from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
@@ -52,6 +52,9 @@ __all__ = [
     "TableMoney",
     "Tables",
 ]
+
+_untracked: Final = _untracked_imported
+"""A module constant: compiled, called without a lookup in the module's globals."""
 
 TableKey: TypeAlias = tuple[bytes, ...]
 """A table: ``(host key, G)``."""
@@ -106,7 +109,7 @@ class Seat:
         self.current = current
         self.left = left
         self.leaving = leaving
-        untracked(self)  # plain values only, even when changed: never in a cycle
+        _untracked(self)  # plain values only, even when changed: never in a cycle
 
     def copy(self) -> Seat:
         return Seat(
@@ -367,7 +370,7 @@ class BetMoney(Value):
     def __init__(self, stake: int, collateral: bool = False) -> None:
         self.stake: Final = stake
         self.collateral: Final = collateral
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     def encode(self) -> list[object]:
         return [self.stake, self.collateral]
@@ -477,7 +480,7 @@ class Escrowed(Value):
         self.table: Final = table
         self.join: Final = join
         self.flat: Final = flat
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     @staticmethod
     def of(table: TableKey, join: bool, items: Sequence[Escrow | None]) -> Escrowed:
@@ -609,7 +612,7 @@ class BetRecord(Value):
         self.table: Final = table
         self.entries: Final = entries
         self.reason: Final = reason
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 class RequestRecord(Value):
@@ -644,7 +647,7 @@ class RevealRecord(Value):
         self.k: Final = k
         self.preimage: Final = preimage
         self.reason: Final = reason
-        untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
 
 Record: TypeAlias = JoinRecord | BetRecord | RequestRecord | RevealRecord
