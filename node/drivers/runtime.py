@@ -1,8 +1,9 @@
 """Process-wide settings for a long-running node: the cyclic garbage collector.
 
-A replica keeps every judged packet in memory: a few small, long-lived objects per packet, and
-no reference cycles on the ingest path.  CPython's default collector thresholds (700, 10, 10)
-then scan those young objects again and again (the ledger benchmark measures it:
+A replica keeps every judged packet in memory: a few small, long-lived objects per packet, most
+of them out of the collector's view (``protocol.acyclic``), and no reference cycles on the
+ingest path.  CPython's default collector thresholds (700, 10, 10) still scan the young objects
+that stay tracked again and again (the ledger benchmark measures it:
 ``judge_default_gc_per_s`` against ``judge_per_s``).  :func:`tune_gc` raises the first threshold
 so a collection runs once per :data:`GC_THRESHOLDS` ``[0]`` net allocations, and :func:`settle`
 moves a freshly rebuilt ledger out of the scanned generations.  Cycles are still collected.
