@@ -6,10 +6,11 @@ or an editable install is built; the ``.py`` sources ship beside them and are wh
 no C compiler is available, when ``BITCRAPS_PURE=1`` is set at build time, or when a source has
 changed since the build (the ``native`` package checks the manifest written here at import).
 
-One small hand-written C extension is built beside them, on its own: ``protocol._sha256``
-(SHA-256 through OpenSSL's libcrypto, see ``protocol/hashing.py``; it needs the OpenSSL
-headers).  If it does not build it is skipped, ``protocol.hashing`` uses hashlib, and the rest
-of the build goes on.
+Two small hand-written C extensions are built beside them, each on its own:
+``protocol._sha256`` (SHA-256 through OpenSSL's libcrypto, see ``protocol/hashing.py``; it needs
+the OpenSSL headers) and ``protocol._acyclic`` (values out of the cycle collector's view, see
+``protocol/acyclic.py``).  If one does not build it is skipped, its Python fallback runs, and
+the rest of the build goes on.
 """
 
 from __future__ import annotations
