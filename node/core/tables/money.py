@@ -105,10 +105,10 @@ class Purse:
 
     def seat(self, seat: int) -> SeatMoney | None:
         seats = self._seats
-        if seat in seats:
-            return seats[seat]
-        found: SeatMoney | None = self.staged.get("bonds", (self.table, seat))
-        seats[seat] = found
+        found = seats.get(seat)
+        if found is None and seat not in seats:
+            read: SeatMoney | None = self.staged.get("bonds", (self.table, seat))
+            found = seats[seat] = read
         return found
 
     def put_seat(self, seat: int, money: SeatMoney | None) -> None:
@@ -174,10 +174,10 @@ def own_join(record: object, table: Table, h: bytes, head: bytes, chain_n: int) 
 
 
 def copy_matches(entry: BetEntry, copy: Included) -> bool:
+    # a bet type is an int: compared as one, without ``int()`` (compiled, a call into the
+    # interpreter for an enum)
     return (
-        int(entry.code) == copy.code
-        and entry.amount == copy.amount
-        and entry.come_point == copy.point
+        entry.code == copy.code and entry.amount == copy.amount and entry.come_point == copy.point
     )
 
 
