@@ -1086,9 +1086,10 @@ class Replica:
         self._seq += 1
         if entry.deps:
             self._dependents.add(entry)
-            _untracked(entry.deps)  # kept with the entry: plain values (protocol.acyclic)
-        if entry.undo is not None:
-            _untracked(entry.undo)
+        # the log keeps it: its fields hold plain values and values that never reference an
+        # entry, so it leaves the collector's view with its dependencies and undo
+        # (protocol.acyclic)
+        _untracked(entry)
         if self.audit:
             state.audit()
 
