@@ -13,8 +13,9 @@ undone by its inverse when a late fork takes the packet back:
 - counts ``(map, key, delta)``: a counter several chains raise (voids per key), which commutes.
 
 Each kind is kept as one flat tuple of its operations' fields, not a tuple per operation: a
-change lives as long as its packet's judgment, and a tuple per operation was most of the
-objects a judged packet keeps (and the collector walks).  Maps are addressed by name, so a
+change lives as long as its packet's judgment, and a tuple per operation would be most of the
+objects a judged packet keeps.  A change and its tuples are out of the collector's view
+(:mod:`protocol.acyclic`).  Maps are addressed by name, so a
 change holds no reference into the state it was judged against.
 """
 

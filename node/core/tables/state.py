@@ -472,9 +472,9 @@ class Escrowed(Value):
     when it is debited, and the entries a host packet holds or settles together are one
     change.  The entries are one flat tuple of plain ints, ``amount, window_end, status`` each
     (amount -1 once the entry has left escrow): every version a host packet replaces stays in
-    its change for as long as the log lives, and the collector stops scanning a tuple of plain
-    ints after one pass, where an :class:`Escrow` per entry would be scanned in every full
-    collection.  :meth:`item` and :meth:`held` give entries as :class:`Escrow` values."""
+    its change for as long as the log lives, so it is kept as two objects (this one and its
+    tuple, both out of the collector's view, :mod:`protocol.acyclic`), not one more per entry.
+    :meth:`item` and :meth:`held` give entries as :class:`Escrow` values."""
 
     def __init__(self, table: TableKey, join: bool, flat: tuple[int, ...]) -> None:
         self.table: Final = table
