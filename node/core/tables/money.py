@@ -65,6 +65,8 @@ __all__ = [
 # ``Reason.APPLIED`` goes through the enum class's attribute hook each time (docs/BUILD.md).
 _APPLIED: Final = Reason.APPLIED
 _INSUFFICIENT: Final = Reason.INSUFFICIENT
+_LIVE: Final = ItemStatus.LIVE
+_RETURNED: Final = ItemStatus.RETURNED
 
 
 class Purse:
@@ -207,7 +209,7 @@ def _holdable(
         return None
     escrowed: Escrowed | None = staged.get("escrow", packet)
     escrow = None if escrowed is None else escrowed.item(index)
-    if escrow is None or escrow.status is ItemStatus.LIVE or nonce > escrow.window_end:
+    if escrow is None or escrow.status is _LIVE or nonce > escrow.window_end:
         return None
     return escrowed
 
@@ -270,7 +272,7 @@ def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemK
     window includes host nonce ``nonce``."""
     found = []
     for item, escrow in escrowed_items(purse.staged, purse.table, key):
-        if item[2] == JOIN_INDEX or item[1] > upto or escrow.status is ItemStatus.LIVE:
+        if item[2] == JOIN_INDEX or item[1] > upto or escrow.status is _LIVE:
             continue
         if nonce <= escrow.window_end:
             found.append(item)
@@ -358,7 +360,7 @@ def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> Non
         if event.live:
             escrow = escrowed.item(item[2])
             assert escrow is not None
-            live = Escrow(escrow.amount, escrow.window_end, ItemStatus.LIVE)
+            live = Escrow(escrow.amount, escrow.window_end, _LIVE)
             purse.put_escrow(item, escrowed, live)
             purse.funds.bets[item] = BetMoney(escrow.amount)
         else:
@@ -379,7 +381,7 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
     escrowed = purse.escrowed(item)
     escrow = None if escrowed is None else escrowed.item(item[2])
     assert escrowed is not None and escrow is not None
-    purse.put_escrow(item, escrowed, Escrow(escrow.amount, nonce + WINDOW, ItemStatus.RETURNED))
+    purse.put_escrow(item, escrowed, Escrow(escrow.amount, nonce + WINDOW, _RETURNED))
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:

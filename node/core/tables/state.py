@@ -445,124 +445,82 @@ class Escrow(Value):
         self.amount: Final = amount
         self.window_end: Final = window_end
         self.status: Final = status
+        _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
-
-_STATUSES: Final = tuple(ItemStatus)
-"""Item status by its value (a tuple index, cheaper than calling the enum)."""
 
 _PENDING: Final = ItemStatus.PENDING
-_LIVE: Final = ItemStatus.LIVE
-
-
-def _status_value(status: ItemStatus) -> int:
-    """``int(status)`` without a call into the interpreter (compiled, ``int`` of an enum is
-    one)."""
-    return 0 if status is _PENDING else 1 if status is _LIVE else 2
-
-
-_GONE: Final = -1
-"""The amount of an entry that has left escrow (in :attr:`Escrowed.flat`)."""
 
 
 class Escrowed(Value):
     """One Applied join's or bet's items still in escrow at a table: a join's bond, or a
-    bet's stakes by entry index.
+    bet's stakes by entry index (None once an entry has left escrow).
 
     Kept per packet rather than per item: a bet of several entries is one value to write
     when it is debited, and the entries a host packet holds or settles together are one
-    change.  The entries are one flat tuple of plain ints, ``amount, window_end, status`` each
-    (amount -1 once the entry has left escrow): every version a host packet replaces stays in
-    its change for as long as the log lives, so it is kept as two objects (this one and its
-    tuple, both out of the collector's view, :mod:`protocol.acyclic`), not one more per entry.
-    :meth:`item` and :meth:`held` give entries as :class:`Escrow` values."""
+    change.  A host packet that changes an item puts a new value that shares the other
+    items' :class:`Escrow` objects."""
 
-    def __init__(self, table: TableKey, join: bool, flat: tuple[int, ...]) -> None:
+    def __init__(self, table: TableKey, join: bool, items: tuple[Escrow | None, ...]) -> None:
         self.table: Final = table
         self.join: Final = join
-        self.flat: Final = flat
+        self.items: Final = items
         _untracked(self)  # plain values only: never in a cycle (protocol.acyclic)
 
     @staticmethod
     def of(table: TableKey, join: bool, items: Sequence[Escrow | None]) -> Escrowed:
         """The escrow of ``items`` by entry index (a join: its bond alone)."""
-        flat: list[int] = []
-        for escrow in items:
-            if escrow is None:
-                flat.extend((_GONE, 0, 0))
-            else:
-                flat.extend((escrow.amount, escrow.window_end, _status_value(escrow.status)))
-        return Escrowed(table, join, tuple(flat))
+        return Escrowed(table, join, tuple(items))
 
     @staticmethod
     def pending(table: TableKey, join: bool, amounts: Sequence[int], window_end: int) -> Escrowed:
         """A debit's escrow: each of ``amounts`` pending until host nonce ``window_end``."""
-        flat: list[int] = []
-        for amount in amounts:
-            flat.append(amount)
-            flat.append(window_end)
-            flat.append(0)  # ItemStatus.PENDING
-        return Escrowed(table, join, tuple(flat))
+        return Escrowed(
+            table, join, tuple([Escrow(amount, window_end, _PENDING) for amount in amounts])
+        )
 
     def item(self, index: int) -> Escrow | None:
         """The item at ``index`` (:data:`JOIN_INDEX` for a join's bond), if in escrow."""
         if self.join:
-            if index != JOIN_INDEX:
-                return None
-            index = 0
-        at = 3 * index
-        flat = self.flat
-        if at >= len(flat) or flat[at] == _GONE:
-            return None
-        return Escrow(flat[at], flat[at + 1], _STATUSES[flat[at + 2]])
+            return self.items[0] if index == JOIN_INDEX else None
+        items = self.items
+        return items[index] if index < len(items) else None
 
     def replaced(self, index: int, escrow: Escrow | None) -> Escrowed | None:
         """This packet's escrow with the item at ``index`` replaced (None: it left escrow),
         or None once no item is left."""
-        at = 0 if self.join else 3 * index
-        flat = list(self.flat)
-        if escrow is None:
-            flat[at] = _GONE
-            flat[at + 1] = flat[at + 2] = 0
-            if all(flat[i] == _GONE for i in range(0, len(flat), 3)):
-                return None
-        else:
-            flat[at] = escrow.amount
-            flat[at + 1] = escrow.window_end
-            flat[at + 2] = _status_value(escrow.status)
-        return Escrowed(self.table, self.join, tuple(flat))
+        items = self.items
+        if len(items) == 1:  # a join's bond, or a bet of one entry
+            return None if escrow is None else Escrowed(self.table, self.join, (escrow,))
+        if escrow is None and all(other is None for at, other in enumerate(items) if at != index):
+            return None
+        changed = list(items)
+        changed[index] = escrow
+        return Escrowed(self.table, self.join, tuple(changed))
 
     def held(self) -> list[tuple[int, Escrow]]:
         """``(index, item)`` of each item in escrow, by index."""
-        flat = self.flat
-        found: list[tuple[int, Escrow]] = []
-        for at in range(0, len(flat), 3):
-            if flat[at] != _GONE:
-                index = JOIN_INDEX if self.join else at // 3
-                found.append((index, Escrow(flat[at], flat[at + 1], _STATUSES[flat[at + 2]])))
-        return found
+        if self.join:
+            bond = self.items[0]
+            return [] if bond is None else [(JOIN_INDEX, bond)]
+        return [(index, escrow) for index, escrow in enumerate(self.items) if escrow is not None]
 
     def amount(self) -> int:
-        flat = self.flat
-        return sum(flat[at] for at in range(0, len(flat), 3) if flat[at] != _GONE)
+        return sum(escrow.amount for escrow in self.items if escrow is not None)
 
     def encode(self) -> list[object]:
-        flat = self.flat
         return [
             list(self.table),
             self.join,
-            [
-                None if flat[at] == _GONE else [flat[at], flat[at + 1], flat[at + 2]]
-                for at in range(0, len(flat), 3)
-            ],
+            [None if e is None else [e.amount, e.window_end, int(e.status)] for e in self.items],
         ]
 
     @classmethod
     def decode(cls, data: list[Any]) -> Escrowed:
         table, join, items = data
-        return cls.of(
+        return cls(
             (table[0], table[1]),
             join,
-            [None if e is None else Escrow(e[0], e[1], ItemStatus(e[2])) for e in items],
+            tuple([None if e is None else Escrow(e[0], e[1], ItemStatus(e[2])) for e in items]),
         )
 
 
