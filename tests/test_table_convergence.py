@@ -25,7 +25,7 @@ from node.core.ledger import LedgerState
 from node.core.replica import Replica
 from node.core.tables.engine import TablesEngine, tables_of
 from node.core.tables.journal import Staged
-from node.core.tables.state import MAPS, Table
+from node.core.tables.state import MAPS, TABLES, Table
 from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
 from protocol.frame import FrameCodec, Packet
@@ -160,12 +160,12 @@ class GlobalCoverEngine(TablesEngine):
         self, state: LedgerState, staged: Staged, packet: Packet, body: object
     ) -> HostRun | Reason:
         key = (packet.sender, body.game)  # type: ignore[attr-defined]
-        table: Table | None = staged.get("tables", key)
+        table: Table | None = staged.get(TABLES, key)
         if table is not None:
             wrong = table.copy()
             acc = state.accounts.get(packet.sender)
             wrong.cover = acc.spendable + acc.pending() if acc is not None else 0
-            staged.put("tables", key, wrong)
+            staged.put(TABLES, key, wrong)
         return super()._run(state, staged, packet, body)  # type: ignore[arg-type]
 
 

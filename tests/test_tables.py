@@ -11,12 +11,22 @@ from dataclasses import replace
 import pytest
 
 import node.core.tables.engine as engine_module
+import node.core.tables.state as state_module
 from node.core.ledger import LedgerState
 from node.core.tables import TablesEngine
 from node.core.tables.engine import tables_of
 from node.core.tables.journal import MISSING, Change, Staged
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
-from node.core.tables.state import JOIN_INDEX, Escrow, Escrowed, ItemStatus, Tables
+from node.core.tables.state import (
+    JOIN_INDEX,
+    MAP_INDEX,
+    MAPS,
+    NAMED,
+    Escrow,
+    Escrowed,
+    ItemStatus,
+    Tables,
+)
 from node.core.tables.steps import HostRun
 from node.core.verdicts import Reason
 from node.drivers.tableview import _table_change
@@ -191,17 +201,22 @@ def test_escrowed_gives_back_each_item_as_kept_and_encodes_the_same() -> None:
 
 def test_staged_claim_puts_a_value_only_where_the_key_has_none() -> None:
     tables = Tables()
-    tables.maps["named"][("t", 1)] = True
+    tables.map("named")[("t", 1)] = True
     staged = Staged(tables)
-    assert not staged.claim("named", ("t", 1), True)  # in the base
-    assert staged.claim("named", ("t", 2), True)
-    assert not staged.claim("named", ("t", 2), True)  # staged already
-    staged.delete("named", ("t", 1))
-    assert staged.claim("named", ("t", 1), True)  # deleted: free again
-    assert staged.has("named", ("t", 1)) and staged.has("named", ("t", 2))
+    assert not staged.claim(NAMED, ("t", 1), True)  # in the base
+    assert staged.claim(NAMED, ("t", 2), True)
+    assert not staged.claim(NAMED, ("t", 2), True)  # staged already
+    staged.delete(NAMED, ("t", 1))
+    assert staged.claim(NAMED, ("t", 1), True)  # deleted: free again
+    assert staged.has(NAMED, ("t", 1)) and staged.has(NAMED, ("t", 2))
     # the base's value written back is no change
     assert staged.change().sets_in("named") == [(("t", 2), MISSING, True)]
-    assert tables.maps["named"] == {("t", 1): True}
+    assert tables.map("named") == {("t", 1): True}
+
+
+def test_each_map_constant_is_that_maps_index() -> None:
+    # the engine reads its maps by these constants; the digest and snapshots by MAPS's order
+    assert {name: getattr(state_module, name.upper()) for name in MAPS} == MAP_INDEX
 
 
 def test_a_host_packets_change_names_the_table_before_and_after_and_what_it_released() -> None:

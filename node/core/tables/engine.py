@@ -39,7 +39,7 @@ from protocol.kinds import Record as Value  # plain classes with Final fields, e
 from .journal import Change, Staged, make, unmake
 from .money import host_money
 from .player import judge_create, judge_player
-from .state import Table, Tables
+from .state import BINDINGS, TABLES, Table, Tables
 from .steps import HostRun, run_host
 
 __all__ = ["TablesEngine", "tables_of"]
@@ -133,7 +133,7 @@ class TablesEngine:
         body = packet.body
         tables = tables_of(state)
         if _bound(body):
-            host = tables.map("bindings").get((sender, body.game))
+            host = tables.maps[BINDINGS].get((sender, body.game))
             return () if host is None else ((host, body.table, None),)
         if _hosted(body):
             run = self._host_run(state, packet, body)
@@ -164,7 +164,7 @@ class TablesEngine:
         """The packet's state run (:meth:`_run`), made once per packet and table object
         (:class:`_KeptRun`)."""
         tables = tables_of(state)
-        table: Table | None = tables.map("tables").get((packet.sender, body.game))
+        table: Table | None = tables.maps[TABLES].get((packet.sender, body.game))
         kept = self._kept
         if (
             kept is not None
@@ -181,7 +181,7 @@ class TablesEngine:
         self, state: LedgerState, staged: Staged, packet: Packet, body: HostBody
     ) -> HostRun | Reason:
         """The packet's state run over a working copy of its table, or why it has none."""
-        table: Table | None = staged.get("tables", (packet.sender, body.game))
+        table: Table | None = staged.get(TABLES, (packet.sender, body.game))
         if table is None:
             return Reason.NO_GAME
         if table.ended:
@@ -197,8 +197,8 @@ class TablesEngine:
             return Judgment(run.fault.reason)
         host, nonce = packet.sender, packet.nonce
         staged = run.staged.fork()
-        before: Table = staged.get("tables", run.key)
-        staged.put("tables", run.key, run.table)
+        before: Table = staged.get(TABLES, run.key)
+        staged.put(TABLES, run.key, run.table)
         paid = host_money(staged, before, nonce, run.events, run.named)
         credits = tuple((account, host, nonce, amount) for account, amount in paid.items())
         acks = _acks(run.named, host)

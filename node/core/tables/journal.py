@@ -15,8 +15,9 @@ undone by its inverse when a late fork takes the packet back:
 Each kind is kept as one flat tuple of its operations' fields, not a tuple per operation: a
 change lives as long as its packet's judgment, and a tuple per operation would be most of the
 objects a judged packet keeps.  A change and its tuples are out of the collector's view
-(:mod:`protocol.acyclic`).  Maps are addressed by name, so a
-change holds no reference into the state it was judged against.
+(:mod:`protocol.acyclic`).  Maps are addressed by their index in :attr:`Tables.maps`
+(:data:`~.state.MAP_INDEX`), so a change holds no reference into the state it was judged
+against.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Final
 from protocol.acyclic import untracked as _untracked_imported
 from protocol.kinds import Record as Value  # a plain class with Final fields, equal by value
 
-from .state import Tables
+from .state import MAP_INDEX, Tables
 
 __all__ = ["MISSING", "Change", "Staged", "make", "unmake"]
 
@@ -53,7 +54,7 @@ _UNSTAGED: Final = object()
 class Change(Value):
     """A packet's table effects (see the module docstring): ``sets`` flat ``(map, key, old,
     new)`` × n, ``members`` flat ``(map, key, member, added)`` × n, ``counts`` flat ``(map,
-    key, delta)`` × n."""
+    key, delta)`` × n, each map by its index."""
 
     def __init__(
         self, sets: tuple[Any, ...], members: tuple[Any, ...] = (), counts: tuple[Any, ...] = ()
@@ -67,57 +68,60 @@ class Change(Value):
     def sets_in(self, name: str) -> list[tuple[Any, Any, Any]]:
         """``(key, old, new)`` of each of its sets in map ``name``, in order."""
         sets = self.sets
+        index = MAP_INDEX[name]
         return [
             (sets[i + 1], sets[i + 2], sets[i + 3])
             for i in range(0, len(sets), 4)
-            if sets[i] == name
+            if sets[i] == index
         ]
 
 
 class Staged:
-    """The state as a packet being judged would leave it, without changing it."""
+    """The state as a packet being judged would leave it, without changing it.  Every method
+    names its map by index (:data:`~.state.MAP_INDEX`: ``staged.get(ESCROW, key)``)."""
 
     __slots__ = ("_base", "_counts", "_members", "_overlay", "base")
 
     def __init__(self, base: Tables) -> None:
         self.base = base
         self._base = base.maps
-        """The base's maps by name (read on every lookup)."""
-        self._overlay: dict[str, dict[Any, Any]] = {}
-        self._members: dict[tuple[str, Any], dict[Any, bool]] = {}
+        """The base's maps (read on every lookup)."""
+        self._overlay: list[dict[Any, Any] | None] = [None] * len(self._base)
+        """Per map, its staged values (None: nothing staged)."""
+        self._members: dict[tuple[int, Any], dict[Any, bool]] = {}
         """(map, key) → member → True added / False discarded."""
-        self._counts: dict[tuple[str, Any], int] = {}
+        self._counts: dict[tuple[int, Any], int] = {}
 
     def fork(self) -> Staged:
         """A staged state that starts as this one and is written apart from it."""
         other = Staged(self.base)
-        other._overlay = {name: dict(over) for name, over in self._overlay.items()}
+        other._overlay = [None if over is None else dict(over) for over in self._overlay]
         other._members = {key: dict(members) for key, members in self._members.items()}
         other._counts = dict(self._counts)
         return other
 
     # -- values ------------------------------------------------------------------------------
 
-    def get(self, name: str, key: Any, default: Any = None) -> Any:
-        over = self._overlay.get(name)
+    def get(self, name: int, key: Any, default: Any = None) -> Any:
+        over = self._overlay[name]
         if over is not None:
             value = over.get(key, _UNSTAGED)
             if value is not _UNSTAGED:
                 return default if value is MISSING else value
         return self._base[name].get(key, default)
 
-    def has(self, name: str, key: Any) -> bool:
-        over = self._overlay.get(name)
+    def has(self, name: int, key: Any) -> bool:
+        over = self._overlay[name]
         if over is not None:
             value = over.get(key, _UNSTAGED)
             if value is not _UNSTAGED:
                 return value is not MISSING
         return key in self._base[name]
 
-    def claim(self, name: str, key: Any, value: Any) -> bool:
+    def claim(self, name: int, key: Any, value: Any) -> bool:
         """Put ``value`` under ``key`` unless the key has a value (staged, or in the base and
         not deleted): True if it was put.  ``has`` + ``put`` in one pass."""
-        over = self._overlay.get(name)
+        over = self._overlay[name]
         if over is None:
             if key in self._base[name]:
                 return False
@@ -132,23 +136,22 @@ class Staged:
         over[key] = value
         return True
 
-    def put(self, name: str, key: Any, value: Any) -> None:
+    def put(self, name: int, key: Any, value: Any) -> None:
         self._over(name)[key] = value
 
-    def delete(self, name: str, key: Any) -> None:
+    def delete(self, name: int, key: Any) -> None:
         self._over(name)[key] = MISSING
 
-    def _over(self, name: str) -> dict[Any, Any]:
-        """The overlay of map ``name``, made on its first write (``setdefault`` would build an
-        empty dict on every call)."""
-        over = self._overlay.get(name)
+    def _over(self, name: int) -> dict[Any, Any]:
+        """The overlay of map ``name``, made on its first write."""
+        over = self._overlay[name]
         if over is None:
             over = self._overlay[name] = {}
         return over
 
     # -- sets --------------------------------------------------------------------------------
 
-    def members(self, name: str, key: Any) -> set[Any]:
+    def members(self, name: int, key: Any) -> set[Any]:
         found = set(self._base[name].get(key, ()))
         changed = self._members.get((name, key))
         if changed is not None:
@@ -159,13 +162,13 @@ class Staged:
                     found.discard(member)
         return found
 
-    def add(self, name: str, key: Any, member: Any) -> None:
+    def add(self, name: int, key: Any, member: Any) -> None:
         self._changed_members(name, key)[member] = True
 
-    def discard(self, name: str, key: Any, member: Any) -> None:
+    def discard(self, name: int, key: Any, member: Any) -> None:
         self._changed_members(name, key)[member] = False
 
-    def _changed_members(self, name: str, key: Any) -> dict[Any, bool]:
+    def _changed_members(self, name: int, key: Any) -> dict[Any, bool]:
         at: tuple[Any, ...] = (name, key)
         changed = self._members.get(at)
         if changed is None:
@@ -174,11 +177,11 @@ class Staged:
 
     # -- counters ----------------------------------------------------------------------------
 
-    def count(self, name: str, key: Any) -> int:
+    def count(self, name: int, key: Any) -> int:
         base: int = self._base[name].get(key, 0)
         return base + self._counts.get((name, key), 0)
 
-    def incr(self, name: str, key: Any, delta: int = 1) -> None:
+    def incr(self, name: int, key: Any, delta: int = 1) -> None:
         self._counts[(name, key)] = self._counts.get((name, key), 0) + delta
 
     # -- the change --------------------------------------------------------------------------
@@ -186,7 +189,9 @@ class Staged:
     def change(self) -> Change:
         """What the staged writes change (values written back unchanged left out)."""
         sets: list[Any] = []
-        for name, over in self._overlay.items():
+        for name, over in enumerate(self._overlay):
+            if over is None:
+                continue
             base = self._base[name]
             for key, new in over.items():
                 old = base.get(key, MISSING)

@@ -22,7 +22,13 @@ from protocol.kinds import Bank, BetEntry, Included
 from .journal import Staged
 from .params import WINDOW
 from .state import (
+    BONDS,
+    ESCROW,
+    FUNDS,
     JOIN_INDEX,
+    OWNED,
+    RECORDS,
+    REQUESTS,
     BetMoney,
     BetRecord,
     Escrow,
@@ -87,7 +93,7 @@ class Purse:
 
     def escrowed(self, item: ItemKey) -> Escrowed | None:
         """The escrow of the item's packet (read once, then passed to the writes below)."""
-        found: Escrowed | None = self.staged.get("escrow", (item[0], item[1]))
+        found: Escrowed | None = self.staged.get(ESCROW, (item[0], item[1]))
         return found
 
     def put_escrow(self, item: ItemKey, escrowed: Escrowed, escrow: Escrow) -> None:
@@ -109,16 +115,16 @@ class Purse:
         seats = self._seats
         found = seats.get(seat)
         if found is None and seat not in seats:
-            read: SeatMoney | None = self.staged.get("bonds", (self.table, seat))
+            read: SeatMoney | None = self.staged.get(BONDS, (self.table, seat))
             found = seats[seat] = read
         return found
 
     def put_seat(self, seat: int, money: SeatMoney | None) -> None:
         self._seats[seat] = money
         if money is None:
-            self.staged.delete("bonds", (self.table, seat))
+            self.staged.delete(BONDS, (self.table, seat))
         else:
-            self.staged.put("bonds", (self.table, seat), money)
+            self.staged.put(BONDS, (self.table, seat), money)
 
     def release(self, item: ItemKey, escrowed: Escrowed | None = None) -> None:
         """A release: the item's amount back to its owner."""
@@ -127,8 +133,8 @@ class Purse:
 
 def add_escrow(staged: Staged, key: bytes, nonce: int, escrowed: Escrowed) -> None:
     """An Applied debit escrows its items (a bet's stakes, a join's bond)."""
-    staged.put("escrow", (key, nonce), escrowed)
-    staged.add("owned", (escrowed.table, key), nonce)
+    staged.put(ESCROW, (key, nonce), escrowed)
+    staged.add(OWNED, (escrowed.table, key), nonce)
 
 
 def stage_escrow(staged: Staged, item: ItemKey, escrowed: Escrowed, escrow: Escrow | None) -> None:
@@ -137,23 +143,23 @@ def stage_escrow(staged: Staged, item: ItemKey, escrowed: Escrowed, escrow: Escr
     key, nonce = item[0], item[1]
     changed = escrowed.replaced(item[2], escrow)
     if changed is not None:
-        staged.put("escrow", (key, nonce), changed)
+        staged.put(ESCROW, (key, nonce), changed)
     else:
-        staged.delete("escrow", (key, nonce))
-        staged.discard("owned", (escrowed.table, key), nonce)
+        staged.delete(ESCROW, (key, nonce))
+        staged.discard(OWNED, (escrowed.table, key), nonce)
 
 
 def put_escrow(staged: Staged, item: ItemKey, escrow: Escrow | None) -> None:
     """Change an item in escrow; None: it leaves escrow."""
-    escrowed: Escrowed = staged.get("escrow", (item[0], item[1]))
+    escrowed: Escrowed = staged.get(ESCROW, (item[0], item[1]))
     stage_escrow(staged, item, escrowed, escrow)
 
 
 def escrowed_items(staged: Staged, table: TableKey, key: bytes) -> list[tuple[ItemKey, Escrow]]:
     """``key``'s items in escrow at ``table`` (staged), by item."""
     found: list[tuple[ItemKey, Escrow]] = []
-    for nonce in sorted(staged.members("owned", (table, key))):
-        escrowed: Escrowed = staged.get("escrow", (key, nonce))
+    for nonce in sorted(staged.members(OWNED, (table, key))):
+        escrowed: Escrowed = staged.get(ESCROW, (key, nonce))
         for index, escrow in escrowed.held():
             found.append(((key, nonce, index), escrow))
     return found
@@ -200,14 +206,14 @@ def _holdable(
     index = item[2]
     packet = (item[0], item[1])  # the bet packet's key in both maps, made once
     staged = purse.staged
-    record = staged.get("records", packet)
+    record = staged.get(RECORDS, packet)
     if not isinstance(record, BetRecord) or not _bound_here(record, table):
         return None
     if record.reason is not _APPLIED or index >= len(record.entries):
         return None
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
-    escrowed: Escrowed | None = staged.get("escrow", packet)
+    escrowed: Escrowed | None = staged.get(ESCROW, packet)
     escrow = None if escrowed is None else escrowed.item(index)
     if escrow is None or escrow.status is _LIVE or nonce > escrow.window_end:
         return None
@@ -216,7 +222,7 @@ def _holdable(
 
 def _collateral(purse: Purse, table: Table, item: ItemKey, copy: Included) -> bool:
     """A copied bet that is logged, bound here and matches, but Refused for balance."""
-    record = purse.staged.get("records", (item[0], item[1]))
+    record = purse.staged.get(RECORDS, (item[0], item[1]))
     return (
         _bound_here(record, table)
         and record.reason is _INSUFFICIENT
@@ -292,7 +298,7 @@ def _seen(
         before = table.named_upto.get(key, 0)
         if upto_named <= before:
             continue
-        requests = purse.staged.get("requests", (purse.table, key), ())
+        requests = purse.staged.get(REQUESTS, (purse.table, key), ())
         for request_nonce, kind, upto in requests:
             if not before < request_nonce <= upto_named:
                 continue
@@ -316,7 +322,7 @@ def _seen(
 
 
 def _declined(purse: Purse, table: Table, nonce: int, event: Declined) -> None:
-    record = purse.staged.get("records", (event.key, event.nonce))
+    record = purse.staged.get(RECORDS, (event.key, event.nonce))
     item: ItemKey = (event.key, event.nonce, JOIN_INDEX)
     escrowed = purse.escrowed(item)
     escrow = None if escrowed is None else escrowed.item(JOIN_INDEX)
@@ -335,7 +341,7 @@ def _accepted(purse: Purse, table: Table, nonce: int, event: Accepted) -> None:
     escrowed and accepted within its window (else 0, and its return or forfeit moves
     nothing)."""
     copy = event.copy
-    record = purse.staged.get("records", (copy.key, copy.nonce))
+    record = purse.staged.get(RECORDS, (copy.key, copy.nonce))
     own = own_join(record, table, copy.h, copy.head, copy.chain_n)
     bond = 0
     if own and record.reason is _APPLIED:
@@ -412,7 +418,7 @@ def host_money(
     """The money of one Applied host packet (``named``: the highest nonce it names of each
     key): stage the table's funds and escrow changes and return the credits it pays, by
     account."""
-    funds: TableMoney = staged.get("funds", before.key)
+    funds: TableMoney = staged.get(FUNDS, before.key)
     purse = Purse(staged, before.key, funds.copy())
     for event in events:
         if isinstance(event, Settled):
@@ -435,5 +441,5 @@ def host_money(
             _void_fee(purse, event)
         else:
             _ended(purse, before, event)
-    staged.put("funds", before.key, purse.funds)
+    staged.put(FUNDS, before.key, purse.funds)
     return purse.credits

@@ -22,6 +22,14 @@ from .journal import Staged
 from .money import add_escrow, escrowed_items, put_escrow
 from .params import MIN_PLAYER_CHAIN, WINDOW, malformed_create
 from .state import (
+    BINDINGS,
+    BONDS,
+    FUNDS,
+    RECORDS,
+    REQUESTS,
+    REVEALS,
+    ROLLS,
+    TABLES,
     BetRecord,
     Escrowed,
     ItemStatus,
@@ -65,7 +73,7 @@ def judge_create(
     if malformed_create(body, sender, state.genesis) is not None:
         return Judgment(Reason.BAD_TABLE)
     table_key = (sender, h)
-    if staged.has("tables", table_key):
+    if staged.has(TABLES, table_key):
         return Judgment(Reason.DUPLICATE_GAME)
     p = body.params
     if body.bank is Bank.TREASURY:
@@ -89,11 +97,11 @@ def judge_create(
         host_left=p.chain_n,
         last=nonce,
     )
-    staged.put("tables", table_key, table)
+    staged.put(TABLES, table_key, table)
     if funded:
-        staged.put("funds", table_key, TableMoney(True, body.bankroll, p.host_bond))
+        staged.put(FUNDS, table_key, TableMoney(True, body.bankroll, p.host_bond))
         return Judgment(Reason.APPLIED, effects, staged.change())
-    staged.put("funds", table_key, TableMoney(False, 0, 0))
+    staged.put(FUNDS, table_key, TableMoney(False, 0, 0))
     return Judgment(Reason.UNFUNDED, table=staged.change())
 
 
@@ -104,7 +112,7 @@ def table_reason(
     game_ended and closed (``exempt``: a cancel, which neither refuses)."""
     if host is None:
         return Reason.NOT_JOINED, None
-    table: Table | None = staged.get("tables", (host, game))
+    table: Table | None = staged.get(TABLES, (host, game))
     if table is None or table.create_nonce > t:
         return Reason.NO_GAME, None
     if not exempt:
@@ -133,9 +141,9 @@ def judge_player(
     game = body.game
     if isinstance(body, Join):
         host: bytes | None = body.host
-        staged.put("bindings", (sender, game), body.host)
+        staged.put(BINDINGS, (sender, game), body.host)
     else:
-        host = staged.get("bindings", (sender, game))
+        host = staged.get(BINDINGS, (sender, game))
     t = body.table
     reason, table = table_reason(state, staged, host, game, t, isinstance(body, Cancel))
     acks: tuple[tuple[bytes, int], ...] = ()
@@ -158,7 +166,7 @@ def judge_player(
 
 
 def _funds(staged: Staged, table: Table) -> TableMoney:
-    funds: TableMoney = staged.get("funds", table.key)
+    funds: TableMoney = staged.get(FUNDS, table.key)
     return funds
 
 
@@ -189,7 +197,7 @@ def _join(
             effects = Effects(debit=bond, acks=acks)
     assert reason is not None
     record = JoinRecord(body.game, body.host, body.table, body.chain_head, body.chain_n, h, reason)
-    staged.put("records", (sender, nonce), record)
+    staged.put(RECORDS, (sender, nonce), record)
     return Judgment(reason, effects, staged.change())
 
 
@@ -218,9 +226,7 @@ def _bet(
             add_escrow(staged, sender, nonce, escrowed)
             effects = Effects(debit=total, acks=acks)
     assert reason is not None
-    staged.put(
-        "records", (sender, nonce), BetRecord(body.game, host, body.table, body.bets, reason)
-    )
+    staged.put(RECORDS, (sender, nonce), BetRecord(body.game, host, body.table, body.bets, reason))
     return Judgment(reason, effects, staged.change())
 
 
@@ -237,19 +243,19 @@ def _reveal(
     """Refused(no_roll) unless T is an Applied roll_open of that k."""
     effects = NO_EFFECTS
     if reason is None and table is not None:
-        if staged.get("rolls", (table.key, body.k)) != body.table:
+        if staged.get(ROLLS, (table.key, body.k)) != body.table:
             reason = _NO_ROLL
         else:
             reason = _APPLIED
             effects = Effects(acks=acks)
             # every distinct preimage: any valid one counts as a late reveal (TABLES.md §4)
             revealed: tuple[Any, ...] = (table.key, sender, body.k)
-            values: tuple[bytes, ...] = staged.get("reveals", revealed, ())
+            values: tuple[bytes, ...] = staged.get(REVEALS, revealed, ())
             if body.preimage not in values:
-                staged.put("reveals", revealed, (*values, body.preimage))
+                staged.put(REVEALS, revealed, (*values, body.preimage))
     assert reason is not None
     record = RevealRecord(body.game, host, body.table, body.k, body.preimage, reason)
-    staged.put("records", (sender, nonce), record)
+    staged.put(RECORDS, (sender, nonce), record)
     return Judgment(reason, effects, staged.change())
 
 
@@ -272,13 +278,13 @@ def _request(
     if reason is None and table is not None:
         reason = Reason.APPLIED
         key: tuple[Any, ...] = (table.key, sender)
-        staged.put("requests", key, (*staged.get("requests", key, ()), (nonce, int(kind), upto)))
+        staged.put(REQUESTS, key, (*staged.get(REQUESTS, key, ()), (nonce, int(kind), upto)))
         reclaimed = _reclaim(state, staged, sender, body.table, table) if kind else 0
         credits: tuple[Credit, ...] = ((sender, sender, nonce, reclaimed),) if reclaimed else ()
         effects = Effects(credits=credits, acks=acks)
     assert reason is not None
     record = RequestRecord(kind, body.game, host, body.table, upto, reason)
-    staged.put("records", (sender, nonce), record)
+    staged.put(RECORDS, (sender, nonce), record)
     return Judgment(reason, effects, staged.change())
 
 
@@ -296,8 +302,8 @@ def _reclaim(state: LedgerState, staged: Staged, sender: bytes, t: int, table: T
             put_escrow(staged, item, None)
     if fork and t >= fork:  # its held bond too (no host packet can move it any more)
         for number, seat in table.seats.items():
-            money: SeatMoney | None = staged.get("bonds", (table.key, number))
+            money: SeatMoney | None = staged.get(BONDS, (table.key, number))
             if seat.key == sender and money is not None and money.bond:
                 total += money.bond
-                staged.put("bonds", (table.key, number), SeatMoney(0, money.own, money.freed))
+                staged.put(BONDS, (table.key, number), SeatMoney(0, money.own, money.freed))
     return total

@@ -33,7 +33,25 @@ from protocol.kinds import Bank, BetEntry, TableParams
 from protocol.kinds import Record as Value  # plain classes with Final fields, equal by value
 
 __all__ = [
+    "ANSWERED",
+    "BINDINGS",
+    "BONDS",
+    "ESCROW",
+    "FUNDS",
+    "HEADS",
     "JOIN_INDEX",
+    "MAPS",
+    "MAP_INDEX",
+    "NAMED",
+    "OWNED",
+    "RECORDS",
+    "RELEASED",
+    "REQUESTS",
+    "REVEALS",
+    "ROLLS",
+    "TABLES",
+    "VOIDED",
+    "VOIDS",
     "BetMoney",
     "BetRecord",
     "Escrow",
@@ -722,6 +740,28 @@ MAPS: Final[dict[str, _Codec]] = {
 }
 """Every map of :class:`Tables`, with its codec for the digest and snapshots."""
 
+MAP_INDEX: Final[dict[str, int]] = {name: index for index, name in enumerate(MAPS)}
+"""Each map's index in :attr:`Tables.maps`, by name."""
+
+# The same indices as constants: compiled, the engine's hot paths read a map by index (a list
+# item), where a name costs a string-keyed dict lookup.
+TABLES: Final = 0
+FUNDS: Final = 1
+RECORDS: Final = 2
+BINDINGS: Final = 3
+ESCROW: Final = 4
+OWNED: Final = 5
+BONDS: Final = 6
+REQUESTS: Final = 7
+NAMED: Final = 8
+RELEASED: Final = 9
+HEADS: Final = 10
+ANSWERED: Final = 11
+VOIDED: Final = 12
+REVEALS: Final = 13
+ROLLS: Final = 14
+VOIDS: Final = 15
+
 
 class Tables:
     """The engine's state: the :data:`MAPS`, each a plain dict.
@@ -747,17 +787,17 @@ class Tables:
     __slots__ = ("maps",)
 
     def __init__(self) -> None:
-        self.maps: Final[dict[str, dict[Any, Any]]] = {name: {} for name in MAPS}
-        """Every map by name (its keys never change; :meth:`map` reads one)."""
+        self.maps: Final[list[dict[Any, Any]]] = [{} for _ in MAPS]
+        """Every map, in :data:`MAPS` order (:data:`MAP_INDEX`); :meth:`map` reads one by name."""
 
     def map(self, name: str) -> dict[Any, Any]:
-        return self.maps[name]
+        return self.maps[MAP_INDEX[name]]
 
     def copy(self) -> Tables:
         other = Tables()
-        for name in MAPS:
-            other.maps[name] = dict(self.maps[name])
-        other.map("owned").update((key, set(items)) for key, items in self.map("owned").items())
+        for index, found in enumerate(self.maps):
+            other.maps[index] = dict(found)
+        other.maps[OWNED].update((key, set(items)) for key, items in self.maps[OWNED].items())
         return other
 
     def encode(self) -> list[object]:
@@ -792,14 +832,14 @@ class Tables:
 
     def escrow_of(self, item: ItemKey) -> Escrow | None:
         """The escrowed item ``(key, nonce, index)``, if it is in escrow."""
-        found: Escrowed | None = self.maps["escrow"].get((item[0], item[1]))
+        found: Escrowed | None = self.maps[ESCROW].get((item[0], item[1]))
         return None if found is None else found.item(item[2])
 
     def escrowed(self, table: TableKey, key: bytes) -> list[tuple[ItemKey, Escrow]]:
         """``key``'s items in escrow at ``table``, by item."""
-        escrow: dict[tuple[Any, ...], Escrowed] = self.maps["escrow"]
+        escrow: dict[tuple[Any, ...], Escrowed] = self.maps[ESCROW]
         found: list[tuple[ItemKey, Escrow]] = []
-        for nonce in sorted(self.maps["owned"].get((table, key), ())):
+        for nonce in sorted(self.maps[OWNED].get((table, key), ())):
             for index, item in escrow[(key, nonce)].held():
                 found.append(((key, nonce, index), item))
         return found

@@ -51,7 +51,7 @@ from protocol.kinds import Record as Value  # plain classes with Final fields, e
 
 from .journal import Staged
 from .params import INCLUDE_LEFT, MIN_PLAYER_CHAIN
-from .state import ItemKey, Table, TableKey
+from .state import ANSWERED, HEADS, NAMED, RELEASED, ROLLS, VOIDED, VOIDS, ItemKey, Table, TableKey
 from .state import Seat as SeatState
 
 __all__ = [
@@ -207,7 +207,7 @@ class HostRun:
         """Name the bet ``(key, nonce, index)`` here: its ``named`` key, or None if it was named
         already (and not returned to pending since)."""
         named: ItemKey = (self.key, key, nonce, index)
-        return named if self.staged.claim("named", named, True) else None
+        return named if self.staged.claim(NAMED, named, True) else None
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
         """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
@@ -375,9 +375,9 @@ def answer(
         key, nonce = decline.key, decline.nonce
         run.ref(key, nonce)
         answered: tuple[Any, ...] = (run.key, key, nonce)
-        if run.staged.has("answered", answered):
+        if run.staged.has(ANSWERED, answered):
             continue  # declining an answered join again is ignored
-        run.staged.put("answered", answered, False)
+        run.staged.put(ANSWERED, answered, False)
         run.events.append(Declined(key, nonce))
     for copy in joins:
         seat_join(run, copy)
@@ -390,9 +390,9 @@ def seat_join(run: HostRun, copy: JoinCopy) -> None:
     run.ref(copy.key, copy.nonce)
     if copy.key == t.host or t.seat_of(copy.key) is not None:
         raise HostFault(Reason.BAD_JOIN, "the joining key is the host or already seated")
-    if run.staged.has("answered", (run.key, copy.key, copy.nonce)):
+    if run.staged.has(ANSWERED, (run.key, copy.key, copy.nonce)):
         raise HostFault(Reason.BAD_JOIN, "the join was answered already")
-    if run.staged.has("heads", (run.key, copy.head)):
+    if run.staged.has(HEADS, (run.key, copy.head)):
         raise HostFault(Reason.BAD_JOIN, "the chain head was accepted at this table before")
     if copy.chain_n < MIN_PLAYER_CHAIN:
         raise HostFault(Reason.BAD_JOIN, "the copied chain is shorter than 64")
@@ -403,8 +403,8 @@ def seat_join(run: HostRun, copy: JoinCopy) -> None:
     t.seats[seat] = SeatState(
         copy.key, copy.nonce, copy.h, copy.head, copy.chain_n, copy.head, copy.chain_n
     )
-    run.staged.put("answered", (run.key, copy.key, copy.nonce), True)
-    run.staged.put("heads", (run.key, copy.head), True)
+    run.staged.put(ANSWERED, (run.key, copy.key, copy.nonce), True)
+    run.staged.put(HEADS, (run.key, copy.head), True)
     run.events.append(Accepted(seat, copy))
 
 
@@ -423,7 +423,7 @@ def release(run: HostRun, released: Sequence[Released]) -> None:
         named = run.name(key, nonce, index)
         if named is None:
             continue
-        run.staged.put("released", named, HOST_RELEASE)
+        run.staged.put(RELEASED, named, HOST_RELEASE)
         run.events.append(ReleasedBet(seat, (key, nonce, index)))
 
 
@@ -458,7 +458,7 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
                 index=index,
             )
         if isinstance(outcome, Release):
-            run.staged.put("released", named, outcome.label)
+            run.staged.put(RELEASED, named, outcome.label)
             run.events.append(IncludedBet(copy.seat, bet_id, copy, live=False))
         else:
             run.first.add(bet_id)
@@ -507,7 +507,7 @@ def run_roll_open(run: HostRun, body: RollOpen) -> None:
     release(run, body.released)
     at_risk = include(run, body.included)
     open_roll(run, body, at_risk)
-    run.staged.put("rolls", (run.key, body.k), run.nonce)
+    run.staged.put(ROLLS, (run.key, body.k), run.nonce)
     _note_named(run)
     t.last = run.nonce
 
@@ -543,14 +543,14 @@ def run_void(run: HostRun, body: Void) -> None:
     staged = run.staged
     for seat in body.withheld:
         occupant = t.seats[seat]
-        staged.put("voided", (run.key, t.k, occupant.key), occupant.current)
+        staged.put(VOIDED, (run.key, t.k, occupant.key), occupant.current)
         _count_void(staged, (1, occupant.key))
         vacate_seat(run, seat, forfeit=True)
     _count_void(staged, (0, t.host))
     # in id order; one returned with its seat, or with the bet it backs, is not live any more
     for settlement in return_bets(t.craps, sorted(t.first)):
         back = settlement.bet
-        run.staged.delete("named", (run.key, *back.id))
+        run.staged.delete(NAMED, (run.key, *back.id))
         run.events.append(ToPending(back))
     fee = t.params.bond * len(withheld) + t.risk_at_open
     t.host_bond_left -= fee
@@ -605,4 +605,4 @@ def run_host(run: HostRun, body: Seat | RollOpen | Void | GameEnd) -> None:
 
 
 def _count_void(staged: Staged, key: tuple[int, bytes]) -> None:
-    staged.incr("voids", key)
+    staged.incr(VOIDS, key)
