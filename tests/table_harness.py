@@ -401,7 +401,7 @@ class TableHistoryBuilder:
         """What an (imperfect) host includes: the players' recorded bets not named yet, some
         mis-copied (phantoms), some released."""
         tables = self.tables()
-        records, named = tables.map("records"), tables.map("named")
+        records = tables.map("records")
         seat_of = {s.key: n for n, s in table.seats.items()}
         included: list[Included] = []
         released: list[Released] = []
@@ -412,7 +412,7 @@ class TableHistoryBuilder:
             if seat is None or record.host != table.host:
                 continue
             for index, bet in enumerate(record.entries):
-                if (table.key, key, nonce, index) in named:
+                if tables.is_named(table.key, (key, nonce, index)):
                     continue
                 if len(included) + len(released) >= table.params.max_entries:
                     break

@@ -252,11 +252,12 @@ def test_bets_on_a_dust_credit_are_included_only_within_the_held_bond() -> None:
     host_move(scene)  # settles the last roll
     tables = tables_of(scene.replica.state)
     table = scene.table()
-    named = tables.map("named")
     released = tables.map("released")
     p = scene.party("p").pub
     included = [
-        n for n in bets if (table.key, p, n, 0) in named and (table.key, p, n, 0) not in released
+        n
+        for n in bets
+        if tables.is_named(table.key, (p, n, 0)) and (table.key, p, n, 0) not in released
     ]
     assert included == bets[:10]  # 10 × 100 CRAP = the held bond
     assert all(released.get((table.key, p, n, 0)) == "released" for n in bets[10:])

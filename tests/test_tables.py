@@ -21,7 +21,7 @@ from node.core.tables.state import (
     JOIN_INDEX,
     MAP_INDEX,
     MAPS,
-    NAMED,
+    RELEASED,
     Escrow,
     Escrowed,
     ItemStatus,
@@ -199,19 +199,33 @@ def test_escrowed_gives_back_each_item_as_kept_and_encodes_the_same() -> None:
     assert Escrowed.pending(table, False, (3, 4), 7) == Escrowed.of(table, False, pending)
 
 
-def test_staged_claim_puts_a_value_only_where_the_key_has_none() -> None:
+def test_staged_reads_its_writes_over_the_base_and_changes_only_what_differs() -> None:
     tables = Tables()
-    tables.map("named")[("t", 1)] = True
+    tables.map("released")[("t", 1)] = "released"
     staged = Staged(tables)
-    assert not staged.claim(NAMED, ("t", 1), True)  # in the base
-    assert staged.claim(NAMED, ("t", 2), True)
-    assert not staged.claim(NAMED, ("t", 2), True)  # staged already
-    staged.delete(NAMED, ("t", 1))
-    assert staged.claim(NAMED, ("t", 1), True)  # deleted: free again
-    assert staged.has(NAMED, ("t", 1)) and staged.has(NAMED, ("t", 2))
-    # the base's value written back is no change
-    assert staged.change().sets_in("named") == [(("t", 2), MISSING, True)]
-    assert tables.map("named") == {("t", 1): True}
+    assert staged.get(RELEASED, ("t", 1)) == "released" and not staged.has(RELEASED, ("t", 2))
+    staged.put(RELEASED, ("t", 2), "cover")
+    staged.delete(RELEASED, ("t", 1))
+    assert staged.get(RELEASED, ("t", 2)) == "cover" and staged.get(RELEASED, ("t", 1)) is None
+    assert not staged.has(RELEASED, ("t", 1))
+    staged.put(RELEASED, ("t", 1), "released")  # the base's value written back: no change
+    assert staged.change().sets_in("released") == [(("t", 2), MISSING, "cover")]
+    assert tables.map("released") == {("t", 1): "released"}  # judging wrote nothing
+
+
+def test_a_bets_entries_are_named_once_until_returned_to_pending() -> None:
+    scene = seated("p")
+    table = scene.table()
+    run = HostRun(table.copy(), Staged(tables_of(scene.replica.state)), 99, b"n" * 8)
+    key = scene.party("p").pub
+    assert run.name(key, 5, 0) and run.name(key, 5, 3) and run.name(key, 6, 0)
+    assert not run.name(key, 5, 3)  # named already
+    run.unname((key, 5, 3))
+    assert run.name(key, 5, 3)  # back to pending: may be named again
+    run.unname((key, 6, 0))
+    assert run.staged.change().sets_in("named") == [
+        ((table.key, key, 5), MISSING, 0b1001)  # one value per bet: its entries' bits
+    ]
 
 
 def test_each_map_constant_is_that_maps_index() -> None:

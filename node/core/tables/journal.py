@@ -118,24 +118,6 @@ class Staged:
                 return value is not MISSING
         return key in self._base[name]
 
-    def claim(self, name: int, key: Any, value: Any) -> bool:
-        """Put ``value`` under ``key`` unless the key has a value (staged, or in the base and
-        not deleted): True if it was put.  ``has`` + ``put`` in one pass."""
-        over = self._overlay[name]
-        if over is None:
-            if key in self._base[name]:
-                return False
-            self._overlay[name] = {key: value}
-            return True
-        staged = over.get(key, _UNSTAGED)
-        if staged is _UNSTAGED:
-            if key in self._base[name]:
-                return False
-        elif staged is not MISSING:
-            return False
-        over[key] = value
-        return True
-
     def put(self, name: int, key: Any, value: Any) -> None:
         self._over(name)[key] = value
 

@@ -506,7 +506,7 @@ def _used_unfunded(
     """The stakes of ``key``'s bets after its join that were included here (named, not
     released) and are not own-funded, whatever their verdicts now."""
     tables = tables_of(replica.state)
-    records, named, released = (tables.map(n) for n in ("records", "named", "released"))
+    records, released = tables.map("records"), tables.map("released")
     used = 0
     for nonce in range(since + 1, replica.hwm(key) + 1):
         record = records.get((key, nonce))
@@ -515,8 +515,10 @@ def _used_unfunded(
         if budgets.funded(key, nonce):
             continue
         for index, bet in enumerate(record.entries):
-            item = (table.key, key, nonce, index)
-            if item in named and item not in released:
+            if (
+                tables.is_named(table.key, (key, nonce, index))
+                and (table.key, key, nonce, index) not in released
+            ):
                 used += bet.amount
     return used
 
@@ -542,7 +544,6 @@ def _bets(
     pending bets are released: their stakes go back."""
     tables = tables_of(replica.state)
     records = tables.map("records")
-    named = tables.map("named")
     bond = table.params.bond
     candidates: list[tuple[int, Included]] = []
     released: list[tuple[int, Released]] = []
@@ -564,7 +565,7 @@ def _bets(
             bet_nonce, index = item[1], item[2]
             if index == JOIN_INDEX or e.status is ItemStatus.LIVE or nonce > e.window_end:
                 continue
-            if (table.key, *item) in named or _cancelled(requests, bet_nonce):
+            if tables.is_named(table.key, item) or _cancelled(requests, bet_nonce):
                 continue
             record = records.get((key, bet_nonce))
             if not isinstance(record, BetRecord) or index >= len(record.entries):

@@ -774,8 +774,10 @@ class Tables:
       key's packets with items escrowed there (:meth:`escrowed`); ``bonds``: by
       ``(table, seat)``, the seat's :class:`SeatMoney`; ``requests``: by ``(table, key)``,
       its Applied requests ``(nonce, kind, upto)`` in nonce order.
-    - state sets, keyed ``(table, …)``: ``named`` (key, nonce, index) named and not returned
-      to pending; ``released`` → release reason; ``heads`` ever accepted; ``answered`` joins
+    - state sets, keyed ``(table, …)``: ``named`` (key, nonce) → the bet's entries named and
+      not returned to pending, as a bit mask of their indices (:meth:`is_named`): a host
+      packet names a bet's entries together, and this keeps one value per bet, not per entry;
+      ``released`` (key, nonce, index) → release reason; ``heads`` ever accepted; ``answered`` joins
       (True accepted, False declined); ``voided`` (k, key) → the voided seat's chain value;
       ``reveals`` (key, k) → the distinct preimages of its Applied reveals of roll k, in
       the order signed; ``rolls`` k → the nonce of
@@ -829,6 +831,12 @@ class Tables:
             for k, v in items:
                 target[dec_key(k)] = dec_value(v)
         return tables
+
+    def is_named(self, table: TableKey, item: ItemKey) -> bool:
+        """Whether the bet entry ``item`` ``(key, nonce, index)`` is named at ``table`` (and
+        not returned to pending since)."""
+        mask: int = self.maps[NAMED].get((table, item[0], item[1]), 0)
+        return bool(mask >> item[2] & 1)
 
     def escrow_of(self, item: ItemKey) -> Escrow | None:
         """The escrowed item ``(key, nonce, index)``, if it is in escrow."""

@@ -203,11 +203,25 @@ class HostRun:
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
 
-    def name(self, key: bytes, nonce: int, index: int) -> ItemKey | None:
-        """Name the bet ``(key, nonce, index)`` here: its ``named`` key, or None if it was named
+    def name(self, key: bytes, nonce: int, index: int) -> bool:
+        """Name the bet entry ``(key, nonce, index)`` (index < 8) here; False if it was named
         already (and not returned to pending since)."""
-        named: ItemKey = (self.key, key, nonce, index)
-        return named if self.staged.claim(NAMED, named, True) else None
+        bet: tuple[Any, ...] = (self.key, key, nonce)
+        named: int = self.staged.get(NAMED, bet, 0)
+        bit = 1 << index
+        if named & bit:
+            return False
+        self.staged.put(NAMED, bet, named | bit)
+        return True
+
+    def unname(self, item: BetKey) -> None:
+        """The bet entry ``item`` goes back to pending: it may be named again."""
+        bet: tuple[Any, ...] = (self.key, item[0], item[1])
+        named: int = self.staged.get(NAMED, bet, 0) & ~(1 << item[2])
+        if named:
+            self.staged.put(NAMED, bet, named)
+        else:
+            self.staged.delete(NAMED, bet)
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
         """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
@@ -420,10 +434,9 @@ def release(run: HostRun, released: Sequence[Released]) -> None:
         key = run.resolve(seat, nonce)
         if key is None or index >= 8:
             continue
-        named = run.name(key, nonce, index)
-        if named is None:
+        if not run.name(key, nonce, index):
             continue
-        run.staged.put(RELEASED, named, HOST_RELEASE)
+        run.staged.put(RELEASED, (run.key, key, nonce, index), HOST_RELEASE)
         run.events.append(ReleasedBet(seat, (key, nonce, index)))
 
 
@@ -438,8 +451,7 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
         key = run.resolve(copy.seat, copy.nonce)
         if key is None or malformed_copy(copy):
             continue
-        named = run.name(key, copy.nonce, copy.index)
-        if named is None:
+        if not run.name(key, copy.nonce, copy.index):
             continue
         occupant = t.seats[copy.seat]
         bet_id: BetKey = (key, copy.nonce, copy.index)
@@ -458,7 +470,7 @@ def include(run: HostRun, included: Sequence[Included]) -> int:
                 index=index,
             )
         if isinstance(outcome, Release):
-            run.staged.put(RELEASED, named, outcome.label)
+            run.staged.put(RELEASED, (run.key, *bet_id), outcome.label)
             run.events.append(IncludedBet(copy.seat, bet_id, copy, live=False))
         else:
             run.first.add(bet_id)
@@ -550,7 +562,7 @@ def run_void(run: HostRun, body: Void) -> None:
     # in id order; one returned with its seat, or with the bet it backs, is not live any more
     for settlement in return_bets(t.craps, sorted(t.first)):
         back = settlement.bet
-        run.staged.delete(NAMED, (run.key, *back.id))
+        run.unname(back.id)
         run.events.append(ToPending(back))
     fee = t.params.bond * len(withheld) + t.risk_at_open
     t.host_bond_left -= fee
