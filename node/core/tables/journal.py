@@ -187,11 +187,16 @@ class Staged:
             present = self._base[name].get(key, ())
             for member, added in changed.items():
                 if added != (member in present):
-                    members += (name, key, member, added)
+                    members.append(name)
+                    members.append(key)
+                    members.append(member)
+                    members.append(added)
         counts: list[Any] = []
         for (name, key), delta in self._counts.items():
             if delta:
-                counts += (name, key, delta)
+                counts.append(name)
+                counts.append(key)
+                counts.append(delta)
         return Change(tuple(sets), tuple(members), tuple(counts))
 
 

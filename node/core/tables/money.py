@@ -203,7 +203,7 @@ def _holdable(
     seat_money = purse.seat(seat)
     if seat_money is None or not seat_money.own:
         return None
-    index = item[2]
+    index: int = item[2]
     packet = (item[0], item[1])  # the bet packet's key in both maps, made once
     staged = purse.staged
     record = staged.get(RECORDS, packet)
