@@ -287,7 +287,10 @@ class FrameCodec:
     """Frames of one network: open, verify, seal.
 
     It keeps a bounded memo of senders already found acceptable (a pure function of the key), so
-    the point check runs once per sender, not once per packet.
+    the point check runs once per sender, not once per packet.  The memo maps each key to one
+    bytes object for it, which the parse hands out for every equal 32-byte string
+    (:func:`~protocol.wire.parse_body`): senders, and keys named in bodies, are then the same
+    object wherever a node keys a map by them.
     """
 
     SENDER_MEMO: Final = 65_536
@@ -298,7 +301,7 @@ class FrameCodec:
         self.network_id = network_id
         self.prefix = network_id[:PREFIX_LEN]
         self._sign_prefix = SIGN_DOMAIN + network_id
-        self._good_senders: set[bytes] = set()
+        self._good_senders: dict[bytes, bytes] = {}
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -320,7 +323,7 @@ class FrameCodec:
                 f"network prefix {frame[2:6].hex()} is not this network's {self.prefix.hex()}"
             )
         body = bytes(frame[HEADER_LEN:-SIGNATURE_LEN])
-        value = parse_body(body)
+        value = parse_body(body, self._good_senders)
         if type(value) is not list:
             raise _envelope_fault(value, "body array header")
         if len(value) < 4:
@@ -367,7 +370,7 @@ class FrameCodec:
             return False
         if len(self._good_senders) >= self.SENDER_MEMO:
             self._good_senders.clear()
-        self._good_senders.add(key)
+        self._good_senders[key] = key
         return True
 
     @staticmethod

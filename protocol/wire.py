@@ -49,15 +49,19 @@ def pack(value: object) -> bytes:
     return _packer.pack(value)  # type: ignore[no-any-return]
 
 
-def parse_body(body: bytes) -> Value:
+def parse_body(body: bytes, keys: dict[bytes, bytes] | None = None) -> Value:
     """Parse one complete msgpack value spanning all of ``body``.
+
+    ``keys``: known 32-byte keys, each mapped to one bytes object for it; a 32-byte string
+    equal to one of them is read as that object (equal either way: the maps a node keys by
+    sender then find their keys by identity, without comparing bytes).
 
     Raises :class:`~protocol.errors.NotMsgpack`, :class:`~protocol.errors.Truncated` or
     :class:`~protocol.errors.TrailingBytes`; never anything else.
     """
     if not body:
         raise Truncated("empty body: expected one msgpack value")
-    reader = _Reader(body)
+    reader = _Reader(body, keys)
     value = reader.value(0)
     if reader.pos != reader.size:
         raise TrailingBytes(
@@ -68,6 +72,9 @@ def parse_body(body: bytes) -> Value:
 
 # --------------------------------------------------------------------------- the reader
 
+_KEY_LEN: Final = 32
+"""The length of a public key (the strings :func:`parse_body` may read as a known key)."""
+
 _MAX_DEPTH: Final = 64
 """Nesting deeper than any schema; deeper values are Foreign and skipped without recursion."""
 
@@ -76,8 +83,9 @@ class _Reader:
     """Reads ``data`` from ``pos`` on.  The shortest forms a body is made of (fixint, uint,
     bin8, fixarray) come first in :meth:`value`; everything else is in :meth:`other`."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, keys: dict[bytes, bytes] | None) -> None:
         self.data = data
+        self.keys = keys
         self.pos: i64 = 0
         self.size: i64 = len(data)
 
@@ -134,7 +142,13 @@ class _Reader:
             if end > self.size:
                 self.short(start, end)
             self.pos = end
-            return data[start:end]
+            piece = data[start:end]
+            keys = self.keys
+            if keys is not None and end - start == _KEY_LEN:
+                known = keys.get(piece)
+                if known is not None:
+                    return known
+            return piece
         if b >= 0xE0:  # negative fixint
             return b - 0x100
         if 0xCC <= b <= 0xCF:  # uint 8..64

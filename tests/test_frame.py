@@ -53,6 +53,7 @@ from protocol.frame import (
     Packet,
     body_from_wire,
     classify_datagram,
+    decode_body,
     encode_body,
 )
 from protocol.genesis import LOCAL
@@ -68,6 +69,7 @@ from protocol.kinds import (
     Released,
     RevealCopy,
     RollOpen,
+    Transfer,
     Void,
     body_to_wire,
 )
@@ -832,3 +834,14 @@ def test_deeply_nested_field_is_refused_without_recursion_error() -> None:
     assert len(frame) == 1200
     error = decode_error(frame)
     assert isinstance(error, Malformed)
+
+
+def test_frames_of_one_sender_share_one_sender_object_and_name_it_in_bodies() -> None:
+    # the replica's maps keyed by sender then find their keys by identity
+    codec = FrameCodec(NETWORK)
+    first = codec.open(codec.seal(KEY, 1, ZERO, Transfer(SENDER, 5, ())))
+    second = codec.open(codec.seal(KEY, 2, PREV, Transfer(SENDER, 5, ())))
+    assert first.sender == SENDER and second.sender is first.sender
+    body = decode_body(second).body
+    assert isinstance(body, Transfer) and body == Transfer(SENDER, 5, ())
+    assert body.to is first.sender

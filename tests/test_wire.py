@@ -375,3 +375,13 @@ def test_the_deepest_allowed_nesting_is_canonical_and_one_more_is_foreign() -> N
     assert _reads_canonical(data)
     assert _nesting(parse_body(data)) == 64
     assert _depth(parse_body(b"\x91" + data))[1] == Foreign("deep array")
+
+
+def test_a_known_key_is_read_as_the_one_object_kept_for_it() -> None:
+    key, other = bytes(range(32)), bytes(range(1, 33))
+    kept = {key: key}
+    found = parse_body(pack([bytes(key), other, key[:8]]), kept)
+    assert isinstance(found, list) and found == [key, other, key[:8]]
+    assert found[0] is key  # the kept object, not a copy
+    assert found[1] is not other and found[1] not in kept  # unknown: read as it is, not kept
+    assert parse_body(pack([bytes(key)]))[0] is not key  # type: ignore[index]  # no keys given
