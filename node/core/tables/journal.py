@@ -88,16 +88,19 @@ class Staged:
         """The base's maps (read on every lookup)."""
         self._overlay: list[dict[Any, Any] | None] = [None] * len(self._base)
         """Per map, its staged values (None: nothing staged)."""
-        self._members: dict[tuple[int, Any], dict[Any, bool]] = {}
-        """(map, key) → member → True added / False discarded."""
-        self._counts: dict[tuple[int, Any], int] = {}
+        self._members: dict[tuple[int, Any], dict[Any, bool]] | None = None
+        """(map, key) → member → True added / False discarded (made on the first)."""
+        self._counts: dict[tuple[int, Any], int] | None = None
+        """(map, key) → the count's change (made on the first)."""
 
     def fork(self) -> Staged:
         """A staged state that starts as this one and is written apart from it."""
         other = Staged(self.base)
         other._overlay = [None if over is None else dict(over) for over in self._overlay]
-        other._members = {key: dict(members) for key, members in self._members.items()}
-        other._counts = dict(self._counts)
+        if self._members is not None:
+            other._members = {key: dict(members) for key, members in self._members.items()}
+        if self._counts is not None:
+            other._counts = dict(self._counts)
         return other
 
     # -- values ------------------------------------------------------------------------------
@@ -135,7 +138,7 @@ class Staged:
 
     def members(self, name: int, key: Any) -> set[Any]:
         found = set(self._base[name].get(key, ()))
-        changed = self._members.get((name, key))
+        changed = None if self._members is None else self._members.get((name, key))
         if changed is not None:
             for member, present in changed.items():
                 if present:
@@ -152,19 +155,25 @@ class Staged:
 
     def _changed_members(self, name: int, key: Any) -> dict[Any, bool]:
         at: tuple[Any, ...] = (name, key)
-        changed = self._members.get(at)
+        members = self._members
+        if members is None:
+            members = self._members = {}
+        changed = members.get(at)
         if changed is None:
-            changed = self._members[at] = {}
+            changed = members[at] = {}
         return changed
 
     # -- counters ----------------------------------------------------------------------------
 
     def count(self, name: int, key: Any) -> int:
         base: int = self._base[name].get(key, 0)
-        return base + self._counts.get((name, key), 0)
+        return base + (0 if self._counts is None else self._counts.get((name, key), 0))
 
     def incr(self, name: int, key: Any, delta: int = 1) -> None:
-        self._counts[(name, key)] = self._counts.get((name, key), 0) + delta
+        counts = self._counts
+        if counts is None:
+            counts = self._counts = {}
+        counts[(name, key)] = counts.get((name, key), 0) + delta
 
     # -- the change --------------------------------------------------------------------------
 
@@ -183,20 +192,24 @@ class Staged:
                     sets.append(old)
                     sets.append(new)
         members: list[Any] = []
-        for (name, key), changed in self._members.items():
-            present = self._base[name].get(key, ())
-            for member, added in changed.items():
-                if added != (member in present):
-                    members.append(name)
-                    members.append(key)
-                    members.append(member)
-                    members.append(added)
+        staged_members = self._members
+        if staged_members is not None:
+            for (name, key), changed in staged_members.items():
+                present = self._base[name].get(key, ())
+                for member, added in changed.items():
+                    if added != (member in present):
+                        members.append(name)
+                        members.append(key)
+                        members.append(member)
+                        members.append(added)
         counts: list[Any] = []
-        for (name, key), delta in self._counts.items():
-            if delta:
-                counts.append(name)
-                counts.append(key)
-                counts.append(delta)
+        staged_counts = self._counts
+        if staged_counts is not None:
+            for (name, key), delta in staged_counts.items():
+                if delta:
+                    counts.append(name)
+                    counts.append(key)
+                    counts.append(delta)
         return Change(tuple(sets), tuple(members), tuple(counts))
 
 
