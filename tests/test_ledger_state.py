@@ -3,6 +3,7 @@ it did not write; the independent supply audit catches a state that creates mone
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,6 +50,12 @@ def test_a_snapshot_of_another_network_or_garbage_is_refused() -> None:
     for junk in (b"", b"\x00", b"\x93\x01\x02\x03", state.to_bytes()[:-3]):
         with pytest.raises(ValueError):
             LedgerState.from_bytes(LOCAL, junk, NoTables())
+    # a snapshot of an earlier layout (its tag): refused, so the node replays its log instead
+    tag, *rest = msgpack.unpackb(state.to_bytes())
+    assert tag.startswith(b"BCM/state-snapshot/v")
+    older = tag[:-1] + bytes([tag[-1] - 1])
+    with pytest.raises(ValueError, match="state snapshot"):
+        LedgerState.from_bytes(LOCAL, msgpack.packb([older, *rest]), NoTables())
 
 
 def test_audit_catches_money_created_outside_the_rules() -> None:

@@ -54,7 +54,7 @@ _untracked: Final = _untracked_imported
 """A module constant: compiled, called without a lookup in the module's globals."""
 
 ZERO_HASH: Final = bytes(FULL_HASH_LEN)
-_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v3"
+_SNAPSHOT_TAG: Final = b"BCM/state-snapshot/v4"
 
 
 class CreditLine:
@@ -625,7 +625,7 @@ class LedgerState:
             if s.hwm or s.fork
         ]
         encoded = pack(
-            [b"BCM/state/v3", accounts, senders, self.tables.encode(), _big(self.supply)]
+            [b"BCM/state/v4", accounts, senders, self.tables.encode(), _big(self.supply)]
         )
         return hashlib.sha256(encoded).digest()
 
