@@ -19,7 +19,7 @@ from node.core.craps.phase import next_point
 from node.core.replica import Replica
 from node.core.tables.engine import TablesEngine, tables_of
 from node.core.tables.params import default_params
-from node.core.tables.state import Escrow, SeatMoney, Table, TableMoney
+from node.core.tables.state import BetMoney, Escrow, ItemKey, SeatMoney, Table, TableMoney
 from node.core.verdicts import Reason
 from protocol.bets import BetType
 from protocol.constants import CRAP, SINK_KEY
@@ -529,6 +529,11 @@ class Scene:
         funds: TableMoney = self.tables().map("funds")[(self.host.pub, self.game)]
         return funds
 
+    def stakes(self) -> dict[ItemKey, BetMoney]:
+        """Live bets' money, by bet."""
+        stakes: dict[ItemKey, BetMoney] = self.tables().map("stakes")
+        return stakes
+
     def spendable(self, name: str) -> int:
         return self.replica.state.spendable(self.party(name).pub)
 
@@ -548,6 +553,13 @@ class Scene:
 
     def escrow(self, name: str, nonce: int, index: int = 0) -> Escrow | None:
         return self.tables().escrow_of((self.party(name).pub, nonce, index))
+
+    def held(self, name: str, nonce: int, index: int = 0) -> bool:
+        """Whether ``name``'s bet entry is live holding its stake: out of escrow, in
+        ``stakes``."""
+        item = (self.party(name).pub, nonce, index)
+        live = self.stakes().get(item)
+        return self.escrow(name, nonce, index) is None and live is not None and live.stake > 0
 
     def own_budget(self, name: str, before: int | None = None) -> int:
         """``name``'s own budget at its packet ``before`` (default: its next one), as its

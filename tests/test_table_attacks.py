@@ -199,7 +199,7 @@ def test_t2_listed_refused_bet_is_a_phantom_charging_only_the_held_bond() -> Non
     assert scene.roll_open([scene.included("p", refused)]) is APPLIED
     # a phantom: live in state (it takes risk), holding no stake
     assert scene.table().craps.find((p, refused, 0)) is not None
-    assert scene.funds().bets[(p, refused, 0)] == BetMoney(0, collateral=True)
+    assert scene.stakes()[(p, refused, 0)] == BetMoney(0, collateral=True)
     assert scene.escrow("p", refused) is None
     assert scene.roll_open() is APPLIED  # the Field loses: the collateral is charged
     assert scene.bond(1).bond == BOND - 100 * CRAP  # type: ignore[union-attr]
@@ -262,7 +262,7 @@ def test_t3_fabricated_or_miscopied_bet_is_a_phantom_that_moves_no_money() -> No
     assert scene.roll_open(fakes) is APPLIED
     table = scene.table()
     assert len(table.craps.bets) == len(fakes)  # all live in state
-    assert not scene.funds().bets  # none holds money, none is collateral
+    assert not scene.stakes()  # none holds money, none is collateral
     assert scene.roll_open() is APPLIED  # they all lose
     assert scene.bond(1).bond == BOND  # type: ignore[union-attr]
     assert scene.funds().bank_real == bank
@@ -307,15 +307,15 @@ def test_t4_double_release_holds_once_and_releases_once_at_most() -> None:
     assert host_pays_p(released=[Released(1, b, 0), Released(1, b, 0)]) == 10 * CRAP
     # released, then included: the inclusion is ignored (named), in state and in money
     assert host_pays_p(included=[scene.included("p", b)]) == 0
-    assert not scene.table().craps.bets and not scene.funds().bets
+    assert not scene.table().craps.bets and not scene.stakes()
 
     # listed twice in `included`: one live bet, held once
     assert scene.bet("p", field) is APPLIED
     a = scene.nonce("p")
     assert host_pays_p(included=[scene.included("p", a), scene.included("p", a)]) == 0
     assert [bet.id for bet in scene.table().craps.bets] == [(p, a, 0)]
-    assert scene.escrow("p", a).status is ItemStatus.LIVE  # type: ignore[union-attr]
-    assert list(scene.funds().bets) == [(p, a, 0)]
+    assert scene.escrow("p", a) is None  # held once: its stake left escrow for the table
+    assert list(scene.stakes()) == [(p, a, 0)] and scene.stakes()[(p, a, 0)].stake == 10 * CRAP
     settled = host_pays_p(included=[scene.included("p", a)])  # settles it; included again
     assert settled in (0, 20 * CRAP, 30 * CRAP, 40 * CRAP)
     assert not scene.table().craps.bets  # the re-inclusion was ignored
@@ -329,7 +329,7 @@ def test_t4_double_release_holds_once_and_releases_once_at_most() -> None:
     assert scene.worth("p") == before  # within its window: advisory, reclaims nothing
     assert host_pays_p(included=[scene.included("p", c)]) == 10 * CRAP  # seen: released
     assert scene.table().craps.find((p, c, 0)) is not None  # live in state
-    assert (p, c, 0) not in scene.funds().bets  # holding nothing
+    assert (p, c, 0) not in scene.stakes()  # holding nothing
     assert host_pays_p() == 0  # it wins in state; nobody is paid
 
     # void-returned, then released: released once
@@ -388,7 +388,6 @@ def test_t5_colliding_game_ids_share_nothing_and_a_repeat_is_no_table() -> None:
     g = scene.game
     a_table, b_table = (key_of("a"), g), (key_of("b"), g)
     assert set(scene.tables().map("tables")) == {a_table, b_table}
-    funds = scene.tables().map("funds")
     scene.focus("a")
     assert scene.join("p") is APPLIED  # names host a
     scene.focus("b")
@@ -417,16 +416,18 @@ def test_t5_colliding_game_ids_share_nothing_and_a_repeat_is_no_table() -> None:
     ]
     assert scene.roll_open(copies) is APPLIED
     assert len(scene.table().craps.bets) == 2  # in a's state
-    assert not funds[a_table].bets  # holding nothing at a
-    assert list(funds[b_table].bets) == [item(scene, "q", q_bet)]
+    # holding nothing at a: the one live stake is q's, held at b
+    assert list(scene.stakes()) == [item(scene, "q", q_bet)]
     tables = tables_of(scene.replica.state)
     escrow = tables.map("escrow")
-    assert escrow[item(scene, "q", q_bet)[:2]].table == b_table
-    assert tables.escrow_of(item(scene, "q", q_bet)).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert tables.map("records")[item(scene, "q", q_bet)[:2]].host == key_of("b")  # bound to b
+    assert scene.held("q", q_bet)
     assert escrow[item(scene, "p", p_bet)[:2]].table == b_table
     assert tables.escrow_of(item(scene, "p", p_bet)).status is ItemStatus.PENDING  # type: ignore[union-attr]
-    held = sum(e.amount() for e in escrow.values()) + sum(
-        b.bond for b in tables_of(scene.replica.state).map("bonds").values()
+    held = (
+        sum(e.amount() for e in escrow.values())
+        + sum(m.stake for m in scene.stakes().values())
+        + sum(b.bond for b in tables_of(scene.replica.state).map("bonds").values())
     )
     # p's bond at a, q's at b, p's pending join at b, two stakes: each counted once
     assert held == 3 * BOND + 2 * 10 * CRAP
@@ -817,14 +818,14 @@ def test_t12_last_revealer_abort_costs_its_bond_and_replays_only_the_roll() -> N
     returned = scene.escrow("p", b)
     assert returned is not None and returned.status is ItemStatus.RETURNED
     assert returned.window_end == void_nonce + WINDOW
-    assert scene.escrow("p", a).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.held("p", a)
     # gain ≤ bond: the veto saved q a 50 CRAP Field loss (≤ the roll's risk ≤ bond) for a bond
     assert 50 * CRAP <= risk <= BOND
     # the roll is replaced, not replayed: k stays, the next roll is k + 1 with fresh dice
     assert scene.table().k == k and not scene.table().open
     assert scene.roll_open([scene.included("p", b)]) is APPLIED
     assert scene.table().k == k + 1
-    assert scene.escrow("p", b).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.held("p", b)
     assert q not in {s.key for s in scene.table().seats.values()}
 
 
@@ -1214,7 +1215,7 @@ def test_t19_sybil_erasing_history_changes_no_table_state_anywhere() -> None:
     assert mixed.digest() == scene.replica.digest()
     # money followed: s's seat holds nothing now, p's bet is a phantom
     assert scene.bond(2) == SeatMoney(0, own=False)
-    assert not scene.funds().bets
+    assert not scene.stakes()
 
 
 def test_t20_retroactive_inclusion_alices_released_bet_stays_released() -> None:
@@ -1477,7 +1478,7 @@ def test_t25_an_ignored_item_is_reclaimed_and_a_later_inclusion_holds_nothing() 
     # at T + 32 the host may still hold one of them
     assert scene.roll_open([scene.included("p", named_late)]) is APPLIED
     assert scene.nonce("host") == t + WINDOW
-    assert scene.escrow("p", named_late).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.held("p", named_late)
     assert scene.cancel("p", upto=ignored, t=t + WINDOW) is APPLIED
     assert scene.worth("p") == worth  # T = window end: not past it yet
     assert scene.void([2, 3]) is APPLIED  # q and r withhold; p's Pass goes back to pending
@@ -1497,7 +1498,7 @@ def test_t25_an_ignored_item_is_reclaimed_and_a_later_inclusion_holds_nothing() 
     late = [scene.included("p", ignored), scene.included("p", named_late)]
     assert scene.roll_open(late) is APPLIED
     assert {bet.id for bet in scene.table().craps.bets} == {(p, ignored, 0), (p, named_late, 0)}
-    assert not scene.funds().bets
+    assert not scene.stakes()
     # a cancel signed within a bet's window but seen only after it releases nothing: the
     # bet is not held either, and a cancel past its window reclaims it
     assert scene.roll_open() is APPLIED
@@ -1581,7 +1582,7 @@ def test_t27_stalled_host_opens_no_roll_without_reveals_and_an_early_end_costs_i
     assert scene.cancel("p", upto=ignored) is APPLIED
     assert scene.worth("p") == worth + 20 * CRAP
     assert scene.escrow("p", ignored) is None
-    assert scene.escrow("p", yes6).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.held("p", yes6)
     # no reveal left: no roll, not even on the chain's seed (which does hash to c_0)
     assert scene.table().host_left == 0 and scene.table().k == 256
     seed = hashlib.sha256(b"dice/host/create/1").digest()
@@ -1669,7 +1670,7 @@ def test_t29_released_live_bet_is_ignored_and_settles_by_the_rules() -> None:
     assert scene.table().craps.find(fire_id) is not None  # ignored: still live,
     released = tables_of(scene.replica.state).map("released")
     assert (scene.table().key, *fire_id) not in released  # and not marked released
-    assert scene.escrow("p", fire_id[1]).status is ItemStatus.LIVE  # type: ignore[union-attr]
+    assert scene.held("p", fire_id[1])
     assert scene.worth("p") == worth  # nothing released
     roll_to(scene, sixth + 1)  # the sixth point: it pays 999:1
     assert scene.table().craps.find(fire_id) is None

@@ -118,7 +118,8 @@ def test_a_roll_settles_pass_bets_and_pays_from_the_bank() -> None:
     table = scene.table()
     assert table.k == 1 and table.open and table.listed == (1,)
     assert len(table.craps.bets) == 2
-    assert scene.funds().bets[(scene.party("p").pub, bet_nonce, 0)].stake == 10 * CRAP
+    assert scene.stakes()[(scene.party("p").pub, bet_nonce, 0)].stake == 10 * CRAP
+    assert scene.escrow("p", bet_nonce) is None  # both stakes went live: out of escrow
     # the next roll_open settles roll 1 with p's reveal
     before_bank = scene.funds().bank_real
     assert scene.roll_open() is Reason.APPLIED
@@ -165,7 +166,7 @@ def test_a_bet_not_included_is_reclaimed_by_a_cancel_after_its_window() -> None:
     # a late inclusion holds nothing: a phantom
     scene.roll_open([Included(1, bet_nonce, 0, int(BetType.Pass), 10 * CRAP)])
     assert scene.table().craps.bets  # in state
-    assert not scene.funds().bets  # moves no money
+    assert not scene.stakes()  # moves no money
 
 
 def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
@@ -179,18 +180,23 @@ def test_a_released_bet_is_credited_back_from_the_releasing_packet() -> None:
 
 def test_escrowed_gives_back_each_item_as_kept_and_encodes_the_same() -> None:
     table = (bytes(32), bytes(8))
-    items = [Escrow(5 + int(status), 10, status) for status in ItemStatus] + [None]
+    items = [Escrow(5, 10, ItemStatus.PENDING), None, Escrow(7, 12, ItemStatus.RETURNED)]
     escrowed = Escrowed.of(table, False, items)
-    assert [escrowed.item(i) for i in range(5)] == [*items, None]
-    assert escrowed.held() == [(i, item) for i, item in enumerate(items) if item is not None]
-    assert escrowed.amount() == 5 + 6 + 7
-    assert escrowed.encode() == [list(table), False, [[5, 10, 0], [6, 10, 1], [7, 10, 2], None]]
+    assert [escrowed.item(i) for i in range(5)] == [*items, None, None]
+    assert escrowed.held() == [(0, items[0]), (2, items[2])]
+    assert escrowed.amount() == 5 + 7
+    assert escrowed.encode() == [list(table), False, [[5, 10, 0], None, [7, 12, 1]]]
     assert Escrowed.decode(escrowed.encode()) == escrowed
-    live = Escrow(5, 12, ItemStatus.LIVE)
-    changed = escrowed.replaced(0, live)
-    assert changed is not None and changed.item(0) == live and changed.item(1) == items[1]
-    left = escrowed.replaced(0, None)
-    assert left is not None and left.item(0) is None and left.amount() == 13
+    back = Escrow(6, 14, ItemStatus.RETURNED)
+    changed = escrowed.replaced(1, back)
+    assert changed is not None and changed.item(1) == back and changed.item(2) == items[2]
+    # the items end with the last one in escrow: one value whichever order they left in
+    first = escrowed.replaced(2, None)
+    assert first is not None and first.items == (items[0],) and first.amount() == 5
+    assert first == Escrowed.of(table, False, [items[0]])
+    assert first.replaced(0, None) is None  # nothing left in escrow
+    # an item back in escrow after its packet's others left: the value it would have had
+    assert Escrowed.of(table, False, ()).replaced(2, items[2]) == escrowed.replaced(0, None)
     bond = Escrowed.of(table, True, [Escrow(9, 3, ItemStatus.PENDING)])
     assert bond.item(JOIN_INDEX) == Escrow(9, 3, ItemStatus.PENDING) and bond.item(0) is None
     assert bond.held() == [(JOIN_INDEX, Escrow(9, 3, ItemStatus.PENDING))]

@@ -604,7 +604,7 @@ def _bet_status(
         )
         return item
     held = tables.escrow_of(bet_id)
-    if held is not None and held.status is not ItemStatus.LIVE:
+    if held is not None:
         item.update(status="pending", window_end=held.window_end)
         if held.status is ItemStatus.RETURNED:
             item["why"] = "back to pending: the roll it was first included in was voided"
@@ -614,7 +614,8 @@ def _bet_status(
                     "leave" if kind == RequestKind.LEAVE else "cancel"
                 )
         return item
-    if held is not None:
+    live = tables.map("stakes").get(bet_id)
+    if live is not None and live.stake:
         item["status"] = "included"
         return item
     item.update(

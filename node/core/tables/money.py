@@ -29,6 +29,7 @@ from .state import (
     OWNED,
     RECORDS,
     REQUESTS,
+    STAKES,
     BetMoney,
     BetRecord,
     Escrow,
@@ -71,7 +72,6 @@ __all__ = [
 # ``Reason.APPLIED`` goes through the enum class's attribute hook each time (docs/BUILD.md).
 _APPLIED: Final = Reason.APPLIED
 _INSUFFICIENT: Final = Reason.INSUFFICIENT
-_LIVE: Final = ItemStatus.LIVE
 _RETURNED: Final = ItemStatus.RETURNED
 
 
@@ -215,7 +215,7 @@ def _holdable(
         return None
     escrowed: Escrowed | None = staged.get(ESCROW, packet)
     escrow = None if escrowed is None else escrowed.item(index)
-    if escrow is None or escrow.status is _LIVE or nonce > escrow.window_end:
+    if escrow is None or nonce > escrow.window_end:
         return None
     return escrowed
 
@@ -237,15 +237,15 @@ def _collateral(purse: Purse, table: Table, item: ItemKey, copy: Included) -> bo
 def _settled(purse: Purse, event: Settled) -> None:
     settlement = event.settlement
     bet = settlement.bet
-    funds = purse.funds
+    staged = purse.staged
     item: ItemKey = bet.id
-    money = funds.bets.get(item)
+    money: BetMoney | None = staged.get(STAKES, item)
     if money is None:
         return
-    del funds.bets[item]  # get + del: compiled, dict.pop is a generic method call
+    staged.delete(STAKES, item)
     outcome = settlement.outcome
+    funds = purse.funds
     if money.stake:
-        purse.take(item)
         if outcome is Outcome.WIN:
             paid = min(settlement.profit, funds.bank_real)
             funds.bank_real -= paid
@@ -278,7 +278,7 @@ def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemK
     window includes host nonce ``nonce``."""
     found = []
     for item, escrow in escrowed_items(purse.staged, purse.table, key):
-        if item[2] == JOIN_INDEX or item[1] > upto or escrow.status is _LIVE:
+        if item[2] == JOIN_INDEX or item[1] > upto:
             continue
         if nonce <= escrow.window_end:
             found.append(item)
@@ -360,34 +360,36 @@ def _released(purse: Purse, table: Table, nonce: int, event: ReleasedBet) -> Non
 
 
 def _included(purse: Purse, table: Table, nonce: int, event: IncludedBet) -> None:
+    """A held stake that goes live leaves escrow for ``stakes``; one held but released goes
+    back to its owner."""
     copy, item = event.copy, event.item
     escrowed = _holdable(purse, table, nonce, event.seat, item, copy)
     if escrowed is not None:
         if event.live:
-            escrow = escrowed.item(item[2])
-            assert escrow is not None
-            live = Escrow(escrow.amount, escrow.window_end, _LIVE)
-            purse.put_escrow(item, escrowed, live)
-            purse.funds.bets[item] = BetMoney(escrow.amount)
+            purse.staged.put(STAKES, item, BetMoney(purse.take(item, escrowed)))
         else:
             purse.release(item, escrowed)
     elif event.live and _collateral(purse, table, item, copy):
-        purse.funds.bets[item] = BetMoney(0, collateral=True)
+        purse.staged.put(STAKES, item, BetMoney(0, collateral=True))
 
 
 def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
-    bets = purse.funds.bets
+    """A held stake back to pending comes back into escrow, held until re-included."""
+    staged = purse.staged
     item: ItemKey = event.bet.id
-    money = bets.get(item)
+    money: BetMoney | None = staged.get(STAKES, item)
     if money is None:
         return
-    del bets[item]
-    if not money.stake:
-        return
-    escrowed = purse.escrowed(item)
-    escrow = None if escrowed is None else escrowed.item(item[2])
-    assert escrowed is not None and escrow is not None
-    purse.put_escrow(item, escrowed, Escrow(escrow.amount, nonce + WINDOW, _RETURNED))
+    staged.delete(STAKES, item)
+    if money.stake:
+        returned = Escrow(money.stake, nonce + WINDOW, _RETURNED)
+        escrowed: Escrowed | None = staged.get(ESCROW, (item[0], item[1]))
+        if escrowed is None:  # every item of its packet had left escrow: it comes back alone
+            back = Escrowed.of(purse.table, False, ()).replaced(item[2], returned)
+            assert back is not None
+            add_escrow(staged, item[0], item[1], back)
+        else:
+            stage_escrow(staged, item, escrowed, returned)
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:

@@ -29,10 +29,11 @@ from .state import (
     REQUESTS,
     REVEALS,
     ROLLS,
+    STAKES,
     TABLES,
+    BetMoney,
     BetRecord,
     Escrowed,
-    ItemStatus,
     JoinRecord,
     RequestKind,
     RequestRecord,
@@ -289,18 +290,24 @@ def _request(
 
 
 def _reclaim(state: LedgerState, staged: Staged, sender: bytes, t: int, table: Table) -> int:
-    """Rule 1: each escrowed item of the sender here not held, whose window ended before T.
-    Rule 2: at T ≥ the Applied game_end or the host's fork nonce, every escrowed item of the
-    sender here and, after a fork, its live stakes and its held bond."""
+    """Rule 1: each escrowed item of the sender here (escrowed: not live), whose window ended
+    before T.  Rule 2: at T ≥ the Applied game_end or the host's fork nonce, every escrowed
+    item of the sender here and, after a fork, its live stakes and its held bond."""
     host_state = state.senders.get(table.host)
     fork = host_state.fork if host_state is not None else 0
     over = bool(table.ended and t >= table.ended) or bool(fork and t >= fork)
     total = 0
     for item, escrow in escrowed_items(staged, table.key, sender):
-        if over or (escrow.status is not ItemStatus.LIVE and t > escrow.window_end):
+        if over or t > escrow.window_end:
             total += escrow.amount
             put_escrow(staged, item, None)
-    if fork and t >= fork:  # its held bond too (no host packet can move it any more)
+    if fork and t >= fork:  # its live stakes and held bond too (no host packet moves them now)
+        for bet in table.craps.bets:
+            if bet.id[0] == sender:
+                live: BetMoney | None = staged.get(STAKES, bet.id)
+                if live is not None and live.stake:
+                    total += live.stake
+                    staged.delete(STAKES, bet.id)
         for number, seat in table.seats.items():
             money: SeatMoney | None = staged.get(BONDS, (table.key, number))
             if seat.key == sender and money is not None and money.bond:

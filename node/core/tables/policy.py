@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple, TypeAlias
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from node.core.craps import least_risk, risk
 from node.core.craps.dice import WalletChain, preimage_valid
@@ -55,6 +55,7 @@ from .journal import Staged
 from .params import INCLUDE_LEFT
 from .state import (
     JOIN_INDEX,
+    BetMoney,
     BetRecord,
     Escrowed,
     ItemStatus,
@@ -563,7 +564,7 @@ def _bets(
         )
         for item, e in tables.escrowed(table.key, key):
             bet_nonce, index = item[1], item[2]
-            if index == JOIN_INDEX or e.status is ItemStatus.LIVE or nonce > e.window_end:
+            if index == JOIN_INDEX or nonce > e.window_end:
                 continue
             if tables.is_named(table.key, item) or _cancelled(requests, bet_nonce):
                 continue
@@ -893,9 +894,14 @@ def _reclaimable(tables: Tables, table: Table, key: bytes, t: int, fork: int) ->
     over = bool(table.ended and t >= table.ended) or bool(fork and t >= fork)
     total = 0
     for _, e in tables.escrowed(table.key, key):
-        if over or (e.status is not ItemStatus.LIVE and t > e.window_end):
+        if over or t > e.window_end:
             total += e.amount
     if fork and t >= fork:
+        stakes: dict[tuple[Any, ...], BetMoney] = tables.map("stakes")
+        for bet in table.craps.bets:
+            live = stakes.get(bet.id) if bet.id[0] == key else None
+            if live is not None:
+                total += live.stake
         for seat, occupant in table.seats.items():
             money = _seat_money(tables, table, seat)
             if occupant.key == key and money is not None:

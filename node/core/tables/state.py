@@ -49,6 +49,7 @@ __all__ = [
     "REQUESTS",
     "REVEALS",
     "ROLLS",
+    "STAKES",
     "TABLES",
     "VOIDED",
     "VOIDS",
@@ -382,8 +383,9 @@ class SeatMoney(Value):
 
 
 class BetMoney(Value):
-    """A live bet's money: its held stake (0 for a phantom), and whether a loss charges its
-    seat's bond (collateral: a copied bet Refused for balance)."""
+    """A live bet's money (in ``stakes``): its held stake, which left escrow when the bet went
+    live (0 when none was held), and whether a loss charges its seat's bond (collateral: a
+    copied bet Refused for balance)."""
 
     def __init__(self, stake: int, collateral: bool = False) -> None:
         self.stake: Final = stake
@@ -396,63 +398,43 @@ class BetMoney(Value):
 
 @dataclass(slots=True, init=False)
 class TableMoney:
-    """One table's money, changed only by its host's packets: the bank, the host bond, and
-    the live bets' money.  (Seats' held bonds are kept per seat, in ``bonds``: a seat's owner
-    reclaims its own after a host fork.)"""
+    """One table's money, changed only by its host's packets: the bank and the host bond.
+    (Seats' held bonds are kept per seat, in ``bonds``, and live bets' money per bet, in
+    ``stakes``: a player reclaims its own after a host fork.)"""
 
     backed: bool
     """The create is Applied: its bankroll and host bond are held."""
     bank_real: int
     host_bond_money: int
-    bets: dict[tuple[int | bytes, ...], BetMoney]
 
-    def __init__(
-        self,
-        backed: bool,
-        bank_real: int,
-        host_bond_money: int,
-        bets: dict[tuple[int | bytes, ...], BetMoney] | None = None,
-    ) -> None:
+    def __init__(self, backed: bool, bank_real: int, host_bond_money: int) -> None:
         self.backed = backed
         self.bank_real = bank_real
         self.host_bond_money = host_bond_money
-        self.bets = {} if bets is None else bets
 
     def copy(self) -> TableMoney:
-        return TableMoney(self.backed, self.bank_real, self.host_bond_money, dict(self.bets))
+        return TableMoney(self.backed, self.bank_real, self.host_bond_money)
 
     def total(self) -> int:
         """What this table's bank and host bond hold."""
         return self.bank_real + self.host_bond_money
 
     def encode(self) -> list[object]:
-        return [
-            self.backed,
-            self.bank_real,
-            self.host_bond_money,
-            sorted([list(bet_id), m.encode()] for bet_id, m in self.bets.items()),
-        ]
+        return [self.backed, self.bank_real, self.host_bond_money]
 
     @classmethod
     def decode(cls, data: list[Any]) -> TableMoney:
-        backed, bank_real, host_bond_money, bets = data
-        return cls(
-            backed,
-            bank_real,
-            host_bond_money,
-            {tuple(bet_id): BetMoney(*m) for bet_id, m in bets},
-        )
+        backed, bank_real, host_bond_money = data
+        return cls(backed, bank_real, host_bond_money)
 
 
 class ItemStatus(enum.IntEnum):
-    """Where an escrowed item stands."""
+    """Where an escrowed item stands.  An item is escrowed while it is not live: a held stake
+    that goes live leaves escrow for ``stakes``, and a held bond for ``bonds``."""
 
     PENDING = 0
     """Debited, not (or no longer) live at the table."""
-    LIVE = 1
-    """Held: named within its window and live (a bet), or seated (never: a held join becomes
-    its seat's bond)."""
-    RETURNED = 2
+    RETURNED = 1
     """Held, returned to pending by a void: held until re-included by its window's end."""
 
 
@@ -504,16 +486,20 @@ class Escrowed(Value):
         return items[index] if index < len(items) else None
 
     def replaced(self, index: int, escrow: Escrow | None) -> Escrowed | None:
-        """This packet's escrow with the item at ``index`` replaced (None: it left escrow),
-        or None once no item is left."""
+        """This packet's escrow with the item at ``index`` replaced (None: it left escrow), or
+        None once no item is left.  The items end with the last one in escrow, so equal
+        escrow is one value whichever order its items left and came back in."""
         items = self.items
-        if len(items) == 1:  # a join's bond, or a bet of one entry
+        at = 0 if self.join else index
+        if len(items) == 1 and at == 0:  # a join's bond, or a bet of one entry
             return None if escrow is None else Escrowed(self.table, self.join, (escrow,))
-        if escrow is None and all(other is None for at, other in enumerate(items) if at != index):
-            return None
         changed = list(items)
-        changed[index] = escrow
-        return Escrowed(self.table, self.join, tuple(changed))
+        if at >= len(changed):
+            changed.extend([None] * (at + 1 - len(changed)))
+        changed[at] = escrow
+        while changed and changed[-1] is None:
+            changed.pop()
+        return Escrowed(self.table, self.join, tuple(changed)) if changed else None
 
     def held(self) -> list[tuple[int, Escrow]]:
         """``(index, item)`` of each item in escrow, by index."""
@@ -737,6 +723,7 @@ MAPS: Final[dict[str, _Codec]] = {
     "reveals": _codec(_TABLE_ITEM, _listed, _tupled),
     "rolls": _codec(_TABLE_ITEM, _ident, _ident),
     "voids": _codec((_listed, _tupled), _ident, _ident),
+    "stakes": _codec((_listed, _tupled), lambda m: m.encode(), lambda m: BetMoney(*m)),
 }
 """Every map of :class:`Tables`, with its codec for the digest and snapshots."""
 
@@ -761,6 +748,7 @@ VOIDED: Final = 12
 REVEALS: Final = 13
 ROLLS: Final = 14
 VOIDS: Final = 15
+STAKES: Final = 16
 
 
 class Tables:
@@ -771,7 +759,8 @@ class Tables:
       host named in the key's latest join for G.
     - ``escrow``: by ``(key, nonce)``, the :class:`Escrowed` items of that join or bet (read
       one item with :meth:`escrow_of`); ``owned``: by ``(table, key)``, the nonces of that
-      key's packets with items escrowed there (:meth:`escrowed`); ``bonds``: by
+      key's packets with items escrowed there (:meth:`escrowed`); ``stakes``: by the bet
+      ``(key, nonce, index)``, a live bet's :class:`BetMoney`; ``bonds``: by
       ``(table, seat)``, the seat's :class:`SeatMoney`; ``requests``: by ``(table, key)``,
       its Applied requests ``(nonce, kind, upto)`` in nonce order.
     - state sets, keyed ``(table, …)``: ``named`` (key, nonce) → the bet's entries named and
@@ -863,13 +852,15 @@ class Tables:
         return sorted(found)
 
     def money(self) -> int:
-        """Everything the tables hold that no account does: escrowed items, held bonds, the
-        banks' real money and the host bonds' money (the supply audit adds it)."""
-        escrow: dict[tuple[Any, ...], Escrowed] = self.map("escrow")
-        funds: dict[TableKey, TableMoney] = self.map("funds")
-        bonds: dict[tuple[TableKey, int], SeatMoney] = self.map("bonds")
+        """Everything the tables hold that no account does: escrowed items, live stakes, held
+        bonds, the banks' real money and the host bonds' money (the supply audit adds it)."""
+        escrow: dict[tuple[Any, ...], Escrowed] = self.maps[ESCROW]
+        stakes: dict[tuple[Any, ...], BetMoney] = self.maps[STAKES]
+        funds: dict[TableKey, TableMoney] = self.maps[FUNDS]
+        bonds: dict[tuple[TableKey, int], SeatMoney] = self.maps[BONDS]
         return (
             sum(e.amount() for e in escrow.values())
+            + sum(m.stake for m in stakes.values())
             + sum(m.total() for m in funds.values())
             + sum(b.bond for b in bonds.values())
         )
