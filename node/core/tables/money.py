@@ -96,10 +96,6 @@ class Purse:
         found: Escrowed | None = self.staged.get(ESCROW, (item[0], item[1]))
         return found
 
-    def put_escrow(self, item: ItemKey, escrowed: Escrowed, escrow: Escrow) -> None:
-        """Change the item, of the packet whose escrow is ``escrowed``."""
-        stage_escrow(self.staged, item, escrowed, escrow)
-
     def take(self, item: ItemKey, escrowed: Escrowed | None = None) -> int:
         """The item leaves escrow (credited back, settled or forfeited): its amount.
         ``escrowed``: its packet's escrow, if read already."""
