@@ -1301,9 +1301,10 @@ def test_t22_host_fork_closes_the_table_below_it_and_a_cancel_returns_everything
     assert scene.worth("p") == worth
     # at or above it: the pending bet, the live stake and the held bond
     assert scene.escrow("p", pending).status is ItemStatus.PENDING  # type: ignore[union-attr]
+    assert scene.held("p", live)
     assert scene.cancel("p", upto=live, t=fork_nonce) is APPLIED
     assert scene.worth("p") == worth + 20 * CRAP + 10 * CRAP + BOND == MINT
-    assert scene.escrow("p", pending) is None and scene.escrow("p", live) is None
+    assert scene.escrow("p", pending) is None and not scene.stakes()  # nothing left held
     assert scene.cancel("p", upto=live, t=fork_nonce) is APPLIED  # each item at most once
     assert scene.worth("p") == MINT
     # other requests at or above the fork are Refused(closed)
