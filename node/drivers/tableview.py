@@ -614,11 +614,7 @@ def _bet_status(
                     "leave" if kind == RequestKind.LEAVE else "cancel"
                 )
         return item
-    live = tables.map("stakes").get(bet_id)
-    if live is not None and live.stake:
-        item["status"] = "included"
-        return item
-    item.update(
+    item.update(  # a stake that went live is with its bet in table state (above)
         status="returned",
         why="its stake came back: cancelled, left, reclaimed, or settled before this node's "
         "log began",

@@ -97,7 +97,7 @@ class Purse:
         return found
 
     def take(self, item: ItemKey, escrowed: Escrowed | None = None) -> int:
-        """The item leaves escrow (credited back, settled or forfeited): its amount.
+        """The item leaves escrow (credited back, live, or forfeited): its amount.
         ``escrowed``: its packet's escrow, if read already."""
         if escrowed is None:
             escrowed = self.escrowed(item)
