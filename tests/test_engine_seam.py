@@ -84,6 +84,9 @@ class TallyEngine:
         assert isinstance(effects, Opened)
         _tally(state).games[effects.game] = (effects.host, effects.nonce)
 
+    def discard(self, state: LedgerState, effects: TableEffects) -> None:
+        pass  # its judge writes nothing: a judgment it drops left nothing to take back
+
     def unapply(self, state: LedgerState, effects: TableEffects) -> None:
         assert isinstance(effects, Opened)
         del _tally(state).games[effects.game]

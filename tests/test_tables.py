@@ -12,16 +12,18 @@ import pytest
 
 import node.core.tables.engine as engine_module
 import node.core.tables.state as state_module
-from node.core.ledger import LedgerState
+from node.core.ledger import Judgment, LedgerState
 from node.core.tables import TablesEngine
 from node.core.tables.engine import tables_of
-from node.core.tables.journal import MISSING, Change, Staged
+from node.core.tables.journal import MISSING, Change, Staged, unmake
 from node.core.tables.params import MAX_ENTRIES, WINDOW, default_params
 from node.core.tables.state import (
     JOIN_INDEX,
     MAP_INDEX,
     MAPS,
+    OWNED,
     RELEASED,
+    VOIDS,
     Escrow,
     Escrowed,
     ItemStatus,
@@ -205,18 +207,36 @@ def test_escrowed_gives_back_each_item_as_kept_and_encodes_the_same() -> None:
     assert Escrowed.pending(table, False, (3, 4), 7) == Escrowed.of(table, False, pending)
 
 
-def test_staged_reads_its_writes_over_the_base_and_changes_only_what_differs() -> None:
+def test_staged_writes_in_place_logs_each_change_and_takes_them_back_exactly() -> None:
     tables = Tables()
-    tables.map("released")[("t", 1)] = "released"
+    released, owned, voids = tables.map("released"), tables.map("owned"), tables.map("voids")
+    released[("t", 1)] = "released"
     staged = Staged(tables)
-    assert staged.get(RELEASED, ("t", 1)) == "released" and not staged.has(RELEASED, ("t", 2))
     staged.put(RELEASED, ("t", 2), "cover")
     staged.delete(RELEASED, ("t", 1))
-    assert staged.get(RELEASED, ("t", 2)) == "cover" and staged.get(RELEASED, ("t", 1)) is None
-    assert not staged.has(RELEASED, ("t", 1))
-    staged.put(RELEASED, ("t", 1), "released")  # the base's value written back: no change
-    assert staged.change().sets_in("released") == [(("t", 2), MISSING, "cover")]
-    assert tables.map("released") == {("t", 1): "released"}  # judging wrote nothing
+    staged.delete(RELEASED, ("t", 3))  # nothing there: nothing to log
+    staged.put(RELEASED, ("t", 2), released[("t", 2)])  # the value it holds: nothing to log
+    staged.add(OWNED, "k", 5)
+    staged.add(OWNED, "k", 5)  # a member already: nothing to log
+    staged.discard(OWNED, "k", 6)  # not a member: nothing to log
+    staged.incr(VOIDS, "k", 2)
+    # made in place: the steps read their own writes with a plain lookup
+    assert released == {("t", 2): "cover"} and owned == {"k": {5}} and voids == {"k": 2}
+    assert staged.get(RELEASED, ("t", 2)) == "cover" and not staged.has(RELEASED, ("t", 1))
+    assert staged.members(OWNED, "k") == {5} and staged.count(VOIDS, "k") == 2
+    change = staged.change()
+    assert change.sets_in("released") == [
+        (("t", 2), MISSING, "cover"),
+        (("t", 1), "released", MISSING),
+    ]
+    assert change.members == (OWNED, "k", 5, True) and change.counts == (VOIDS, "k", 2)
+    staged.undo()
+    assert released == {("t", 1): "released"} and owned == {} and voids == {}
+    again = staged.redo()
+    assert released == {("t", 2): "cover"} and owned == {"k": {5}} and voids == {"k": 2}
+    assert again.change() == change
+    unmake(tables, change)
+    assert released == {("t", 1): "released"} and owned == {} and voids == {}
 
 
 def test_a_bets_entries_are_named_once_until_returned_to_pending() -> None:
@@ -229,9 +249,13 @@ def test_a_bets_entries_are_named_once_until_returned_to_pending() -> None:
     run.unname((key, 5, 3))
     assert run.name(key, 5, 3)  # back to pending: may be named again
     run.unname((key, 6, 0))
-    assert run.staged.change().sets_in("named") == [
-        ((table.key, key, 5), MISSING, 0b1001)  # one value per bet: its entries' bits
-    ]
+    named = tables_of(scene.replica.state).map("named")
+    assert named == {}  # kept by the run until it is written, once per bet
+    run.write_named()
+    assert named == {(table.key, key, 5): 0b1001}  # one value per bet: its entries' bits
+    assert run.staged.change().sets_in("named") == [((table.key, key, 5), MISSING, 0b1001)]
+    run.staged.undo()
+    assert named == {}
 
 
 def test_each_map_constant_is_that_maps_index() -> None:
@@ -433,21 +457,48 @@ def next_bets_rolled() -> tuple[Scene, Packet, bytes]:
 
 def test_the_engine_judges_a_host_packet_alike_however_often_it_is_asked() -> None:
     """The engine keeps a host packet's run between the replica's dependencies and judge
-    calls; a judge on the same state again (a re-judge after an undo) must come to the same
-    judgment as the first (the kept run is not written by a judge)."""
+    calls; a judge on the same state again (after the first judgment was discarded) must come
+    to the same judgment as the first (the kept run is not written by a judge)."""
     scene, packet, h = next_bets_rolled()
     host = packet.sender
     state = scene.replica.state
+    before = state.digest()
     spendable = state.spendable(host)
     engine = TablesEngine()
     named = engine.dependencies(state, host, packet)
+    assert state.digest() == before  # asking what it names changes nothing
     first = engine.judge(state, packet, h, spendable)
+    assert first.reason is Reason.APPLIED and first.effects.credits  # the winner is paid
+    assert first.table is not None and state.digest() != before  # made as it was judged
+    engine.discard(state, first.table)
+    assert state.digest() == before
     assert engine.dependencies(state, host, packet) == named
     again = engine.judge(state, packet, h, spendable)
-    assert engine.dependencies(state, host, packet) == named
-    assert first.reason is Reason.APPLIED and first.effects.credits  # the winner is paid
     assert again == first
-    assert again == TablesEngine().judge(state, packet, h, spendable)  # a fresh run
+    assert again.table is not None
+    engine.discard(state, again.table)
+    fresh = TablesEngine()
+    kept = fresh.judge(state, packet, h, spendable)
+    assert kept == first  # a fresh run
+    assert kept.table is not None
+    fresh.apply(state, kept.table)  # kept as made
+    assert state.digest() != before
+    fresh.unapply(state, kept.table)
+    assert state.digest() == before
+
+
+def test_a_judgment_must_be_applied_or_discarded_before_the_engine_is_asked_again() -> None:
+    scene, packet, h = next_bets_rolled()
+    state = scene.replica.state
+    engine = TablesEngine()
+    judgment = engine.judge(state, packet, h, state.spendable(packet.sender))
+    assert judgment.table is not None
+    with pytest.raises(RuntimeError, match="neither applied nor discarded"):
+        engine.judge(state, packet, h, state.spendable(packet.sender))
+    with pytest.raises(RuntimeError, match="neither applied nor discarded"):
+        engine.dependencies(state, packet.sender, packet)
+    engine.discard(state, judgment.table)
+    assert engine.judge(state, packet, h, state.spendable(packet.sender)) == judgment
 
 
 def test_a_kept_host_run_is_not_used_on_another_table_or_state() -> None:
@@ -458,20 +509,27 @@ def test_a_kept_host_run_is_not_used_on_another_table_or_state() -> None:
     state = scene.replica.state
     spendable = state.spendable(packet.sender)
     engine = TablesEngine()
-    first = engine.judge(state, packet, h, spendable)
+
+    def judged(on: LedgerState, by: TablesEngine = engine) -> Judgment:
+        judgment = by.judge(on, packet, h, spendable)
+        if judgment.table is not None:
+            by.discard(on, judgment.table)
+        return judgment
+
+    first = judged(state)
     assert first.reason is Reason.APPLIED
     previous = scene.replica.judged(packet.sender, packet.nonce - 1)  # roll_open(1)
     assert previous is not None and previous.judgment is not None
     change = previous.judgment.table
     assert change is not None
     engine.unapply(state, change)
-    assert engine.judge(state, packet, h, spendable).reason is Reason.OUT_OF_TURN
+    assert judged(state).reason is Reason.OUT_OF_TURN
     engine.apply(state, change)
-    assert engine.judge(state, packet, h, spendable) == first
+    assert judged(state) == first
     other = state.copy()
     funds = tables_of(other).map("funds")
     table = (packet.sender, scene.game)
     funds[table] = replace(funds[table], bank_real=0)
-    poorer = engine.judge(other, packet, h, spendable)
-    assert poorer == TablesEngine().judge(other, packet, h, spendable)
+    poorer = judged(other)
+    assert poorer == judged(other, TablesEngine())
     assert poorer.effects.credits != first.effects.credits  # the winner's profit: none

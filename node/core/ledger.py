@@ -393,8 +393,12 @@ class TableEngine(Protocol):
     predecessor is judged, since seat refs resolve against the state then.  ``judge`` gives a
     table packet's verdict, money effects and table effects, given its ``h`` and its sender's
     spendable balance before the acknowledgements it makes (:func:`gain` adds them; None: the
-    ledger refused it already, an unfunded first packet, and the engine only records it);
-    ``apply`` and ``unapply`` make the table effects real and take them back (a late fork).
+    ledger refused it already, an unfunded first packet, and the engine only records it).
+    An engine may make a judgment's table effects in the state as it judges (reading its own
+    writes as it goes): after ``judge``, and before the state is read or the engine called for
+    anything else, the caller either keeps the judgment's table effects (``apply``) or drops
+    them (``discard``: a verdict only asked for, or replaced).  ``unapply`` takes applied
+    effects back (a late fork).
     ``empty`` and ``decode`` make the engine's state (:class:`TablesState`) at genesis and from
     a snapshot."""
 
@@ -407,6 +411,8 @@ class TableEngine(Protocol):
     ) -> Judgment: ...
 
     def apply(self, state: LedgerState, effects: TableEffects) -> None: ...
+
+    def discard(self, state: LedgerState, effects: TableEffects) -> None: ...
 
     def unapply(self, state: LedgerState, effects: TableEffects) -> None: ...
 
@@ -443,6 +449,9 @@ class NoTables:
         return Judgment(Reason.TABLES_UNAVAILABLE)
 
     def apply(self, state: LedgerState, effects: TableEffects) -> None:
+        raise ValueError("no table engine: nothing has table effects")
+
+    def discard(self, state: LedgerState, effects: TableEffects) -> None:
         raise ValueError("no table engine: nothing has table effects")
 
     def unapply(self, state: LedgerState, effects: TableEffects) -> None:

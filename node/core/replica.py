@@ -361,7 +361,7 @@ class Replica:
         if nonce > self.hwm(sender):
             raise LookupError(f"{sender.hex()[:8]}'s packet {self.hwm(sender) + 1} is not judged")
         # the packet's h is unknown before it is signed: a create's game id reads as zeros
-        return self._judge(
+        judgment = self._judge(
             self.state,
             Packet(sender, nonce + 1, prev, body),
             sender,
@@ -369,6 +369,9 @@ class Replica:
             bytes(HASH_LEN),
             self._engine,
         )
+        if judgment.table is not None:  # asked only: the state stays as it was
+            self._engine.discard(self.state, judgment.table)
+        return judgment
 
     # ------------------------------------------------------------------ time
 
@@ -1019,11 +1022,14 @@ class Replica:
         self._place(entry)
 
     def _judge_entry(self, entry: Entry) -> None:
+        resolved: tuple[Dep, ...] = ()
+        if entry.resolves and entry.packet is not None:
+            resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
         judgment = self._judgment(entry)
         self._events.append(Event(JUDGED, entry))
         self._drop_need(entry)
         entry.blocker = None
-        self._apply(entry, judgment)
+        self._apply(entry, judgment, resolved)
         self._judged_now.append(entry)
         self._judge_after(entry)
 
@@ -1055,20 +1061,18 @@ class Replica:
             packet = decode_body(self._codec.open(entry.frame))
         judgment = self._judge(self.state, packet, entry.sender, entry.nonce, entry.h, self._engine)
         if entry.bad_ref and judgment.reason is not Reason.MALFORMED:
+            if judgment.table is not None:
+                self._engine.discard(self.state, judgment.table)
             judgment = Judgment(Reason.BAD_REFERENCE, Effects(mint=judgment.effects.mint))
         return judgment
 
-    def _apply(
-        self, entry: Entry, judgment: Judgment, resolved: tuple[Dep, ...] | None = None
-    ) -> None:
+    def _apply(self, entry: Entry, judgment: Judgment, resolved: tuple[Dep, ...]) -> None:
         """Make ``entry``'s judgment real.  ``resolved``: what the engine resolved it to name
-        on the state it was judged on, if known (else resolved here)."""
+        on the state it was judged on (asked before the judge, whose table effects the state
+        holds until the engine applies them)."""
         if entry.resolves:  # what it named through game state, as resolved when judged
-            if entry.packet is not None:
-                if resolved is None:
-                    resolved = self._engine.dependencies(self.state, entry.sender, entry.packet)
-                if resolved:
-                    entry.deps = (*entry.deps, *resolved) if entry.deps else resolved
+            if resolved:
+                entry.deps = (*entry.deps, *resolved) if entry.deps else resolved
             entry.resolves = False
         entry.judgment = judgment
         entry.packet = None

@@ -2,8 +2,9 @@
 
 Player packets go to :mod:`.player`; host table packets run their steps on table state
 (:mod:`.steps`), then their money follows (:mod:`.money`).  A packet's table effects are a
-:class:`~.journal.Change`, made by :meth:`TablesEngine.apply` and taken back exactly by
-:meth:`TablesEngine.unapply`.  No clock, socket or randomness.
+:class:`~.journal.Change`, made in the state as the packet is judged: the judge's caller then
+keeps it (:meth:`TablesEngine.apply`) or drops it (:meth:`TablesEngine.discard`), and a late
+fork takes it back exactly (:meth:`TablesEngine.unapply`).  No clock, socket or randomness.
 """
 
 from __future__ import annotations
@@ -81,15 +82,15 @@ def tables_of(state: LedgerState) -> Tables:
 class _KeptRun(Value):
     """A host packet's state run, kept for the engine's next calls on that packet.
 
-    The replica asks a host packet's ``dependencies`` before judging it, then ``judge``, then
-    ``dependencies`` again as it applies it: three runs of the same steps on the same state.
-    A run reads only its packet, the network id, its table object and that table's entries of
-    the ``named``, ``answered`` and ``heads`` maps; those entries change only in a change that
-    also puts a new table object (a host packet of that table, or its unmake), since a table
-    is never changed in place once in the state.  So while the same state (``base``, the
-    engine's part of one network's state) holds the same table object, the run of the same
-    packet is the same, and it is made once.  The kept run is never written to: a judge
-    stages its money on a fork of the run's staged state, which reads through ``base``."""
+    The replica asks a host packet's ``dependencies`` before judging it, then ``judge``: two
+    runs of the same steps on the same state.  A run reads only its packet, the network id,
+    its table object and that table's entries of the ``named``, ``answered`` and ``heads``
+    maps; those entries change only in a change that also puts a new table object (a host
+    packet of that table, or its unmake), since a table is never changed in place once in the
+    state.  So while the same state (``base``, the engine's part of one network's state) holds
+    the same table object, the run of the same packet is the same, and it is made once.  A kept
+    run's writes are undone (a run for ``dependencies`` changes nothing); a judge makes them
+    again (:meth:`~.journal.Staged.redo`) and stages its money after them."""
 
     def __init__(
         self, packet: Packet, base: Tables, table: Table | None, run: HostRun | Reason
@@ -103,10 +104,19 @@ class _KeptRun(Value):
 @mypyc_attr(allow_interpreted_subclasses=True)
 class TablesEngine:
     """TABLES.md v1.6 on the ledger (``node.core.ledger.TableEngine``).  Compiled, and open to
-    interpreted subclasses (tests derive engines that change one step)."""
+    interpreted subclasses (tests derive engines that change one step).
+
+    ``judge`` makes the packet's table effects in the state as it judges them (reading its own
+    writes is then a plain lookup), and the caller settles them before anything else reads
+    the state or the engine is called again: :meth:`apply` keeps them, :meth:`discard` takes
+    them back.  ``dependencies`` changes nothing."""
 
     def __init__(self) -> None:
         self._kept: _KeptRun | None = None
+        self._pending: Change | None = None
+        """The change of the last judgment, made and not yet kept or discarded, ..."""
+        self._pending_in: Tables | None = None
+        """... in this state."""
 
     def empty(self) -> TablesState:
         return Tables()
@@ -116,11 +126,33 @@ class TablesEngine:
 
     def apply(self, state: LedgerState, effects: TableEffects) -> None:
         assert isinstance(effects, Change)
-        make(tables_of(state), effects)
+        tables = tables_of(state)
+        if effects is self._pending:
+            made = self._pending_in is tables  # as it was judged (else on a copy)
+            self._pending = self._pending_in = None
+            if made:
+                return
+        self._settled()
+        make(tables, effects)
+
+    def discard(self, state: LedgerState, effects: TableEffects) -> None:
+        assert isinstance(effects, Change)
+        if effects is self._pending:
+            tables = self._pending_in
+            self._pending = self._pending_in = None
+            if tables is not None:
+                unmake(tables, effects)
 
     def unapply(self, state: LedgerState, effects: TableEffects) -> None:
         assert isinstance(effects, Change)
+        self._settled()
         unmake(tables_of(state), effects)
+
+    def _settled(self) -> None:
+        """Raise unless the last judgment was kept or discarded: the state would hold its
+        effects unaccounted for."""
+        if self._pending is not None:
+            raise RuntimeError("a judgment's table effects were neither applied nor discarded")
 
     # ------------------------------------------------------------------ dependencies
 
@@ -130,6 +162,7 @@ class TablesEngine:
         against the state at the step that reads them (its own table's state, with its
         predecessor judged).  The highest is enough: a chain is judged in order, and a fork
         below it is a fork below what the packet names."""
+        self._settled()
         body = packet.body
         tables = tables_of(state)
         if _bound(body):
@@ -146,23 +179,44 @@ class TablesEngine:
     def judge(
         self, state: LedgerState, packet: Packet, h: bytes, spendable: int | None
     ) -> Judgment:
+        self._settled()
         body = packet.body
         sender, nonce = packet.sender, packet.nonce
-        if isinstance(body, Create):
-            staged = Staged(tables_of(state))
-            return judge_create(state, staged, sender, nonce, h, body, spendable)
-        if isinstance(body, Join) or _bound(body):
-            staged = Staged(tables_of(state))
-            return judge_player(state, staged, sender, nonce, h, body, spendable, gain)
-        if _hosted(body):
-            if spendable is None:
-                return Judgment(Reason.UNFUNDED)
-            return self._judge_host(packet, self._host_run(state, packet, body))
-        return Judgment(Reason.MALFORMED)
+        staged: Staged | None = None
+        try:
+            if isinstance(body, Create):
+                staged = Staged(tables_of(state))
+                judgment = judge_create(state, staged, sender, nonce, h, body, spendable)
+            elif isinstance(body, Join) or _bound(body):
+                staged = Staged(tables_of(state))
+                judgment = judge_player(state, staged, sender, nonce, h, body, spendable, gain)
+            elif _hosted(body):
+                if spendable is None:
+                    return Judgment(Reason.UNFUNDED)
+                run = self._host_run(state, packet, body)
+                if isinstance(run, Reason):
+                    return Judgment(run)
+                if run.fault is not None:
+                    return Judgment(run.fault.reason)
+                staged = run.staged.redo()
+                judgment = self._judge_host(staged, sender, nonce, run)
+            else:
+                return Judgment(Reason.MALFORMED)
+        except BaseException:
+            if staged is not None:
+                staged.undo()
+            raise
+        table = judgment.table
+        if isinstance(table, Change):
+            self._pending = table
+            self._pending_in = staged.base
+        else:  # refused before it wrote anything
+            staged.undo()
+        return judgment
 
     def _host_run(self, state: LedgerState, packet: Packet, body: HostBody) -> HostRun | Reason:
-        """The packet's state run (:meth:`_run`), made once per packet and table object
-        (:class:`_KeptRun`)."""
+        """The packet's state run (:meth:`_run`), its writes undone, made once per packet and
+        table object (:class:`_KeptRun`)."""
         tables = tables_of(state)
         table: Table | None = tables.maps[TABLES].get((packet.sender, body.game))
         kept = self._kept
@@ -173,7 +227,11 @@ class TablesEngine:
             and kept.table is table
         ):
             return kept.run
-        run = self._run(state, Staged(tables), packet, body)
+        staged = Staged(tables)
+        try:
+            run = self._run(state, staged, packet, body)
+        finally:
+            staged.undo()
         self._kept = _KeptRun(packet, tables, table, run)
         return run
 
@@ -190,13 +248,8 @@ class TablesEngine:
         run_host(run, body)
         return run
 
-    def _judge_host(self, packet: Packet, run: HostRun | Reason) -> Judgment:
-        if isinstance(run, Reason):
-            return Judgment(run)
-        if run.fault is not None:
-            return Judgment(run.fault.reason)
-        host, nonce = packet.sender, packet.nonce
-        staged = run.staged.fork()
+    def _judge_host(self, staged: Staged, host: bytes, nonce: int, run: HostRun) -> Judgment:
+        """An Applied host packet: its run's writes made again (``staged``), then its money."""
         before: Table = staged.get(TABLES, run.key)
         staged.put(TABLES, run.key, run.table)
         paid = host_money(staged, before, nonce, run.events, run.named)

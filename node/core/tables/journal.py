@@ -1,9 +1,10 @@
-"""One packet's changes to the engine's state: staged while it is judged, then made or taken
-back exactly.
+"""One packet's changes to the engine's state: made in place as it is judged, logged, and
+taken back exactly.
 
-Judging reads the state and writes nothing: :class:`Staged` keeps what the packet would change
-beside the state it reads through.  Its :class:`Change` holds three kinds of operation, each
-undone by its inverse when a late fork takes the packet back:
+A :class:`Staged` reads the state and writes it directly, logging each write with what it
+replaced, so a packet's steps read their own writes at the cost of a plain lookup.  Its
+:class:`Change` is that log, three kinds of operation, each undone by its inverse (last first)
+when the judgment is discarded or a late fork takes the packet back:
 
 - sets ``(map, key, old, new)``: a key only packets ordered by dependency write (one table's
   host chain, one sender's own chain, or a packet and what names it), so undoing the later
@@ -12,12 +13,12 @@ undone by its inverse when a late fork takes the packet back:
   change (a key's escrowed items at a table), added or discarded, which commutes;
 - counts ``(map, key, delta)``: a counter several chains raise (voids per key), which commutes.
 
-Each kind is kept as one flat tuple of its operations' fields, not a tuple per operation: a
-change lives as long as its packet's judgment, and a tuple per operation would be most of the
-objects a judged packet keeps.  A change and its tuples are out of the collector's view
-(:mod:`protocol.acyclic`).  Maps are addressed by their index in :attr:`Tables.maps`
-(:data:`~.state.MAP_INDEX`), so a change holds no reference into the state it was judged
-against.
+No map takes two kinds of operation, so undoing each kind apart is exact.  Each kind is kept as
+one flat tuple of its operations' fields, not a tuple per operation: a change lives as long as
+its packet's judgment, and a tuple per operation would be most of the objects a judged packet
+keeps.  A change and its tuples are out of the collector's view (:mod:`protocol.acyclic`).
+Maps are addressed by their index in :attr:`Tables.maps` (:data:`~.state.MAP_INDEX`), so a
+change holds no reference into the state it was judged against.
 """
 
 from __future__ import annotations
@@ -47,10 +48,6 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-_UNSTAGED: Final = object()
-"""Not in the overlay: read the base."""
-
-
 class Change(Value):
     """A packet's table effects (see the module docstring): ``sets`` flat ``(map, key, old,
     new)`` × n, ``members`` flat ``(map, key, member, added)`` × n, ``counts`` flat ``(map,
@@ -77,140 +74,118 @@ class Change(Value):
 
 
 class Staged:
-    """The state as a packet being judged would leave it, without changing it.  Every method
-    names its map by index (:data:`~.state.MAP_INDEX`: ``staged.get(ESCROW, key)``)."""
+    """A packet's writes to the engine's state, made in place and logged (see the module
+    docstring).  Every method names its map by index (:data:`~.state.MAP_INDEX`:
+    ``staged.get(ESCROW, key)``).  What it wrote stays in the state until :meth:`undo`, or
+    until the change it returns is taken back (:func:`unmake`)."""
 
-    __slots__ = ("_base", "_counts", "_members", "_overlay", "base")
+    __slots__ = ("_counts", "_maps", "_members", "_sets", "base")
 
     def __init__(self, base: Tables) -> None:
         self.base = base
-        self._base = base.maps
-        """The base's maps (read on every lookup)."""
-        self._overlay: list[dict[Any, Any] | None] = [None] * len(self._base)
-        """Per map, its staged values (None: nothing staged)."""
-        self._members: dict[tuple[int, Any], dict[Any, bool]] | None = None
-        """(map, key) → member → True added / False discarded (made on the first)."""
-        self._counts: dict[tuple[int, Any], int] | None = None
-        """(map, key) → the count's change (made on the first)."""
-
-    def fork(self) -> Staged:
-        """A staged state that starts as this one and is written apart from it."""
-        other = Staged(self.base)
-        other._overlay = [None if over is None else dict(over) for over in self._overlay]
-        if self._members is not None:
-            other._members = {key: dict(members) for key, members in self._members.items()}
-        if self._counts is not None:
-            other._counts = dict(self._counts)
-        return other
+        self._maps = base.maps
+        """The state's maps (read and written on every operation)."""
+        self._sets: list[Any] = []
+        self._members: list[Any] = []
+        self._counts: list[Any] = []
 
     # -- values ------------------------------------------------------------------------------
 
     def get(self, name: int, key: Any, default: Any = None) -> Any:
-        over = self._overlay[name]
-        if over is not None:
-            value = over.get(key, _UNSTAGED)
-            if value is not _UNSTAGED:
-                return default if value is MISSING else value
-        return self._base[name].get(key, default)
+        return self._maps[name].get(key, default)
 
     def has(self, name: int, key: Any) -> bool:
-        over = self._overlay[name]
-        if over is not None:
-            value = over.get(key, _UNSTAGED)
-            if value is not _UNSTAGED:
-                return value is not MISSING
-        return key in self._base[name]
+        return key in self._maps[name]
 
     def put(self, name: int, key: Any, value: Any) -> None:
-        self._over(name)[key] = value
+        target = self._maps[name]
+        old = target.get(key, MISSING)
+        if old is value:
+            return
+        target[key] = value
+        sets = self._sets
+        sets.append(name)
+        sets.append(key)
+        sets.append(old)
+        sets.append(value)
 
     def delete(self, name: int, key: Any) -> None:
-        self._over(name)[key] = MISSING
-
-    def _over(self, name: int) -> dict[Any, Any]:
-        """The overlay of map ``name``, made on its first write."""
-        over = self._overlay[name]
-        if over is None:
-            over = self._overlay[name] = {}
-        return over
+        old = self._maps[name].pop(key, MISSING)
+        if old is MISSING:
+            return
+        sets = self._sets
+        sets.append(name)
+        sets.append(key)
+        sets.append(old)
+        sets.append(MISSING)
 
     # -- sets --------------------------------------------------------------------------------
 
     def members(self, name: int, key: Any) -> set[Any]:
-        found = set(self._base[name].get(key, ()))
-        changed = None if self._members is None else self._members.get((name, key))
-        if changed is not None:
-            for member, present in changed.items():
-                if present:
-                    found.add(member)
-                else:
-                    found.discard(member)
-        return found
+        """A copy of the set under ``key`` (empty if none)."""
+        return set(self._maps[name].get(key, ()))
 
     def add(self, name: int, key: Any, member: Any) -> None:
-        self._changed_members(name, key)[member] = True
+        target = self._maps[name]
+        present = target.get(key)
+        if present is None:
+            target[key] = {member}
+        elif member in present:
+            return
+        else:
+            present.add(member)
+        self._log_member(name, key, member, True)
 
     def discard(self, name: int, key: Any, member: Any) -> None:
-        self._changed_members(name, key)[member] = False
+        target = self._maps[name]
+        present = target.get(key)
+        if present is None or member not in present:
+            return
+        _discard(target, key, member)
+        self._log_member(name, key, member, False)
 
-    def _changed_members(self, name: int, key: Any) -> dict[Any, bool]:
-        at: tuple[Any, ...] = (name, key)
+    def _log_member(self, name: int, key: Any, member: Any, added: bool) -> None:
         members = self._members
-        if members is None:
-            members = self._members = {}
-        changed = members.get(at)
-        if changed is None:
-            changed = members[at] = {}
-        return changed
+        members.append(name)
+        members.append(key)
+        members.append(member)
+        members.append(added)
 
     # -- counters ----------------------------------------------------------------------------
 
     def count(self, name: int, key: Any) -> int:
-        base: int = self._base[name].get(key, 0)
-        return base + (0 if self._counts is None else self._counts.get((name, key), 0))
+        value: int = self._maps[name].get(key, 0)
+        return value
 
     def incr(self, name: int, key: Any, delta: int = 1) -> None:
+        if not delta:
+            return
+        _incr(self._maps[name], key, delta)
         counts = self._counts
-        if counts is None:
-            counts = self._counts = {}
-        counts[(name, key)] = counts.get((name, key), 0) + delta
+        counts.append(name)
+        counts.append(key)
+        counts.append(delta)
 
     # -- the change --------------------------------------------------------------------------
 
     def change(self) -> Change:
-        """What the staged writes change (values written back unchanged left out)."""
-        sets: list[Any] = []
-        for name, over in enumerate(self._overlay):
-            if over is None:
-                continue
-            base = self._base[name]
-            for key, new in over.items():
-                old = base.get(key, MISSING)
-                if old is not new:
-                    sets.append(name)
-                    sets.append(key)
-                    sets.append(old)
-                    sets.append(new)
-        members: list[Any] = []
-        staged_members = self._members
-        if staged_members is not None:
-            for (name, key), changed in staged_members.items():
-                present = self._base[name].get(key, ())
-                for member, added in changed.items():
-                    if added != (member in present):
-                        members.append(name)
-                        members.append(key)
-                        members.append(member)
-                        members.append(added)
-        counts: list[Any] = []
-        staged_counts = self._counts
-        if staged_counts is not None:
-            for (name, key), delta in staged_counts.items():
-                if delta:
-                    counts.append(name)
-                    counts.append(key)
-                    counts.append(delta)
-        return Change(tuple(sets), tuple(members), tuple(counts))
+        """What it wrote, in order."""
+        return Change(tuple(self._sets), tuple(self._members), tuple(self._counts))
+
+    def undo(self) -> None:
+        """Take every write back (the log stays, for :meth:`redo`)."""
+        unmake(self.base, self.change())
+
+    def redo(self) -> Staged:
+        """Make the writes of an undone staged state again; a staged state that goes on from
+        them (this one is left as it was)."""
+        change = self.change()
+        make(self.base, change)
+        other = Staged(self.base)
+        other._sets = list(change.sets)
+        other._members = list(change.members)
+        other._counts = list(change.counts)
+        return other
 
 
 def _add(target: dict[Any, Any], key: Any, member: Any) -> None:

@@ -369,16 +369,24 @@ def withholders(table: Table, reveals: Mapping[int, RevealCopy]) -> tuple[int, .
 
 
 def _simulate(replica: Replica, table: Table, nonce: int, body: HostBody) -> HostRun:
-    """The packet's steps over a working copy of the table, as the engine would run them."""
+    """The packet's steps over a working copy of the table, as the engine would run them
+    (what they write in the replica's state taken back)."""
     run = HostRun(table.copy(), Staged(tables_of(replica.state)), nonce, replica.genesis.network_id)
-    run_host(run, body)
+    try:
+        run_host(run, body)
+    finally:
+        run.staged.undo()
     return run
 
 
 def _preview(replica: Replica, table: Table, nonce: int, reveals: Sequence[RevealCopy]) -> HostRun:
-    """The table after step 1 (the open roll settled with ``reveals``), on a working copy."""
+    """The table after step 1 (the open roll settled with ``reveals``), on a working copy
+    (what the step writes in the replica's state taken back)."""
     run = HostRun(table.copy(), Staged(tables_of(replica.state)), nonce, replica.genesis.network_id)
-    settle_previous(run, reveals)
+    try:
+        settle_previous(run, reveals)
+    finally:
+        run.staged.undo()
     return run
 
 

@@ -202,26 +202,41 @@ class HostRun:
         dependencies (a chain is judged in order, so its highest named packet is enough)."""
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
+        self.masks: dict[tuple[Any, ...], int] = {}
+        """The ``named`` masks this run changed, by bet, until :meth:`write_named` (the state's
+        masks are read and written through it: one write per bet, not per entry)."""
 
     def name(self, key: bytes, nonce: int, index: int) -> bool:
         """Name the bet entry ``(key, nonce, index)`` (index < 8) here; False if it was named
         already (and not returned to pending since)."""
         bet: tuple[Any, ...] = (self.key, key, nonce)
-        named: int = self.staged.get(NAMED, bet, 0)
+        named = self._named_mask(bet)
         bit = 1 << index
         if named & bit:
             return False
-        self.staged.put(NAMED, bet, named | bit)
+        self.masks[bet] = named | bit
         return True
 
     def unname(self, item: BetKey) -> None:
         """The bet entry ``item`` goes back to pending: it may be named again."""
         bet: tuple[Any, ...] = (self.key, item[0], item[1])
-        named: int = self.staged.get(NAMED, bet, 0) & ~(1 << item[2])
-        if named:
-            self.staged.put(NAMED, bet, named)
-        else:
-            self.staged.delete(NAMED, bet)
+        self.masks[bet] = self._named_mask(bet) & ~(1 << item[2])
+
+    def _named_mask(self, bet: tuple[Any, ...]) -> int:
+        mask = self.masks.get(bet)
+        if mask is None:
+            found: int = self.staged.get(NAMED, bet, 0)
+            return found
+        return mask
+
+    def write_named(self) -> None:
+        """Write the run's named masks into the state (the ``named`` map), once per bet."""
+        staged = self.staged
+        for bet, mask in self.masks.items():
+            if mask:
+                staged.put(NAMED, bet, mask)
+            else:
+                staged.delete(NAMED, bet)
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
         """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
@@ -614,6 +629,8 @@ def run_host(run: HostRun, body: Seat | RollOpen | Void | GameEnd) -> None:
             run_game_end(run, body)
     except HostFault as fault:
         run.fault = fault
+        return
+    run.write_named()
 
 
 def _count_void(staged: Staged, key: tuple[int, bytes]) -> None:
