@@ -40,9 +40,9 @@ from protocol.schema import located, wrong_type
 
 __all__ = ["CHECKERS"]
 
-_table14: Final[Any] = cast(Any, Create.SCHEMA)[3].table
-_table37: Final[Any] = cast(Any, Bet.SCHEMA)[2].item.specs[0].table
-_rule42: Final[Any] = cast(Any, Bet.SCHEMA)[2].item.rule
+_table22: Final[dict[Any, Any]] = cast(Any, Create.SCHEMA)[3].table
+_table51: Final[dict[Any, Any]] = cast(Any, Bet.SCHEMA)[2].item.specs[0].table
+_rule58: Final[Any] = cast(Any, Bet.SCHEMA)[2].item.rule
 
 
 def check_create(values: list[Any], base: int) -> Create:
@@ -58,726 +58,780 @@ def check_create(values: list[Any], base: int) -> Create:
     f4 = f2[0]
     if type(f4) is not int:
         raise wrong_type("create body: params.min_bet", f4, "u64")
-    if not 1 <= f4 <= 18446744073709551615:
-        raise FieldRange(f"create body: params.min_bet: {f4} is outside 1..18446744073709551615")
-    f5 = f2[1]
-    if type(f5) is not int:
-        raise wrong_type("create body: params.max_bet", f5, "u64")
-    if not 1 <= f5 <= 18446744073709551615:
-        raise FieldRange(f"create body: params.max_bet: {f5} is outside 1..18446744073709551615")
-    f6 = f2[2]
+    u5: int = f4
+    if not 1 <= u5 <= 18446744073709551615:
+        raise FieldRange(f"create body: params.min_bet: {u5} is outside 1..18446744073709551615")
+    f6 = f2[1]
     if type(f6) is not int:
-        raise wrong_type("create body: params.bond", f6, "u64")
-    if not 0 <= f6 <= 18446744073709551615:
-        raise FieldRange(f"create body: params.bond: {f6} is outside 0..18446744073709551615")
-    f7 = f2[3]
-    if type(f7) is not int:
-        raise wrong_type("create body: params.host_bond", f7, "u64")
-    if not 0 <= f7 <= 18446744073709551615:
-        raise FieldRange(f"create body: params.host_bond: {f7} is outside 0..18446744073709551615")
-    f8 = f2[4]
+        raise wrong_type("create body: params.max_bet", f6, "u64")
+    u7: int = f6
+    if not 1 <= u7 <= 18446744073709551615:
+        raise FieldRange(f"create body: params.max_bet: {u7} is outside 1..18446744073709551615")
+    f8 = f2[2]
     if type(f8) is not int:
-        raise wrong_type("create body: params.max_players", f8, "u8")
-    if not 0 <= f8 <= 255:
-        raise FieldRange(f"create body: params.max_players: {f8} is outside 0..255")
-    f9 = f2[5]
-    if type(f9) is not int:
-        raise wrong_type("create body: params.max_entries", f9, "u16")
-    if not 0 <= f9 <= 65535:
-        raise FieldRange(f"create body: params.max_entries: {f9} is outside 0..65535")
-    f10 = f2[6]
+        raise wrong_type("create body: params.bond", f8, "u64")
+    u9: int = f8
+    if not 0 <= u9 <= 18446744073709551615:
+        raise FieldRange(f"create body: params.bond: {u9} is outside 0..18446744073709551615")
+    f10 = f2[3]
     if type(f10) is not int:
-        raise wrong_type("create body: params.chain_n", f10, "u16")
-    if not 0 <= f10 <= 65535:
-        raise FieldRange(f"create body: params.chain_n: {f10} is outside 0..65535")
-    f11 = values[base + 1]
-    if type(f11) is not int:
-        raise wrong_type("create body: bankroll", f11, "u64")
-    if not 0 <= f11 <= 18446744073709551615:
-        raise FieldRange(f"create body: bankroll: {f11} is outside 0..18446744073709551615")
-    f12 = values[base + 2]
-    if type(f12) is not bytes:
-        raise wrong_type("create body: chain_head", f12, "bin 32")
-    if len(f12) != 32:
-        raise FieldRange(f"create body: chain_head: expected 32 bytes, got {len(f12)}")
-    f13 = values[base + 3]
-    if type(f13) is not int:
-        raise wrong_type("create body: bank", f13, "bank")
-    c15 = _table14.get(f13)
-    if c15 is None:
-        raise FieldRange(f"create body: bank: {f13} is not a valid bank")
-    return Create(TableParams(f4, f5, f6, f7, f8, f9, f10), f11, f12, c15)
+        raise wrong_type("create body: params.host_bond", f10, "u64")
+    u11: int = f10
+    if not 0 <= u11 <= 18446744073709551615:
+        raise FieldRange(f"create body: params.host_bond: {u11} is outside 0..18446744073709551615")
+    f12 = f2[4]
+    if type(f12) is not int:
+        raise wrong_type("create body: params.max_players", f12, "u8")
+    u13: int = f12
+    if not 0 <= u13 <= 255:
+        raise FieldRange(f"create body: params.max_players: {u13} is outside 0..255")
+    f14 = f2[5]
+    if type(f14) is not int:
+        raise wrong_type("create body: params.max_entries", f14, "u16")
+    u15: int = f14
+    if not 0 <= u15 <= 65535:
+        raise FieldRange(f"create body: params.max_entries: {u15} is outside 0..65535")
+    f16 = f2[6]
+    if type(f16) is not int:
+        raise wrong_type("create body: params.chain_n", f16, "u16")
+    u17: int = f16
+    if not 0 <= u17 <= 65535:
+        raise FieldRange(f"create body: params.chain_n: {u17} is outside 0..65535")
+    f18 = values[base + 1]
+    if type(f18) is not int:
+        raise wrong_type("create body: bankroll", f18, "u64")
+    u19: int = f18
+    if not 0 <= u19 <= 18446744073709551615:
+        raise FieldRange(f"create body: bankroll: {u19} is outside 0..18446744073709551615")
+    f20 = values[base + 2]
+    if type(f20) is not bytes:
+        raise wrong_type("create body: chain_head", f20, "bin 32")
+    if len(f20) != 32:
+        raise FieldRange(f"create body: chain_head: expected 32 bytes, got {len(f20)}")
+    f21 = values[base + 3]
+    if type(f21) is not int:
+        raise wrong_type("create body: bank", f21, "bank")
+    c23 = _table22.get(f21)
+    if c23 is None:
+        raise FieldRange(f"create body: bank: {f21} is not a valid bank")
+    return Create(TableParams(u5, u7, u9, u11, u13, u15, u17), u19, f20, c23)
 
 
 def check_join(values: list[Any], base: int) -> Join:
-    n16 = len(values) - base
-    if n16 != 5:
-        raise FieldCount(f"join body: {n16} fields, expected 5")
-    f17 = values[base]
-    if type(f17) is not bytes:
-        raise wrong_type("join body: game", f17, "bin 8")
-    if len(f17) != 8:
-        raise FieldRange(f"join body: game: expected 8 bytes, got {len(f17)}")
-    f18 = values[base + 1]
-    if type(f18) is not bytes:
-        raise wrong_type("join body: host", f18, "bin 32")
-    if len(f18) != 32:
-        raise FieldRange(f"join body: host: expected 32 bytes, got {len(f18)}")
-    f19 = values[base + 2]
-    if type(f19) is not int:
-        raise wrong_type("join body: table", f19, "u32")
-    if not 1 <= f19 <= 4294967295:
-        raise FieldRange(f"join body: table: {f19} is outside 1..4294967295")
-    f20 = values[base + 3]
-    if type(f20) is not bytes:
-        raise wrong_type("join body: chain_head", f20, "bin 32")
-    if len(f20) != 32:
-        raise FieldRange(f"join body: chain_head: expected 32 bytes, got {len(f20)}")
-    f21 = values[base + 4]
-    if type(f21) is not int:
-        raise wrong_type("join body: chain_n", f21, "u16")
-    if not 0 <= f21 <= 65535:
-        raise FieldRange(f"join body: chain_n: {f21} is outside 0..65535")
-    return Join(f17, f18, f19, f20, f21)
+    n24 = len(values) - base
+    if n24 != 5:
+        raise FieldCount(f"join body: {n24} fields, expected 5")
+    f25 = values[base]
+    if type(f25) is not bytes:
+        raise wrong_type("join body: game", f25, "bin 8")
+    if len(f25) != 8:
+        raise FieldRange(f"join body: game: expected 8 bytes, got {len(f25)}")
+    f26 = values[base + 1]
+    if type(f26) is not bytes:
+        raise wrong_type("join body: host", f26, "bin 32")
+    if len(f26) != 32:
+        raise FieldRange(f"join body: host: expected 32 bytes, got {len(f26)}")
+    f27 = values[base + 2]
+    if type(f27) is not int:
+        raise wrong_type("join body: table", f27, "u32")
+    u28: int = f27
+    if not 1 <= u28 <= 4294967295:
+        raise FieldRange(f"join body: table: {u28} is outside 1..4294967295")
+    f29 = values[base + 3]
+    if type(f29) is not bytes:
+        raise wrong_type("join body: chain_head", f29, "bin 32")
+    if len(f29) != 32:
+        raise FieldRange(f"join body: chain_head: expected 32 bytes, got {len(f29)}")
+    f30 = values[base + 4]
+    if type(f30) is not int:
+        raise wrong_type("join body: chain_n", f30, "u16")
+    u31: int = f30
+    if not 0 <= u31 <= 65535:
+        raise FieldRange(f"join body: chain_n: {u31} is outside 0..65535")
+    return Join(f25, f26, u28, f29, u31)
 
 
 def check_leave(values: list[Any], base: int) -> Leave:
-    n22 = len(values) - base
-    if n22 != 2:
-        raise FieldCount(f"leave body: {n22} fields, expected 2")
-    f23 = values[base]
-    if type(f23) is not bytes:
-        raise wrong_type("leave body: game", f23, "bin 8")
-    if len(f23) != 8:
-        raise FieldRange(f"leave body: game: expected 8 bytes, got {len(f23)}")
-    f24 = values[base + 1]
-    if type(f24) is not int:
-        raise wrong_type("leave body: table", f24, "u32")
-    if not 1 <= f24 <= 4294967295:
-        raise FieldRange(f"leave body: table: {f24} is outside 1..4294967295")
-    return Leave(f23, f24)
+    n32 = len(values) - base
+    if n32 != 2:
+        raise FieldCount(f"leave body: {n32} fields, expected 2")
+    f33 = values[base]
+    if type(f33) is not bytes:
+        raise wrong_type("leave body: game", f33, "bin 8")
+    if len(f33) != 8:
+        raise FieldRange(f"leave body: game: expected 8 bytes, got {len(f33)}")
+    f34 = values[base + 1]
+    if type(f34) is not int:
+        raise wrong_type("leave body: table", f34, "u32")
+    u35: int = f34
+    if not 1 <= u35 <= 4294967295:
+        raise FieldRange(f"leave body: table: {u35} is outside 1..4294967295")
+    return Leave(f33, u35)
 
 
 def check_cancel(values: list[Any], base: int) -> Cancel:
-    n25 = len(values) - base
-    if n25 != 3:
-        raise FieldCount(f"cancel body: {n25} fields, expected 3")
-    f26 = values[base]
-    if type(f26) is not bytes:
-        raise wrong_type("cancel body: game", f26, "bin 8")
-    if len(f26) != 8:
-        raise FieldRange(f"cancel body: game: expected 8 bytes, got {len(f26)}")
-    f27 = values[base + 1]
-    if type(f27) is not int:
-        raise wrong_type("cancel body: table", f27, "u32")
-    if not 1 <= f27 <= 4294967295:
-        raise FieldRange(f"cancel body: table: {f27} is outside 1..4294967295")
-    f28 = values[base + 2]
-    if type(f28) is not int:
-        raise wrong_type("cancel body: upto", f28, "u32")
-    if not 1 <= f28 <= 4294967295:
-        raise FieldRange(f"cancel body: upto: {f28} is outside 1..4294967295")
-    return Cancel(f26, f27, f28)
+    n36 = len(values) - base
+    if n36 != 3:
+        raise FieldCount(f"cancel body: {n36} fields, expected 3")
+    f37 = values[base]
+    if type(f37) is not bytes:
+        raise wrong_type("cancel body: game", f37, "bin 8")
+    if len(f37) != 8:
+        raise FieldRange(f"cancel body: game: expected 8 bytes, got {len(f37)}")
+    f38 = values[base + 1]
+    if type(f38) is not int:
+        raise wrong_type("cancel body: table", f38, "u32")
+    u39: int = f38
+    if not 1 <= u39 <= 4294967295:
+        raise FieldRange(f"cancel body: table: {u39} is outside 1..4294967295")
+    f40 = values[base + 2]
+    if type(f40) is not int:
+        raise wrong_type("cancel body: upto", f40, "u32")
+    u41: int = f40
+    if not 1 <= u41 <= 4294967295:
+        raise FieldRange(f"cancel body: upto: {u41} is outside 1..4294967295")
+    return Cancel(f37, u39, u41)
 
 
 def check_bet(values: list[Any], base: int) -> Bet:
-    n29 = len(values) - base
-    if n29 != 3:
-        raise FieldCount(f"bet body: {n29} fields, expected 3")
-    f30 = values[base]
-    if type(f30) is not bytes:
-        raise wrong_type("bet body: game", f30, "bin 8")
-    if len(f30) != 8:
-        raise FieldRange(f"bet body: game: expected 8 bytes, got {len(f30)}")
-    f31 = values[base + 1]
-    if type(f31) is not int:
-        raise wrong_type("bet body: table", f31, "u32")
-    if not 1 <= f31 <= 4294967295:
-        raise FieldRange(f"bet body: table: {f31} is outside 1..4294967295")
-    f32 = values[base + 2]
-    if type(f32) is not list:
-        raise wrong_type("bet body: bets", f32, "list of BetEntry")
-    if not 1 <= len(f32) <= 8:
-        raise FieldRange(f"bet body: bets: {len(f32)} items, allowed 1..8")
-    items33: list[Any] = []
-    for x34 in f32:
-        if type(x34) is not list:
-            raise wrong_type(f"bet body: bets[{len(items33)}]", x34, "BetEntry array")
-        n35 = len(x34)
-        if not 2 <= n35 <= 3:
-            raise FieldCount(f"bet body: bets[{len(items33)}]: {n35} fields, expected 2..3")
-        f36 = x34[0]
-        if type(f36) is not int:
-            raise wrong_type(f"bet body: bets[{len(items33)}].code", f36, "bet code")
-        c38 = _table37.get(f36)
-        if c38 is None:
-            raise FieldRange(f"bet body: bets[{len(items33)}].code: {f36} is not a valid bet code")
-        f39 = x34[1]
-        if type(f39) is not int:
-            raise wrong_type(f"bet body: bets[{len(items33)}].amount", f39, "u64")
-        if not 1 <= f39 <= 18446744073709551615:
-            raise FieldRange(f"bet body: bets[{len(items33)}].amount: {f39} is outside 1..18446744073709551615")
-        f40: Any = None
-        if n35 > 2:
-            f40 = x34[2]
-            if type(f40) is not int:
-                raise wrong_type(f"bet body: bets[{len(items33)}].come_point", f40, "u8")
-            if not 0 <= f40 <= 255:
-                raise FieldRange(f"bet body: bets[{len(items33)}].come_point: {f40} is outside 0..255")
-        r41 = BetEntry(c38, f39, f40)
+    n42 = len(values) - base
+    if n42 != 3:
+        raise FieldCount(f"bet body: {n42} fields, expected 3")
+    f43 = values[base]
+    if type(f43) is not bytes:
+        raise wrong_type("bet body: game", f43, "bin 8")
+    if len(f43) != 8:
+        raise FieldRange(f"bet body: game: expected 8 bytes, got {len(f43)}")
+    f44 = values[base + 1]
+    if type(f44) is not int:
+        raise wrong_type("bet body: table", f44, "u32")
+    u45: int = f44
+    if not 1 <= u45 <= 4294967295:
+        raise FieldRange(f"bet body: table: {u45} is outside 1..4294967295")
+    f46 = values[base + 2]
+    if type(f46) is not list:
+        raise wrong_type("bet body: bets", f46, "list of BetEntry")
+    if not 1 <= len(f46) <= 8:
+        raise FieldRange(f"bet body: bets: {len(f46)} items, allowed 1..8")
+    items47: list[Any] = []
+    for x48 in f46:
+        if type(x48) is not list:
+            raise wrong_type(f"bet body: bets[{len(items47)}]", x48, "BetEntry array")
+        n49 = len(x48)
+        if not 2 <= n49 <= 3:
+            raise FieldCount(f"bet body: bets[{len(items47)}]: {n49} fields, expected 2..3")
+        f50 = x48[0]
+        if type(f50) is not int:
+            raise wrong_type(f"bet body: bets[{len(items47)}].code", f50, "bet code")
+        c52 = _table51.get(f50)
+        if c52 is None:
+            raise FieldRange(f"bet body: bets[{len(items47)}].code: {f50} is not a valid bet code")
+        f53 = x48[1]
+        if type(f53) is not int:
+            raise wrong_type(f"bet body: bets[{len(items47)}].amount", f53, "u64")
+        u54: int = f53
+        if not 1 <= u54 <= 18446744073709551615:
+            raise FieldRange(f"bet body: bets[{len(items47)}].amount: {u54} is outside 1..18446744073709551615")
+        f55: Any = None
+        if n49 > 2:
+            f55 = x48[2]
+            if type(f55) is not int:
+                raise wrong_type(f"bet body: bets[{len(items47)}].come_point", f55, "u8")
+            u56: int = f55
+            if not 0 <= u56 <= 255:
+                raise FieldRange(f"bet body: bets[{len(items47)}].come_point: {u56} is outside 0..255")
+            f55 = u56
+        r57 = BetEntry(c52, u54, f55)
         try:
-            _rule42(r41)
+            _rule58(r57)
         except Malformed as error:
-            raise located(error, f"bet body: bets[{len(items33)}]") from None
-        items33.append(r41)
-    t43 = tuple(items33)
-    return Bet(f30, f31, t43)
+            raise located(error, f"bet body: bets[{len(items47)}]") from None
+        items47.append(r57)
+    t59 = tuple(items47)
+    return Bet(f43, u45, t59)
 
 
 def check_transfer(values: list[Any], base: int) -> Transfer:
-    n44 = len(values) - base
-    if n44 != 3:
-        raise FieldCount(f"transfer body: {n44} fields, expected 3")
-    f45 = values[base]
-    if type(f45) is not bytes:
-        raise wrong_type("transfer body: to", f45, "bin 32")
-    if len(f45) != 32:
-        raise FieldRange(f"transfer body: to: expected 32 bytes, got {len(f45)}")
-    f46 = values[base + 1]
-    if type(f46) is not int:
-        raise wrong_type("transfer body: amount", f46, "u64")
-    if not 1 <= f46 <= 18446744073709551615:
-        raise FieldRange(f"transfer body: amount: {f46} is outside 1..18446744073709551615")
-    f47 = values[base + 2]
-    if type(f47) is not list:
-        raise wrong_type("transfer body: acks", f47, "list of ExtRef")
-    if not 0 <= len(f47) <= 4:
-        raise FieldRange(f"transfer body: acks: {len(f47)} items, allowed 0..4")
-    items48: list[Any] = []
-    for x49 in f47:
-        if type(x49) is not list:
-            raise wrong_type(f"transfer body: acks[{len(items48)}]", x49, "ExtRef array")
-        n50 = len(x49)
-        if n50 != 3:
-            raise FieldCount(f"transfer body: acks[{len(items48)}]: {n50} fields, expected 3")
-        f51 = x49[0]
-        if type(f51) is not bytes:
-            raise wrong_type(f"transfer body: acks[{len(items48)}].sender", f51, "bin 32")
-        if len(f51) != 32:
-            raise FieldRange(f"transfer body: acks[{len(items48)}].sender: expected 32 bytes, got {len(f51)}")
-        f52 = x49[1]
-        if type(f52) is not int:
-            raise wrong_type(f"transfer body: acks[{len(items48)}].nonce", f52, "u32")
-        if not 1 <= f52 <= 4294967295:
-            raise FieldRange(f"transfer body: acks[{len(items48)}].nonce: {f52} is outside 1..4294967295")
-        f53 = x49[2]
-        if type(f53) is not bytes:
-            raise wrong_type(f"transfer body: acks[{len(items48)}].h", f53, "bin 8")
-        if len(f53) != 8:
-            raise FieldRange(f"transfer body: acks[{len(items48)}].h: expected 8 bytes, got {len(f53)}")
-        items48.append(ExtRef(f51, f52, f53))
-    t54 = tuple(items48)
-    return Transfer(f45, f46, t54)
+    n60 = len(values) - base
+    if n60 != 3:
+        raise FieldCount(f"transfer body: {n60} fields, expected 3")
+    f61 = values[base]
+    if type(f61) is not bytes:
+        raise wrong_type("transfer body: to", f61, "bin 32")
+    if len(f61) != 32:
+        raise FieldRange(f"transfer body: to: expected 32 bytes, got {len(f61)}")
+    f62 = values[base + 1]
+    if type(f62) is not int:
+        raise wrong_type("transfer body: amount", f62, "u64")
+    u63: int = f62
+    if not 1 <= u63 <= 18446744073709551615:
+        raise FieldRange(f"transfer body: amount: {u63} is outside 1..18446744073709551615")
+    f64 = values[base + 2]
+    if type(f64) is not list:
+        raise wrong_type("transfer body: acks", f64, "list of ExtRef")
+    if not 0 <= len(f64) <= 4:
+        raise FieldRange(f"transfer body: acks: {len(f64)} items, allowed 0..4")
+    items65: list[Any] = []
+    for x66 in f64:
+        if type(x66) is not list:
+            raise wrong_type(f"transfer body: acks[{len(items65)}]", x66, "ExtRef array")
+        n67 = len(x66)
+        if n67 != 3:
+            raise FieldCount(f"transfer body: acks[{len(items65)}]: {n67} fields, expected 3")
+        f68 = x66[0]
+        if type(f68) is not bytes:
+            raise wrong_type(f"transfer body: acks[{len(items65)}].sender", f68, "bin 32")
+        if len(f68) != 32:
+            raise FieldRange(f"transfer body: acks[{len(items65)}].sender: expected 32 bytes, got {len(f68)}")
+        f69 = x66[1]
+        if type(f69) is not int:
+            raise wrong_type(f"transfer body: acks[{len(items65)}].nonce", f69, "u32")
+        u70: int = f69
+        if not 1 <= u70 <= 4294967295:
+            raise FieldRange(f"transfer body: acks[{len(items65)}].nonce: {u70} is outside 1..4294967295")
+        f71 = x66[2]
+        if type(f71) is not bytes:
+            raise wrong_type(f"transfer body: acks[{len(items65)}].h", f71, "bin 8")
+        if len(f71) != 8:
+            raise FieldRange(f"transfer body: acks[{len(items65)}].h: expected 8 bytes, got {len(f71)}")
+        items65.append(ExtRef(f68, u70, f71))
+    t72 = tuple(items65)
+    return Transfer(f61, u63, t72)
 
 
 def check_ack(values: list[Any], base: int) -> Ack:
-    n55 = len(values) - base
-    if n55 != 1:
-        raise FieldCount(f"ack body: {n55} fields, expected 1")
-    f56 = values[base]
-    if type(f56) is not list:
-        raise wrong_type("ack body: acks", f56, "list of ExtRef")
-    if not 1 <= len(f56) <= 16:
-        raise FieldRange(f"ack body: acks: {len(f56)} items, allowed 1..16")
-    items57: list[Any] = []
-    for x58 in f56:
-        if type(x58) is not list:
-            raise wrong_type(f"ack body: acks[{len(items57)}]", x58, "ExtRef array")
-        n59 = len(x58)
-        if n59 != 3:
-            raise FieldCount(f"ack body: acks[{len(items57)}]: {n59} fields, expected 3")
-        f60 = x58[0]
-        if type(f60) is not bytes:
-            raise wrong_type(f"ack body: acks[{len(items57)}].sender", f60, "bin 32")
-        if len(f60) != 32:
-            raise FieldRange(f"ack body: acks[{len(items57)}].sender: expected 32 bytes, got {len(f60)}")
-        f61 = x58[1]
-        if type(f61) is not int:
-            raise wrong_type(f"ack body: acks[{len(items57)}].nonce", f61, "u32")
-        if not 1 <= f61 <= 4294967295:
-            raise FieldRange(f"ack body: acks[{len(items57)}].nonce: {f61} is outside 1..4294967295")
-        f62 = x58[2]
-        if type(f62) is not bytes:
-            raise wrong_type(f"ack body: acks[{len(items57)}].h", f62, "bin 8")
-        if len(f62) != 8:
-            raise FieldRange(f"ack body: acks[{len(items57)}].h: expected 8 bytes, got {len(f62)}")
-        items57.append(ExtRef(f60, f61, f62))
-    t63 = tuple(items57)
-    return Ack(t63)
+    n73 = len(values) - base
+    if n73 != 1:
+        raise FieldCount(f"ack body: {n73} fields, expected 1")
+    f74 = values[base]
+    if type(f74) is not list:
+        raise wrong_type("ack body: acks", f74, "list of ExtRef")
+    if not 1 <= len(f74) <= 16:
+        raise FieldRange(f"ack body: acks: {len(f74)} items, allowed 1..16")
+    items75: list[Any] = []
+    for x76 in f74:
+        if type(x76) is not list:
+            raise wrong_type(f"ack body: acks[{len(items75)}]", x76, "ExtRef array")
+        n77 = len(x76)
+        if n77 != 3:
+            raise FieldCount(f"ack body: acks[{len(items75)}]: {n77} fields, expected 3")
+        f78 = x76[0]
+        if type(f78) is not bytes:
+            raise wrong_type(f"ack body: acks[{len(items75)}].sender", f78, "bin 32")
+        if len(f78) != 32:
+            raise FieldRange(f"ack body: acks[{len(items75)}].sender: expected 32 bytes, got {len(f78)}")
+        f79 = x76[1]
+        if type(f79) is not int:
+            raise wrong_type(f"ack body: acks[{len(items75)}].nonce", f79, "u32")
+        u80: int = f79
+        if not 1 <= u80 <= 4294967295:
+            raise FieldRange(f"ack body: acks[{len(items75)}].nonce: {u80} is outside 1..4294967295")
+        f81 = x76[2]
+        if type(f81) is not bytes:
+            raise wrong_type(f"ack body: acks[{len(items75)}].h", f81, "bin 8")
+        if len(f81) != 8:
+            raise FieldRange(f"ack body: acks[{len(items75)}].h: expected 8 bytes, got {len(f81)}")
+        items75.append(ExtRef(f78, u80, f81))
+    t82 = tuple(items75)
+    return Ack(t82)
 
 
 def check_reveal(values: list[Any], base: int) -> Reveal:
-    n64 = len(values) - base
-    if n64 != 4:
-        raise FieldCount(f"reveal body: {n64} fields, expected 4")
-    f65 = values[base]
-    if type(f65) is not bytes:
-        raise wrong_type("reveal body: game", f65, "bin 8")
-    if len(f65) != 8:
-        raise FieldRange(f"reveal body: game: expected 8 bytes, got {len(f65)}")
-    f66 = values[base + 1]
-    if type(f66) is not int:
-        raise wrong_type("reveal body: k", f66, "u32")
-    if not 1 <= f66 <= 4294967295:
-        raise FieldRange(f"reveal body: k: {f66} is outside 1..4294967295")
-    f67 = values[base + 2]
-    if type(f67) is not int:
-        raise wrong_type("reveal body: table", f67, "u32")
-    if not 1 <= f67 <= 4294967295:
-        raise FieldRange(f"reveal body: table: {f67} is outside 1..4294967295")
-    f68 = values[base + 3]
-    if type(f68) is not bytes:
-        raise wrong_type("reveal body: preimage", f68, "bin 32")
-    if len(f68) != 32:
-        raise FieldRange(f"reveal body: preimage: expected 32 bytes, got {len(f68)}")
-    return Reveal(f65, f66, f67, f68)
+    n83 = len(values) - base
+    if n83 != 4:
+        raise FieldCount(f"reveal body: {n83} fields, expected 4")
+    f84 = values[base]
+    if type(f84) is not bytes:
+        raise wrong_type("reveal body: game", f84, "bin 8")
+    if len(f84) != 8:
+        raise FieldRange(f"reveal body: game: expected 8 bytes, got {len(f84)}")
+    f85 = values[base + 1]
+    if type(f85) is not int:
+        raise wrong_type("reveal body: k", f85, "u32")
+    u86: int = f85
+    if not 1 <= u86 <= 4294967295:
+        raise FieldRange(f"reveal body: k: {u86} is outside 1..4294967295")
+    f87 = values[base + 2]
+    if type(f87) is not int:
+        raise wrong_type("reveal body: table", f87, "u32")
+    u88: int = f87
+    if not 1 <= u88 <= 4294967295:
+        raise FieldRange(f"reveal body: table: {u88} is outside 1..4294967295")
+    f89 = values[base + 3]
+    if type(f89) is not bytes:
+        raise wrong_type("reveal body: preimage", f89, "bin 32")
+    if len(f89) != 32:
+        raise FieldRange(f"reveal body: preimage: expected 32 bytes, got {len(f89)}")
+    return Reveal(f84, u86, u88, f89)
 
 
 def check_seat(values: list[Any], base: int) -> Seat:
-    n69 = len(values) - base
-    if n69 != 5:
-        raise FieldCount(f"seat body: {n69} fields, expected 5")
-    f70 = values[base]
-    if type(f70) is not bytes:
-        raise wrong_type("seat body: game", f70, "bin 8")
-    if len(f70) != 8:
-        raise FieldRange(f"seat body: game: expected 8 bytes, got {len(f70)}")
-    f71 = values[base + 1]
-    if type(f71) is not list:
-        raise wrong_type("seat body: leaves", f71, "list of u8")
-    if not 0 <= len(f71) <= 255:
-        raise FieldRange(f"seat body: leaves: {len(f71)} items, allowed 0..255")
-    items72: list[Any] = []
-    for x73 in f71:
-        if type(x73) is not int:
-            raise wrong_type(f"seat body: leaves[{len(items72)}]", x73, "u8")
-        if not 0 <= x73 <= 255:
-            raise FieldRange(f"seat body: leaves[{len(items72)}]: {x73} is outside 0..255")
-        items72.append(x73)
-    t74 = tuple(items72)
-    f75 = values[base + 2]
-    if type(f75) is not list:
-        raise wrong_type("seat body: declines", f75, "list of Decline")
-    if not 0 <= len(f75) <= 255:
-        raise FieldRange(f"seat body: declines: {len(f75)} items, allowed 0..255")
-    items76: list[Any] = []
-    for x77 in f75:
-        if type(x77) is not list:
-            raise wrong_type(f"seat body: declines[{len(items76)}]", x77, "Decline array")
-        n78 = len(x77)
-        if n78 != 2:
-            raise FieldCount(f"seat body: declines[{len(items76)}]: {n78} fields, expected 2")
-        f79 = x77[0]
-        if type(f79) is not bytes:
-            raise wrong_type(f"seat body: declines[{len(items76)}].key", f79, "bin 32")
-        if len(f79) != 32:
-            raise FieldRange(f"seat body: declines[{len(items76)}].key: expected 32 bytes, got {len(f79)}")
-        f80 = x77[1]
-        if type(f80) is not int:
-            raise wrong_type(f"seat body: declines[{len(items76)}].nonce", f80, "u32")
-        if not 1 <= f80 <= 4294967295:
-            raise FieldRange(f"seat body: declines[{len(items76)}].nonce: {f80} is outside 1..4294967295")
-        items76.append(Decline(f79, f80))
-    t81 = tuple(items76)
-    f82 = values[base + 3]
-    if type(f82) is not list:
-        raise wrong_type("seat body: joins", f82, "list of JoinCopy")
-    if not 0 <= len(f82) <= 255:
-        raise FieldRange(f"seat body: joins: {len(f82)} items, allowed 0..255")
-    items83: list[Any] = []
-    for x84 in f82:
-        if type(x84) is not list:
-            raise wrong_type(f"seat body: joins[{len(items83)}]", x84, "JoinCopy array")
-        n85 = len(x84)
-        if n85 != 5:
-            raise FieldCount(f"seat body: joins[{len(items83)}]: {n85} fields, expected 5")
-        f86 = x84[0]
-        if type(f86) is not bytes:
-            raise wrong_type(f"seat body: joins[{len(items83)}].key", f86, "bin 32")
-        if len(f86) != 32:
-            raise FieldRange(f"seat body: joins[{len(items83)}].key: expected 32 bytes, got {len(f86)}")
-        f87 = x84[1]
-        if type(f87) is not int:
-            raise wrong_type(f"seat body: joins[{len(items83)}].nonce", f87, "u32")
-        if not 1 <= f87 <= 4294967295:
-            raise FieldRange(f"seat body: joins[{len(items83)}].nonce: {f87} is outside 1..4294967295")
-        f88 = x84[2]
-        if type(f88) is not bytes:
-            raise wrong_type(f"seat body: joins[{len(items83)}].h", f88, "bin 8")
-        if len(f88) != 8:
-            raise FieldRange(f"seat body: joins[{len(items83)}].h: expected 8 bytes, got {len(f88)}")
-        f89 = x84[3]
-        if type(f89) is not bytes:
-            raise wrong_type(f"seat body: joins[{len(items83)}].head", f89, "bin 32")
-        if len(f89) != 32:
-            raise FieldRange(f"seat body: joins[{len(items83)}].head: expected 32 bytes, got {len(f89)}")
-        f90 = x84[4]
-        if type(f90) is not int:
-            raise wrong_type(f"seat body: joins[{len(items83)}].chain_n", f90, "u16")
-        if not 0 <= f90 <= 65535:
-            raise FieldRange(f"seat body: joins[{len(items83)}].chain_n: {f90} is outside 0..65535")
-        items83.append(JoinCopy(f86, f87, f88, f89, f90))
-    t91 = tuple(items83)
-    f92 = values[base + 4]
+    n90 = len(values) - base
+    if n90 != 5:
+        raise FieldCount(f"seat body: {n90} fields, expected 5")
+    f91 = values[base]
+    if type(f91) is not bytes:
+        raise wrong_type("seat body: game", f91, "bin 8")
+    if len(f91) != 8:
+        raise FieldRange(f"seat body: game: expected 8 bytes, got {len(f91)}")
+    f92 = values[base + 1]
     if type(f92) is not list:
-        raise wrong_type("seat body: released", f92, "list of Released")
+        raise wrong_type("seat body: leaves", f92, "list of u8")
     if not 0 <= len(f92) <= 255:
-        raise FieldRange(f"seat body: released: {len(f92)} items, allowed 0..255")
+        raise FieldRange(f"seat body: leaves: {len(f92)} items, allowed 0..255")
     items93: list[Any] = []
     for x94 in f92:
-        if type(x94) is not list:
-            raise wrong_type(f"seat body: released[{len(items93)}]", x94, "Released array")
-        n95 = len(x94)
-        if n95 != 3:
-            raise FieldCount(f"seat body: released[{len(items93)}]: {n95} fields, expected 3")
-        f96 = x94[0]
-        if type(f96) is not int:
-            raise wrong_type(f"seat body: released[{len(items93)}].seat", f96, "u8")
-        if not 0 <= f96 <= 255:
-            raise FieldRange(f"seat body: released[{len(items93)}].seat: {f96} is outside 0..255")
-        f97 = x94[1]
-        if type(f97) is not int:
-            raise wrong_type(f"seat body: released[{len(items93)}].nonce", f97, "u32")
-        if not 1 <= f97 <= 4294967295:
-            raise FieldRange(f"seat body: released[{len(items93)}].nonce: {f97} is outside 1..4294967295")
-        f98 = x94[2]
-        if type(f98) is not int:
-            raise wrong_type(f"seat body: released[{len(items93)}].index", f98, "u8")
-        if not 0 <= f98 <= 255:
-            raise FieldRange(f"seat body: released[{len(items93)}].index: {f98} is outside 0..255")
-        items93.append(Released(f96, f97, f98))
-    t99 = tuple(items93)
-    return Seat(f70, t74, t81, t91, t99)
+        if type(x94) is not int:
+            raise wrong_type(f"seat body: leaves[{len(items93)}]", x94, "u8")
+        u95: int = x94
+        if not 0 <= u95 <= 255:
+            raise FieldRange(f"seat body: leaves[{len(items93)}]: {u95} is outside 0..255")
+        items93.append(u95)
+    t96 = tuple(items93)
+    f97 = values[base + 2]
+    if type(f97) is not list:
+        raise wrong_type("seat body: declines", f97, "list of Decline")
+    if not 0 <= len(f97) <= 255:
+        raise FieldRange(f"seat body: declines: {len(f97)} items, allowed 0..255")
+    items98: list[Any] = []
+    for x99 in f97:
+        if type(x99) is not list:
+            raise wrong_type(f"seat body: declines[{len(items98)}]", x99, "Decline array")
+        n100 = len(x99)
+        if n100 != 2:
+            raise FieldCount(f"seat body: declines[{len(items98)}]: {n100} fields, expected 2")
+        f101 = x99[0]
+        if type(f101) is not bytes:
+            raise wrong_type(f"seat body: declines[{len(items98)}].key", f101, "bin 32")
+        if len(f101) != 32:
+            raise FieldRange(f"seat body: declines[{len(items98)}].key: expected 32 bytes, got {len(f101)}")
+        f102 = x99[1]
+        if type(f102) is not int:
+            raise wrong_type(f"seat body: declines[{len(items98)}].nonce", f102, "u32")
+        u103: int = f102
+        if not 1 <= u103 <= 4294967295:
+            raise FieldRange(f"seat body: declines[{len(items98)}].nonce: {u103} is outside 1..4294967295")
+        items98.append(Decline(f101, u103))
+    t104 = tuple(items98)
+    f105 = values[base + 3]
+    if type(f105) is not list:
+        raise wrong_type("seat body: joins", f105, "list of JoinCopy")
+    if not 0 <= len(f105) <= 255:
+        raise FieldRange(f"seat body: joins: {len(f105)} items, allowed 0..255")
+    items106: list[Any] = []
+    for x107 in f105:
+        if type(x107) is not list:
+            raise wrong_type(f"seat body: joins[{len(items106)}]", x107, "JoinCopy array")
+        n108 = len(x107)
+        if n108 != 5:
+            raise FieldCount(f"seat body: joins[{len(items106)}]: {n108} fields, expected 5")
+        f109 = x107[0]
+        if type(f109) is not bytes:
+            raise wrong_type(f"seat body: joins[{len(items106)}].key", f109, "bin 32")
+        if len(f109) != 32:
+            raise FieldRange(f"seat body: joins[{len(items106)}].key: expected 32 bytes, got {len(f109)}")
+        f110 = x107[1]
+        if type(f110) is not int:
+            raise wrong_type(f"seat body: joins[{len(items106)}].nonce", f110, "u32")
+        u111: int = f110
+        if not 1 <= u111 <= 4294967295:
+            raise FieldRange(f"seat body: joins[{len(items106)}].nonce: {u111} is outside 1..4294967295")
+        f112 = x107[2]
+        if type(f112) is not bytes:
+            raise wrong_type(f"seat body: joins[{len(items106)}].h", f112, "bin 8")
+        if len(f112) != 8:
+            raise FieldRange(f"seat body: joins[{len(items106)}].h: expected 8 bytes, got {len(f112)}")
+        f113 = x107[3]
+        if type(f113) is not bytes:
+            raise wrong_type(f"seat body: joins[{len(items106)}].head", f113, "bin 32")
+        if len(f113) != 32:
+            raise FieldRange(f"seat body: joins[{len(items106)}].head: expected 32 bytes, got {len(f113)}")
+        f114 = x107[4]
+        if type(f114) is not int:
+            raise wrong_type(f"seat body: joins[{len(items106)}].chain_n", f114, "u16")
+        u115: int = f114
+        if not 0 <= u115 <= 65535:
+            raise FieldRange(f"seat body: joins[{len(items106)}].chain_n: {u115} is outside 0..65535")
+        items106.append(JoinCopy(f109, u111, f112, f113, u115))
+    t116 = tuple(items106)
+    f117 = values[base + 4]
+    if type(f117) is not list:
+        raise wrong_type("seat body: released", f117, "list of Released")
+    if not 0 <= len(f117) <= 255:
+        raise FieldRange(f"seat body: released: {len(f117)} items, allowed 0..255")
+    items118: list[Any] = []
+    for x119 in f117:
+        if type(x119) is not list:
+            raise wrong_type(f"seat body: released[{len(items118)}]", x119, "Released array")
+        n120 = len(x119)
+        if n120 != 3:
+            raise FieldCount(f"seat body: released[{len(items118)}]: {n120} fields, expected 3")
+        f121 = x119[0]
+        if type(f121) is not int:
+            raise wrong_type(f"seat body: released[{len(items118)}].seat", f121, "u8")
+        u122: int = f121
+        if not 0 <= u122 <= 255:
+            raise FieldRange(f"seat body: released[{len(items118)}].seat: {u122} is outside 0..255")
+        f123 = x119[1]
+        if type(f123) is not int:
+            raise wrong_type(f"seat body: released[{len(items118)}].nonce", f123, "u32")
+        u124: int = f123
+        if not 1 <= u124 <= 4294967295:
+            raise FieldRange(f"seat body: released[{len(items118)}].nonce: {u124} is outside 1..4294967295")
+        f125 = x119[2]
+        if type(f125) is not int:
+            raise wrong_type(f"seat body: released[{len(items118)}].index", f125, "u8")
+        u126: int = f125
+        if not 0 <= u126 <= 255:
+            raise FieldRange(f"seat body: released[{len(items118)}].index: {u126} is outside 0..255")
+        items118.append(Released(u122, u124, u126))
+    t127 = tuple(items118)
+    return Seat(f91, t96, t104, t116, t127)
 
 
 def check_rollopen(values: list[Any], base: int) -> RollOpen:
-    n100 = len(values) - base
-    if n100 != 10:
-        raise FieldCount(f"roll_open body: {n100} fields, expected 10")
-    f101 = values[base]
-    if type(f101) is not bytes:
-        raise wrong_type("roll_open body: game", f101, "bin 8")
-    if len(f101) != 8:
-        raise FieldRange(f"roll_open body: game: expected 8 bytes, got {len(f101)}")
-    f102 = values[base + 1]
-    if type(f102) is not int:
-        raise wrong_type("roll_open body: k", f102, "u32")
-    if not 1 <= f102 <= 4294967295:
-        raise FieldRange(f"roll_open body: k: {f102} is outside 1..4294967295")
-    f103 = values[base + 2]
-    if type(f103) is not bytes:
-        raise wrong_type("roll_open body: preimage", f103, "bin 32")
-    if len(f103) != 32:
-        raise FieldRange(f"roll_open body: preimage: expected 32 bytes, got {len(f103)}")
-    f104 = values[base + 3]
-    if type(f104) is not list:
-        raise wrong_type("roll_open body: reveals", f104, "list of RevealCopy")
-    if not 0 <= len(f104) <= 255:
-        raise FieldRange(f"roll_open body: reveals: {len(f104)} items, allowed 0..255")
-    items105: list[Any] = []
-    for x106 in f104:
-        if type(x106) is not list:
-            raise wrong_type(f"roll_open body: reveals[{len(items105)}]", x106, "RevealCopy array")
-        n107 = len(x106)
-        if n107 != 3:
-            raise FieldCount(f"roll_open body: reveals[{len(items105)}]: {n107} fields, expected 3")
-        f108 = x106[0]
-        if type(f108) is not int:
-            raise wrong_type(f"roll_open body: reveals[{len(items105)}].seat", f108, "u8")
-        if not 0 <= f108 <= 255:
-            raise FieldRange(f"roll_open body: reveals[{len(items105)}].seat: {f108} is outside 0..255")
-        f109 = x106[1]
-        if type(f109) is not int:
-            raise wrong_type(f"roll_open body: reveals[{len(items105)}].nonce", f109, "u32")
-        if not 1 <= f109 <= 4294967295:
-            raise FieldRange(f"roll_open body: reveals[{len(items105)}].nonce: {f109} is outside 1..4294967295")
-        f110 = x106[2]
-        if type(f110) is not bytes:
-            raise wrong_type(f"roll_open body: reveals[{len(items105)}].preimage", f110, "bin 32")
-        if len(f110) != 32:
-            raise FieldRange(f"roll_open body: reveals[{len(items105)}].preimage: expected 32 bytes, got {len(f110)}")
-        items105.append(RevealCopy(f108, f109, f110))
-    t111 = tuple(items105)
-    f112 = values[base + 4]
-    if type(f112) is not list:
-        raise wrong_type("roll_open body: leaves", f112, "list of u8")
-    if not 0 <= len(f112) <= 255:
-        raise FieldRange(f"roll_open body: leaves: {len(f112)} items, allowed 0..255")
-    items113: list[Any] = []
-    for x114 in f112:
-        if type(x114) is not int:
-            raise wrong_type(f"roll_open body: leaves[{len(items113)}]", x114, "u8")
-        if not 0 <= x114 <= 255:
-            raise FieldRange(f"roll_open body: leaves[{len(items113)}]: {x114} is outside 0..255")
-        items113.append(x114)
-    t115 = tuple(items113)
-    f116 = values[base + 5]
-    if type(f116) is not list:
-        raise wrong_type("roll_open body: declines", f116, "list of Decline")
-    if not 0 <= len(f116) <= 255:
-        raise FieldRange(f"roll_open body: declines: {len(f116)} items, allowed 0..255")
-    items117: list[Any] = []
-    for x118 in f116:
-        if type(x118) is not list:
-            raise wrong_type(f"roll_open body: declines[{len(items117)}]", x118, "Decline array")
-        n119 = len(x118)
-        if n119 != 2:
-            raise FieldCount(f"roll_open body: declines[{len(items117)}]: {n119} fields, expected 2")
-        f120 = x118[0]
-        if type(f120) is not bytes:
-            raise wrong_type(f"roll_open body: declines[{len(items117)}].key", f120, "bin 32")
-        if len(f120) != 32:
-            raise FieldRange(f"roll_open body: declines[{len(items117)}].key: expected 32 bytes, got {len(f120)}")
-        f121 = x118[1]
-        if type(f121) is not int:
-            raise wrong_type(f"roll_open body: declines[{len(items117)}].nonce", f121, "u32")
-        if not 1 <= f121 <= 4294967295:
-            raise FieldRange(f"roll_open body: declines[{len(items117)}].nonce: {f121} is outside 1..4294967295")
-        items117.append(Decline(f120, f121))
-    t122 = tuple(items117)
-    f123 = values[base + 6]
-    if type(f123) is not list:
-        raise wrong_type("roll_open body: joins", f123, "list of JoinCopy")
-    if not 0 <= len(f123) <= 255:
-        raise FieldRange(f"roll_open body: joins: {len(f123)} items, allowed 0..255")
-    items124: list[Any] = []
-    for x125 in f123:
-        if type(x125) is not list:
-            raise wrong_type(f"roll_open body: joins[{len(items124)}]", x125, "JoinCopy array")
-        n126 = len(x125)
-        if n126 != 5:
-            raise FieldCount(f"roll_open body: joins[{len(items124)}]: {n126} fields, expected 5")
-        f127 = x125[0]
-        if type(f127) is not bytes:
-            raise wrong_type(f"roll_open body: joins[{len(items124)}].key", f127, "bin 32")
-        if len(f127) != 32:
-            raise FieldRange(f"roll_open body: joins[{len(items124)}].key: expected 32 bytes, got {len(f127)}")
-        f128 = x125[1]
-        if type(f128) is not int:
-            raise wrong_type(f"roll_open body: joins[{len(items124)}].nonce", f128, "u32")
-        if not 1 <= f128 <= 4294967295:
-            raise FieldRange(f"roll_open body: joins[{len(items124)}].nonce: {f128} is outside 1..4294967295")
-        f129 = x125[2]
-        if type(f129) is not bytes:
-            raise wrong_type(f"roll_open body: joins[{len(items124)}].h", f129, "bin 8")
-        if len(f129) != 8:
-            raise FieldRange(f"roll_open body: joins[{len(items124)}].h: expected 8 bytes, got {len(f129)}")
-        f130 = x125[3]
-        if type(f130) is not bytes:
-            raise wrong_type(f"roll_open body: joins[{len(items124)}].head", f130, "bin 32")
-        if len(f130) != 32:
-            raise FieldRange(f"roll_open body: joins[{len(items124)}].head: expected 32 bytes, got {len(f130)}")
-        f131 = x125[4]
-        if type(f131) is not int:
-            raise wrong_type(f"roll_open body: joins[{len(items124)}].chain_n", f131, "u16")
-        if not 0 <= f131 <= 65535:
-            raise FieldRange(f"roll_open body: joins[{len(items124)}].chain_n: {f131} is outside 0..65535")
-        items124.append(JoinCopy(f127, f128, f129, f130, f131))
-    t132 = tuple(items124)
-    f133 = values[base + 7]
+    n128 = len(values) - base
+    if n128 != 10:
+        raise FieldCount(f"roll_open body: {n128} fields, expected 10")
+    f129 = values[base]
+    if type(f129) is not bytes:
+        raise wrong_type("roll_open body: game", f129, "bin 8")
+    if len(f129) != 8:
+        raise FieldRange(f"roll_open body: game: expected 8 bytes, got {len(f129)}")
+    f130 = values[base + 1]
+    if type(f130) is not int:
+        raise wrong_type("roll_open body: k", f130, "u32")
+    u131: int = f130
+    if not 1 <= u131 <= 4294967295:
+        raise FieldRange(f"roll_open body: k: {u131} is outside 1..4294967295")
+    f132 = values[base + 2]
+    if type(f132) is not bytes:
+        raise wrong_type("roll_open body: preimage", f132, "bin 32")
+    if len(f132) != 32:
+        raise FieldRange(f"roll_open body: preimage: expected 32 bytes, got {len(f132)}")
+    f133 = values[base + 3]
     if type(f133) is not list:
-        raise wrong_type("roll_open body: released", f133, "list of Released")
+        raise wrong_type("roll_open body: reveals", f133, "list of RevealCopy")
     if not 0 <= len(f133) <= 255:
-        raise FieldRange(f"roll_open body: released: {len(f133)} items, allowed 0..255")
+        raise FieldRange(f"roll_open body: reveals: {len(f133)} items, allowed 0..255")
     items134: list[Any] = []
     for x135 in f133:
         if type(x135) is not list:
-            raise wrong_type(f"roll_open body: released[{len(items134)}]", x135, "Released array")
+            raise wrong_type(f"roll_open body: reveals[{len(items134)}]", x135, "RevealCopy array")
         n136 = len(x135)
         if n136 != 3:
-            raise FieldCount(f"roll_open body: released[{len(items134)}]: {n136} fields, expected 3")
+            raise FieldCount(f"roll_open body: reveals[{len(items134)}]: {n136} fields, expected 3")
         f137 = x135[0]
         if type(f137) is not int:
-            raise wrong_type(f"roll_open body: released[{len(items134)}].seat", f137, "u8")
-        if not 0 <= f137 <= 255:
-            raise FieldRange(f"roll_open body: released[{len(items134)}].seat: {f137} is outside 0..255")
-        f138 = x135[1]
-        if type(f138) is not int:
-            raise wrong_type(f"roll_open body: released[{len(items134)}].nonce", f138, "u32")
-        if not 1 <= f138 <= 4294967295:
-            raise FieldRange(f"roll_open body: released[{len(items134)}].nonce: {f138} is outside 1..4294967295")
-        f139 = x135[2]
+            raise wrong_type(f"roll_open body: reveals[{len(items134)}].seat", f137, "u8")
+        u138: int = f137
+        if not 0 <= u138 <= 255:
+            raise FieldRange(f"roll_open body: reveals[{len(items134)}].seat: {u138} is outside 0..255")
+        f139 = x135[1]
         if type(f139) is not int:
-            raise wrong_type(f"roll_open body: released[{len(items134)}].index", f139, "u8")
-        if not 0 <= f139 <= 255:
-            raise FieldRange(f"roll_open body: released[{len(items134)}].index: {f139} is outside 0..255")
-        items134.append(Released(f137, f138, f139))
-    t140 = tuple(items134)
-    f141 = values[base + 8]
-    if type(f141) is not list:
-        raise wrong_type("roll_open body: included", f141, "list of Included")
-    if not 0 <= len(f141) <= 255:
-        raise FieldRange(f"roll_open body: included: {len(f141)} items, allowed 0..255")
-    items142: list[Any] = []
-    for x143 in f141:
-        if type(x143) is not list:
-            raise wrong_type(f"roll_open body: included[{len(items142)}]", x143, "Included array")
-        n144 = len(x143)
-        if not 5 <= n144 <= 6:
-            raise FieldCount(f"roll_open body: included[{len(items142)}]: {n144} fields, expected 5..6")
-        f145 = x143[0]
-        if type(f145) is not int:
-            raise wrong_type(f"roll_open body: included[{len(items142)}].seat", f145, "u8")
-        if not 0 <= f145 <= 255:
-            raise FieldRange(f"roll_open body: included[{len(items142)}].seat: {f145} is outside 0..255")
-        f146 = x143[1]
-        if type(f146) is not int:
-            raise wrong_type(f"roll_open body: included[{len(items142)}].nonce", f146, "u32")
-        if not 1 <= f146 <= 4294967295:
-            raise FieldRange(f"roll_open body: included[{len(items142)}].nonce: {f146} is outside 1..4294967295")
-        f147 = x143[2]
-        if type(f147) is not int:
-            raise wrong_type(f"roll_open body: included[{len(items142)}].index", f147, "u8")
-        if not 0 <= f147 <= 255:
-            raise FieldRange(f"roll_open body: included[{len(items142)}].index: {f147} is outside 0..255")
-        f148 = x143[3]
-        if type(f148) is not int:
-            raise wrong_type(f"roll_open body: included[{len(items142)}].code", f148, "u8")
-        if not 0 <= f148 <= 255:
-            raise FieldRange(f"roll_open body: included[{len(items142)}].code: {f148} is outside 0..255")
-        f149 = x143[4]
-        if type(f149) is not int:
-            raise wrong_type(f"roll_open body: included[{len(items142)}].amount", f149, "u64")
-        if not 1 <= f149 <= 18446744073709551615:
-            raise FieldRange(f"roll_open body: included[{len(items142)}].amount: {f149} is outside 1..18446744073709551615")
-        f150: Any = None
-        if n144 > 5:
-            f150 = x143[5]
-            if type(f150) is not int:
-                raise wrong_type(f"roll_open body: included[{len(items142)}].point", f150, "u8")
-            if not 0 <= f150 <= 255:
-                raise FieldRange(f"roll_open body: included[{len(items142)}].point: {f150} is outside 0..255")
-        items142.append(Included(f145, f146, f147, f148, f149, f150))
-    t151 = tuple(items142)
-    f152 = values[base + 9]
-    if type(f152) is not list:
-        raise wrong_type("roll_open body: listed", f152, "list of u8")
-    if not 0 <= len(f152) <= 255:
-        raise FieldRange(f"roll_open body: listed: {len(f152)} items, allowed 0..255")
-    items153: list[Any] = []
-    for x154 in f152:
-        if type(x154) is not int:
-            raise wrong_type(f"roll_open body: listed[{len(items153)}]", x154, "u8")
-        if not 0 <= x154 <= 255:
-            raise FieldRange(f"roll_open body: listed[{len(items153)}]: {x154} is outside 0..255")
-        items153.append(x154)
-    t155 = tuple(items153)
-    return RollOpen(f101, f102, f103, t111, t115, t122, t132, t140, t151, t155)
+            raise wrong_type(f"roll_open body: reveals[{len(items134)}].nonce", f139, "u32")
+        u140: int = f139
+        if not 1 <= u140 <= 4294967295:
+            raise FieldRange(f"roll_open body: reveals[{len(items134)}].nonce: {u140} is outside 1..4294967295")
+        f141 = x135[2]
+        if type(f141) is not bytes:
+            raise wrong_type(f"roll_open body: reveals[{len(items134)}].preimage", f141, "bin 32")
+        if len(f141) != 32:
+            raise FieldRange(f"roll_open body: reveals[{len(items134)}].preimage: expected 32 bytes, got {len(f141)}")
+        items134.append(RevealCopy(u138, u140, f141))
+    t142 = tuple(items134)
+    f143 = values[base + 4]
+    if type(f143) is not list:
+        raise wrong_type("roll_open body: leaves", f143, "list of u8")
+    if not 0 <= len(f143) <= 255:
+        raise FieldRange(f"roll_open body: leaves: {len(f143)} items, allowed 0..255")
+    items144: list[Any] = []
+    for x145 in f143:
+        if type(x145) is not int:
+            raise wrong_type(f"roll_open body: leaves[{len(items144)}]", x145, "u8")
+        u146: int = x145
+        if not 0 <= u146 <= 255:
+            raise FieldRange(f"roll_open body: leaves[{len(items144)}]: {u146} is outside 0..255")
+        items144.append(u146)
+    t147 = tuple(items144)
+    f148 = values[base + 5]
+    if type(f148) is not list:
+        raise wrong_type("roll_open body: declines", f148, "list of Decline")
+    if not 0 <= len(f148) <= 255:
+        raise FieldRange(f"roll_open body: declines: {len(f148)} items, allowed 0..255")
+    items149: list[Any] = []
+    for x150 in f148:
+        if type(x150) is not list:
+            raise wrong_type(f"roll_open body: declines[{len(items149)}]", x150, "Decline array")
+        n151 = len(x150)
+        if n151 != 2:
+            raise FieldCount(f"roll_open body: declines[{len(items149)}]: {n151} fields, expected 2")
+        f152 = x150[0]
+        if type(f152) is not bytes:
+            raise wrong_type(f"roll_open body: declines[{len(items149)}].key", f152, "bin 32")
+        if len(f152) != 32:
+            raise FieldRange(f"roll_open body: declines[{len(items149)}].key: expected 32 bytes, got {len(f152)}")
+        f153 = x150[1]
+        if type(f153) is not int:
+            raise wrong_type(f"roll_open body: declines[{len(items149)}].nonce", f153, "u32")
+        u154: int = f153
+        if not 1 <= u154 <= 4294967295:
+            raise FieldRange(f"roll_open body: declines[{len(items149)}].nonce: {u154} is outside 1..4294967295")
+        items149.append(Decline(f152, u154))
+    t155 = tuple(items149)
+    f156 = values[base + 6]
+    if type(f156) is not list:
+        raise wrong_type("roll_open body: joins", f156, "list of JoinCopy")
+    if not 0 <= len(f156) <= 255:
+        raise FieldRange(f"roll_open body: joins: {len(f156)} items, allowed 0..255")
+    items157: list[Any] = []
+    for x158 in f156:
+        if type(x158) is not list:
+            raise wrong_type(f"roll_open body: joins[{len(items157)}]", x158, "JoinCopy array")
+        n159 = len(x158)
+        if n159 != 5:
+            raise FieldCount(f"roll_open body: joins[{len(items157)}]: {n159} fields, expected 5")
+        f160 = x158[0]
+        if type(f160) is not bytes:
+            raise wrong_type(f"roll_open body: joins[{len(items157)}].key", f160, "bin 32")
+        if len(f160) != 32:
+            raise FieldRange(f"roll_open body: joins[{len(items157)}].key: expected 32 bytes, got {len(f160)}")
+        f161 = x158[1]
+        if type(f161) is not int:
+            raise wrong_type(f"roll_open body: joins[{len(items157)}].nonce", f161, "u32")
+        u162: int = f161
+        if not 1 <= u162 <= 4294967295:
+            raise FieldRange(f"roll_open body: joins[{len(items157)}].nonce: {u162} is outside 1..4294967295")
+        f163 = x158[2]
+        if type(f163) is not bytes:
+            raise wrong_type(f"roll_open body: joins[{len(items157)}].h", f163, "bin 8")
+        if len(f163) != 8:
+            raise FieldRange(f"roll_open body: joins[{len(items157)}].h: expected 8 bytes, got {len(f163)}")
+        f164 = x158[3]
+        if type(f164) is not bytes:
+            raise wrong_type(f"roll_open body: joins[{len(items157)}].head", f164, "bin 32")
+        if len(f164) != 32:
+            raise FieldRange(f"roll_open body: joins[{len(items157)}].head: expected 32 bytes, got {len(f164)}")
+        f165 = x158[4]
+        if type(f165) is not int:
+            raise wrong_type(f"roll_open body: joins[{len(items157)}].chain_n", f165, "u16")
+        u166: int = f165
+        if not 0 <= u166 <= 65535:
+            raise FieldRange(f"roll_open body: joins[{len(items157)}].chain_n: {u166} is outside 0..65535")
+        items157.append(JoinCopy(f160, u162, f163, f164, u166))
+    t167 = tuple(items157)
+    f168 = values[base + 7]
+    if type(f168) is not list:
+        raise wrong_type("roll_open body: released", f168, "list of Released")
+    if not 0 <= len(f168) <= 255:
+        raise FieldRange(f"roll_open body: released: {len(f168)} items, allowed 0..255")
+    items169: list[Any] = []
+    for x170 in f168:
+        if type(x170) is not list:
+            raise wrong_type(f"roll_open body: released[{len(items169)}]", x170, "Released array")
+        n171 = len(x170)
+        if n171 != 3:
+            raise FieldCount(f"roll_open body: released[{len(items169)}]: {n171} fields, expected 3")
+        f172 = x170[0]
+        if type(f172) is not int:
+            raise wrong_type(f"roll_open body: released[{len(items169)}].seat", f172, "u8")
+        u173: int = f172
+        if not 0 <= u173 <= 255:
+            raise FieldRange(f"roll_open body: released[{len(items169)}].seat: {u173} is outside 0..255")
+        f174 = x170[1]
+        if type(f174) is not int:
+            raise wrong_type(f"roll_open body: released[{len(items169)}].nonce", f174, "u32")
+        u175: int = f174
+        if not 1 <= u175 <= 4294967295:
+            raise FieldRange(f"roll_open body: released[{len(items169)}].nonce: {u175} is outside 1..4294967295")
+        f176 = x170[2]
+        if type(f176) is not int:
+            raise wrong_type(f"roll_open body: released[{len(items169)}].index", f176, "u8")
+        u177: int = f176
+        if not 0 <= u177 <= 255:
+            raise FieldRange(f"roll_open body: released[{len(items169)}].index: {u177} is outside 0..255")
+        items169.append(Released(u173, u175, u177))
+    t178 = tuple(items169)
+    f179 = values[base + 8]
+    if type(f179) is not list:
+        raise wrong_type("roll_open body: included", f179, "list of Included")
+    if not 0 <= len(f179) <= 255:
+        raise FieldRange(f"roll_open body: included: {len(f179)} items, allowed 0..255")
+    items180: list[Any] = []
+    for x181 in f179:
+        if type(x181) is not list:
+            raise wrong_type(f"roll_open body: included[{len(items180)}]", x181, "Included array")
+        n182 = len(x181)
+        if not 5 <= n182 <= 6:
+            raise FieldCount(f"roll_open body: included[{len(items180)}]: {n182} fields, expected 5..6")
+        f183 = x181[0]
+        if type(f183) is not int:
+            raise wrong_type(f"roll_open body: included[{len(items180)}].seat", f183, "u8")
+        u184: int = f183
+        if not 0 <= u184 <= 255:
+            raise FieldRange(f"roll_open body: included[{len(items180)}].seat: {u184} is outside 0..255")
+        f185 = x181[1]
+        if type(f185) is not int:
+            raise wrong_type(f"roll_open body: included[{len(items180)}].nonce", f185, "u32")
+        u186: int = f185
+        if not 1 <= u186 <= 4294967295:
+            raise FieldRange(f"roll_open body: included[{len(items180)}].nonce: {u186} is outside 1..4294967295")
+        f187 = x181[2]
+        if type(f187) is not int:
+            raise wrong_type(f"roll_open body: included[{len(items180)}].index", f187, "u8")
+        u188: int = f187
+        if not 0 <= u188 <= 255:
+            raise FieldRange(f"roll_open body: included[{len(items180)}].index: {u188} is outside 0..255")
+        f189 = x181[3]
+        if type(f189) is not int:
+            raise wrong_type(f"roll_open body: included[{len(items180)}].code", f189, "u8")
+        u190: int = f189
+        if not 0 <= u190 <= 255:
+            raise FieldRange(f"roll_open body: included[{len(items180)}].code: {u190} is outside 0..255")
+        f191 = x181[4]
+        if type(f191) is not int:
+            raise wrong_type(f"roll_open body: included[{len(items180)}].amount", f191, "u64")
+        u192: int = f191
+        if not 1 <= u192 <= 18446744073709551615:
+            raise FieldRange(f"roll_open body: included[{len(items180)}].amount: {u192} is outside 1..18446744073709551615")
+        f193: Any = None
+        if n182 > 5:
+            f193 = x181[5]
+            if type(f193) is not int:
+                raise wrong_type(f"roll_open body: included[{len(items180)}].point", f193, "u8")
+            u194: int = f193
+            if not 0 <= u194 <= 255:
+                raise FieldRange(f"roll_open body: included[{len(items180)}].point: {u194} is outside 0..255")
+            f193 = u194
+        items180.append(Included(u184, u186, u188, u190, u192, f193))
+    t195 = tuple(items180)
+    f196 = values[base + 9]
+    if type(f196) is not list:
+        raise wrong_type("roll_open body: listed", f196, "list of u8")
+    if not 0 <= len(f196) <= 255:
+        raise FieldRange(f"roll_open body: listed: {len(f196)} items, allowed 0..255")
+    items197: list[Any] = []
+    for x198 in f196:
+        if type(x198) is not int:
+            raise wrong_type(f"roll_open body: listed[{len(items197)}]", x198, "u8")
+        u199: int = x198
+        if not 0 <= u199 <= 255:
+            raise FieldRange(f"roll_open body: listed[{len(items197)}]: {u199} is outside 0..255")
+        items197.append(u199)
+    t200 = tuple(items197)
+    return RollOpen(f129, u131, f132, t142, t147, t155, t167, t178, t195, t200)
 
 
 def check_void(values: list[Any], base: int) -> Void:
-    n156 = len(values) - base
-    if n156 != 4:
-        raise FieldCount(f"void body: {n156} fields, expected 4")
-    f157 = values[base]
-    if type(f157) is not bytes:
-        raise wrong_type("void body: game", f157, "bin 8")
-    if len(f157) != 8:
-        raise FieldRange(f"void body: game: expected 8 bytes, got {len(f157)}")
-    f158 = values[base + 1]
-    if type(f158) is not int:
-        raise wrong_type("void body: k", f158, "u32")
-    if not 1 <= f158 <= 4294967295:
-        raise FieldRange(f"void body: k: {f158} is outside 1..4294967295")
-    f159 = values[base + 2]
-    if type(f159) is not list:
-        raise wrong_type("void body: withheld", f159, "list of u8")
-    if not 0 <= len(f159) <= 255:
-        raise FieldRange(f"void body: withheld: {len(f159)} items, allowed 0..255")
-    items160: list[Any] = []
-    for x161 in f159:
-        if type(x161) is not int:
-            raise wrong_type(f"void body: withheld[{len(items160)}]", x161, "u8")
-        if not 0 <= x161 <= 255:
-            raise FieldRange(f"void body: withheld[{len(items160)}]: {x161} is outside 0..255")
-        items160.append(x161)
-    t162 = tuple(items160)
-    f163 = values[base + 3]
-    if type(f163) is not list:
-        raise wrong_type("void body: present", f163, "list of RevealCopy")
-    if not 0 <= len(f163) <= 255:
-        raise FieldRange(f"void body: present: {len(f163)} items, allowed 0..255")
-    items164: list[Any] = []
-    for x165 in f163:
-        if type(x165) is not list:
-            raise wrong_type(f"void body: present[{len(items164)}]", x165, "RevealCopy array")
-        n166 = len(x165)
-        if n166 != 3:
-            raise FieldCount(f"void body: present[{len(items164)}]: {n166} fields, expected 3")
-        f167 = x165[0]
-        if type(f167) is not int:
-            raise wrong_type(f"void body: present[{len(items164)}].seat", f167, "u8")
-        if not 0 <= f167 <= 255:
-            raise FieldRange(f"void body: present[{len(items164)}].seat: {f167} is outside 0..255")
-        f168 = x165[1]
-        if type(f168) is not int:
-            raise wrong_type(f"void body: present[{len(items164)}].nonce", f168, "u32")
-        if not 1 <= f168 <= 4294967295:
-            raise FieldRange(f"void body: present[{len(items164)}].nonce: {f168} is outside 1..4294967295")
-        f169 = x165[2]
-        if type(f169) is not bytes:
-            raise wrong_type(f"void body: present[{len(items164)}].preimage", f169, "bin 32")
-        if len(f169) != 32:
-            raise FieldRange(f"void body: present[{len(items164)}].preimage: expected 32 bytes, got {len(f169)}")
-        items164.append(RevealCopy(f167, f168, f169))
-    t170 = tuple(items164)
-    return Void(f157, f158, t162, t170)
+    n201 = len(values) - base
+    if n201 != 4:
+        raise FieldCount(f"void body: {n201} fields, expected 4")
+    f202 = values[base]
+    if type(f202) is not bytes:
+        raise wrong_type("void body: game", f202, "bin 8")
+    if len(f202) != 8:
+        raise FieldRange(f"void body: game: expected 8 bytes, got {len(f202)}")
+    f203 = values[base + 1]
+    if type(f203) is not int:
+        raise wrong_type("void body: k", f203, "u32")
+    u204: int = f203
+    if not 1 <= u204 <= 4294967295:
+        raise FieldRange(f"void body: k: {u204} is outside 1..4294967295")
+    f205 = values[base + 2]
+    if type(f205) is not list:
+        raise wrong_type("void body: withheld", f205, "list of u8")
+    if not 0 <= len(f205) <= 255:
+        raise FieldRange(f"void body: withheld: {len(f205)} items, allowed 0..255")
+    items206: list[Any] = []
+    for x207 in f205:
+        if type(x207) is not int:
+            raise wrong_type(f"void body: withheld[{len(items206)}]", x207, "u8")
+        u208: int = x207
+        if not 0 <= u208 <= 255:
+            raise FieldRange(f"void body: withheld[{len(items206)}]: {u208} is outside 0..255")
+        items206.append(u208)
+    t209 = tuple(items206)
+    f210 = values[base + 3]
+    if type(f210) is not list:
+        raise wrong_type("void body: present", f210, "list of RevealCopy")
+    if not 0 <= len(f210) <= 255:
+        raise FieldRange(f"void body: present: {len(f210)} items, allowed 0..255")
+    items211: list[Any] = []
+    for x212 in f210:
+        if type(x212) is not list:
+            raise wrong_type(f"void body: present[{len(items211)}]", x212, "RevealCopy array")
+        n213 = len(x212)
+        if n213 != 3:
+            raise FieldCount(f"void body: present[{len(items211)}]: {n213} fields, expected 3")
+        f214 = x212[0]
+        if type(f214) is not int:
+            raise wrong_type(f"void body: present[{len(items211)}].seat", f214, "u8")
+        u215: int = f214
+        if not 0 <= u215 <= 255:
+            raise FieldRange(f"void body: present[{len(items211)}].seat: {u215} is outside 0..255")
+        f216 = x212[1]
+        if type(f216) is not int:
+            raise wrong_type(f"void body: present[{len(items211)}].nonce", f216, "u32")
+        u217: int = f216
+        if not 1 <= u217 <= 4294967295:
+            raise FieldRange(f"void body: present[{len(items211)}].nonce: {u217} is outside 1..4294967295")
+        f218 = x212[2]
+        if type(f218) is not bytes:
+            raise wrong_type(f"void body: present[{len(items211)}].preimage", f218, "bin 32")
+        if len(f218) != 32:
+            raise FieldRange(f"void body: present[{len(items211)}].preimage: expected 32 bytes, got {len(f218)}")
+        items211.append(RevealCopy(u215, u217, f218))
+    t219 = tuple(items211)
+    return Void(f202, u204, t209, t219)
 
 
 def check_gameend(values: list[Any], base: int) -> GameEnd:
-    n171 = len(values) - base
-    if n171 != 3:
-        raise FieldCount(f"game_end body: {n171} fields, expected 3")
-    f172 = values[base]
-    if type(f172) is not bytes:
-        raise wrong_type("game_end body: game", f172, "bin 8")
-    if len(f172) != 8:
-        raise FieldRange(f"game_end body: game: expected 8 bytes, got {len(f172)}")
-    f173 = values[base + 1]
-    if type(f173) is not int:
-        raise wrong_type("game_end body: k", f173, "u32")
-    if not 0 <= f173 <= 4294967295:
-        raise FieldRange(f"game_end body: k: {f173} is outside 0..4294967295")
-    f174 = values[base + 2]
-    if type(f174) is not list:
-        raise wrong_type("game_end body: reveals", f174, "list of RevealCopy")
-    if not 0 <= len(f174) <= 255:
-        raise FieldRange(f"game_end body: reveals: {len(f174)} items, allowed 0..255")
-    items175: list[Any] = []
-    for x176 in f174:
-        if type(x176) is not list:
-            raise wrong_type(f"game_end body: reveals[{len(items175)}]", x176, "RevealCopy array")
-        n177 = len(x176)
-        if n177 != 3:
-            raise FieldCount(f"game_end body: reveals[{len(items175)}]: {n177} fields, expected 3")
-        f178 = x176[0]
-        if type(f178) is not int:
-            raise wrong_type(f"game_end body: reveals[{len(items175)}].seat", f178, "u8")
-        if not 0 <= f178 <= 255:
-            raise FieldRange(f"game_end body: reveals[{len(items175)}].seat: {f178} is outside 0..255")
-        f179 = x176[1]
-        if type(f179) is not int:
-            raise wrong_type(f"game_end body: reveals[{len(items175)}].nonce", f179, "u32")
-        if not 1 <= f179 <= 4294967295:
-            raise FieldRange(f"game_end body: reveals[{len(items175)}].nonce: {f179} is outside 1..4294967295")
-        f180 = x176[2]
-        if type(f180) is not bytes:
-            raise wrong_type(f"game_end body: reveals[{len(items175)}].preimage", f180, "bin 32")
-        if len(f180) != 32:
-            raise FieldRange(f"game_end body: reveals[{len(items175)}].preimage: expected 32 bytes, got {len(f180)}")
-        items175.append(RevealCopy(f178, f179, f180))
-    t181 = tuple(items175)
-    return GameEnd(f172, f173, t181)
+    n220 = len(values) - base
+    if n220 != 3:
+        raise FieldCount(f"game_end body: {n220} fields, expected 3")
+    f221 = values[base]
+    if type(f221) is not bytes:
+        raise wrong_type("game_end body: game", f221, "bin 8")
+    if len(f221) != 8:
+        raise FieldRange(f"game_end body: game: expected 8 bytes, got {len(f221)}")
+    f222 = values[base + 1]
+    if type(f222) is not int:
+        raise wrong_type("game_end body: k", f222, "u32")
+    u223: int = f222
+    if not 0 <= u223 <= 4294967295:
+        raise FieldRange(f"game_end body: k: {u223} is outside 0..4294967295")
+    f224 = values[base + 2]
+    if type(f224) is not list:
+        raise wrong_type("game_end body: reveals", f224, "list of RevealCopy")
+    if not 0 <= len(f224) <= 255:
+        raise FieldRange(f"game_end body: reveals: {len(f224)} items, allowed 0..255")
+    items225: list[Any] = []
+    for x226 in f224:
+        if type(x226) is not list:
+            raise wrong_type(f"game_end body: reveals[{len(items225)}]", x226, "RevealCopy array")
+        n227 = len(x226)
+        if n227 != 3:
+            raise FieldCount(f"game_end body: reveals[{len(items225)}]: {n227} fields, expected 3")
+        f228 = x226[0]
+        if type(f228) is not int:
+            raise wrong_type(f"game_end body: reveals[{len(items225)}].seat", f228, "u8")
+        u229: int = f228
+        if not 0 <= u229 <= 255:
+            raise FieldRange(f"game_end body: reveals[{len(items225)}].seat: {u229} is outside 0..255")
+        f230 = x226[1]
+        if type(f230) is not int:
+            raise wrong_type(f"game_end body: reveals[{len(items225)}].nonce", f230, "u32")
+        u231: int = f230
+        if not 1 <= u231 <= 4294967295:
+            raise FieldRange(f"game_end body: reveals[{len(items225)}].nonce: {u231} is outside 1..4294967295")
+        f232 = x226[2]
+        if type(f232) is not bytes:
+            raise wrong_type(f"game_end body: reveals[{len(items225)}].preimage", f232, "bin 32")
+        if len(f232) != 32:
+            raise FieldRange(f"game_end body: reveals[{len(items225)}].preimage: expected 32 bytes, got {len(f232)}")
+        items225.append(RevealCopy(u229, u231, f232))
+    t233 = tuple(items225)
+    return GameEnd(f221, u223, t233)
 
 
 CHECKERS: Final[dict[int, Callable[[list[Any], int], Body]]] = {

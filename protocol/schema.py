@@ -219,12 +219,13 @@ class _Emitter:
         self.count += 1
         return f"{stem}{self.count}"
 
-    def const(self, stem: str, expression: str) -> str:
-        """A module-level name bound to ``expression`` (one name per expression)."""
+    def const(self, stem: str, expression: str, kind: str = "Any") -> str:
+        """A module-level name of type ``kind`` bound to ``expression`` (one name per
+        expression)."""
         name = self.named.get(expression)
         if name is None:
             name = self.named[expression] = self.var(f"_{stem}")
-            self.constants.append(f"{name}: Final[Any] = {expression}")
+            self.constants.append(f"{name}: Final[{kind}] = {expression}")
         return name
 
     def cls(self, cls: type[Any]) -> str:
@@ -250,7 +251,7 @@ class _Emitter:
         ``src``; return the expression of the decoded value (a variable, or a struct's
         constructor call)."""
         if isinstance(spec, Choice):
-            table = self.const("table", f"{path}.table")
+            table = self.const("table", f"{path}.table", "dict[Any, Any]")
             out = self.var("c")
             self.wrong_type(indent, src, "int", where, spec.name)
             self.emit(indent, f"{out} = {table}.get({src})")
@@ -259,11 +260,15 @@ class _Emitter:
             return out
         if isinstance(spec, UInt):
             self.wrong_type(indent, src, "int", where, spec.name)
-            detail = f": {{{src}}} is outside {spec.lo}..{spec.hi}"
+            number = self.var("u")  # typed: compiled, compared as a machine integer
+            self.emit(indent, f"{number}: int = {src}")
+            detail = f": {{{number}}} is outside {spec.lo}..{spec.hi}"
             self.fail(
-                indent, f"not {spec.lo} <= {src} <= {spec.hi}", f"FieldRange({where.text(detail)})"
+                indent,
+                f"not {spec.lo} <= {number} <= {spec.hi}",
+                f"FieldRange({where.text(detail)})",
             )
-            return src
+            return number
         if isinstance(spec, Bin):
             self.wrong_type(indent, src, "bytes", where, spec.name)
             detail = f": expected {spec.size} bytes, got {{len({src})}}"
