@@ -99,10 +99,14 @@ class Staged:
 
     def put(self, name: int, key: Any, value: Any) -> None:
         target = self._maps[name]
-        old = target.get(key, MISSING)
-        if old is value:
+        size = len(target)
+        old = target.setdefault(key, value)  # one lookup for a new key
+        if len(target) != size:
+            old = MISSING
+        elif old is value:
             return
-        target[key] = value
+        else:
+            target[key] = value
         sets = self._sets
         sets.append(name)
         sets.append(key)

@@ -202,14 +202,15 @@ class HostRun:
         dependencies (a chain is judged in order, so its highest named packet is enough)."""
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
-        self.masks: dict[tuple[Any, ...], int] = {}
-        """The ``named`` masks this run changed, by bet, until :meth:`write_named` (the state's
-        masks are read and written through it: one write per bet, not per entry)."""
+        self.masks: dict[tuple[bytes, int], int] = {}
+        """The ``named`` masks of its table this run changed, by bet ``(key, nonce)``, until
+        :meth:`write_named` (the state's masks are read and written through it: one write per
+        bet, not per entry)."""
 
     def name(self, key: bytes, nonce: int, index: int) -> bool:
         """Name the bet entry ``(key, nonce, index)`` (index < 8) here; False if it was named
         already (and not returned to pending since)."""
-        bet: tuple[Any, ...] = (self.key, key, nonce)
+        bet = (key, nonce)
         named = self._named_mask(bet)
         bit = 1 << index
         if named & bit:
@@ -219,24 +220,26 @@ class HostRun:
 
     def unname(self, item: BetKey) -> None:
         """The bet entry ``item`` goes back to pending: it may be named again."""
-        bet: tuple[Any, ...] = (self.key, item[0], item[1])
+        bet = (item[0], item[1])
         self.masks[bet] = self._named_mask(bet) & ~(1 << item[2])
 
-    def _named_mask(self, bet: tuple[Any, ...]) -> int:
+    def _named_mask(self, bet: tuple[bytes, int]) -> int:
         mask = self.masks.get(bet)
         if mask is None:
-            found: int = self.staged.get(NAMED, bet, 0)
+            found: int = self.staged.get(NAMED, (self.key, bet[0], bet[1]), 0)
             return found
         return mask
 
     def write_named(self) -> None:
-        """Write the run's named masks into the state (the ``named`` map), once per bet."""
+        """Write the run's named masks into the state (the ``named`` map, by table and bet),
+        once per bet."""
         staged = self.staged
-        for bet, mask in self.masks.items():
+        table = self.key
+        for (key, nonce), mask in self.masks.items():
             if mask:
-                staged.put(NAMED, bet, mask)
+                staged.put(NAMED, (table, key, nonce), mask)
             else:
-                staged.delete(NAMED, bet)
+                staged.delete(NAMED, (table, key, nonce))
 
     def resolve(self, seat: int, nonce: int) -> bytes | None:
         """The key at ``seat`` now, recorded as named at ``nonce`` (None: an empty seat).  The
