@@ -75,10 +75,16 @@ _INSUFFICIENT: Final = Reason.INSUFFICIENT
 _RETURNED: Final = ItemStatus.RETURNED
 
 
+_UNCHANGED: Final = object()
+"""Not in the purse's escrow changes: read the state."""
+
+
 class Purse:
-    """The money side of one packet: the table's funds (a working copy), staged escrow
+    """The money side of one host packet: the table's funds (a working copy), its escrow
     changes, and the credits paid, summed per account in first-credit order.  It keeps the
-    seats' money it read or wrote (a packet reads each seat's once per entry)."""
+    seats' money it read or wrote (a packet reads each seat's once per entry), and each bet's
+    or join's escrow it changed until :meth:`write_escrow` (a host packet takes a bet's items
+    one entry at a time: one write per bet, so the packet's change keeps no escrow between)."""
 
     def __init__(self, staged: Staged, table: TableKey, funds: TableMoney) -> None:
         self.staged = staged
@@ -86,6 +92,7 @@ class Purse:
         self.funds = funds
         self.credits: dict[bytes, int] = {}
         self._seats: dict[int, SeatMoney | None] = {}
+        self._escrow: dict[tuple[bytes, int], Escrowed | None] = {}
 
     def pay(self, account: bytes, amount: int) -> None:
         if amount:
@@ -93,8 +100,38 @@ class Purse:
 
     def escrowed(self, item: ItemKey) -> Escrowed | None:
         """The escrow of the item's packet (read once, then passed to the writes below)."""
-        found: Escrowed | None = self.staged.get(ESCROW, (item[0], item[1]))
-        return found
+        return self.escrow_of((item[0], item[1]))
+
+    def escrow_of(self, packet: tuple[bytes, int]) -> Escrowed | None:
+        """The escrow of a bet or join packet ``(key, nonce)``, with this packet's changes."""
+        changed = self._escrow.get(packet, _UNCHANGED)
+        if changed is _UNCHANGED:
+            found: Escrowed | None = self.staged.get(ESCROW, packet)
+            return found
+        assert changed is None or isinstance(changed, Escrowed)
+        return changed
+
+    def change_item(self, item: ItemKey, escrowed: Escrowed | None, escrow: Escrow | None) -> None:
+        """Change an item in escrow (None: it leaves escrow), ``escrowed`` being its packet's
+        escrow now (None: none of its items is in escrow)."""
+        if escrowed is None:
+            escrowed = Escrowed.of(self.table, False, ())
+        self._escrow[(item[0], item[1])] = escrowed.replaced(item[2], escrow)
+
+    def write_escrow(self) -> None:
+        """Write the escrow this packet changed into the state, once per bet or join."""
+        staged = self.staged
+        for packet, escrowed in self._escrow.items():
+            if escrowed is None:
+                before: Escrowed | None = staged.get(ESCROW, packet)
+                if before is not None:
+                    staged.delete(ESCROW, packet)
+                    staged.discard(OWNED, (before.table, packet[0]), packet[1])
+            elif staged.has(ESCROW, packet):
+                staged.put(ESCROW, packet, escrowed)
+            else:
+                add_escrow(staged, packet[0], packet[1], escrowed)
+        self._escrow.clear()
 
     def take(self, item: ItemKey, escrowed: Escrowed | None = None) -> int:
         """The item leaves escrow (credited back, live, or forfeited): its amount.
@@ -104,7 +141,7 @@ class Purse:
             assert escrowed is not None
         escrow = escrowed.item(item[2])
         assert escrow is not None
-        stage_escrow(self.staged, item, escrowed, None)
+        self.change_item(item, escrowed, None)
         return escrow.amount
 
     def seat(self, seat: int) -> SeatMoney | None:
@@ -209,7 +246,7 @@ def _holdable(
         return None
     if copy is not None and not copy_matches(record.entries[index], copy):
         return None
-    escrowed: Escrowed | None = staged.get(ESCROW, packet)
+    escrowed = purse.escrow_of(packet)
     escrow = None if escrowed is None else escrowed.item(index)
     if escrow is None or nonce > escrow.window_end:
         return None
@@ -273,6 +310,7 @@ def _pending_bets(purse: Purse, key: bytes, nonce: int, upto: int) -> list[ItemK
     """The key's escrowed bets at this table that are not live, with nonce ≤ ``upto``, whose
     window includes host nonce ``nonce``."""
     found = []
+    purse.write_escrow()  # the escrow index (``owned``) is read from the state
     for item, escrow in escrowed_items(purse.staged, purse.table, key):
         if item[2] == JOIN_INDEX or item[1] > upto:
             continue
@@ -378,14 +416,9 @@ def _to_pending(purse: Purse, nonce: int, event: ToPending) -> None:
         return
     staged.delete(STAKES, item)
     if money.stake:
+        # back alone if every item of its packet had left escrow
         returned = Escrow(money.stake, nonce + WINDOW, _RETURNED)
-        escrowed: Escrowed | None = staged.get(ESCROW, (item[0], item[1]))
-        if escrowed is None:  # every item of its packet had left escrow: it comes back alone
-            back = Escrowed.of(purse.table, False, ()).replaced(item[2], returned)
-            assert back is not None
-            add_escrow(staged, item[0], item[1], back)
-        else:
-            stage_escrow(staged, item, escrowed, returned)
+        purse.change_item(item, purse.escrowed(item), returned)
 
 
 def _void_fee(purse: Purse, event: VoidFee) -> None:
@@ -439,5 +472,6 @@ def host_money(
             _void_fee(purse, event)
         else:
             _ended(purse, before, event)
+    purse.write_escrow()
     staged.put(FUNDS, before.key, purse.funds)
     return purse.credits
