@@ -92,7 +92,7 @@ class Purse:
         self.funds = funds
         self.credits: dict[bytes, int] = {}
         self._seats: dict[int, SeatMoney | None] = {}
-        self._escrow: dict[tuple[bytes, int], Escrowed | None] = {}
+        self._escrow: dict[ItemKey, Escrowed | None] = {}
 
     def pay(self, account: bytes, amount: int) -> None:
         if amount:
@@ -100,9 +100,10 @@ class Purse:
 
     def escrowed(self, item: ItemKey) -> Escrowed | None:
         """The escrow of the item's packet (read once, then passed to the writes below)."""
-        return self.escrow_of((item[0], item[1]))
+        packet: ItemKey = (item[0], item[1])
+        return self.escrow_of(packet)
 
-    def escrow_of(self, packet: tuple[bytes, int]) -> Escrowed | None:
+    def escrow_of(self, packet: ItemKey) -> Escrowed | None:
         """The escrow of a bet or join packet ``(key, nonce)``, with this packet's changes."""
         changed = self._escrow.get(packet, _UNCHANGED)
         if changed is _UNCHANGED:
@@ -116,7 +117,8 @@ class Purse:
         escrow now (None: none of its items is in escrow)."""
         if escrowed is None:
             escrowed = Escrowed.of(self.table, False, ())
-        self._escrow[(item[0], item[1])] = escrowed.replaced(item[2], escrow)
+        packet: ItemKey = (item[0], item[1])
+        self._escrow[packet] = escrowed.replaced(item[2], escrow)
 
     def write_escrow(self) -> None:
         """Write the escrow this packet changed into the state, once per bet or join."""
@@ -237,7 +239,7 @@ def _holdable(
     if seat_money is None or not seat_money.own:
         return None
     index: int = item[2]
-    packet = (item[0], item[1])  # the bet packet's key in both maps, made once
+    packet: ItemKey = (item[0], item[1])  # one tuple object for both maps (docs/BUILD.md)
     staged = purse.staged
     record = staged.get(RECORDS, packet)
     if not isinstance(record, BetRecord) or not _bound_here(record, table):

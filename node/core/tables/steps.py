@@ -202,7 +202,7 @@ class HostRun:
         dependencies (a chain is judged in order, so its highest named packet is enough)."""
         self.first: set[BetKey] = set()
         self.fault: HostFault | None = None
-        self.masks: dict[tuple[bytes, int], int] = {}
+        self.masks: dict[tuple[Any, ...], int] = {}
         """The ``named`` masks of its table this run changed, by bet ``(key, nonce)``, until
         :meth:`write_named` (the state's masks are read and written through it: one write per
         bet, not per entry)."""
@@ -210,7 +210,7 @@ class HostRun:
     def name(self, key: bytes, nonce: int, index: int) -> bool:
         """Name the bet entry ``(key, nonce, index)`` (index < 8) here; False if it was named
         already (and not returned to pending since)."""
-        bet = (key, nonce)
+        bet: tuple[Any, ...] = (key, nonce)  # one tuple object (docs/BUILD.md)
         named = self._named_mask(bet)
         bit = 1 << index
         if named & bit:
@@ -220,10 +220,10 @@ class HostRun:
 
     def unname(self, item: BetKey) -> None:
         """The bet entry ``item`` goes back to pending: it may be named again."""
-        bet = (item[0], item[1])
+        bet: tuple[Any, ...] = (item[0], item[1])
         self.masks[bet] = self._named_mask(bet) & ~(1 << item[2])
 
-    def _named_mask(self, bet: tuple[bytes, int]) -> int:
+    def _named_mask(self, bet: tuple[Any, ...]) -> int:
         mask = self.masks.get(bet)
         if mask is None:
             found: int = self.staged.get(NAMED, (self.key, bet[0], bet[1]), 0)
