@@ -263,7 +263,7 @@ class _Reader:
         return count
 
 
-_SHORTER_HOLDS: Final = (0x7F, 0xFF, 0xFFFF, 0xFFFF_FFFF)
+_SHORTER_HOLDS: Final[tuple[int, ...]] = (0x7F, 0xFF, 0xFFFF, 0xFFFF_FFFF)
 """For uint 8, 16, 32, 64 (and bin 16, 32 at 1, 2): the most the next shorter form holds."""
 
 
