@@ -779,6 +779,24 @@ def apply(
     return s, move_money(state, sender, nonce, judgment)
 
 
+def _raise_marks(
+    key: bytes, account: Account, acks: tuple[tuple[bytes, int], ...], undo: Undo | None
+) -> Undo | None:
+    """Raise ``account``'s watermarks to ``acks``; ``undo`` with what each rise moved added."""
+    for creditor, mark in acks:
+        line = account.lines.get(creditor)
+        if line is None:
+            line = account.lines[creditor] = CreditLine()
+        before = line.watermark
+        if mark > before:
+            moved = line.raise_to(mark)
+            if moved:
+                account.acked += sum(amount for _, amount in moved)
+            rise = ((key, creditor, before, moved),)
+            undo = rise if undo is None else (*undo, *rise)
+    return undo
+
+
 def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment) -> Undo | None:
     """The money part of :func:`apply`: mint, debit, hold, acknowledge, credit.  Returns
     what :func:`unmove_money` needs beyond the judgment (None when it needs nothing).
@@ -814,21 +832,9 @@ def move_money(state: LedgerState, sender: bytes, nonce: int, judgment: Judgment
         state.account(TREASURY_KEY).debits += treasury
     undo: Undo | None = None
     if acks:
-        marked = [(sender, acc)]
+        undo = _raise_marks(sender, acc, acks, undo)
         if sender == house:
-            marked.append((TREASURY_KEY, state.account(TREASURY_KEY)))
-        for key, account in marked:
-            for creditor, mark in acks:
-                line = account.lines.get(creditor)
-                if line is None:
-                    line = account.lines[creditor] = CreditLine()
-                before = line.watermark
-                if mark > before:
-                    moved = line.raise_to(mark)
-                    if moved:
-                        account.acked += sum(amount for _, amount in moved)
-                    rise = ((key, creditor, before, moved),)
-                    undo = rise if undo is None else (*undo, *rise)
+            undo = _raise_marks(TREASURY_KEY, state.account(TREASURY_KEY), acks, undo)
     for account_key, creditor, credit_nonce, amount in credits:
         target = accounts.get(account_key)
         if target is None:

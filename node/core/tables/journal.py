@@ -86,8 +86,9 @@ class Staged:
         self._maps = base.maps
         """The state's maps (read and written on every operation)."""
         self._sets: list[Any] = []
-        self._members: list[Any] = []
-        self._counts: list[Any] = []
+        self._members: list[Any] | None = None
+        """Made on the first (most packets change no set and no counter)."""
+        self._counts: list[Any] | None = None
 
     # -- values ------------------------------------------------------------------------------
 
@@ -150,6 +151,8 @@ class Staged:
 
     def _log_member(self, name: int, key: Any, member: Any, added: bool) -> None:
         members = self._members
+        if members is None:
+            members = self._members = []
         members.append(name)
         members.append(key)
         members.append(member)
@@ -166,6 +169,8 @@ class Staged:
             return
         _incr(self._maps[name], key, delta)
         counts = self._counts
+        if counts is None:
+            counts = self._counts = []
         counts.append(name)
         counts.append(key)
         counts.append(delta)
@@ -174,7 +179,12 @@ class Staged:
 
     def change(self) -> Change:
         """What it wrote, in order."""
-        return Change(tuple(self._sets), tuple(self._members), tuple(self._counts))
+        members, counts = self._members, self._counts
+        return Change(
+            tuple(self._sets),
+            () if members is None else tuple(members),
+            () if counts is None else tuple(counts),
+        )
 
     def undo(self) -> None:
         """Take every write back (the log stays, for :meth:`redo`)."""
@@ -187,8 +197,10 @@ class Staged:
         make(self.base, change)
         other = Staged(self.base)
         other._sets = list(change.sets)
-        other._members = list(change.members)
-        other._counts = list(change.counts)
+        if change.members:
+            other._members = list(change.members)
+        if change.counts:
+            other._counts = list(change.counts)
         return other
 
 
