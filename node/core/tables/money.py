@@ -65,7 +65,7 @@ __all__ = [
     "host_money",
     "own_join",
     "put_escrow",
-    "stage_escrow",
+    "write_escrow",
 ]
 
 # Verdicts as module constants: ``node.core.verdicts`` is interpreted, so a compiled read of
@@ -124,15 +124,7 @@ class Purse:
         """Write the escrow this packet changed into the state, once per bet or join."""
         staged = self.staged
         for packet, escrowed in self._escrow.items():
-            if escrowed is None:
-                before: Escrowed | None = staged.get(ESCROW, packet)
-                if before is not None:
-                    staged.delete(ESCROW, packet)
-                    staged.discard(OWNED, (before.table, packet[0]), packet[1])
-            elif staged.has(ESCROW, packet):
-                staged.put(ESCROW, packet, escrowed)
-            else:
-                add_escrow(staged, packet[0], packet[1], escrowed)
+            write_escrow(staged, packet, escrowed)
         self._escrow.clear()
 
     def take(self, item: ItemKey, escrowed: Escrowed | None = None) -> int:
@@ -172,22 +164,25 @@ def add_escrow(staged: Staged, key: bytes, nonce: int, escrowed: Escrowed) -> No
     staged.add(OWNED, (escrowed.table, key), nonce)
 
 
-def stage_escrow(staged: Staged, item: ItemKey, escrowed: Escrowed, escrow: Escrow | None) -> None:
-    """Change an item in escrow (None: it leaves escrow), ``escrowed`` being its packet's
-    escrow as staged now."""
-    key, nonce = item[0], item[1]
-    changed = escrowed.replaced(item[2], escrow)
-    if changed is not None:
-        staged.put(ESCROW, (key, nonce), changed)
+def write_escrow(staged: Staged, packet: ItemKey, escrowed: Escrowed | None) -> None:
+    """Set the escrow of a bet or join packet ``(key, nonce)`` (None: none of its items is left
+    in escrow), keeping the escrow index ``owned``."""
+    if escrowed is None:
+        before: Escrowed | None = staged.get(ESCROW, packet)
+        if before is not None:
+            staged.delete(ESCROW, packet)
+            staged.discard(OWNED, (before.table, packet[0]), packet[1])
+    elif staged.has(ESCROW, packet):
+        staged.put(ESCROW, packet, escrowed)
     else:
-        staged.delete(ESCROW, (key, nonce))
-        staged.discard(OWNED, (escrowed.table, key), nonce)
+        add_escrow(staged, packet[0], packet[1], escrowed)
 
 
 def put_escrow(staged: Staged, item: ItemKey, escrow: Escrow | None) -> None:
     """Change an item in escrow; None: it leaves escrow."""
-    escrowed: Escrowed = staged.get(ESCROW, (item[0], item[1]))
-    stage_escrow(staged, item, escrowed, escrow)
+    packet: ItemKey = (item[0], item[1])
+    escrowed: Escrowed = staged.get(ESCROW, packet)
+    write_escrow(staged, packet, escrowed.replaced(item[2], escrow))
 
 
 def escrowed_items(staged: Staged, table: TableKey, key: bytes) -> list[tuple[ItemKey, Escrow]]:
