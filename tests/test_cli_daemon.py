@@ -98,11 +98,13 @@ def test_transfer_balance_history_readable_and_json(
     assert {p["from"] for p in balance["pending"]} == {a.identity}
     text = ok(capsys, b, "balance")
     assert "pending     1.500001 CRAP, not spendable until acknowledged" in text
+    assert "spendable   0 CRAP (+100000 CRAP from the faucet with the first packet signed)" in text
     assert f"from {a.identity[:16]} packet" in text and "seen by" in text
     back = as_json(capsys, b, "transfer", a.identity, "2")
     assert back["acks"] == [[a.identity, sent["nonce"]]]
     assert back["spendable"] == FAUCET + 1_500_001 - 2_000_000
-    assert "pending     none" in ok(capsys, b, "balance")
+    after = ok(capsys, b, "balance")
+    assert "pending     none" in after and "faucet" not in after
     other = as_json(capsys, b, "balance", a.identity[:12])
     assert other["key"] == a.identity and not other["own"]
     history = as_json(capsys, b, "history", "--limit", "2")

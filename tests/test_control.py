@@ -369,6 +369,7 @@ async def test_status_and_state_digest_describe_the_node(
         assert status["identity"] == a.key
         assert status["network"] == {"name": "local", "id": LOCAL.network_id.hex()}
         assert status["neighbours"] == 1 and status["hwm"] == 0 and not status["recovering"]
+        assert status["spendable"] == 0 and status["faucet"] == LOCAL.faucet_amount
         digest = await a.ok("state_digest")
         assert digest["digest"] == status["digest"] == (await b.ok("state_digest"))["digest"]
         assert digest["supply"] == 0
@@ -384,12 +385,14 @@ async def test_a_transfer_moves_money_and_the_payee_sees_a_pending_credit_then_s
         await until(lambda: b.driver.core.replica.hwm(a.driver.core.identity) == 1)
         balance = await b.ok("balance")
         assert balance["spendable"] == 0 and balance["pending_total"] == 1000 * CRAP
+        assert balance["faucet"] == 100_000 * CRAP  # b's first packet is still to come
         [credit] = balance["pending"]
         assert credit["from"] == a.key and credit["nonce"] == 1 and credit["holders"] == 1
         # b's transfer acknowledges a's credit: it can spend the faucet and the credit
         back = await b.ok("transfer", {"to": a.key[:12], "amount": 100_500 * CRAP})
         assert back["acks"] == [[a.key, 1]] and back["spendable"] == 500 * CRAP
-        assert (await b.ok("balance"))["pending"] == []
+        after = await b.ok("balance")
+        assert after["pending"] == [] and after["faucet"] == 0 and after["spendable"] == 500 * CRAP
         history = await b.ok("history")
         assert [(i["direction"], i["kind"], i["nonce"]) for i in history["items"]] == [
             ("out", "transfer", 1),

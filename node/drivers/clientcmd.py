@@ -99,7 +99,7 @@ def _render_status(r: Any, args: argparse.Namespace, out: TextIO) -> None:
         ("listening", r["address"]),
         ("neighbours", str(r["neighbours"])),
         ("own packets", str(r["hwm"])),
-        ("spendable", _crap(r["spendable"])),
+        ("spendable", _crap(r["spendable"]) + _faucet_note(r)),
         ("digest", r["digest"]),
         ("data dir", str(r["data_dir"])),
         ("metrics", f"http://{r['metrics']}/metrics" if r["metrics"] else "off"),
@@ -111,6 +111,12 @@ def _render_status(r: Any, args: argparse.Namespace, out: TextIO) -> None:
         out.write(f"{name:<12} {value}\n")
 
 
+def _faucet_note(r: Any) -> str:
+    """What the key's first packet will mint, when it has one to come."""
+    faucet = r.get("faucet", 0)
+    return f" (+{_crap(faucet)} from the faucet with the first packet signed)" if faucet else ""
+
+
 def cmd_balance(args: argparse.Namespace, out: TextIO) -> int:
     params = {"key": _key_text(args.key)} if args.key else None
     return _emit(out, args, _call(args, "balance", params), _render_balance)
@@ -119,7 +125,7 @@ def cmd_balance(args: argparse.Namespace, out: TextIO) -> int:
 def _render_balance(r: Any, args: argparse.Namespace, out: TextIO) -> None:
     if not r["own"]:
         out.write(f"key {r['key']}, as this node's replica sees it\n")
-    out.write(f"spendable   {_crap(r['spendable'])}\n")
+    out.write(f"spendable   {_crap(r['spendable'])}{_faucet_note(r)}\n")
     out.write(f"held        {_crap(r['held'])} (stakes and bonds at tables)\n")
     pending = r["pending"]
     if not pending:

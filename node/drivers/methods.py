@@ -33,7 +33,7 @@ from node.drivers.control import (
 from node.drivers.driver import NodeDriver
 from node.drivers.metrics import Metrics
 from node.drivers.tableview import TableLog
-from node.drivers.wallet import HISTORY_LIMIT, Wallet, pending_acks
+from node.drivers.wallet import HISTORY_LIMIT, Wallet, faucet_due, pending_acks
 from protocol.amounts import format_crap
 from protocol.constants import MAX_U64, PUBLIC_KEY_LEN
 from protocol.frame import FrameCodec
@@ -168,6 +168,7 @@ async def status(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
         "recovering": core.recovering,
         "hwm": replica.hwm(me),
         "spendable": replica.spendable(me),
+        "faucet": faucet_due(core, me),
         "digest": replica.digest().hex(),
         "neighbours": core.links.count_up(),
     }
@@ -246,11 +247,7 @@ def _can_spend(core: NodeCore, acks: list[tuple[bytes, int]]) -> int:
             line = account.lines.get(creditor)
             if line is not None:
                 total += line.gain_to(nonce)
-    sender = state.senders.get(me)
-    genesis = replica.genesis
-    if genesis.play_money and (sender is None or not sender.minted) and replica.hwm(me) == 0:
-        total += genesis.faucet_amount
-    return total
+    return total + faucet_due(core, me)
 
 
 @METHODS.method(

@@ -22,7 +22,7 @@ from protocol.errors import PacketError
 from protocol.frame import FrameCodec, decode_body
 from protocol.kinds import Ack, Body, Kind, Transfer
 
-__all__ = ["HISTORY_LIMIT", "Wallet", "pending_acks"]
+__all__ = ["HISTORY_LIMIT", "Wallet", "faucet_due", "pending_acks"]
 
 HISTORY_LIMIT: Final = 1000
 """Most history items one call returns."""
@@ -93,6 +93,7 @@ class Wallet:
             "key": key.hex(),
             "own": key == self.me,
             "spendable": account.spendable if account is not None else 0,
+            "faucet": faucet_due(self.core, key),
             "held": sum(held.values()),
             "at_tables": held,
             "pending": pending,
@@ -203,6 +204,17 @@ def _revision_json(rev: Revision) -> dict[str, object]:
         "before": rev.before.label,
         "after": rev.after.label,
     }
+
+
+def faucet_due(core: NodeCore, key: bytes) -> int:
+    """What ``key``'s first packet will mint on a play-money network: the faucet amount while
+    it has signed nothing (and no fork took its mint back), else 0."""
+    replica = core.replica
+    genesis = replica.genesis
+    sender = replica.state.senders.get(key)
+    if genesis.play_money and (sender is None or not sender.minted) and replica.hwm(key) == 0:
+        return genesis.faucet_amount
+    return 0
 
 
 def pending_acks(core: NodeCore, limit: int) -> list[tuple[bytes, int]]:
