@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import random
 import signal
@@ -380,18 +381,27 @@ def test_issue_the_replica_would_refuse_signs_nothing(
     node.store.close()
 
 
-def test_reopened_store_has_the_same_log_and_digest(reference: Reference, tmp_path: Path) -> None:
+def test_reopened_store_has_the_same_log_and_digest(
+    reference: Reference, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "node"
     run(reference.workload, path, lambda _: None)
     store = Store(path / STORE_NAME, LOCAL.network_id)
     size = store.log_size()
     assert size > 0
     store.close()
-    node = open_node(path / STORE_NAME)
+    with caplog.at_level(logging.INFO, logger="bitcraps.store"):
+        node = open_node(path / STORE_NAME)
     assert node.store.log_size() == size
     assert node.replica.digest().hex() == reference.digests[-1]
     assert node.resend == [frame for _, frame in node.store.unsent()]
     assert [CODEC.open(f).nonce for f in node.resend] == [3, 6, 9]
+    # the log says what the restart found
+    said = (
+        f"ledger rebuilt from the store: no snapshot, {size} logged frames replayed, "
+        f"3 own packets to send again; state digest {reference.digests[-1][:16]}"
+    )
+    assert said in caplog.messages
     node.store.close()
 
 

@@ -59,7 +59,7 @@ def test_a_node_that_lost_its_data_waits_for_three_peers_then_continues_its_chai
     hwm, prefix = own_entry(peer)
     assert hwm == 3
 
-    with caplog.at_level(logging.WARNING, logger="node.drivers.durable"):
+    with caplog.at_level(logging.WARNING, logger="bitcraps.store"):
         node = node_at(tmp_path / "new.sqlite", lost_data=True)
     assert "restored backup can fork this key" in caplog.text
     assert waiting(node)

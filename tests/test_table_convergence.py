@@ -45,7 +45,7 @@ STATE_MAPS = ("named", "released", "heads", "answered", "voided", "rolls")
 @pytest.fixture(autouse=True)
 def _quiet_snapshots() -> None:
     # a restart after a late fork finds its newest snapshots stale and says so: expected here
-    logging.getLogger("node.drivers.durable").setLevel(logging.ERROR)
+    logging.getLogger("bitcraps.store").setLevel(logging.ERROR)
 
 
 def converge(history: History, rng: Random, n: int) -> Counter[str]:

@@ -40,7 +40,7 @@ __all__ = [
     "Recovery",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bitcraps.store")
 
 REPLAY_BATCH: Final = 1024
 """Stored frames fed to the replica at once while it rebuilds."""
@@ -162,7 +162,9 @@ class DurableReplica:
         # chain not yet replayed.
         replica.receive_checked(fork_frames, now)
         chunk: list[bytes] = []
+        replayed = 0
         for frame in store.replay_after(start) if start else store.replay_frames():
+            replayed += 1
             chunk.append(frame)
             if len(chunk) == REPLAY_BATCH:
                 replica.receive_checked(chunk, now)
@@ -175,6 +177,15 @@ class DurableReplica:
             self.receive(frame for _, frame in unsent)
             self.resend = [frame for _, frame in unsent]
         self.rebuilding = False
+        if start or replayed or unsent:
+            log.info(
+                "ledger rebuilt from the store: %s, %d logged frames replayed, %d own packets "
+                "to send again; state digest %s",
+                f"snapshot at log row {start}" if start else "no snapshot",
+                replayed,
+                len(unsent),
+                replica.digest().hex()[:16],
+            )
 
     def _new_replica(self) -> Replica:
         return Replica(
