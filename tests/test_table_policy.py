@@ -27,6 +27,7 @@ from node.core.tables.policy import (
     withholders,
 )
 from node.core.verdicts import Reason
+from node.drivers.tableview import precheck_bets
 from protocol.bets import BetType
 from protocol.constants import CRAP, SINK_KEY, TREASURY_KEY
 from protocol.genesis import LOCAL, Genesis
@@ -376,6 +377,26 @@ def test_a_wallet_signs_no_bet_its_replica_would_refuse() -> None:
         wallet_bet(scene.replica, p.pub, Bet(scene.game, t, (entry(BetType.Pass, CRAP),)), own)
         is None
     )
+
+
+def test_the_control_api_precheck_counts_the_seats_pending_bets() -> None:
+    """A second pass bet while the first still waits to be included would be released as a
+    duplicate once the host includes both: ``bet`` refuses it now.  A cancelled pending bet
+    no longer counts."""
+    scene = Scene()
+    scene.create(params=small_params(chain_n=256))
+    scene.join("p")
+    host_move(scene)  # seats p
+    seat = scene.seat_of("p")
+    pass_bet = (entry(BetType.Pass, 10 * CRAP),)
+    assert precheck_bets(scene.replica, scene.table(), seat, pass_bet) is None
+    assert scene.bet("p", *pass_bet) is Reason.APPLIED
+    first = scene.party("p").chain.nonce
+    assert precheck_bets(scene.replica, scene.table(), seat, pass_bet) == ("duplicate", "pass")
+    field = (entry(BetType.Field, 5 * CRAP),)
+    assert precheck_bets(scene.replica, scene.table(), seat, field) is None
+    assert scene.cancel("p", first) is Reason.APPLIED
+    assert precheck_bets(scene.replica, scene.table(), seat, pass_bet) is None
 
 
 def test_wallets_join_own_funded_tables_and_see_what_is_unavailable() -> None:

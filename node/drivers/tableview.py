@@ -46,6 +46,7 @@ from node.core.tables.policy import (
     at_tables,
     create_own_funded,
     held_reveals,
+    pending_bets,
     table_view,
     withholders,
 )
@@ -626,9 +627,10 @@ def precheck_bets(
     replica: Replica, table: Table, seat: int | None, entries: Iterable[BetEntry]
 ) -> tuple[str, str] | None:
     """Whether the engine would release these bets (phase, limits, duplicate, odds cap, risk
-    cap, cover) if the host included them next: ``(label, bet name)`` of the first that fails,
-    or None.  (A bet over the risk cap or the cover would wait, pending, until it fits or its
-    window ends: refused here, the player is told now.)
+    cap, cover) if the host included them next, after the seat's own bets still pending:
+    ``(label, bet name)`` of the first that fails, or None.  (A bet over the risk cap or the
+    cover would wait, pending, until it fits or its window ends: refused here, the player is
+    told now.)
 
     They are included after the open roll settles, so while its dice are unknown only the
     limits are checked (the phase may change)."""
@@ -650,6 +652,23 @@ def precheck_bets(
             settle_roll(craps, roll, table.occupied())
     limits = Limits(table.params.min_bet, table.params.max_bet)
     owner = seat if seat is not None else 0
+    tables = _tables_of(replica)
+    if seat is not None and tables is not None:
+        # the host includes the seat's pending bets first (oldest window first)
+        next_host = replica.hwm(table.host) + 1
+        key = table.seats[seat].key
+        for window_end, nonce, index, pending in sorted(pending_bets(tables, table, key)):
+            if window_end >= next_host:
+                request = BetRequest(pending.code, pending.amount, pending.come_point)
+                place(
+                    craps,
+                    (key, nonce, index),
+                    owner,
+                    request,
+                    limits,
+                    bond=table.params.bond,
+                    cover=table.cover,
+                )
     for i, entry in enumerate(entries):
         request = BetRequest(entry.code, entry.amount, entry.come_point)
         outcome = place(

@@ -32,6 +32,7 @@ from protocol.genesis import Genesis
 from protocol.kinds import (
     Bank,
     Bet,
+    BetEntry,
     Body,
     Cancel,
     Create,
@@ -92,6 +93,7 @@ __all__ = [
     "own_chain",
     "own_funded",
     "own_join_of",
+    "pending_bets",
     "seat_is_own",
     "table_view",
     "treasury_budget",
@@ -541,6 +543,26 @@ def _cancelled(requests: Iterable[tuple[int, int, int]], nonce: int) -> bool:
     return False
 
 
+def pending_bets(tables: Tables, table: Table, key: bytes) -> list[tuple[int, int, int, BetEntry]]:
+    """``key``'s bets at ``table`` that a host may still include: in escrow, not named by a
+    host packet, not taken back by a later cancel or leave.  Each as ``(window_end, nonce,
+    index, entry)``, ``window_end`` the last host nonce that may include it; by nonce."""
+    records = tables.map("records")
+    requests = _requests(tables, table, key)
+    found: list[tuple[int, int, int, BetEntry]] = []
+    for item, e in tables.escrowed(table.key, key):
+        bet_nonce, index = item[1], item[2]
+        if index == JOIN_INDEX or tables.is_named(table.key, item):
+            continue
+        if _cancelled(requests, bet_nonce):
+            continue
+        record = records.get((key, bet_nonce))
+        if not isinstance(record, BetRecord) or index >= len(record.entries):
+            continue
+        found.append((e.window_end, bet_nonce, index, record.entries[index]))
+    return found
+
+
 def _bets(
     replica: Replica, table: Table, nonce: int, budgets: _Budgets, include: bool
 ) -> tuple[list[tuple[int, Included]], list[Released]]:
@@ -552,7 +574,6 @@ def _bets(
     Bets of an untrusted key, beyond that total, or (``include`` false: winding down) all
     pending bets are released: their stakes go back."""
     tables = tables_of(replica.state)
-    records = tables.map("records")
     bond = table.params.bond
     candidates: list[tuple[int, Included]] = []
     released: list[tuple[int, Released]] = []
@@ -566,30 +587,22 @@ def _bets(
             and money.bond >= bond
             and not _tainted(replica, key, occupant.join_nonce)
         )
-        requests = _requests(tables, table, key)
         allowance = (money.bond if money is not None else 0) - _used_unfunded(
             replica, table, key, occupant.join_nonce, budgets
         )
-        for item, e in tables.escrowed(table.key, key):
-            bet_nonce, index = item[1], item[2]
-            if index == JOIN_INDEX or nonce > e.window_end:
-                continue
-            if tables.is_named(table.key, item) or _cancelled(requests, bet_nonce):
-                continue
-            record = records.get((key, bet_nonce))
-            if not isinstance(record, BetRecord) or index >= len(record.entries):
+        for window_end, bet_nonce, index, bet in pending_bets(tables, table, key):
+            if nonce > window_end:
                 continue
             if not (trusted and include):
-                released.append((e.window_end, Released(seat, bet_nonce, index)))
+                released.append((window_end, Released(seat, bet_nonce, index)))
                 continue
-            bet = record.entries[index]
             if not budgets.funded(key, bet_nonce):
                 if bet.amount > allowance:
-                    released.append((e.window_end, Released(seat, bet_nonce, index)))
+                    released.append((window_end, Released(seat, bet_nonce, index)))
                     continue
                 allowance -= bet.amount
             copy = Included(seat, bet_nonce, index, int(bet.code), bet.amount, bet.come_point)
-            candidates.append((e.window_end, copy))
+            candidates.append((window_end, copy))
     candidates.sort(key=lambda c: (c[0], c[1].seat, c[1].nonce, c[1].index))
     released.sort(key=lambda r: (r[0], r[1].seat, r[1].nonce, r[1].index))
     return candidates, [r for _, r in released]
