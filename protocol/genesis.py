@@ -161,10 +161,7 @@ def parse_genesis(text: str) -> Genesis:
     unknown = set(doc) - _KEYS
     if unknown:
         raise GenesisError(f"unknown genesis key(s): {', '.join(sorted(unknown))}")
-    try:
-        return _from_doc(doc)
-    except AmountError as exc:
-        raise GenesisError(str(exc)) from None
+    return _from_doc(doc)
 
 
 def _from_doc(doc: dict[str, Any]) -> Genesis:
@@ -176,10 +173,10 @@ def _from_doc(doc: dict[str, Any]) -> Genesis:
     if type(max_players) is not int:
         raise GenesisError("bounds.max_players must be an integer")
     bounds = Bounds(
-        min_bet_lo=_amount(raw_bounds, "min_bet", default.min_bet_lo),
-        max_bet_hi=_amount(raw_bounds, "max_bet", default.max_bet_hi),
+        min_bet_lo=_amount(raw_bounds, "min_bet", default.min_bet_lo, within="bounds."),
+        max_bet_hi=_amount(raw_bounds, "max_bet", default.max_bet_hi, within="bounds."),
         max_players=max_players,
-        bond_lo=_amount(raw_bounds, "bond", default.bond_lo),
+        bond_lo=_amount(raw_bounds, "bond", default.bond_lo, within="bounds."),
     )
     name = doc.get("name")
     if not isinstance(name, str):
@@ -195,7 +192,9 @@ def _from_doc(doc: dict[str, Any]) -> Genesis:
     for entry in grants_raw:
         if not isinstance(entry, dict) or set(entry) != {"key", "amount"}:
             raise GenesisError("each grant is a table with exactly key and amount")
-        grants.append((_key(entry["key"], "grant key"), _amount(entry, "amount", None)))
+        grants.append(
+            (_key(entry["key"], "grant key"), _amount(entry, "amount", None, within="grant "))
+        )
     grants.sort()
     return Genesis(
         name=name,
@@ -209,15 +208,21 @@ def _from_doc(doc: dict[str, Any]) -> Genesis:
     )
 
 
-def _amount(doc: dict[str, Any], key: str, default: int | None, *, zero: bool = False) -> int:
+def _amount(
+    doc: dict[str, Any], key: str, default: int | None, *, zero: bool = False, within: str = ""
+) -> int:
+    """``doc[key]`` in base units; ``within`` names the table ``doc`` is (``bounds.``)."""
     if key not in doc:
         if default is None:
-            raise GenesisError(f"missing {key}")
+            raise GenesisError(f"missing {within}{key}")
         return default
     value = doc[key]
     if not isinstance(value, int | str) or isinstance(value, bool):
-        raise GenesisError(f"{key} must be an amount of CRAP (integer or decimal string)")
-    return parse_crap(value, allow_zero=zero)
+        raise GenesisError(f"{within}{key} must be an amount of CRAP (integer or decimal string)")
+    try:
+        return parse_crap(value, allow_zero=zero)
+    except AmountError as exc:
+        raise GenesisError(f"{within}{key}: {exc}") from None
 
 
 _HEX_KEY: Final = re.compile(f"[0-9a-fA-F]{{{2 * PUBLIC_KEY_LEN}}}")

@@ -26,6 +26,21 @@ def test_amounts_ignore_ascii_whitespace_around_and_underscores_anywhere() -> No
     assert parse_crap(" \t1_000.5\r\n") == 1_000 * CRAP + CRAP // 2
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('faucet = "lots"', "faucet: amount 'lots'"),
+        ("min_account = -1", "min_account: "),
+        ('[bounds]\nbond = "1.0000001"', "bounds.bond: "),
+        ('[[grants]]\nkey = "KEY"\namount = 0', "grant amount: "),
+    ],
+)
+def test_a_bad_amount_names_its_genesis_key(text: str, where: str) -> None:
+    with pytest.raises(GenesisError) as raised:
+        parse_genesis('name = "x"\nplay_money = true\n' + text.replace("KEY", KEY) + "\n")
+    assert str(raised.value).startswith(where), raised.value
+
+
 @pytest.mark.parametrize("key", [KEY.upper(), KEY])
 def test_keys_are_64_hex_digits_in_either_case(key: str) -> None:
     genesis = parse_genesis(f'name = "x"\nhouse_key = "{key}"\n')
