@@ -143,6 +143,13 @@ def test_join_bet_roll_cancel_and_the_standing_of_each_bet(
     last = as_json(capsys, c, "game", "show", table)["my_bets"][-1]
     assert last["stake"] == 3 * CRAP and last["status"] != "included"
     assert last["status"] in ("released", "returned") or "cancelled" in last["why"]
+    history = ok(capsys, b, "history", "--limit", "1000")
+    assert f"bet pass 10, field 2.5, bonus-small 1 at {table[:8]}" in history
+    assert f"join at {table[:8]}" in history and f"reveal of roll 1 at {table[:8]}" in history
+    items = as_json(capsys, a, "history", "--limit", "1000")["items"]
+    assert {"kind": "create", "game": table} in [
+        {k: i.get(k) for k in ("kind", "game")} for i in items
+    ]
     stats = as_json(capsys, b, "stats")
     assert stats["bitcraps_bets_placed_total"] >= 3
     assert stats["bitcraps_rolls_settled_total"] >= 1

@@ -220,6 +220,12 @@ def _history_line(item: dict[str, Any]) -> str:
         what = f"+{_crap(item['amount'])} from {who} ({item.get('credit', 'none')})"
     elif kind == "ack":
         what = f"acknowledged {len(item.get('acks', []))} payer(s)"
+    elif kind == "bet":
+        stakes = ", ".join(f"{name} {format_crap(stake)}" for name, stake in item["bets"])
+        what = f"bet {stakes} at {item['game'][:8]}"
+    elif "game" in item:
+        roll = f" of roll {item['k']}" if "k" in item else ""
+        what = f"{kind}{roll} {'' if kind == 'create' else 'at '}{item['game'][:8]}"
     else:
         what = kind
     notes = []

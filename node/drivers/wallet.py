@@ -18,9 +18,25 @@ from node.core.log import Entry
 from node.core.node import NodeCore, Persist
 from node.core.tables.policy import at_tables
 from node.core.verdicts import Reason
+from node.drivers.tableview import bet_name
 from protocol.errors import PacketError
 from protocol.frame import FrameCodec, decode_body
-from protocol.kinds import Ack, Body, Kind, Transfer
+from protocol.kinds import (
+    Ack,
+    Bet,
+    Body,
+    Cancel,
+    Create,
+    GameEnd,
+    Join,
+    Kind,
+    Leave,
+    Reveal,
+    RollOpen,
+    Seat,
+    Transfer,
+    Void,
+)
 
 __all__ = ["HISTORY_LIMIT", "Wallet", "faucet_due", "pending_acks"]
 
@@ -185,6 +201,16 @@ class Wallet:
                     item["credit"] = "spendable"
                 else:
                     item["credit"] = "pending"
+        if isinstance(body, Create):
+            item["game"] = envelope.full_hash[:8].hex()  # a table's id is its create's h
+        elif isinstance(
+            body, Join | Leave | Cancel | Bet | Reveal | Seat | RollOpen | Void | GameEnd
+        ):
+            item["game"] = body.game.hex()
+        if isinstance(body, Bet):
+            item["bets"] = [[bet_name(int(e.code), e.come_point), e.amount] for e in body.bets]
+        if isinstance(body, Reveal | RollOpen | Void):
+            item["k"] = body.k
         if isinstance(body, Transfer | Ack):
             acks = body.acks
             if acks:
