@@ -134,6 +134,8 @@ def test_join_bet_roll_cancel_and_the_standing_of_each_bet(
     point = as_json(capsys, c, "game", "show", table)["current"]["point_after"]
     bet = "field" if point is None else "yes-6"
     ok(capsys, c, "bet", table, bet, "3")
+    twice = ok(capsys, c, "bet", table, bet, "3")  # the same again: it waits behind the first
+    assert f"note: {bet} waits behind your bets still pending here" in twice
     cancelled = ok(capsys, c, "cancel", table)
     assert "cancel sent" in cancelled
     ok(capsys, b, "bet", table, "next-7", "1")  # something at stake: the roll opens

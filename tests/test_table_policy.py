@@ -379,24 +379,40 @@ def test_a_wallet_signs_no_bet_its_replica_would_refuse() -> None:
     )
 
 
-def test_the_control_api_precheck_counts_the_seats_pending_bets() -> None:
-    """A second pass bet while the first still waits to be included would be released as a
-    duplicate once the host includes both: ``bet`` refuses it now.  A cancelled pending bet
-    no longer counts."""
+def test_the_control_api_precheck_sees_a_bet_waiting_behind_the_seats_pending_bets() -> None:
+    """A second pass bet while the first still waits to be included passes the checks on the
+    live bets, but behind the pending one it is a duplicate: the host includes the first and
+    keeps the second pending.  A cancelled pending bet no longer counts."""
     scene = Scene()
     scene.create(params=small_params(chain_n=256))
     scene.join("p")
     host_move(scene)  # seats p
     seat = scene.seat_of("p")
     pass_bet = (entry(BetType.Pass, 10 * CRAP),)
-    assert precheck_bets(scene.replica, scene.table(), seat, pass_bet) is None
+
+    def precheck(behind: bool) -> tuple[str, str] | None:
+        return precheck_bets(scene.replica, scene.table(), seat, pass_bet, behind_pending=behind)
+
+    assert precheck(False) is None and precheck(True) is None
     assert scene.bet("p", *pass_bet) is Reason.APPLIED
     first = scene.party("p").chain.nonce
-    assert precheck_bets(scene.replica, scene.table(), seat, pass_bet) == ("duplicate", "pass")
+    assert scene.bet("p", *pass_bet) is Reason.APPLIED
+    second = scene.party("p").chain.nonce
+    assert precheck(False) is None and precheck(True) == ("duplicate", "pass")
+    move = host_move(scene)
+    assert isinstance(move.body, RollOpen)
+    assert [(c.nonce, c.index) for c in move.body.included] == [(first, 0)]  # the second waits
+    assert not move.body.released and scene.escrow("p", second) is not None  # still pending
+    assert scene.cancel("p", second) is Reason.APPLIED
+    reveal(scene, "p")  # the open roll's dice are known: every check runs
+    assert scene.bet("p", entry(BetType.Field, CRAP)) is Reason.APPLIED
     field = (entry(BetType.Field, 5 * CRAP),)
-    assert precheck_bets(scene.replica, scene.table(), seat, field) is None
-    assert scene.cancel("p", first) is Reason.APPLIED
-    assert precheck_bets(scene.replica, scene.table(), seat, pass_bet) is None
+    assert precheck_bets(scene.replica, scene.table(), seat, field, behind_pending=True) == (
+        "duplicate",
+        "field",
+    )
+    assert scene.cancel("p", scene.party("p").chain.nonce) is Reason.APPLIED
+    assert precheck_bets(scene.replica, scene.table(), seat, field, behind_pending=True) is None
 
 
 def test_wallets_join_own_funded_tables_and_see_what_is_unavailable() -> None:

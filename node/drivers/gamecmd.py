@@ -365,6 +365,12 @@ def _render_bet(r: Any, args: argparse.Namespace, out: TextIO) -> None:
         f"{r['nonce']}: {bets} CRAP; they go live when the host includes them in the next roll; "
         f"spendable now {_crap(r['spendable'])}\n"
     )
+    waits = r.get("waits")
+    if waits:
+        out.write(
+            f"note: {waits['bet']} waits behind your bets still pending here ({waits['why']}): "
+            "the host includes it once it fits, or its stake comes back when its window ends\n"
+        )
 
 
 def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:

@@ -448,12 +448,14 @@ async def bet(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
     body = Bet(table.game, core.replica.hwm(table.host), entries)
     if _can_check(ctx) and core.replica.check(me, body).reason is Reason.INSUFFICIENT:
         raise _insufficient(ctx, sum(e.amount for e in entries), "the stakes come to")
-    failed = precheck_bets(core.replica, table, table.seat_of(me), entries)
+    seat = table.seat_of(me)
+    failed = precheck_bets(core.replica, table, seat, entries)
     if failed is not None:
         label, name = failed
         raise RpcError(REFUSED, _placement_line(table, label, name), {"reason": label, "bet": name})
+    behind = precheck_bets(core.replica, table, seat, entries, behind_pending=True)
     frames = await call(ctx, TableCommand(PlaceBets(table.host, table.game, entries)))
-    return {
+    result: dict[str, object] = {
         "game": table.game.hex(),
         "nonce": _nonces(ctx, frames)[0],
         "bets": [
@@ -462,6 +464,10 @@ async def bet(ctx: NodeContext, params: dict[str, Any]) -> dict[str, object]:
         ],
         "spendable": core.replica.spendable(me),
     }
+    if behind is not None:
+        label, name = behind
+        result["waits"] = {"reason": label, "bet": name, "why": RELEASE_WORDS.get(label, label)}
+    return result
 
 
 def _placement_line(table: Table, label: str, name: str) -> str:

@@ -624,13 +624,22 @@ def _bet_status(
 
 
 def precheck_bets(
-    replica: Replica, table: Table, seat: int | None, entries: Iterable[BetEntry]
+    replica: Replica,
+    table: Table,
+    seat: int | None,
+    entries: Iterable[BetEntry],
+    *,
+    behind_pending: bool = False,
 ) -> tuple[str, str] | None:
     """Whether the engine would release these bets (phase, limits, duplicate, odds cap, risk
-    cap, cover) if the host included them next, after the seat's own bets still pending:
-    ``(label, bet name)`` of the first that fails, or None.  (A bet over the risk cap or the
-    cover would wait, pending, until it fits or its window ends: refused here, the player is
-    told now.)
+    cap, cover) if the host included them next: ``(label, bet name)`` of the first that fails,
+    or None.  (A bet over the risk cap or the cover would wait, pending, until it fits or its
+    window ends: refused here, the player is told now.)
+
+    ``behind_pending``: after the seat's own bets still pending, as the host includes them
+    (oldest window first).  A bet that fails only then waits behind them (a second field bet
+    goes live at the roll after the first) or, if they stay live until its window ends, comes
+    back; this replica may also not have seen the host include them yet.
 
     They are included after the open roll settles, so while its dice are unknown only the
     limits are checked (the phase may change)."""
@@ -653,8 +662,7 @@ def precheck_bets(
     limits = Limits(table.params.min_bet, table.params.max_bet)
     owner = seat if seat is not None else 0
     tables = _tables_of(replica)
-    if seat is not None and tables is not None:
-        # the host includes the seat's pending bets first (oldest window first)
+    if behind_pending and seat is not None and tables is not None:
         next_host = replica.hwm(table.host) + 1
         key = table.seats[seat].key
         for window_end, nonce, index, pending in sorted(pending_bets(tables, table, key)):
