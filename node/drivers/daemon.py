@@ -16,7 +16,7 @@ import logging
 import random
 import signal
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -83,6 +83,20 @@ class NodeOptions:
     tables: AgentConfig = field(default_factory=AgentConfig)
     """The table agent's timers (the reveal timeout)."""
     process_verifier: bool = True
+
+
+_ANY_ADDRESS: Final = "0.0.0.0"
+
+
+def _beacon_config(options: NodeOptions) -> DiscoveryConfig:
+    """Discovery on the interface the node listens on, when it listens on one address: a
+    beacon's source address is where peers send their hello, so beacons from another
+    interface (a node on 127.0.0.1 beaconing from the LAN address) would lead nowhere."""
+    config = options.discovery_config
+    host = options.listen[0]
+    if config.interface == _ANY_ADDRESS and host != _ANY_ADDRESS:
+        return replace(config, interface=host)
+    return config
 
 
 @dataclass(slots=True)
@@ -207,7 +221,7 @@ async def _run(
         if options.discovery:
             payload = BEACON.pack(genesis.network_id[:4], udp.local_address[1], identity)
             try:
-                disco = await nursery.start(Discovery(payload, options.discovery_config).run)
+                disco = await nursery.start(Discovery(payload, _beacon_config(options)).run)
             except (OSError, TransportError) as exc:
                 log.warning("LAN discovery off: %s", exc)
             else:
