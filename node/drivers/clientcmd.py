@@ -220,7 +220,7 @@ def _history_line(item: dict[str, Any]) -> str:
         what = f"+{_crap(item['amount'])} from {who} ({item.get('credit', 'none')})"
     elif kind == "ack":
         what = f"acknowledged {len(item.get('acks', []))} payer(s)"
-    elif kind == "bet":
+    elif kind == "bet" and "bets" in item:
         stakes = ", ".join(f"{name} {format_crap(stake)}" for name, stake in item["bets"])
         what = f"bet {stakes} at {item['game'][:8]}"
     elif "game" in item:
