@@ -277,6 +277,31 @@ def test_plumtree_prunes_a_full_mesh_towards_a_tree() -> None:
     assert all(n.replica.hwm(nodes[0].identity) == 20 for n in nodes)
 
 
+def test_flooding_forwards_every_packet_to_every_other_neighbour() -> None:
+    """The baseline of DESIGN.md §8: with ``flood`` no link is pruned, and in a full mesh of
+    5 each packet of n0 is sent 4 times by n0 and 3 times by each other node (12 copies that
+    bring nothing new), every time."""
+    config = NodeConfig(flood=True)
+    mesh = Mesh(seed=16, default=LinkConditions(latency=0.01, jitter=0.01), config=config)
+    nodes = [mesh.add(f"n{i}") for i in range(5)]
+    for i, p in enumerate(nodes):
+        for q in nodes[i + 1 :]:
+            mesh.connect(p, q)
+    mesh.run(2)
+
+    def duplicates() -> int:
+        return sum(n.core.counters.get("duplicate", 0) for n in nodes)
+
+    before = duplicates()
+    for i in range(20):
+        mesh.issue(nodes[0], transfer(nodes[1].identity, 1 + i))
+        mesh.run(0.5)
+    assert duplicates() - before == 20 * 12
+    assert all(lk["eager"] for n in nodes for lk in n.core.status()["links"])  # type: ignore[union-attr]
+    assert sum(n.core.counters.get("prunes_sent", 0) for n in nodes) == 0
+    assert all(n.replica.hwm(nodes[0].identity) == 20 for n in nodes)
+
+
 class AutoAck:
     """A stand-in wallet policy: acknowledge every transfer paid to this node."""
 

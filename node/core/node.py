@@ -138,6 +138,10 @@ class NodeConfig:
     hello_burst: float = 50.0
     """Hellos answered per second from strangers together (each answer costs a signature)."""
     # gossip
+    flood: bool = False
+    """Gossip by flooding, the baseline Plumtree is measured against (DESIGN.md §8): every
+    link stays eager (a duplicate prunes nothing, a Prune is ignored), so a relayed packet
+    goes to every neighbour but the one it came from."""
     graft_timeout: float = 0.5
     """After an announcement, how long to wait for an eager push before pulling."""
     pull_retry: float = 2.0
@@ -968,6 +972,8 @@ class NodeCore:
         link = self.links.get(address)
         if link is None or not link.up or not link.eager or now < link.pulled_until:
             return
+        if self.config.flood:
+            return
         link.eager = False
         self._count("prunes_sent")
         self._send(address, Prune())
@@ -1077,7 +1083,7 @@ class NodeCore:
         if isinstance(msg, Prune):
             if link.eager:
                 self._count("prunes_received")
-            link.eager = False
+            link.eager = self.config.flood
         elif isinstance(msg, Graft):
             link.eager = True
             self._count("grafts_received")
