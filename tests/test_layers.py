@@ -20,6 +20,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "node.core": ("protocol", "node.core"),
     "node.drivers": ("protocol", "node.core", "node.drivers", "transports"),
     "transports": ("protocol", "transports"),
+    "simulations": ("protocol", "node.core", "transports", "simulations"),
 }
 """What each layer may import from this project (anything else of ours is a violation)."""
 HOOKS: dict[str, tuple[str, ...]] = {"protocol": ("native",), "node": ("protocol",)}
@@ -36,7 +37,7 @@ def _layer(module: str) -> str | None:
 
 def _modules() -> list[tuple[str, Path]]:
     out = []
-    for package in ("native", "protocol", "node", "transports"):
+    for package in ("native", "protocol", "node", "transports", "simulations"):
         for path in sorted((ROOT / package).rglob("*.py")):
             parts = path.relative_to(ROOT).with_suffix("").parts
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

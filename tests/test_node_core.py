@@ -1,4 +1,4 @@
-"""node/core/node.py: node cores driven over in-memory links on a fake clock (tests/node_harness).
+"""node/core/node.py: node cores driven over in-memory links on a fake clock (simulations/mesh.py).
 
 The three-core scenarios run money packets (transfers and acks) and forks; the table scenarios
 join them when the table engine's policies plug in (node/core/policy.py)."""
@@ -15,8 +15,8 @@ from node.core.replica import Replica
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
 from protocol.kinds import Ack, Body, ExtRef, Transfer
+from simulations.mesh import Mesh, SimNode
 from tests.ledger_factory import Chain, ack, signing_key, transfer
-from tests.node_harness import Mesh, SimNode
 from transports.conditions import LinkConditions
 
 LOSSY = LinkConditions(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STRICT_PACKAGES = ["native", "protocol", "node", "transports"]
+STRICT_PACKAGES = ["native", "protocol", "node", "transports", "simulations"]
 
 
 def _tool(name: str) -> str:

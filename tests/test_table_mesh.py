@@ -1,5 +1,5 @@
 """A table played end to end by three node cores with the table agent, over lossy, duplicating,
-reordering in-memory links on a fake clock (tests/node_harness.py): hosted on A, joined and bet
+reordering in-memory links on a fake clock (simulations/mesh.py): hosted on A, joined and bet
 on from B and C (C talks to A only through B), rolls settled by commit–reveal, a leave, a
 restart of B mid-play; every replica ends on the same digest with the supply conserved.
 """
@@ -31,7 +31,7 @@ from protocol.constants import CRAP
 from protocol.frame import FrameCodec, decode_body
 from protocol.genesis import LOCAL
 from protocol.kinds import BetEntry, replace
-from tests.node_harness import Mesh, SimNode
+from simulations.mesh import Mesh, SimNode
 from transports.conditions import LinkConditions
 
 LOSSY = LinkConditions(
