@@ -15,7 +15,7 @@ from node.core.replica import Replica
 from protocol.frame import FrameCodec
 from protocol.genesis import LOCAL
 from protocol.kinds import Ack, Body, ExtRef, Transfer
-from simulations.mesh import Mesh, SimNode
+from simulations.mesh import Mesh, SimNode, judged_frames
 from tests.ledger_factory import Chain, ack, signing_key, transfer
 from transports.conditions import LinkConditions
 
@@ -275,6 +275,36 @@ def test_plumtree_prunes_a_full_mesh_towards_a_tree() -> None:
     assert lazy > 0
     assert second < first
     assert all(n.replica.hwm(nodes[0].identity) == 20 for n in nodes)
+
+
+def test_a_link_is_pruned_after_prune_after_useless_pushes_in_a_row() -> None:
+    """One duplicate push does not prune a link (two senders' packets crossing make one); the
+    fifth in a row does, and a new packet from the link between them starts the count again."""
+    mesh = Mesh(seed=17, default=LinkConditions(latency=0.01))
+    a, b, c = (mesh.add(name) for name in "abc")
+    mesh.line(a, b, c)
+    mesh.run(2)
+    frames = []
+    for i in range(3):
+        assert mesh.issue(c, transfer(a.identity, 1 + i)).error is None
+        mesh.run(1)
+        frames.append(judged_frames(c)[-1])
+    link = a.core.links.get(b.address)
+    assert link is not None and link.eager
+
+    def push_again(frame: bytes, times: int) -> None:
+        for _ in range(times):
+            mesh.inject(b, a, frame)
+            mesh.run(0.1)
+
+    push_again(frames[0], 4)
+    assert link.eager and a.core.counters.get("prunes_sent", 0) == 0
+    assert mesh.issue(c, transfer(a.identity, 9)).error is None  # a new packet, through b
+    mesh.run(1)
+    push_again(frames[1], 4)
+    assert link.eager  # the count started again
+    push_again(frames[2], 1)
+    assert not link.eager and a.core.counters["prunes_sent"] == 1
 
 
 def test_flooding_forwards_every_packet_to_every_other_neighbour() -> None:

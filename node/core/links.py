@@ -69,6 +69,7 @@ class Link:
         "serve",
         "since",
         "synced",
+        "wasted",
         "yours",
     )
 
@@ -87,6 +88,8 @@ class Link:
         self.last_rx = now
         self.eager = True
         """Plumtree: relayed packets are pushed to an eager link, announced to a lazy one."""
+        self.wasted = 0
+        """Plumtree: pushes in a row that brought nothing new (a new packet resets it)."""
         self.announce: dict[bytes, list[list[int]]] = {}
         """Per sender, nonce spans to announce at the next heartbeat (lazy links; at most
         :data:`ANNOUNCE_SENDERS` senders)."""

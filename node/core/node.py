@@ -142,6 +142,10 @@ class NodeConfig:
     """Gossip by flooding, the baseline Plumtree is measured against (DESIGN.md §8): every
     link stays eager (a duplicate prunes nothing, a Prune is ignored), so a relayed packet
     goes to every neighbour but the one it came from."""
+    prune_after: int = 5
+    """Duplicate pushes in a row on a link, with no new packet from it between them, that
+    prune it: one duplicate may come from two senders' packets crossing, and pruning on it
+    splits the eager links of a mesh with many senders into pieces (simulations/gossip.py)."""
     graft_timeout: float = 0.5
     """After an announcement, how long to wait for an eager push before pulling."""
     pull_retry: float = 2.0
@@ -561,6 +565,9 @@ class NodeCore:
                 elif outcome is not _REJECTED:
                     senders_seen.append((env.sender, address))
                     packets_seen.append((env.full_hash, address))
+                    first = self.links.get(address)
+                    if first is not None:
+                        first.wasted = 0
             self._from.put_all(senders_seen)
             self._sources.put_all(packets_seen)
             self._collect(now)
@@ -968,12 +975,17 @@ class NodeCore:
                 self._checking.discard(env.full_hash)
 
     def _duplicate(self, address: Address, now: float) -> None:
-        """Plumtree: a push that brought nothing new prunes its link (not a pull's answer)."""
+        """Plumtree: ``prune_after`` pushes in a row on an eager link that brought nothing new
+        prune it (a pull's answer does not count)."""
         link = self.links.get(address)
         if link is None or not link.up or not link.eager or now < link.pulled_until:
             return
         if self.config.flood:
             return
+        link.wasted += 1
+        if link.wasted < self.config.prune_after:
+            return
+        link.wasted = 0
         link.eager = False
         self._count("prunes_sent")
         self._send(address, Prune())
