@@ -168,7 +168,7 @@ def run(scenario: Scenario) -> Report:
                 key = (entry.sender, entry.nonce)
                 holders[key] += 1
                 if holders[key] == scenario.nodes:
-                    spread[key] = mesh.now - signed.get(key, mesh.now)
+                    spread[key] = mesh.now - signed[key]
 
     mesh.on_persist = count
     senders = [rng.randrange(scenario.nodes) for _ in range(scenario.packets)]
