@@ -44,6 +44,7 @@ REGISTRY: Final[dict[str, str]] = {
     "rules": "benchmarks.rules",
     "node": "benchmarks.node",
     "tables": "benchmarks.tables",
+    "sim": "benchmarks.sim",
 }
 """Benchmark name (``--only NAME``) → module; run in this order.  Add new modules here."""
 

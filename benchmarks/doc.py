@@ -151,6 +151,14 @@ ROWS: Final[tuple[Row, ...]] = (
     Row("tables", "tables_resident_gc_longest_ms"),
     Row("tables", "tables_per_packet_us"),
     *(Row("tables", f"tables_{kind}_us") for kind in ("bet", "reveal", "roll_open")),
+    Row("sim", "sim_events_per_s", "sim_raw_verify_per_s", "sim_events_vs_verify"),
+    Row("sim", "sim_spread_mean_s"),
+    Row(
+        "sim",
+        "sim_flood_copies_per_packet_per_node",
+        "sim_copies_per_packet_per_node",
+        "sim_flood_vs_plumtree_copies",
+    ),
 )
 """The table, in order.  Every key must be in the run (a missing one is an error)."""
 
@@ -191,6 +199,14 @@ WORK: Final[dict[str, tuple[str, ...]]] = {
         "tables_judge_noise",
         "tables_resident_packets",
         "tables_resident_tracked_per_packet",
+    ),
+    "sim": (
+        "sim_nodes",
+        "sim_packets",
+        "sim_links",
+        "sim_rounds",
+        "sim_wall_s",
+        "sim_signatures_checked",
     ),
 }
 """Per group, the run's size and noise, printed under the table."""

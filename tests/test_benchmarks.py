@@ -131,7 +131,17 @@ def test_quick_json_run_prints_one_object_with_every_required_figure() -> None:
     assert result["rejudge_cone_size"] == 65  # A's nonce 1 and the 64 packets downstream
     assert type(result["judge_target_met"]) is bool
     assert type(result["full_ingest_target_met"]) is bool
-    assert set(result["seconds"]) == {"wire", "ledger", "floods", "udp", "rules", "node", "tables"}
+    assert set(result["seconds"]) == {
+        "wire",
+        "ledger",
+        "floods",
+        "udp",
+        "rules",
+        "node",
+        "tables",
+        "sim",
+    }
+    assert result["sim_packets"] == 64 and result["sim_signatures_checked"] == 64
     assert type(result["node_ingest_target_met"]) is bool
     assert type(result["node_ingest_1core_target_met"]) is bool
     assert result["node_ingest_packets"] == 64
